@@ -1,0 +1,340 @@
+-- moonhost prelude: loaded once per runtime in the main Lua state.
+--
+-- Receives `raw` (the Rust bindings plus three markers no script can reach) and builds the
+-- shared, read-only modules every process sees: `process`, `channel`, `time`, `uuid`, a
+-- sandboxed `coroutine`, and the per-process environment. Rust bindings never block or raise
+-- by themselves: they return BLOCK after parking the task, or RAISE and a message; the
+-- wrappers here turn those into a yield to the scheduler or a Lua error at the caller.
+local raw = ...
+
+local BLOCK, RAISE, PREEMPT = raw.BLOCK, raw.RAISE, raw.PREEMPT
+local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+local co_status, co_close = coroutine.status, coroutine.close
+local error, select, type, tostring, setmetatable = error, select, type, tostring, setmetatable
+local rawget, next, pairs, ipairs, load = rawget, next, pairs, ipairs, load
+local concat = table.concat
+
+-- Turns a raw binding's results into what Lua sees. Always called as a tail call, so
+-- level 2 is the script that called the wrapper.
+local function finish(a, ...)
+  if a == BLOCK then return co_yield(BLOCK) end
+  if a == RAISE then error((...), 2) end
+  return a, ...
+end
+
+local function readonly(t, name)
+  return setmetatable({}, {
+    __index = t,
+    __newindex = function(_, k)
+      error("attempt to modify read-only table '" .. name .. "' (field '" .. tostring(k) .. "')", 2)
+    end,
+    __pairs = function() return next, t, nil end,
+    __len = function() return #t end,
+    __metatable = false,
+  })
+end
+
+------------------------------------------------------------------------------------------
+-- channel
+
+local raw_recv, raw_send, raw_select, is_chan = raw.chan_recv, raw.chan_send, raw.chan_select, raw.is_chan
+local CASE = { __name = "channel.case", __metatable = false }
+
+local Channel = {}
+function Channel.receive(ch) return finish(raw_recv(ch)) end
+function Channel.send(ch, v) return finish(raw_send(ch, v)) end
+function Channel.close(ch) return finish(raw.chan_close(ch)) end
+function Channel.case_receive(ch)
+  if not is_chan(ch) then
+    error("channel.case_receive: bad argument #1 (expected channel, got " .. type(ch) .. ")", 2)
+  end
+  return setmetatable({ ch, false }, CASE)
+end
+function Channel.case_send(ch, v)
+  if not is_chan(ch) then
+    error("channel.case_send: bad argument #1 (expected channel, got " .. type(ch) .. ")", 2)
+  end
+  return setmetatable({ ch, true, v }, CASE)
+end
+
+local function select_result(cases, i, v, ok)
+  if i == 0 then return { default = true, ok = true } end
+  local c = cases[i]
+  if c[2] then v = c[3] end
+  return { channel = c[1], value = v, ok = ok }
+end
+
+local channel = {
+  new = function(size) return finish(raw.chan_new(size)) end,
+  select = function(cases)
+    if type(cases) ~= "table" then
+      error("channel.select: bad argument #1 (expected table, got " .. type(cases) .. ")", 2)
+    end
+    local i, v, ok = raw_select(cases, #cases, rawget(cases, "default") == true)
+    if i == BLOCK then
+      i, v, ok = co_yield(BLOCK)
+    elseif i == RAISE then
+      error(v, 2)
+    elseif i == nil then
+      error(v, 2)
+    end
+    return select_result(cases, i, v, ok)
+  end,
+}
+
+------------------------------------------------------------------------------------------
+-- process
+
+local raw_spawn, raw_send_msg = raw.spawn, raw.send
+local process = {
+  spawn = function(...) return raw_spawn(0, ...) end,
+  spawn_monitored = function(...) return raw_spawn(1, ...) end,
+  spawn_linked = function(...) return raw_spawn(2, ...) end,
+  spawn_linked_monitored = function(...) return raw_spawn(3, ...) end,
+  pid = function() return finish(raw.pid()) end,
+  id = function() return finish(raw.id()) end,
+  send = function(...) return finish(raw_send_msg(...)) end,
+  listen = function(topic, opts) return finish(raw.listen(topic, opts)) end,
+  unlisten = function(ch) return finish(raw.unlisten(ch)) end,
+  inbox = function() return finish(raw.inbox()) end,
+  events = function() return finish(raw.events()) end,
+  monitor = function(dest) return finish(raw.monitor(dest)) end,
+  unmonitor = function(dest) return finish(raw.unmonitor(dest)) end,
+  link = function(dest) return finish(raw.link(dest)) end,
+  unlink = function(dest) return finish(raw.unlink(dest)) end,
+  set_options = function(opts) return finish(raw.set_options(opts)) end,
+  get_options = function() return finish(raw.get_options()) end,
+  cancel = function(dest, reason) return finish(raw.cancel(dest, reason)) end,
+  terminate = function(dest) return finish(raw.terminate(dest)) end,
+  event = readonly({ EXIT = "pid.exit", LINK_DOWN = "pid.link.down", CANCEL = "pid.cancel" },
+    "process.event"),
+  registry = readonly({
+    register = function(name, pid) return finish(raw.register(name, pid)) end,
+    lookup = function(name) return finish(raw.lookup(name)) end,
+    unregister = function(name) return finish(raw.unregister(name)) end,
+  }, "process.registry"),
+}
+
+------------------------------------------------------------------------------------------
+-- time, uuid
+
+local time = {
+  sleep = function(d) return finish(raw.sleep(d)) end,
+  after = function(d) return finish(raw.after(d)) end,
+  timer = function(d) return finish(raw.timer(d)) end,
+  ticker = function(d) return finish(raw.ticker(d)) end,
+  now = raw.now,
+  parse_duration = function(v) return finish(raw.parse_duration(v)) end,
+}
+for k, v in pairs(raw.time_consts) do time[k] = v end
+
+local uuid = { v4 = raw.uuid_v4 }
+
+------------------------------------------------------------------------------------------
+-- coroutine: stock behaviour, plus passing the scheduler's yields (BLOCK, PREEMPT and
+-- hook preemptions) up through coroutines the script made, and `coroutine.spawn`.
+
+local TASKS = setmetatable({}, { __mode = "k" })
+local preempted = raw.preempted
+
+local function forward(co, ok, ...)
+  if ok and co_status(co) == "suspended" then
+    local first = ...
+    if first == BLOCK or first == PREEMPT then
+      return forward(co, co_resume(co, co_yield(first)))
+    elseif select("#", ...) == 0 and preempted(co) then
+      return forward(co, co_resume(co, co_yield(PREEMPT)))
+    end
+  end
+  return ok, ...
+end
+
+local function wrap_result(ok, ...)
+  if ok then return ... end
+  error((...), 0)
+end
+
+local sandbox_coroutine = {
+  create = co_create,
+  yield = co_yield,
+  status = co_status,
+  running = coroutine.running,
+  isyieldable = coroutine.isyieldable,
+  resume = function(co, ...)
+    if TASKS[co] then return false, "cannot resume a process coroutine" end
+    return forward(co, co_resume(co, ...))
+  end,
+  wrap = function(f)
+    local co = co_create(f)
+    return function(...) return wrap_result(forward(co, co_resume(co, ...))) end
+  end,
+  close = function(co)
+    if TASKS[co] then return false, "cannot close a process coroutine" end
+    return co_close(co)
+  end,
+  spawn = function(f) return finish(raw.spawn_task(f)) end,
+}
+
+------------------------------------------------------------------------------------------
+-- the shared base every process environment falls back to
+
+local function to_string_cast(_, x)
+  local t = type(x)
+  if t == "string" then return x end
+  if t == "number" then return tostring(x) end
+  error("bad argument #1 to 'string' (string or number expected, got " .. t .. ")", 2)
+end
+
+local string_lib = string
+local string_proxy = setmetatable({}, {
+  __index = string_lib,
+  __newindex = function(_, k)
+    error("attempt to modify read-only table 'string' (field '" .. tostring(k) .. "')", 2)
+  end,
+  __call = to_string_cast,
+  __pairs = function() return next, string_lib, nil end,
+  __metatable = false,
+})
+local string_mt = getmetatable("")
+string_mt.__metatable = false
+
+local write_line = raw.write
+local function print(...)
+  local n = select("#", ...)
+  local parts = {}
+  for i = 1, n do parts[i] = tostring((select(i, ...))) end
+  write_line(concat(parts, "\t"))
+end
+
+local os_lib = {
+  time = function(t)
+    if t == nil then return raw.unix_now() end
+    return os.time(t)
+  end,
+  clock = os.clock,
+  date = os.date,
+  difftime = os.difftime,
+}
+
+local BASE = {
+  _VERSION = _VERSION,
+  string = string_proxy,
+  table = readonly(table, "table"),
+  math = readonly(math, "math"),
+  utf8 = readonly(utf8, "utf8"),
+  os = readonly(os_lib, "os"),
+  coroutine = readonly(sandbox_coroutine, "coroutine"),
+  debug = readonly({ traceback = raw.traceback }, "debug"),
+  process = readonly(process, "process"),
+  channel = readonly(channel, "channel"),
+  time = readonly(time, "time"),
+  print = print,
+  unpack = table.unpack,
+}
+for _, k in ipairs({
+  "assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall", "select", "tonumber",
+  "tostring", "type", "rawequal", "rawget", "rawset", "rawlen", "setmetatable",
+  "getmetatable", "collectgarbage",
+}) do
+  BASE[k] = _G[k]
+end
+
+local BUILTIN = {
+  time = BASE.time,
+  uuid = readonly(uuid, "uuid"),
+  process = BASE.process,
+  channel = BASE.channel,
+}
+
+local ENV_MT = { __index = BASE, __metatable = false }
+
+------------------------------------------------------------------------------------------
+-- entries and the per-process environment
+
+local ENTRY_ID, ENTRY_CHUNK, ENTRY_METHOD, ENTRY_IMPORTS = {}, {}, {}, {}
+local LOADING = {}
+
+local function register_entry(idx, id, chunk, method, imports)
+  ENTRY_ID[idx], ENTRY_CHUNK[idx], ENTRY_METHOD[idx], ENTRY_IMPORTS[idx] = id, chunk, method, imports
+end
+
+local make_require
+make_require = function(e, env, loaded)
+  local imports = ENTRY_IMPORTS[e]
+  return function(name)
+    if type(name) ~= "string" then
+      error("bad argument #1 to 'require' (string expected, got " .. type(name) .. ")", 2)
+    end
+    local lib = imports and imports[name]
+    if lib then
+      local v = loaded[lib]
+      if v == LOADING then error("loop or previous error loading module '" .. name .. "'", 2) end
+      if v == nil then
+        loaded[lib] = LOADING
+        local lenv = setmetatable({}, { __index = env, __newindex = env, __metatable = false })
+        lenv.require = make_require(lib, env, loaded)
+        v = ENTRY_CHUNK[lib](lenv)
+        if v == nil then v = true end
+        loaded[lib] = v
+      end
+      return v
+    end
+    local m = BUILTIN[name]
+    if m ~= nil then return m end
+    error("module '" .. name .. "' not found", 2)
+  end
+end
+
+local function make_load(env)
+  return function(chunk, name, mode, fenv)
+    if mode ~= nil and mode ~= "t" then
+      return nil, "attempt to load a binary chunk (mode is '" .. tostring(mode) .. "')"
+    end
+    if type(chunk) == "string" and chunk:byte(1) == 27 then
+      return nil, "attempt to load a binary chunk"
+    end
+    if fenv == nil then fenv = env end
+    return load(chunk, name, "t", fenv)
+  end
+end
+
+local function new_env(e)
+  local env = setmetatable({}, ENV_MT)
+  env._G = env
+  env.require = make_require(e, env, {})
+  env.load = make_load(env)
+  return env
+end
+
+local function proc_main(e, ...)
+  local env = new_env(e)
+  local mod = ENTRY_CHUNK[e](env)
+  local method = ENTRY_METHOD[e]
+  local f
+  if type(mod) == "function" then
+    f = mod
+  elseif type(mod) == "table" then
+    f = mod[method or "main"]
+  end
+  if type(f) ~= "function" then
+    error("entry " .. ENTRY_ID[e] .. ": method '" .. tostring(method or "main") ..
+      "' not found in the table its chunk returns", 0)
+  end
+  return f(...)
+end
+
+local result_mt = {
+  __tostring = function(r)
+    if r.error ~= nil then return tostring(r.error) end
+    return tostring(r.value)
+  end,
+}
+
+return {
+  proc_main = proc_main,
+  result_mt = result_mt,
+  task_threads = TASKS,
+  register_entry = register_entry,
+  chan_methods = Channel,
+  builtin = BUILTIN,
+}

@@ -1,0 +1,38 @@
+//! moonhost: Lua scripts as Erlang-style lightweight processes, hosted by a single-threaded
+//! Rust runtime.
+//!
+//! Load an app (a folder of `_index.yaml` manifests and Lua files), spawn an entry as the
+//! root process and run until it ends:
+//!
+//! ```no_run
+//! use moonhost::{Runtime, RunOutcome};
+//! let mut rt = Runtime::load("examples/guide").expect("app loads");
+//! match rt.run_entry("app.test.process:worker_pool", &[]).expect("runs") {
+//!     RunOutcome::Exited(exit) => println!("root ended: {:?}", exit.exit),
+//!     other => println!("root did not end: {other:?}"),
+//! }
+//! ```
+
+#![deny(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+pub mod channel;
+pub mod cli;
+pub mod clock;
+pub mod core;
+pub mod error;
+pub mod lua;
+pub mod manifest;
+pub mod payload;
+pub mod process;
+pub mod registry;
+pub mod runtime;
+pub mod testrun;
+pub mod timer;
+
+pub use crate::core::RootExit;
+pub use crate::error::{Error, Result};
+pub use crate::manifest::App;
+pub use crate::payload::Payload;
+pub use crate::process::Exit;
+pub use crate::runtime::{RunOutcome, Runtime, RuntimeBuilder};

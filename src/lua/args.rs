@@ -1,0 +1,112 @@
+//! Shared argument checking and result conventions for the bindings.
+//!
+//! Raw bindings never raise through mlua (its errors reach Lua as userdata, while SPEC.md
+//! promises plain strings). A binding that must raise returns the `RAISE` marker and the
+//! message; one that must block returns the `BLOCK` marker after parking its task. The
+//! prelude's wrappers turn `RAISE` into `error(msg, 2)` and `BLOCK` into a yield to the
+//! scheduler. Both markers are light userdata the scripts cannot obtain.
+
+use crate::core::Core;
+use mlua::{AppDataRefMut, IntoLua, LightUserData, Lua, MultiValue, Value};
+
+static BLOCK_MARK: u8 = 0;
+static RAISE_MARK: u8 = 0;
+static PREEMPT_MARK: u8 = 0;
+
+/// The marker a binding returns after parking the current task.
+pub fn block() -> Value {
+    Value::LightUserData(LightUserData(&BLOCK_MARK as *const u8 as *mut _))
+}
+
+/// The marker that precedes an error message to raise.
+pub fn raise_mark() -> Value {
+    Value::LightUserData(LightUserData(&RAISE_MARK as *const u8 as *mut _))
+}
+
+/// The marker the prelude yields to pass a preemption up through nested coroutines.
+pub fn preempt() -> Value {
+    Value::LightUserData(LightUserData(&PREEMPT_MARK as *const u8 as *mut _))
+}
+
+/// Whether `v` is the BLOCK marker.
+pub fn is_block(v: &Value) -> bool {
+    *v == block()
+}
+
+/// Result of a raw binding.
+pub type Ret = mlua::Result<MultiValue>;
+
+/// Returns `values` as a binding result.
+pub fn ret(lua: &Lua, values: impl mlua::IntoLuaMulti) -> Ret {
+    values.into_lua_multi(lua)
+}
+
+/// Returns the BLOCK marker.
+pub fn ret_block() -> Ret {
+    Ok(MultiValue::from_iter([block()]))
+}
+
+/// Raises `msg` in the calling Lua code (through the prelude).
+pub fn raise(lua: &Lua, msg: impl AsRef<str>) -> Ret {
+    Ok(MultiValue::from_iter([
+        raise_mark(),
+        Value::String(lua.create_string(msg.as_ref())?),
+    ]))
+}
+
+/// Returns `nil, msg`.
+pub fn fail(lua: &Lua, msg: impl AsRef<str>) -> Ret {
+    Ok(MultiValue::from_iter([
+        Value::Nil,
+        Value::String(lua.create_string(msg.as_ref())?),
+    ]))
+}
+
+/// Borrows the runtime core.
+///
+/// # Errors
+/// When the core is already borrowed, which happens only if a Lua finalizer calls a binding
+/// while the runtime is working; the finalizer's error becomes a Lua warning.
+pub fn core(lua: &Lua) -> mlua::Result<AppDataRefMut<'_, Core>> {
+    match lua.try_app_data_mut::<Core>() {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(mlua::Error::runtime("moonhost: no runtime in this Lua state")),
+        Err(_) => Err(mlua::Error::runtime(
+            "moonhost: runtime is busy (a finalizer may not call process functions)",
+        )),
+    }
+}
+
+/// Lua's name for a value's type.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "nil",
+        Value::Boolean(_) => "boolean",
+        Value::LightUserData(_) => "userdata",
+        Value::Integer(_) | Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Table(_) => "table",
+        Value::Function(_) => "function",
+        Value::Thread(_) => "thread",
+        Value::UserData(_) => "userdata",
+        _ => "userdata",
+    }
+}
+
+/// `module.func: bad argument #n (expected what, got type)`.
+pub fn bad_arg(func: &str, n: usize, expected: &str, got: &Value) -> String {
+    format!(
+        "{func}: bad argument #{n} (expected {expected}, got {})",
+        type_name(got)
+    )
+}
+
+/// The `n`th (1-based) argument, `nil` when absent.
+pub fn arg(args: &MultiValue, n: usize) -> Value {
+    args.get(n - 1).cloned().unwrap_or(Value::Nil)
+}
+
+/// Converts a value into a Lua value (shorthand for bindings).
+pub fn val(lua: &Lua, v: impl IntoLua) -> mlua::Result<Value> {
+    v.into_lua(lua)
+}

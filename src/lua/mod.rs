@@ -1,0 +1,196 @@
+//! Lua bindings: `install` builds the raw Rust functions, runs the prelude that wraps them
+//! into the `process`, `channel`, `time` and `uuid` modules, and sets the preemption hook.
+
+pub mod args;
+pub mod channel;
+pub mod duration;
+pub mod process;
+pub mod time;
+
+use mlua::{Function, HookTriggers, Lua, Table, Value, VmState};
+use std::cell::Cell;
+use std::io::Write;
+use std::rc::Rc;
+
+/// The prelude's source.
+const PRELUDE: &str = include_str!("../../lua/prelude.lua");
+
+/// Where `print` writes.
+pub struct Output(pub Box<dyn Write>);
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Output")
+    }
+}
+
+/// The random source of `uuid.v4` (splitmix64).
+#[derive(Debug)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// A random UUID v4 string.
+pub fn uuid_v4(rng: &mut Rng) -> String {
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_be_bytes());
+    bytes[8..].copy_from_slice(&b.to_be_bytes());
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// State the preemption hook shares with the scheduler.
+#[derive(Debug, Default)]
+pub struct HookState {
+    /// The coroutine the hook last made yield (its `lua_State` address); taken by whoever
+    /// resumed it, so a preemption is never mistaken for a script's own `yield()`.
+    pub yielded: Cell<usize>,
+    /// Hook firings in a row that could not yield (Lua called from C without a
+    /// continuation); reset at every resume.
+    pub stuck: Cell<u32>,
+}
+
+/// Instructions between two preemption checks.
+pub const HOOK_EVERY_INSTRUCTIONS: u32 = 10_000;
+/// Slices a process may spend where it cannot yield before the hook raises an error.
+pub const STUCK_SLICES_MAX: u32 = 10_000;
+
+/// What the runtime keeps from the prelude.
+#[derive(Debug)]
+pub struct Installed {
+    /// Function every main task starts in.
+    pub proc_main: Function,
+    /// Metatable of `event.result`.
+    pub result_mt: Table,
+    /// Weak set of task coroutines.
+    pub task_threads: Table,
+    /// `register_entry(idx, id, chunk, method, imports)`.
+    pub register_entry: Function,
+    /// Modules `require` finds by name.
+    pub builtin: Table,
+}
+
+/// Installs the bindings, the prelude and the preemption hook into `lua`.
+///
+/// # Errors
+/// Only if the prelude fails to load, which would be a bug.
+pub fn install(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<Installed> {
+    let raw = lua.create_table()?;
+    raw.set("BLOCK", args::block())?;
+    raw.set("RAISE", args::raise_mark())?;
+    raw.set("PREEMPT", args::preempt())?;
+    channel::open(lua, &raw)?;
+    process::open(lua, &raw)?;
+    time::open(lua, &raw)?;
+    open_misc(lua, &raw, hook.clone())?;
+    let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
+    channel::register(lua, exports.get("chan_methods")?)?;
+    install_hook(lua, hook, slice)?;
+    Ok(Installed {
+        proc_main: exports.get("proc_main")?,
+        result_mt: exports.get("result_mt")?,
+        task_threads: exports.get("task_threads")?,
+        register_entry: exports.get("register_entry")?,
+        builtin: exports.get("builtin")?,
+    })
+}
+
+fn open_misc(lua: &Lua, raw: &Table, hook: Rc<HookState>) -> mlua::Result<()> {
+    raw.set(
+        "write",
+        lua.create_function(|lua, s: mlua::LuaString| {
+            if let Some(mut out) = lua.app_data_mut::<Output>() {
+                let mut line = s.as_bytes().to_vec();
+                line.push(b'\n');
+                let _ = out.0.write_all(&line);
+                let _ = out.0.flush();
+            }
+            Ok(())
+        })?,
+    )?;
+    raw.set(
+        "preempted",
+        lua.create_function(move |_, co: Value| {
+            let Value::Thread(t) = co else {
+                return Ok(false);
+            };
+            let hit = hook.yielded.get() == t.to_pointer() as usize;
+            if hit {
+                hook.yielded.set(0);
+            }
+            Ok(hit)
+        })?,
+    )?;
+    raw.set(
+        "uuid_v4",
+        lua.create_function(|lua, ()| {
+            let mut rng = lua
+                .app_data_mut::<Rng>()
+                .ok_or_else(|| mlua::Error::runtime("no random source"))?;
+            Ok(uuid_v4(&mut rng))
+        })?,
+    )?;
+    raw.set(
+        "unix_now",
+        lua.create_function(|lua, ()| Ok(args::core(lua)?.clock.wall_ns().div_euclid(1_000_000_000)))?,
+    )?;
+    raw.set(
+        "traceback",
+        lua.create_function(|lua, (msg, level): (Value, Option<usize>)| match msg {
+            Value::String(_) | Value::Nil => {
+                let text = msg.as_string().map(|s| s.to_string_lossy());
+                Ok(Value::String(lua.traceback(text.as_deref(), level.unwrap_or(1))?))
+            }
+            other => Ok(other),
+        })?,
+    )?;
+    Ok(())
+}
+
+fn install_hook(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<()> {
+    let triggers = HookTriggers::new().every_nth_instruction(slice.max(1));
+    lua.set_global_hook(triggers, move |lua, _| {
+        let state = lua.state();
+        if is_yieldable(state) {
+            hook.yielded.set(state as usize);
+            hook.stuck.set(0);
+            return Ok(VmState::Yield);
+        }
+        let stuck = hook.stuck.get().saturating_add(1);
+        hook.stuck.set(stuck);
+        if stuck > STUCK_SLICES_MAX {
+            return Err(mlua::Error::runtime(
+                "process ran too long inside a call that cannot yield \
+                 (Lua called from a C function, e.g. a table.sort comparator)",
+            ));
+        }
+        Ok(VmState::Continue)
+    })
+}
+
+#[allow(unsafe_code)]
+fn is_yieldable(state: *mut mlua::ffi::lua_State) -> bool {
+    // SAFETY: `state` is the running coroutine handed to the hook by mlua, valid for the
+    // duration of the hook call; lua_isyieldable only reads its `nCcalls` field.
+    unsafe { mlua::ffi::lua_isyieldable(state) != 0 }
+}
+
+/// Adds a module that `require(name)` returns in every process.
+///
+/// # Errors
+/// Only Lua allocation failures.
+pub fn register_module(builtin: &Table, name: &str, module: Value) -> mlua::Result<()> {
+    builtin.set(name, module)
+}

@@ -1,0 +1,486 @@
+//! The `process` Lua module: spawning, identity, messages, subscriptions, events, monitors,
+//! links, options, cancel/terminate and the name registry (SPEC §2).
+//!
+//! Every function here is a raw binding the prelude wraps; they validate their arguments,
+//! describe what must happen to the core, and never resume anything themselves.
+
+use super::args::{Ret, arg, bad_arg, core, fail, raise, ret, ret_block};
+use crate::core::Core;
+use crate::lua::channel::chan_id;
+use crate::payload::{Payload, PayloadBox};
+use crate::process::{Event, EventKind, Message, ProcId};
+use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value};
+use smallvec::SmallVec;
+
+/// A message object delivered by the inbox or a message-mode `listen` channel.
+#[derive(Debug)]
+pub struct MsgObj {
+    /// The message.
+    pub msg: Box<Message>,
+    /// Sender PID string, `""` if none.
+    pub from: String,
+}
+
+impl UserData for MsgObj {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("topic", |_, this, ()| Ok(this.msg.topic.to_string()));
+        m.add_method("from", |_, this, ()| Ok(this.from.clone()));
+        m.add_method("payload", |lua, this, ()| match this.msg.payloads.as_slice() {
+            [] => Ok(Value::Nil),
+            [one] => Ok(Value::UserData(lua.create_userdata(PayloadBox(one.clone()))?)),
+            many => {
+                let t = lua.create_table_with_capacity(many.len(), 0)?;
+                for (i, p) in many.iter().enumerate() {
+                    t.raw_set(i + 1, lua.create_userdata(PayloadBox(p.clone()))?)?;
+                }
+                Ok(Value::Table(t))
+            }
+        });
+        m.add_meta_method("__tostring", |_, this, ()| {
+            Ok(format!("message: {}", this.msg.topic))
+        });
+    }
+}
+
+impl UserData for PayloadBox {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("data", |lua, this, ()| this.0.to_lua(lua));
+        m.add_meta_method("__tostring", |_, _, ()| Ok("payload"));
+    }
+}
+
+/// Adds the raw process functions to the prelude's `raw` table.
+pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
+    raw.set("spawn", lua.create_function(spawn)?)?;
+    raw.set("pid", lua.create_function(pid)?)?;
+    raw.set("id", lua.create_function(id)?)?;
+    raw.set("send", lua.create_function(send)?)?;
+    raw.set("listen", lua.create_function(listen)?)?;
+    raw.set("unlisten", lua.create_function(unlisten)?)?;
+    raw.set("inbox", lua.create_function(inbox)?)?;
+    raw.set("events", lua.create_function(events)?)?;
+    raw.set("monitor", lua.create_function(monitor)?)?;
+    raw.set("unmonitor", lua.create_function(unmonitor)?)?;
+    raw.set("link", lua.create_function(link)?)?;
+    raw.set("unlink", lua.create_function(unlink)?)?;
+    raw.set("set_options", lua.create_function(set_options)?)?;
+    raw.set("get_options", lua.create_function(get_options)?)?;
+    raw.set("cancel", lua.create_function(cancel)?)?;
+    raw.set("terminate", lua.create_function(terminate)?)?;
+    raw.set("register", lua.create_function(register)?)?;
+    raw.set("lookup", lua.create_function(lookup)?)?;
+    raw.set("unregister", lua.create_function(unregister)?)?;
+    raw.set("spawn_task", lua.create_function(spawn_task)?)?;
+    Ok(())
+}
+
+fn me(lua: &Lua, c: &Core, func: &str) -> Result<ProcId, Ret> {
+    c.current_proc()
+        .ok_or_else(|| raise(lua, format!("{func}: must be called from a process")))
+}
+
+macro_rules! me {
+    ($lua:expr, $c:expr, $f:expr) => {
+        match me($lua, &$c, $f) {
+            Ok(p) => p,
+            Err(r) => return r,
+        }
+    };
+}
+
+fn dest_bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(i) => Some(i.to_string().into_bytes()),
+        Value::Number(n) => Some(n.to_string().into_bytes()),
+        _ => None,
+    }
+}
+
+/// `spawn(mode, entry, host, ...)`: mode bit 1 = monitor, bit 2 = link. Returns the child's
+/// PID, or `nil, err` (`<name> requires at least id and host arguments`, `host not found`,
+/// `entry not found: <id>`, `max processes limit exceeded`, `cannot send <type>`).
+fn spawn(lua: &Lua, args: MultiValue) -> Ret {
+    let mode = arg(&args, 1).as_integer().unwrap_or(0);
+    let name = match mode {
+        1 => "spawn_monitored",
+        2 => "spawn_linked",
+        3 => "spawn_linked_monitored",
+        _ => "spawn",
+    };
+    let (Value::String(entry), Value::String(host)) = (arg(&args, 2), arg(&args, 3)) else {
+        return fail(lua, format!("{name} requires at least id and host arguments"));
+    };
+    let mut copied = Vec::with_capacity(args.len().saturating_sub(3));
+    for v in args.iter().skip(3) {
+        match Payload::copy(v) {
+            Ok(p) => copied.push(p),
+            Err(e) => return fail(lua, e.to_string()),
+        }
+    }
+    let mut c = core(lua)?;
+    let parent = c.current_proc();
+    let host_s = host.to_string_lossy();
+    let Some(h) = c.hosts.iter().position(|h| h.name == host_s) else {
+        return fail(lua, "host not found");
+    };
+    let entry_s = entry.to_string_lossy();
+    let Some(e) = c.entries.iter().position(|e| e.id == entry_s && e.spawnable) else {
+        return fail(lua, format!("entry not found: {entry_s}"));
+    };
+    let parent = parent.map(|p| (p, mode & 2 != 0, mode & 1 != 0));
+    match c.spawn(lua, e as u32, h as u32, copied, parent) {
+        Ok(pid) => ret(lua, c.pid_string(pid)),
+        Err(e) => fail(lua, e),
+    }
+}
+
+/// `process.pid()` -> the caller's PID.
+fn pid(lua: &Lua, _: MultiValue) -> Ret {
+    let c = core(lua)?;
+    let p = me!(lua, c, "process.pid");
+    ret(lua, c.pid_string(c.procs[p].pid))
+}
+
+/// `process.id()` -> the running entry's id.
+fn id(lua: &Lua, _: MultiValue) -> Ret {
+    let c = core(lua)?;
+    let p = me!(lua, c, "process.id");
+    ret(lua, c.entries[c.procs[p].entry as usize].id.clone())
+}
+
+/// `process.send(dest, topic, ...)` -> `true`, or `nil, err`.
+fn send(lua: &Lua, args: MultiValue) -> Ret {
+    if args.len() < 2 {
+        return fail(lua, "send requires at least destination and topic arguments");
+    }
+    let topic = match arg(&args, 2) {
+        Value::String(s) => s.to_string_lossy(),
+        other => return fail(lua, bad_arg("send", 2, "string", &other)),
+    };
+    if topic.starts_with('@') {
+        return fail(lua, "cannot send to @ topics");
+    }
+    let mut payloads: SmallVec<[Payload; 1]> = SmallVec::with_capacity(args.len() - 2);
+    for v in args.iter().skip(2) {
+        match Payload::copy(v) {
+            Ok(p) => payloads.push(p),
+            Err(e) => return fail(lua, e.to_string()),
+        }
+    }
+    let mut c = core(lua)?;
+    let dest = arg(&args, 1);
+    let Some(bytes) = dest_bytes(&dest) else {
+        return fail(
+            lua,
+            format!("could not resolve '{}' as PID or registered name", type_shown(&dest)),
+        );
+    };
+    let to = match c.resolve(&bytes) {
+        Ok(p) => p,
+        Err(e) => return fail(lua, e),
+    };
+    let from = c.current_proc().map(|p| c.procs[p].pid);
+    c.deliver(lua, to, from, topic.into(), payloads)?;
+    ret(lua, true)
+}
+
+fn type_shown(v: &Value) -> String {
+    match v {
+        Value::Nil => "nil".into(),
+        Value::Boolean(b) => b.to_string(),
+        other => super::args::type_name(other).into(),
+    }
+}
+
+/// `process.listen(topic [, {message = bool}])` -> channel, or `nil, err`.
+fn listen(lua: &Lua, args: MultiValue) -> Ret {
+    let topic = match arg(&args, 1) {
+        Value::String(s) => s.to_string_lossy(),
+        other => return fail(lua, bad_arg("listen", 1, "string", &other)),
+    };
+    if topic.is_empty() {
+        return fail(lua, "topic cannot be empty");
+    }
+    if topic.starts_with('@') {
+        return fail(lua, "cannot listen to @ topics");
+    }
+    let message = match arg(&args, 2) {
+        Value::Table(t) => t.get::<Option<bool>>("message").unwrap_or(None).unwrap_or(false),
+        Value::Nil => false,
+        other => return fail(lua, bad_arg("listen", 2, "table", &other)),
+    };
+    let mut c = core(lua)?;
+    let p = me!(lua, c, "process.listen");
+    let obj = c.listen(lua, p, &topic, message)?;
+    ret(lua, obj)
+}
+
+/// `process.unlisten(ch)` -> `true`, or `false, "channel not found"`.
+fn unlisten(lua: &Lua, args: MultiValue) -> Ret {
+    let mut c = core(lua)?;
+    let p = me!(lua, c, "process.unlisten");
+    let removed = match chan_id(&arg(&args, 1)) {
+        Some(id) => c.unlisten(lua, p, id)?,
+        None => false,
+    };
+    if removed {
+        ret(lua, true)
+    } else {
+        ret(lua, (false, "channel not found"))
+    }
+}
+
+/// `process.inbox()` -> the inbox channel (same object every call).
+fn inbox(lua: &Lua, _: MultiValue) -> Ret {
+    let mut c = core(lua)?;
+    let p = me!(lua, c, "process.inbox");
+    if let Some(o) = &c.procs[p].inbox_obj {
+        return ret(lua, o.clone());
+    }
+    let id = c.inbox(p);
+    let obj = c.chan_object(lua, id)?;
+    c.procs[p].inbox_obj = Some(obj.clone());
+    ret(lua, obj)
+}
+
+/// `process.events()` -> the events channel (same object every call).
+fn events(lua: &Lua, _: MultiValue) -> Ret {
+    let mut c = core(lua)?;
+    let p = me!(lua, c, "process.events");
+    if let Some(o) = &c.procs[p].events_obj {
+        return ret(lua, o.clone());
+    }
+    let id = c.events(p);
+    let obj = c.chan_object(lua, id)?;
+    c.procs[p].events_obj = Some(obj.clone());
+    ret(lua, obj)
+}
+
+/// Resolves the destination argument of monitor/link-like calls; `Err` carries the
+/// binding's result. An ended PID becomes `ended`.
+fn target(lua: &Lua, c: &Core, args: &MultiValue, func: &str, ended: &str) -> Result<ProcId, Ret> {
+    let dest = arg(args, 1);
+    if dest.is_nil() {
+        return Err(fail(lua, format!("{func} requires a destination argument")));
+    }
+    let Some(bytes) = dest_bytes(&dest) else {
+        return Err(fail(lua, bad_arg(func, 1, "string", &dest)));
+    };
+    c.resolve(&bytes).map_err(|e| {
+        if e == "process not found" {
+            fail(lua, ended)
+        } else {
+            fail(lua, e)
+        }
+    })
+}
+
+macro_rules! target {
+    ($lua:expr, $c:expr, $args:expr, $f:expr, $ended:expr) => {
+        match target($lua, &$c, &$args, $f, $ended) {
+            Ok(p) => p,
+            Err(r) => return r,
+        }
+    };
+}
+
+/// `process.monitor(dest)` -> `true`, or `nil, err`.
+fn monitor(lua: &Lua, args: MultiValue) -> Ret {
+    let mut c = core(lua)?;
+    let p = me!(lua, c, "process.monitor");
+    let t = target!(lua, c, args, "monitor", "pid not registered");
+    if c.monitor(p, t) {
+        ret(lua, true)
+    } else {
+        fail(lua, "already monitoring pid")
+    }
+}
+
+/// `process.unmonitor(dest)` -> `true` (also when not monitoring), or `nil, err`.
+fn unmonitor(lua: &Lua, args: MultiValue) -> Ret {
+    let mut c = core(lua)?;
+    let p = me!(lua, c, "process.unmonitor");
+    match target(lua, &c, &args, "unmonitor", "") {
+        Ok(t) => {
+            c.unmonitor(p, t);
+            ret(lua, true)
+        }
+        Err(_) if !arg(&args, 1).is_nil() => ret(lua, true),
+        Err(r) => r,
+    }
+}
+
+/// `process.link(dest)` -> `true`, or `nil, err`.
+fn link(lua: &Lua, args: MultiValue) -> Ret {
+    let mut c = core(lua)?;
+    let p = me!(lua, c, "process.link");
+    let t = target!(lua, c, args, "link", "pid not registered");
+    c.link(p, t);
+    ret(lua, true)
+}
+
+/// `process.unlink(dest)` -> `true`, or `nil, err`.
+fn unlink(lua: &Lua, args: MultiValue) -> Ret {
+    let mut c = core(lua)?;
+    let p = me!(lua, c, "process.unlink");
+    match target(lua, &c, &args, "unlink", "") {
+        Ok(t) => {
+            c.unlink(p, t);
+            ret(lua, true)
+        }
+        Err(_) if !arg(&args, 1).is_nil() => ret(lua, true),
+        Err(r) => r,
+    }
+}
+
+/// `process.set_options({trap_links = bool})` -> `true`, or `false, err`.
+fn set_options(lua: &Lua, args: MultiValue) -> Ret {
+    let Value::Table(opts) = arg(&args, 1) else {
+        return ret(lua, (false, "options parameter must be a table"));
+    };
+    let mut trap = None;
+    for pair in opts.pairs::<Value, Value>() {
+        let (k, v) = pair?;
+        match (&k, &v) {
+            (Value::String(s), Value::Boolean(b)) if s == "trap_links" => trap = Some(*b),
+            (Value::String(s), _) if s == "trap_links" => {
+                return ret(lua, (false, "trap_links must be a boolean"));
+            }
+            _ => {
+                let name = match &k {
+                    Value::String(s) => s.to_string_lossy(),
+                    other => format!("{other:?}"),
+                };
+                return ret(lua, (false, format!("option {name} is not supported")));
+            }
+        }
+    }
+    let mut c = core(lua)?;
+    let p = me!(lua, c, "process.set_options");
+    if let Some(b) = trap {
+        c.procs[p].trap_links = b;
+    }
+    ret(lua, true)
+}
+
+/// `process.get_options()` -> `{trap_links = bool}`.
+fn get_options(lua: &Lua, _: MultiValue) -> Ret {
+    let c = core(lua)?;
+    let p = me!(lua, c, "process.get_options");
+    let t = lua.create_table()?;
+    t.set("trap_links", c.procs[p].trap_links)?;
+    ret(lua, t)
+}
+
+/// `process.cancel(dest [, reason])` -> `true`, or `nil, err`.
+fn cancel(lua: &Lua, args: MultiValue) -> Ret {
+    let mut c = core(lua)?;
+    if arg(&args, 1).is_nil() {
+        return fail(lua, "cancel requires at least destination argument");
+    }
+    let t = target!(lua, c, args, "cancel", "process not found");
+    let reason = match arg(&args, 2) {
+        Value::String(s) => s.to_string_lossy(),
+        Value::Nil => String::new(),
+        other => return fail(lua, bad_arg("cancel", 2, "string", &other)),
+    };
+    let from = match c.current_proc() {
+        Some(p) => c.procs[p].pid,
+        None => c.procs[t].pid,
+    };
+    let ev = Event {
+        kind: EventKind::Cancel,
+        from,
+        exit: None,
+        reason: reason.into(),
+        at_ns: c.clock.wall_ns(),
+    };
+    c.push_event(lua, t, ev)?;
+    ret(lua, true)
+}
+
+/// `process.terminate(dest)` -> `true`, or `nil, "process not found"`; terminating yourself
+/// ends you at once.
+fn terminate(lua: &Lua, args: MultiValue) -> Ret {
+    let mut c = core(lua)?;
+    let t = target!(lua, c, args, "terminate", "process not found");
+    c.kill(t, "process terminated");
+    if c.current_proc() == Some(t) {
+        return ret_block();
+    }
+    ret(lua, true)
+}
+
+/// `process.registry.register(name [, pid])` -> `true`, or `nil, err`.
+fn register(lua: &Lua, args: MultiValue) -> Ret {
+    let name = match arg(&args, 1) {
+        Value::String(s) if !s.as_bytes().is_empty() => s.to_string_lossy(),
+        Value::String(_) => return fail(lua, "name cannot be empty"),
+        other => return fail(lua, bad_arg("register", 1, "string", &other)),
+    };
+    let mut c = core(lua)?;
+    let who = match arg(&args, 2) {
+        Value::Nil => me!(lua, c, "process.registry.register"),
+        other => {
+            let Some(bytes) = dest_bytes(&other) else {
+                return fail(lua, bad_arg("register", 2, "string", &other));
+            };
+            match c.resolve(&bytes) {
+                Ok(p) => p,
+                Err(e) => return fail(lua, e),
+            }
+        }
+    };
+    match c.names.register(&name, who) {
+        Ok(true) => {
+            c.procs[who].names.push(name.into());
+            ret(lua, true)
+        }
+        Ok(false) => ret(lua, true),
+        Err(_) => fail(lua, "name already registered"),
+    }
+}
+
+/// `process.registry.lookup(name)` -> PID, or `nil, "name not registered"`.
+fn lookup(lua: &Lua, args: MultiValue) -> Ret {
+    let c = core(lua)?;
+    let found = match arg(&args, 1) {
+        Value::String(s) => c.names.lookup(&s.to_string_lossy()),
+        _ => None,
+    };
+    match found.and_then(|p| c.procs.get(p)) {
+        Some(p) => ret(lua, c.pid_string(p.pid)),
+        None => fail(lua, "name not registered"),
+    }
+}
+
+/// `process.registry.unregister(name)` -> whether a mapping was removed.
+fn unregister(lua: &Lua, args: MultiValue) -> Ret {
+    let mut c = core(lua)?;
+    let Value::String(s) = arg(&args, 1) else {
+        return ret(lua, false);
+    };
+    let name = s.to_string_lossy();
+    match c.names.unregister(&name) {
+        Some(p) => {
+            if let Some(pr) = c.procs.get_mut(p) {
+                pr.names.retain(|n| **n != *name);
+            }
+            ret(lua, true)
+        }
+        None => ret(lua, false),
+    }
+}
+
+/// `coroutine.spawn(fn)`: runs `fn` as an extra task of the calling process.
+fn spawn_task(lua: &Lua, args: MultiValue) -> Ret {
+    let Value::Function(f) = arg(&args, 1) else {
+        return raise(lua, bad_arg("coroutine.spawn", 1, "function", &arg(&args, 1)));
+    };
+    let thread = lua.create_thread(f)?;
+    let mut c = core(lua)?;
+    let p = me!(lua, c, "coroutine.spawn");
+    c.spawn_task(p, thread)?;
+    ret(lua, true)
+}

@@ -1,0 +1,320 @@
+//! The `time` Lua module (SPEC §4): durations, sleep, after, timer, ticker, now, Time and
+//! Duration objects, constants. Every reading goes through the core's [`Clock`], so a
+//! virtual clock changes nothing here.
+//!
+//! [`Clock`]: crate::clock::Clock
+
+use super::args::{Ret, arg, core, fail, raise, ret, ret_block};
+use super::duration;
+use crate::core::{ChanKind, Fire};
+use crate::lua::channel::new_object;
+use crate::process::ChanId;
+use mlua::{AnyUserData, Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods, Value};
+
+/// A point in time: unix nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct TimeObj(pub i64);
+
+/// A span of time in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct DurationObj(pub i64);
+
+/// A `time.timer` object.
+#[derive(Debug)]
+pub struct TimerObj {
+    chan: ChanId,
+    obj: AnyUserData,
+}
+
+/// A `time.ticker` object.
+#[derive(Debug)]
+pub struct TickerObj {
+    chan: ChanId,
+    obj: AnyUserData,
+    period: u64,
+}
+
+/// Reads a duration argument: integer/float nanoseconds, Go string, or Duration.
+///
+/// # Errors
+/// Go's parse messages, or a type complaint.
+pub fn to_duration(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Integer(i) => Ok(*i),
+        Value::Number(n) if n.is_finite() => Ok(*n as i64),
+        Value::String(s) => duration::parse(&s.to_string_lossy()),
+        Value::UserData(ud) => ud
+            .borrow::<DurationObj>()
+            .map(|d| d.0)
+            .map_err(|_| "time: invalid duration (expected number, string or Duration)".into()),
+        other => Err(format!(
+            "time: invalid duration (expected number, string or Duration, got {})",
+            super::args::type_name(other)
+        )),
+    }
+}
+
+fn civil(unix_ns: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
+    let secs = unix_ns.div_euclid(1_000_000_000);
+    let nanos = unix_ns.rem_euclid(1_000_000_000) as u32;
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400) as u32;
+    // Howard Hinnant's days -> civil date.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, sod / 3600, sod / 60 % 60, sod % 60, nanos)
+}
+
+/// RFC 3339 in UTC, with nanoseconds when `nano` and non-zero.
+pub fn rfc3339(unix_ns: i64, nano: bool) -> String {
+    let (y, mo, d, h, mi, s, ns) = civil(unix_ns);
+    let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+    if nano && ns != 0 {
+        let f = format!("{ns:09}");
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
+}
+
+impl UserData for TimeObj {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("sub", |_, t, o: AnyUserData| {
+            Ok(DurationObj(t.0.saturating_sub(o.borrow::<TimeObj>()?.0)))
+        });
+        m.add_method("add", |_, t, d: Value| {
+            let d = to_duration(&d).map_err(mlua::Error::runtime)?;
+            Ok(TimeObj(t.0.saturating_add(d)))
+        });
+        m.add_method("unix", |_, t, ()| Ok(t.0.div_euclid(1_000_000_000)));
+        m.add_method("unix_nano", |_, t, ()| Ok(t.0));
+        m.add_method("before", |_, t, o: AnyUserData| Ok(t.0 < o.borrow::<TimeObj>()?.0));
+        m.add_method("after", |_, t, o: AnyUserData| Ok(t.0 > o.borrow::<TimeObj>()?.0));
+        m.add_method("equal", |_, t, o: AnyUserData| Ok(t.0 == o.borrow::<TimeObj>()?.0));
+        m.add_method("hour", |_, t, ()| Ok(civil(t.0).3));
+        m.add_method("minute", |_, t, ()| Ok(civil(t.0).4));
+        m.add_method("second", |_, t, ()| Ok(civil(t.0).5));
+        m.add_method("year", |_, t, ()| Ok(civil(t.0).0));
+        m.add_method("month", |_, t, ()| Ok(civil(t.0).1));
+        m.add_method("day", |_, t, ()| Ok(civil(t.0).2));
+        m.add_method("nanosecond", |_, t, ()| Ok(civil(t.0).6));
+        m.add_method("format_rfc3339", |_, t, ()| Ok(rfc3339(t.0, false)));
+        m.add_meta_method(MetaMethod::ToString, |_, t, ()| Ok(rfc3339(t.0, true)));
+        m.add_meta_method(MetaMethod::Eq, |_, t, o: AnyUserData| {
+            Ok(o.borrow::<TimeObj>().map(|o| o.0 == t.0).unwrap_or(false))
+        });
+        m.add_meta_method(MetaMethod::Lt, |_, t, o: AnyUserData| Ok(t.0 < o.borrow::<TimeObj>()?.0));
+        m.add_meta_method(MetaMethod::Le, |_, t, o: AnyUserData| Ok(t.0 <= o.borrow::<TimeObj>()?.0));
+    }
+}
+
+impl UserData for DurationObj {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("nanoseconds", |_, d, ()| Ok(d.0));
+        m.add_method("microseconds", |_, d, ()| Ok(d.0 / 1_000));
+        m.add_method("milliseconds", |_, d, ()| Ok(d.0 / 1_000_000));
+        m.add_method("seconds", |_, d, ()| Ok(d.0 as f64 / 1e9));
+        m.add_method("minutes", |_, d, ()| Ok(d.0 as f64 / 6e10));
+        m.add_method("hours", |_, d, ()| Ok(d.0 as f64 / 3.6e12));
+        m.add_meta_method(MetaMethod::ToString, |_, d, ()| Ok(duration::format(d.0)));
+        m.add_meta_method(MetaMethod::Eq, |_, d, o: AnyUserData| {
+            Ok(o.borrow::<DurationObj>().map(|o| o.0 == d.0).unwrap_or(false))
+        });
+        m.add_meta_method(MetaMethod::Lt, |_, d, o: AnyUserData| {
+            Ok(d.0 < o.borrow::<DurationObj>()?.0)
+        });
+        m.add_meta_method(MetaMethod::Le, |_, d, o: AnyUserData| {
+            Ok(d.0 <= o.borrow::<DurationObj>()?.0)
+        });
+    }
+}
+
+impl UserData for TimerObj {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("channel", |_, t, ()| Ok(t.obj.clone()));
+        m.add_method("stop", |lua, t, ()| {
+            let mut c = core(lua)?;
+            let armed = c.chans.get_mut(t.chan).and_then(|ch| ch.timer.take());
+            Ok(armed.is_some_and(|id| c.disarm(id)))
+        });
+        m.add_method("reset", |lua, t, d: Value| {
+            let d = to_duration(&d).map_err(mlua::Error::runtime)?;
+            let mut c = core(lua)?;
+            let Some(ch) = c.chans.get_mut(t.chan) else {
+                return Ok(false);
+            };
+            let old = ch.timer.take();
+            ch.q.reopen();
+            let owner = ch.owner;
+            let was = old.is_some_and(|id| c.disarm(id));
+            let deadline = c.clock.now().saturating_add(d.max(0) as u64);
+            let id = c.arm(owner, deadline, Fire::After(t.chan));
+            c.chans[t.chan].timer = Some(id);
+            Ok(was)
+        });
+    }
+}
+
+impl UserData for TickerObj {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("channel", |_, t, ()| Ok(t.obj.clone()));
+        m.add_method("period", |_, t, ()| Ok(DurationObj(t.period as i64)));
+        m.add_method("stop", |lua, t, ()| {
+            let mut c = core(lua)?;
+            if let Some(id) = c.chans.get_mut(t.chan).and_then(|ch| ch.timer.take()) {
+                c.disarm(id);
+            }
+            c.close(lua, t.chan)?;
+            Ok(true)
+        });
+    }
+}
+
+/// Adds the raw time functions and constants to the prelude's `raw` table.
+pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
+    raw.set("sleep", lua.create_function(sleep)?)?;
+    raw.set("after", lua.create_function(after)?)?;
+    raw.set("timer", lua.create_function(timer)?)?;
+    raw.set("ticker", lua.create_function(ticker)?)?;
+    raw.set("now", lua.create_function(|lua, ()| core(lua)?.time_value(lua))?)?;
+    raw.set("parse_duration", lua.create_function(parse_duration)?)?;
+    raw.set("time_consts", constants(lua)?)?;
+    Ok(())
+}
+
+fn constants(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    let units: [(&str, i64); 6] = [
+        ("NANOSECOND", 1),
+        ("MICROSECOND", 1_000),
+        ("MILLISECOND", 1_000_000),
+        ("SECOND", 1_000_000_000),
+        ("MINUTE", 60_000_000_000),
+        ("HOUR", 3_600_000_000_000),
+    ];
+    for (k, v) in units {
+        t.set(k, v)?;
+    }
+    let months = [
+        "JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST", "SEPTEMBER",
+        "OCTOBER", "NOVEMBER", "DECEMBER",
+    ];
+    for (i, m) in months.iter().enumerate() {
+        t.set(*m, i as i64 + 1)?;
+    }
+    let days = [
+        "SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY",
+    ];
+    for (i, d) in days.iter().enumerate() {
+        t.set(*d, i as i64)?;
+    }
+    t.set("RFC3339", "2006-01-02T15:04:05Z07:00")?;
+    t.set("RFC3339NANO", "2006-01-02T15:04:05.999999999Z07:00")?;
+    t.set("DATE_TIME", "2006-01-02 15:04:05")?;
+    t.set("DATE_ONLY", "2006-01-02")?;
+    t.set("TIME_ONLY", "15:04:05")?;
+    Ok(t)
+}
+
+/// `time.sleep(d)` -> `true` after `d`; `d <= 0` returns at once; bad duration -> `nil, err`.
+fn sleep(lua: &Lua, args: MultiValue) -> Ret {
+    let d = match to_duration(&arg(&args, 1)) {
+        Ok(d) => d,
+        Err(e) => return fail(lua, e),
+    };
+    if d <= 0 {
+        return ret(lua, true);
+    }
+    let mut c = core(lua)?;
+    if c.current.is_none() {
+        return raise(lua, "time.sleep: cannot block outside a process");
+    }
+    let deadline = c.clock.now().saturating_add(d as u64);
+    c.sleep(deadline);
+    ret_block()
+}
+
+fn arm_channel(lua: &Lua, d: i64, tick: Option<u64>) -> mlua::Result<AnyUserData> {
+    let obj = new_object(lua, ChanKind::Timer, if tick.is_some() { 16 } else { 1 })?;
+    let id = super::channel::chan_id(&Value::UserData(obj.clone())).expect("just made");
+    let mut c = core(lua)?;
+    let owner = c.chans[id].owner;
+    let deadline = c.clock.now().saturating_add(d.max(0) as u64);
+    let fire = match tick {
+        Some(period) => Fire::Tick { chan: id, period },
+        None => Fire::After(id),
+    };
+    let t = c.arm(owner, deadline, fire);
+    c.chans[id].timer = Some(t);
+    Ok(obj)
+}
+
+/// `time.after(d)` -> channel receiving one Time after `d`, then closed.
+fn after(lua: &Lua, args: MultiValue) -> Ret {
+    match to_duration(&arg(&args, 1)) {
+        Ok(d) if d <= 0 => fail(lua, "time.after: duration must be > 0"),
+        Ok(d) => ret(lua, arm_channel(lua, d, None)?),
+        Err(e) => fail(lua, e),
+    }
+}
+
+/// `time.timer(d)` -> timer object.
+fn timer(lua: &Lua, args: MultiValue) -> Ret {
+    match to_duration(&arg(&args, 1)) {
+        Ok(d) => {
+            let obj = arm_channel(lua, d, None)?;
+            let chan = super::channel::chan_id(&Value::UserData(obj.clone())).expect("made");
+            ret(lua, TimerObj { chan, obj })
+        }
+        Err(e) => fail(lua, e),
+    }
+}
+
+/// `time.ticker(d)` -> ticker object; `d <= 0` -> `nil, err`.
+fn ticker(lua: &Lua, args: MultiValue) -> Ret {
+    match to_duration(&arg(&args, 1)) {
+        Ok(d) if d <= 0 => fail(lua, "time.ticker: duration must be > 0"),
+        Ok(d) => {
+            let obj = arm_channel(lua, d, Some(d as u64))?;
+            let chan = super::channel::chan_id(&Value::UserData(obj.clone())).expect("made");
+            ret(
+                lua,
+                TickerObj {
+                    chan,
+                    obj,
+                    period: d as u64,
+                },
+            )
+        }
+        Err(e) => fail(lua, e),
+    }
+}
+
+/// `time.parse_duration(v)` -> Duration, or `nil, err`.
+fn parse_duration(lua: &Lua, args: MultiValue) -> Ret {
+    match to_duration(&arg(&args, 1)) {
+        Ok(d) => ret(lua, DurationObj(d)),
+        Err(e) => fail(lua, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_and_rfc3339() {
+        assert_eq!(rfc3339(0, false), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400_000_000_000, false), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_500_000_000_123_000_000, true), "2017-07-14T02:40:00.123Z");
+        assert_eq!(rfc3339(-1_000_000_000, false), "1969-12-31T23:59:59Z");
+    }
+}

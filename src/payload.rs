@@ -1,0 +1,250 @@
+//! `Payload`: a Lua value copied out of one process so it can be rebuilt inside another.
+//!
+//! Send payloads, spawn arguments, exit values and event results all travel as `Payload`
+//! (SPEC §5). Copying is one bounded pass: scalars and strings by value, tables deep with
+//! shared references and cycles preserved (each table gets an id on first visit; later
+//! visits become `Ref(id)`), metatables dropped, depth capped at [`MAX_DEPTH`]. Functions,
+//! coroutines, channels and other userdata are refused with `cannot send <type>`. A payload
+//! object (`msg:payload()`) is sent as the value it wraps.
+
+use crate::lua::channel::ChanRef;
+use mlua::{Lua, Table, Value};
+use std::collections::HashMap;
+use std::fmt;
+
+/// Deepest table nesting a payload may have.
+pub const MAX_DEPTH: usize = 64;
+
+/// A copied Lua value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// `nil`.
+    Nil,
+    /// A boolean.
+    Bool(bool),
+    /// An integer (stays an integer on the other side).
+    Int(i64),
+    /// A float.
+    Num(f64),
+    /// A string's bytes.
+    Str(Box<[u8]>),
+    /// A table seen for the first time in this payload.
+    Table(Box<PTable>),
+    /// A table already copied earlier in this payload (shared reference or cycle).
+    Ref(u32),
+}
+
+/// The contents of one copied table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PTable {
+    /// Id that later `Ref`s use.
+    pub id: u32,
+    /// Number of entries with keys 1..n (a sizing hint for the rebuilt table).
+    pub narr: u32,
+    /// Key/value pairs in iteration order.
+    pub entries: Vec<(Payload, Payload)>,
+}
+
+/// Why a value could not be copied.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CopyError {
+    /// The value (or something inside it) has a type that cannot cross processes.
+    Unsupported(&'static str),
+    /// Tables nest deeper than [`MAX_DEPTH`].
+    TooDeep,
+}
+
+impl fmt::Display for CopyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CopyError::Unsupported(t) => write!(f, "cannot send {t}"),
+            CopyError::TooDeep => write!(
+                f,
+                "cannot send table nested deeper than {MAX_DEPTH} levels"
+            ),
+        }
+    }
+}
+
+/// The userdata a message's payload object wraps; sending it sends the wrapped value.
+#[derive(Debug, Clone)]
+pub struct PayloadBox(pub Payload);
+
+impl Payload {
+    /// Copies a Lua value.
+    ///
+    /// # Errors
+    /// [`CopyError`] for functions, threads, userdata other than payload objects, and tables
+    /// nested deeper than [`MAX_DEPTH`].
+    pub fn copy(v: &Value) -> Result<Payload, CopyError> {
+        Copier::default().copy(v, 0)
+    }
+
+    /// Rebuilds the value inside the Lua state.
+    ///
+    /// # Errors
+    /// Only Lua allocation failures.
+    pub fn to_lua(&self, lua: &Lua) -> mlua::Result<Value> {
+        match self {
+            Payload::Nil => Ok(Value::Nil),
+            Payload::Bool(b) => Ok(Value::Boolean(*b)),
+            Payload::Int(i) => Ok(Value::Integer(*i)),
+            Payload::Num(n) => Ok(Value::Number(*n)),
+            Payload::Str(s) => Ok(Value::String(lua.create_string(s)?)),
+            _ => {
+                let mut tables = Vec::new();
+                build(lua, self, &mut tables)
+            }
+        }
+    }
+
+    /// A short display form used by `tostring(event.result)` and error reports.
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Payload::Nil)
+    }
+}
+
+#[derive(Default)]
+struct Copier {
+    seen: HashMap<usize, u32>,
+}
+
+impl Copier {
+    fn copy(&mut self, v: &Value, depth: usize) -> Result<Payload, CopyError> {
+        Ok(match v {
+            Value::Nil => Payload::Nil,
+            Value::Boolean(b) => Payload::Bool(*b),
+            Value::Integer(i) => Payload::Int(*i),
+            Value::Number(n) => Payload::Num(*n),
+            Value::String(s) => Payload::Str(s.as_bytes().to_vec().into_boxed_slice()),
+            Value::Table(t) => return self.copy_table(t, depth),
+            Value::UserData(ud) => {
+                if let Ok(b) = ud.borrow::<PayloadBox>() {
+                    return Ok(b.0.clone());
+                }
+                if ud.is::<ChanRef>() {
+                    return Err(CopyError::Unsupported("channel"));
+                }
+                return Err(CopyError::Unsupported("userdata"));
+            }
+            Value::Function(_) => return Err(CopyError::Unsupported("function")),
+            Value::Thread(_) => return Err(CopyError::Unsupported("thread")),
+            Value::LightUserData(_) => return Err(CopyError::Unsupported("userdata")),
+            _ => return Err(CopyError::Unsupported("userdata")),
+        })
+    }
+
+    fn copy_table(&mut self, t: &Table, depth: usize) -> Result<Payload, CopyError> {
+        let ptr = t.to_pointer() as usize;
+        if let Some(id) = self.seen.get(&ptr) {
+            return Ok(Payload::Ref(*id));
+        }
+        if depth >= MAX_DEPTH {
+            return Err(CopyError::TooDeep);
+        }
+        let id = self.seen.len() as u32;
+        self.seen.insert(ptr, id);
+        let mut entries = Vec::with_capacity(t.raw_len());
+        let mut narr = 0u32;
+        for pair in t.pairs::<Value, Value>() {
+            let (k, v) = pair.map_err(|_| CopyError::Unsupported("table"))?;
+            if let Value::Integer(i) = k {
+                if i >= 1 && i as u64 <= u32::MAX as u64 {
+                    narr += 1;
+                }
+            }
+            let k = self.copy(&k, depth + 1)?;
+            let v = self.copy(&v, depth + 1)?;
+            entries.push((k, v));
+        }
+        Ok(Payload::Table(Box::new(PTable { id, narr, entries })))
+    }
+}
+
+fn build(lua: &Lua, p: &Payload, tables: &mut Vec<Table>) -> mlua::Result<Value> {
+    Ok(match p {
+        Payload::Nil => Value::Nil,
+        Payload::Bool(b) => Value::Boolean(*b),
+        Payload::Int(i) => Value::Integer(*i),
+        Payload::Num(n) => Value::Number(*n),
+        Payload::Str(s) => Value::String(lua.create_string(s)?),
+        Payload::Ref(id) => tables
+            .get(*id as usize)
+            .map(|t| Value::Table(t.clone()))
+            .unwrap_or(Value::Nil),
+        Payload::Table(pt) => {
+            let nrec = pt.entries.len() - pt.narr as usize;
+            let t = lua.create_table_with_capacity(pt.narr as usize, nrec)?;
+            debug_assert_eq!(tables.len(), pt.id as usize);
+            tables.push(t.clone());
+            for (k, v) in &pt.entries {
+                let k = build(lua, k, tables)?;
+                let v = build(lua, v, tables)?;
+                t.raw_set(k, v)?;
+            }
+            Value::Table(t)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(lua: &Lua, src: &str) -> Value {
+        let v: Value = lua.load(src).eval().expect("valid");
+        let p = Payload::copy(&v).expect("copyable");
+        p.to_lua(lua).expect("rebuild")
+    }
+
+    #[test]
+    fn scalars_keep_their_types() {
+        let lua = Lua::new();
+        assert_eq!(roundtrip(&lua, "3"), Value::Integer(3));
+        assert_eq!(roundtrip(&lua, "3.5"), Value::Number(3.5));
+        assert_eq!(roundtrip(&lua, "true"), Value::Boolean(true));
+        let s = roundtrip(&lua, "'hi\\0there'");
+        assert_eq!(s.as_string().map(|s| s.as_bytes().to_vec()), Some(b"hi\0there".to_vec()));
+    }
+
+    #[test]
+    fn tables_are_deep_copies_with_shared_refs_and_cycles() {
+        let lua = Lua::new();
+        let v: Value = lua
+            .load("local s = {1} local t = {a = s, b = s, n = {x = 1}} t.self = t return t")
+            .eval()
+            .expect("valid");
+        let copy = Payload::copy(&v).expect("copyable").to_lua(&lua).expect("rebuild");
+        let f: mlua::Function = lua
+            .load(
+                "return function(orig, c) return c ~= orig and c.a == c.b and c.self == c \
+                 and c.n.x == 1 and c.a ~= orig.a end",
+            )
+            .eval()
+            .expect("valid");
+        assert!(f.call::<bool>((v, copy)).expect("call"));
+    }
+
+    #[test]
+    fn refuses_functions_and_deep_nesting() {
+        let lua = Lua::new();
+        let f: Value = lua.load("return {print}").eval().expect("valid");
+        assert_eq!(Payload::copy(&f), Err(CopyError::Unsupported("function")));
+        let deep: Value = lua
+            .load("local t = {} local c = t for i = 1, 100 do c.x = {} c = c.x end return t")
+            .eval()
+            .expect("valid");
+        assert_eq!(Payload::copy(&deep), Err(CopyError::TooDeep));
+        assert_eq!(CopyError::Unsupported("function").to_string(), "cannot send function");
+    }
+
+    #[test]
+    fn sixty_four_levels_are_allowed() {
+        let lua = Lua::new();
+        let ok: Value = lua
+            .load("local t = {} local c = t for i = 1, 63 do c.x = {} c = c.x end return t")
+            .eval()
+            .expect("valid");
+        assert!(Payload::copy(&ok).is_ok());
+    }
+}

@@ -1,0 +1,459 @@
+//! `Runtime`: one Lua state, one core, one thread; loads an app, spawns a root process and
+//! runs the scheduler until the root ends.
+//!
+//! Each turn the scheduler (1) frees collected channels, (2) fires due timers, (3) resumes up
+//! to [`TURN_BUDGET_RESUMES`] tasks from the run queue, and (4) when nothing is runnable,
+//! waits in mio's poll until the next timer deadline (or jumps a virtual clock there).
+//! A task's yield is interpreted here: BLOCK means "parked by a binding", anything else
+//! (a preemption, a bare `coroutine.yield`) sends it to the back of the queue.
+
+use crate::clock::Clock;
+use crate::core::{Core, EntryInfo, Host, LuaHandles, RootExit};
+use crate::error::{Error, Result};
+use crate::lua::args::is_block;
+use crate::lua::{self, HOOK_EVERY_INSTRUCTIONS, HookState, Installed, Output, Rng};
+use crate::manifest::{App, EntryKind};
+use crate::payload::Payload;
+use crate::process::{Exit, Resume};
+use mlua::{Lua, LuaOptions, MultiValue, StdLib, Value};
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Most task resumes in one turn before timers and I/O are looked at again.
+pub const TURN_BUDGET_RESUMES: usize = 256;
+
+/// Modules `require` finds without an import.
+const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel"];
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub enum RunOutcome {
+    /// The root process ended.
+    Exited(RootExit),
+    /// The run's time limit passed first.
+    TimedOut,
+    /// The root is still alive but nothing can ever wake anything: no runnable task, no
+    /// armed timer.
+    Deadlock,
+}
+
+/// Builds a [`Runtime`].
+pub struct RuntimeBuilder {
+    seed: Option<u64>,
+    slice: u32,
+    output: Option<Box<dyn Write>>,
+}
+
+impl std::fmt::Debug for RuntimeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeBuilder")
+            .field("seed", &self.seed)
+            .field("slice", &self.slice)
+            .finish()
+    }
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            seed: None,
+            slice: HOOK_EVERY_INSTRUCTIONS,
+            output: None,
+        }
+    }
+}
+
+impl RuntimeBuilder {
+    /// Runs on a virtual clock seeded with `seed` (simulation mode).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Instructions a process runs before it is preempted.
+    pub fn instruction_slice(mut self, n: u32) -> Self {
+        self.slice = n.max(100);
+        self
+    }
+
+    /// Where Lua's `print` writes (stdout by default).
+    pub fn output(mut self, w: impl Write + 'static) -> Self {
+        self.output = Some(Box::new(w));
+        self
+    }
+
+    /// Creates the runtime for `app`, compiling every Lua entry.
+    ///
+    /// # Errors
+    /// [`Error::Lua`] naming the entry and line of a syntax error; [`Error::Poll`] when the
+    /// OS poller cannot be created.
+    pub fn build(self, app: &App) -> Result<Runtime> {
+        let lua = Lua::new_with(StdLib::ALL_SAFE, LuaOptions::new())?;
+        let hook = Rc::new(HookState::default());
+        let installed = lua::install(&lua, hook.clone(), self.slice)?;
+        let clock = match self.seed {
+            Some(_) => Clock::virtual_at(1_767_225_600_000_000_000),
+            None => Clock::real(),
+        };
+        let seed = self.seed.unwrap_or_else(entropy);
+        lua.set_app_data(Rng(seed));
+        lua.set_app_data(Output(
+            self.output.unwrap_or_else(|| Box::new(std::io::stdout())),
+        ));
+        let mut core = Core::new(
+            clock,
+            LuaHandles {
+                proc_main: installed.proc_main.clone(),
+                result_mt: installed.result_mt.clone(),
+                task_threads: installed.task_threads.clone(),
+            },
+        );
+        compile_entries(&lua, &installed, app, &mut core)?;
+        lua.set_app_data(core);
+        let poll = mio::Poll::new().map_err(|e| Error::Poll(e.to_string()))?;
+        Ok(Runtime {
+            lua,
+            hook,
+            poll,
+            events: mio::Events::with_capacity(64),
+            installed,
+        })
+    }
+}
+
+fn entropy() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    RandomState::new().hash_one(t)
+}
+
+fn compile_entries(lua: &Lua, installed: &Installed, app: &App, core: &mut Core) -> Result<()> {
+    for e in app.hosts() {
+        core.hosts.push(Host {
+            name: e.id.clone(),
+            max: e.max_processes,
+            live: 0,
+        });
+    }
+    for (i, e) in app.entries.iter().enumerate() {
+        core.entries.push(EntryInfo {
+            id: e.id.clone(),
+            spawnable: matches!(e.kind, EntryKind::Process | EntryKind::Function),
+        });
+        let Some(src) = &e.source else { continue };
+        for m in &e.modules {
+            if !BUILTIN_MODULES.contains(&m.as_str()) {
+                log::warn!("entry {}: unknown module '{m}' in modules", e.id);
+            }
+        }
+        let text = match src.text.strip_prefix("#!") {
+            Some(rest) => format!("--{rest}"),
+            None => src.text.clone(),
+        };
+        let chunk = lua
+            .load(format!("local _ENV = ...; {text}"))
+            .set_name(format!("@{}", src.chunk_name))
+            .into_function()
+            .map_err(|err| Error::Lua(format!("entry {}: {}", e.id, one_line(&err))))?;
+        let imports = lua.create_table()?;
+        for (alias, target) in &e.imports {
+            let idx = app.entries.iter().position(|t| &t.id == target);
+            imports.set(alias.as_str(), idx.map(|i| i as i64))?;
+        }
+        installed.register_entry.call::<()>((
+            i as i64,
+            e.id.as_str(),
+            chunk,
+            e.method.as_deref(),
+            imports,
+        ))?;
+    }
+    Ok(())
+}
+
+fn one_line(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A moonhost runtime: one Lua state whose processes share one OS thread.
+pub struct Runtime {
+    lua: Lua,
+    hook: Rc<HookState>,
+    poll: mio::Poll,
+    events: mio::Events,
+    installed: Installed,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // The core holds Lua handles; drop it while the state is still whole.
+        drop(self.lua.remove_app_data::<Core>());
+    }
+}
+
+impl Runtime {
+    /// A builder with default settings (real clock, stdout).
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// Loads the app in `dir` and builds a runtime for it with default settings.
+    ///
+    /// # Errors
+    /// As [`App::load`] and [`RuntimeBuilder::build`].
+    pub fn load(dir: impl AsRef<Path>) -> Result<Runtime> {
+        let app = App::load(dir)?;
+        Runtime::builder().build(&app)
+    }
+
+    /// The Lua state (for registering host modules or inspecting values).
+    pub fn lua(&self) -> &Lua {
+        &self.lua
+    }
+
+    /// Makes `require(name)` return `module` in every process.
+    ///
+    /// # Errors
+    /// Only Lua allocation failures.
+    pub fn register_module(&self, name: &str, module: Value) -> Result<()> {
+        lua::register_module(&self.installed.builtin, name, module)?;
+        Ok(())
+    }
+
+    fn core(&self) -> mlua::AppDataRefMut<'_, Core> {
+        self.lua
+            .app_data_mut::<Core>()
+            .expect("the core is installed at build and only borrowed briefly")
+    }
+
+    /// Spawns `entry` on the first host as the root process, with string arguments.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or non-spawnable entry, or a full host.
+    pub fn spawn_root(&mut self, entry: &str, args: &[String]) -> Result<String> {
+        let payloads = args
+            .iter()
+            .map(|a| Payload::Str(a.as_bytes().into()))
+            .collect();
+        let mut core = self.core();
+        let idx = core
+            .entries
+            .iter()
+            .position(|e| e.id == entry && e.spawnable)
+            .ok_or_else(|| Error::NotFound(format!("entry not found: {entry}")))?;
+        if core.hosts.is_empty() {
+            return Err(Error::NotFound("host not found".into()));
+        }
+        let pid = core
+            .spawn(&self.lua, idx as u32, 0, payloads, None)
+            .map_err(Error::NotFound)?;
+        let proc = core.pids[&pid.num];
+        core.root = Some(proc);
+        core.root_exit = None;
+        Ok(core.pid_string(pid))
+    }
+
+    /// Spawns `entry` as the root and runs until it ends.
+    ///
+    /// # Errors
+    /// As [`Runtime::spawn_root`] and [`Runtime::run`].
+    pub fn run_entry(&mut self, entry: &str, args: &[String]) -> Result<RunOutcome> {
+        self.spawn_root(entry, args)?;
+        self.run(None)
+    }
+
+    /// Number of live processes.
+    pub fn live_processes(&self) -> usize {
+        self.core().procs.len()
+    }
+
+    /// Runs the scheduler until the root process ends, the time limit passes, or nothing
+    /// can happen any more.
+    ///
+    /// # Errors
+    /// [`Error::Poll`] when the OS poll fails.
+    pub fn run(&mut self, limit: Option<Duration>) -> Result<RunOutcome> {
+        let started = Instant::now();
+        loop {
+            {
+                let mut core = self.core();
+                core.sweep();
+                core.fire_due(&self.lua)?;
+                if let Some(exit) = core.root_exit.clone() {
+                    return Ok(RunOutcome::Exited(exit));
+                }
+            }
+            for _ in 0..TURN_BUDGET_RESUMES {
+                if !self.step()? || self.core().root_exit.is_some() {
+                    break;
+                }
+            }
+            if let Some(exit) = self.core().root_exit.clone() {
+                return Ok(RunOutcome::Exited(exit));
+            }
+            if limit.is_some_and(|l| started.elapsed() >= l) {
+                return Ok(RunOutcome::TimedOut);
+            }
+            if !self.idle(limit.map(|l| started + l))? {
+                return Ok(RunOutcome::Deadlock);
+            }
+        }
+    }
+
+    /// With nothing runnable, waits for (or jumps to) the next timer. Returns false when
+    /// nothing can ever become runnable.
+    fn idle(&mut self, until: Option<Instant>) -> Result<bool> {
+        let mut core = self.core();
+        if !core.run_queue.is_empty() {
+            return Ok(true);
+        }
+        let Some(deadline) = core.timers.next_deadline() else {
+            return Ok(false);
+        };
+        if core.clock.is_virtual() {
+            core.clock.advance_to(deadline);
+            return Ok(true);
+        }
+        let mut wait = Duration::from_nanos(deadline.saturating_sub(core.clock.now()));
+        drop(core);
+        if let Some(u) = until {
+            wait = wait.min(u.saturating_duration_since(Instant::now()));
+        }
+        loop {
+            match self.poll.poll(&mut self.events, Some(wait)) {
+                Ok(()) => return Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::Poll(e.to_string())),
+            }
+        }
+    }
+
+    /// Resumes the next runnable task; false when the run queue is empty.
+    fn step(&mut self) -> Result<bool> {
+        let lua = &self.lua;
+        let (tid, thread, resume) = {
+            let mut core = self.core();
+            loop {
+                let Some(tid) = core.run_queue.pop_front() else {
+                    return Ok(false);
+                };
+                let Some(task) = core.tasks.get_mut(tid) else {
+                    continue;
+                };
+                task.queued = false;
+                let proc = task.proc;
+                if let Some(reason) = core.procs[proc].kill.clone() {
+                    core.end_process(lua, proc, Exit::Error(reason), None)?;
+                    continue;
+                }
+                let task = &mut core.tasks[tid];
+                let Some(thread) = task.thread.take() else {
+                    continue;
+                };
+                let resume = std::mem::take(&mut task.resume);
+                core.current = Some(tid);
+                break (tid, thread, resume);
+            }
+        };
+        let args = resume_args(lua, resume)?;
+        self.hook.stuck.set(0);
+        let res = catch_unwind(AssertUnwindSafe(|| thread.resume::<MultiValue>(args)));
+        self.hook.yielded.set(0);
+        let mut core = self.core();
+        core.current = None;
+        let Some(proc) = core.tasks.get(tid).map(|t| t.proc) else {
+            return Ok(true);
+        };
+        match res {
+            Ok(Ok(vals)) if thread.is_resumable() => {
+                core.tasks[tid].thread = Some(thread);
+                if !vals.front().is_some_and(is_block) {
+                    core.queue(tid);
+                }
+            }
+            Ok(Ok(vals)) => {
+                if core.procs[proc].main == tid {
+                    let exit = classify(&vals);
+                    core.recycle(thread);
+                    core.end_process(lua, proc, exit, None)?;
+                } else {
+                    core.tasks.remove(tid);
+                    core.procs[proc].tasks.retain(|t| *t != tid);
+                    let _ = core.lua.task_threads.raw_set(thread, Value::Nil);
+                }
+            }
+            Ok(Err(e)) => {
+                let (msg, tb) = split_error(&e);
+                core.end_process(lua, proc, Exit::Error(msg), tb)?;
+            }
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into());
+                log::error!("binding panicked: {what}");
+                core.end_process(lua, proc, Exit::Error(format!("internal error: {what}")), None)?;
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn resume_args(lua: &Lua, resume: Resume) -> Result<MultiValue> {
+    Ok(match resume {
+        Resume::Nothing => MultiValue::new(),
+        Resume::Values(v) => v.into_iter().collect(),
+        Resume::Start { entry, args } => {
+            let mut mv = MultiValue::with_capacity(args.len() + 1);
+            mv.push_back(Value::Integer(entry as i64));
+            for a in &args {
+                mv.push_back(a.to_lua(lua)?);
+            }
+            mv
+        }
+    })
+}
+
+/// Applies SPEC §2.3's table of endings to a main function's return values.
+pub fn classify(vals: &MultiValue) -> Exit {
+    if let Some(Value::String(e)) = vals.get(1) {
+        return Exit::Error(e.to_string_lossy());
+    }
+    let v = vals.front().cloned().unwrap_or(Value::Nil);
+    match Payload::copy(&v) {
+        Ok(p) => Exit::Normal(p),
+        Err(e) => Exit::Error(e.to_string()),
+    }
+}
+
+/// Splits a Lua error into its message and traceback.
+pub fn split_error(e: &mlua::Error) -> (String, Option<String>) {
+    let text = match e {
+        mlua::Error::RuntimeError(s) => s.clone(),
+        mlua::Error::MemoryError(s) => format!("not enough memory: {s}"),
+        mlua::Error::CallbackError { traceback, cause } => {
+            return (cause.to_string(), Some(traceback.clone()));
+        }
+        other => other.to_string(),
+    };
+    match text.find("\nstack traceback:") {
+        Some(i) => (text[..i].to_string(), Some(text[i + 1..].to_string())),
+        None => (text, None),
+    }
+}

@@ -1,0 +1,138 @@
+//! `TimerHeap`: deadlines in runtime nanoseconds, fired in (deadline, insertion) order.
+//!
+//! Timers live in a slotmap; the binary heap holds `(deadline, seq, key)` triples. Cancelling
+//! removes the slotmap entry only; a popped heap entry whose key is gone is skipped, and the
+//! heap is rebuilt when stale entries outnumber live ones. Ties break by insertion sequence,
+//! so firing order is deterministic. Used by the runtime core for sleeps, `time.after`,
+//! timers and tickers.
+
+use slotmap::{Key, SlotMap};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// One armed timer and what it carries.
+#[derive(Debug)]
+struct Armed<T> {
+    deadline: u64,
+    data: T,
+}
+
+/// A heap of timers keyed by `K`, each carrying a `T`.
+#[derive(Debug)]
+pub struct TimerHeap<K: Key, T> {
+    heap: BinaryHeap<Reverse<(u64, u64, K)>>,
+    armed: SlotMap<K, Armed<T>>,
+    seq: u64,
+}
+
+impl<K: Key, T> Default for TimerHeap<K, T> {
+    fn default() -> Self {
+        TimerHeap {
+            heap: BinaryHeap::new(),
+            armed: SlotMap::with_key(),
+            seq: 0,
+        }
+    }
+}
+
+impl<K: Key, T> TimerHeap<K, T> {
+    /// Arms a timer that fires at `deadline`.
+    pub fn insert(&mut self, deadline: u64, data: T) -> K {
+        let key = self.armed.insert(Armed { deadline, data });
+        self.seq += 1;
+        self.heap.push(Reverse((deadline, self.seq, key)));
+        key
+    }
+
+    /// Disarms `key`, returning its data if it was still armed.
+    pub fn cancel(&mut self, key: K) -> Option<T> {
+        let data = self.armed.remove(key).map(|a| a.data);
+        if self.heap.len() > 64 && self.heap.len() > 2 * self.armed.len() {
+            self.rebuild();
+        }
+        data
+    }
+
+    /// Whether `key` is still armed.
+    pub fn contains(&self, key: K) -> bool {
+        self.armed.contains_key(key)
+    }
+
+    /// Mutable access to the data of an armed timer.
+    pub fn get_mut(&mut self, key: K) -> Option<&mut T> {
+        self.armed.get_mut(key).map(|a| &mut a.data)
+    }
+
+    /// The earliest live deadline, dropping stale heap heads on the way.
+    pub fn next_deadline(&mut self) -> Option<u64> {
+        while let Some(Reverse((deadline, _, key))) = self.heap.peek().copied() {
+            match self.armed.get(key) {
+                Some(a) if a.deadline == deadline => return Some(deadline),
+                _ => {
+                    self.heap.pop();
+                }
+            }
+        }
+        None
+    }
+
+    /// Removes and returns the earliest timer due at or before `now`.
+    pub fn pop_due(&mut self, now: u64) -> Option<(K, u64, T)> {
+        let deadline = self.next_deadline()?;
+        if deadline > now {
+            return None;
+        }
+        let Reverse((_, _, key)) = self.heap.pop().expect("next_deadline saw a head");
+        let armed = self.armed.remove(key).expect("next_deadline checked the key");
+        Some((key, armed.deadline, armed.data))
+    }
+
+    /// Number of armed timers.
+    pub fn len(&self) -> usize {
+        self.armed.len()
+    }
+
+    /// Whether no timer is armed.
+    pub fn is_empty(&self) -> bool {
+        self.armed.is_empty()
+    }
+
+    fn rebuild(&mut self) {
+        let armed = &self.armed;
+        self.heap
+            .retain(|Reverse((d, _, k))| armed.get(*k).is_some_and(|a| a.deadline == *d));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    slotmap::new_key_type! { struct T; }
+
+    #[test]
+    fn fires_in_deadline_then_insertion_order() {
+        let mut h: TimerHeap<T, &str> = TimerHeap::default();
+        h.insert(20, "b");
+        h.insert(10, "a");
+        h.insert(20, "c");
+        assert_eq!(h.pop_due(5).map(|x| x.2), None);
+        let order: Vec<_> = std::iter::from_fn(|| h.pop_due(100).map(|x| x.2)).collect();
+        assert_eq!(order, ["a", "b", "c"]);
+        assert!(h.is_empty());
+    }
+
+    #[test]
+    fn cancelled_timers_never_fire_and_heap_shrinks() {
+        let mut h: TimerHeap<T, u32> = TimerHeap::default();
+        let keys: Vec<_> = (0..1000).map(|i| h.insert(i as u64, i)).collect();
+        for k in &keys[..900] {
+            assert!(h.cancel(*k).is_some());
+        }
+        assert!(h.cancel(keys[0]).is_none());
+        assert_eq!(h.len(), 100);
+        assert!(h.heap.len() <= 200);
+        assert_eq!(h.next_deadline(), Some(900));
+        let fired: Vec<_> = std::iter::from_fn(|| h.pop_due(u64::MAX).map(|x| x.2)).collect();
+        assert_eq!(fired, (900..1000).collect::<Vec<_>>());
+    }
+}

@@ -13,7 +13,12 @@ use std::collections::VecDeque;
 #[derive(Debug, PartialEq)]
 pub enum Recv<T, W> {
     /// An item; `woke` is a parked sender whose item moved into the buffer or was taken.
-    Item { item: T, woke: Option<W> },
+    Item {
+        /// The item taken.
+        item: T,
+        /// A parked sender to wake.
+        woke: Option<W>,
+    },
     /// The channel is closed and drained.
     Closed,
     /// Nothing to take yet.
@@ -24,7 +29,12 @@ pub enum Recv<T, W> {
 #[derive(Debug, PartialEq)]
 pub enum Send<T, W> {
     /// A parked receiver takes the item; the caller completes that waiter.
-    Handoff { to: W, item: T },
+    Handoff {
+        /// The receiver to complete.
+        to: W,
+        /// The item it receives.
+        item: T,
+    },
     /// The item went into the buffer.
     Buffered,
     /// No room and nobody waiting; the item comes back.

@@ -19,7 +19,7 @@ use mlua::{AnyUserData, Function, Lua, Table, Thread, Value};
 use slotmap::SlotMap;
 use smallvec::{SmallVec, smallvec};
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
 
 /// A parked operation's place in a channel's wait list.
@@ -350,9 +350,8 @@ impl Core {
             events: None,
             events_obj: None,
             listeners: Vec::new(),
-            links: SmallVec::new(),
+            links: BTreeSet::new(),
             watchers: SmallVec::new(),
-            watching: SmallVec::new(),
             names: SmallVec::new(),
             trap_links: false,
             kill: None,
@@ -373,7 +372,7 @@ impl Core {
                 self.link(parent, proc);
             }
             if monitor {
-                self.monitor(parent, proc);
+                self.add_watcher(parent, proc);
             }
         }
         self.queue(task);
@@ -400,38 +399,46 @@ impl Core {
 
     /// Links two live processes (idempotent).
     pub fn link(&mut self, a: ProcId, b: ProcId) {
-        if a == b || self.procs[a].links.contains(&b) {
+        if a == b {
             return;
         }
-        self.procs[a].links.push(b);
-        self.procs[b].links.push(a);
+        self.procs[a].links.insert(b);
+        self.procs[b].links.insert(a);
     }
 
     /// Removes a link (no-op when absent).
     pub fn unlink(&mut self, a: ProcId, b: ProcId) {
         if let Some(p) = self.procs.get_mut(a) {
-            p.links.retain(|x| *x != b);
+            p.links.remove(&b);
         }
         if let Some(p) = self.procs.get_mut(b) {
-            p.links.retain(|x| *x != a);
+            p.links.remove(&a);
         }
     }
 
     /// Makes `watcher` monitor `target`; false when it already does.
     pub fn monitor(&mut self, watcher: ProcId, target: ProcId) -> bool {
-        if self.procs[watcher].watching.contains(&target) {
+        if self.procs[target].watchers.contains(&watcher) {
             return false;
         }
-        self.procs[watcher].watching.push(target);
-        self.procs[target].watchers.push(watcher);
+        self.add_watcher(watcher, target);
         true
+    }
+
+    /// Adds `watcher` to `target`'s monitors without the duplicate check (a fresh child
+    /// cannot be monitored yet), pruning ended watchers as the list grows.
+    pub fn add_watcher(&mut self, watcher: ProcId, target: ProcId) {
+        let n = self.procs[target].watchers.len();
+        if n >= 16 && n.is_power_of_two() {
+            let mut list = std::mem::take(&mut self.procs[target].watchers);
+            list.retain(|w| self.procs.contains_key(*w));
+            self.procs[target].watchers = list;
+        }
+        self.procs[target].watchers.push(watcher);
     }
 
     /// Stops `watcher` monitoring `target`.
     pub fn unmonitor(&mut self, watcher: ProcId, target: ProcId) {
-        if let Some(p) = self.procs.get_mut(watcher) {
-            p.watching.retain(|x| *x != target);
-        }
         if let Some(p) = self.procs.get_mut(target) {
             p.watchers.retain(|x| *x != watcher);
         }
@@ -949,9 +956,6 @@ impl Core {
         let at_ns = self.clock.wall_ns();
         let watchers = std::mem::take(&mut self.procs[proc].watchers);
         for w in watchers {
-            if let Some(wp) = self.procs.get_mut(w) {
-                wp.watching.retain(|x| *x != proc);
-            }
             let ev = Event {
                 kind: EventKind::Exit,
                 from: pid,
@@ -966,7 +970,7 @@ impl Core {
             let Some(lp) = self.procs.get_mut(l) else {
                 continue;
             };
-            lp.links.retain(|x| *x != proc);
+            lp.links.remove(&proc);
             if exit.is_normal() {
                 continue;
             }
@@ -992,11 +996,6 @@ impl Core {
 
     fn drop_process(&mut self, proc: ProcId) {
         let p = self.procs.remove(proc).expect("end_process checked it");
-        for target in &p.watching {
-            if let Some(tp) = self.procs.get_mut(*target) {
-                tp.watchers.retain(|x| *x != proc);
-            }
-        }
         for t in p.timers {
             self.timers.cancel(t);
         }

@@ -9,6 +9,7 @@ use crate::payload::Payload;
 use mlua::{AnyUserData, Thread, Value};
 use slotmap::new_key_type;
 use smallvec::SmallVec;
+use std::collections::BTreeSet;
 
 new_key_type! {
     /// A process in the arena.
@@ -163,12 +164,12 @@ pub struct Process {
     pub events_obj: Option<AnyUserData>,
     /// Topic subscriptions.
     pub listeners: Vec<Listener>,
-    /// Linked processes (symmetric).
-    pub links: SmallVec<[ProcId; 2]>,
-    /// Processes that monitor this one (they get its EXIT), in monitoring order.
+    /// Linked processes (symmetric); a set so a parent of many linked children can drop
+    /// each one in log time.
+    pub links: BTreeSet<ProcId>,
+    /// Processes that monitor this one (they get its EXIT), in monitoring order. A watcher
+    /// that ended may linger until the list is pruned; it gets nothing.
     pub watchers: SmallVec<[ProcId; 2]>,
-    /// Processes this one monitors.
-    pub watching: SmallVec<[ProcId; 2]>,
     /// Registered names, released at exit.
     pub names: SmallVec<[Box<str>; 1]>,
     /// `trap_links` option.

@@ -36,3 +36,4 @@ pub use crate::manifest::App;
 pub use crate::payload::Payload;
 pub use crate::process::Exit;
 pub use crate::runtime::{RunOutcome, Runtime, RuntimeBuilder};
+pub use mlua;

@@ -116,7 +116,11 @@ impl<T, W: PartialEq + Copy> Channel<T, W> {
                 woke: Some(w),
             };
         }
-        if self.closed { Recv::Closed } else { Recv::Empty }
+        if self.closed {
+            Recv::Closed
+        } else {
+            Recv::Empty
+        }
     }
 
     /// Offers an item without waiting.
@@ -241,9 +245,27 @@ mod tests {
         assert_eq!(c.try_send(2), Send::Full(2));
         c.park_send(7, 2);
         c.park_send(8, 3);
-        assert_eq!(c.try_recv(), Recv::Item { item: 1, woke: Some(7) });
-        assert_eq!(c.try_recv(), Recv::Item { item: 2, woke: Some(8) });
-        assert_eq!(c.try_recv(), Recv::Item { item: 3, woke: None });
+        assert_eq!(
+            c.try_recv(),
+            Recv::Item {
+                item: 1,
+                woke: Some(7)
+            }
+        );
+        assert_eq!(
+            c.try_recv(),
+            Recv::Item {
+                item: 2,
+                woke: Some(8)
+            }
+        );
+        assert_eq!(
+            c.try_recv(),
+            Recv::Item {
+                item: 3,
+                woke: None
+            }
+        );
         assert_eq!(c.try_recv(), Recv::Empty);
     }
 
@@ -254,7 +276,13 @@ mod tests {
         let (r, s) = c.close();
         assert!(r.is_empty() && s.is_empty());
         assert_eq!(c.try_send(9), Send::Closed(9));
-        assert_eq!(c.try_recv(), Recv::Item { item: 1, woke: None });
+        assert_eq!(
+            c.try_recv(),
+            Recv::Item {
+                item: 1,
+                woke: None
+            }
+        );
         assert_eq!(c.try_recv(), Recv::Closed);
         assert_eq!(c.try_recv(), Recv::Closed);
         let mut d: Channel<i32, u8> = Channel::new(0);

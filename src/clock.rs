@@ -32,7 +32,9 @@ impl Clock {
             .map(|d| d.as_nanos() as i64)
             .unwrap_or(0);
         Clock {
-            source: Source::Real { start: Instant::now() },
+            source: Source::Real {
+                start: Instant::now(),
+            },
             wall_origin_ns: wall,
         }
     }
@@ -66,10 +68,10 @@ impl Clock {
 
     /// Moves a virtual clock forward to `t`; a real clock ignores this.
     pub fn advance_to(&mut self, t: u64) {
-        if let Source::Virtual { now } = &mut self.source {
-            if t > *now {
-                *now = t;
-            }
+        if let Source::Virtual { now } = &mut self.source
+            && t > *now
+        {
+            *now = t;
         }
     }
 }

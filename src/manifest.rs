@@ -62,7 +62,10 @@ impl EntryKind {
     }
 
     fn has_source(&self) -> bool {
-        matches!(self, EntryKind::Process | EntryKind::Function | EntryKind::Library)
+        matches!(
+            self,
+            EntryKind::Process | EntryKind::Function | EntryKind::Library
+        )
     }
 }
 
@@ -203,7 +206,12 @@ impl App {
             .namespace
             .ok_or_else(|| Error::Manifest(format!("{shown}:1: field `namespace` is missing")))?;
         if ns.value.trim().is_empty() {
-            return Err(field_err(&shown, ns.referenced.line(), "namespace", "is empty"));
+            return Err(field_err(
+                &shown,
+                ns.referenced.line(),
+                "namespace",
+                "is empty",
+            ));
         }
         let dir = file.parent().unwrap_or(Path::new("."));
         for spanned in raw.entries.unwrap_or_default() {
@@ -404,7 +412,9 @@ mod tests {
 
     #[test]
     fn yaml_syntax_error_names_line() {
-        let msg = parse("namespace: app\nentries: [\n  - :\n").expect_err("bad").to_string();
+        let msg = parse("namespace: app\nentries: [\n  - :\n")
+            .expect_err("bad")
+            .to_string();
         assert!(msg.contains("_index.yaml"), "{msg}");
         assert!(msg.contains("line") || msg.contains(':'), "{msg}");
     }

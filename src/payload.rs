@@ -58,10 +58,9 @@ impl fmt::Display for CopyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CopyError::Unsupported(t) => write!(f, "cannot send {t}"),
-            CopyError::TooDeep => write!(
-                f,
-                "cannot send table nested deeper than {MAX_DEPTH} levels"
-            ),
+            CopyError::TooDeep => {
+                write!(f, "cannot send table nested deeper than {MAX_DEPTH} levels")
+            }
         }
     }
 }
@@ -148,10 +147,11 @@ impl Copier {
         let mut narr = 0u32;
         for pair in t.pairs::<Value, Value>() {
             let (k, v) = pair.map_err(|_| CopyError::Unsupported("table"))?;
-            if let Value::Integer(i) = k {
-                if i >= 1 && i as u64 <= u32::MAX as u64 {
-                    narr += 1;
-                }
+            if let Value::Integer(i) = k
+                && i >= 1
+                && i as u64 <= u32::MAX as u64
+            {
+                narr += 1;
             }
             let k = self.copy(&k, depth + 1)?;
             let v = self.copy(&v, depth + 1)?;
@@ -204,7 +204,10 @@ mod tests {
         assert_eq!(roundtrip(&lua, "3.5"), Value::Number(3.5));
         assert_eq!(roundtrip(&lua, "true"), Value::Boolean(true));
         let s = roundtrip(&lua, "'hi\\0there'");
-        assert_eq!(s.as_string().map(|s| s.as_bytes().to_vec()), Some(b"hi\0there".to_vec()));
+        assert_eq!(
+            s.as_string().map(|s| s.as_bytes().to_vec()),
+            Some(b"hi\0there".to_vec())
+        );
     }
 
     #[test]
@@ -214,7 +217,10 @@ mod tests {
             .load("local s = {1} local t = {a = s, b = s, n = {x = 1}} t.self = t return t")
             .eval()
             .expect("valid");
-        let copy = Payload::copy(&v).expect("copyable").to_lua(&lua).expect("rebuild");
+        let copy = Payload::copy(&v)
+            .expect("copyable")
+            .to_lua(&lua)
+            .expect("rebuild");
         let f: mlua::Function = lua
             .load(
                 "return function(orig, c) return c ~= orig and c.a == c.b and c.self == c \
@@ -235,7 +241,10 @@ mod tests {
             .eval()
             .expect("valid");
         assert_eq!(Payload::copy(&deep), Err(CopyError::TooDeep));
-        assert_eq!(CopyError::Unsupported("function").to_string(), "cannot send function");
+        assert_eq!(
+            CopyError::Unsupported("function").to_string(),
+            "cannot send function"
+        );
     }
 
     #[test]

@@ -98,7 +98,9 @@ impl RuntimeBuilder {
         let lua = Lua::new_with(StdLib::ALL_SAFE, LuaOptions::new())?;
         // Processes allocate in bursts (spawn storms, message floods); a longer pause between
         // cycles halves GC work there at the cost of a larger heap between collections.
-        lua.gc_set_mode(GcMode::Incremental(GcIncParams::default().pause(GC_PAUSE_PERCENT)));
+        lua.gc_set_mode(GcMode::Incremental(
+            GcIncParams::default().pause(GC_PAUSE_PERCENT),
+        ));
         let hook = Rc::new(HookState::default());
         let installed = lua::install(&lua, hook.clone(), self.slice)?;
         let clock = match self.seed {
@@ -415,7 +417,12 @@ impl Runtime {
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "panic".into());
                 log::error!("binding panicked: {what}");
-                core.end_process(lua, proc, Exit::Error(format!("internal error: {what}")), None)?;
+                core.end_process(
+                    lua,
+                    proc,
+                    Exit::Error(format!("internal error: {what}")),
+                    None,
+                )?;
             }
         }
         Ok(true)

@@ -89,12 +89,10 @@ pub fn run_one(app: &App, entry: &Entry, opts: &TestOptions, output: Box<dyn Wri
     if let Some(s) = opts.seed {
         builder = builder.seed(s);
     }
-    let outcome = builder
-        .build(app)
-        .and_then(|mut rt| {
-            rt.spawn_root(&entry.id, &[])?;
-            rt.run(Some(opts.timeout))
-        });
+    let outcome = builder.build(app).and_then(|mut rt| {
+        rt.spawn_root(&entry.id, &[])?;
+        rt.run(Some(opts.timeout))
+    });
     match outcome {
         Ok(RunOutcome::Exited(root)) => match root.exit {
             Exit::Normal(Payload::Bool(false)) => {
@@ -134,7 +132,11 @@ impl Write for OutputBox {
 ///
 /// # Errors
 /// Only when writing to `out` fails.
-pub fn run_all(app: &App, opts: &TestOptions, out: &mut dyn Write) -> std::io::Result<(usize, usize)> {
+pub fn run_all(
+    app: &App,
+    opts: &TestOptions,
+    out: &mut dyn Write,
+) -> std::io::Result<(usize, usize)> {
     let tests = select(app, &opts.filters);
     if opts.tap {
         writeln!(out, "TAP version 13")?;

@@ -83,7 +83,10 @@ impl<K: Key, T> TimerHeap<K, T> {
             return None;
         }
         let Reverse((_, _, key)) = self.heap.pop().expect("next_deadline saw a head");
-        let armed = self.armed.remove(key).expect("next_deadline checked the key");
+        let armed = self
+            .armed
+            .remove(key)
+            .expect("next_deadline checked the key");
         Some((key, armed.deadline, armed.data))
     }
 

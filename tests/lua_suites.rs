@@ -24,7 +24,11 @@ impl Write for Captured {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let filters: Vec<String> = args.iter().filter(|a| !a.starts_with('-')).cloned().collect();
+    let filters: Vec<String> = args
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .cloned()
+        .collect();
     if args.iter().any(|a| a == "--list") {
         return;
     }

@@ -70,7 +70,9 @@ pub fn fail(lua: &Lua, msg: impl AsRef<str>) -> Ret {
 pub fn core(lua: &Lua) -> mlua::Result<AppDataRefMut<'_, Core>> {
     match lua.try_app_data_mut::<Core>() {
         Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(mlua::Error::runtime("moonhost: no runtime in this Lua state")),
+        Ok(None) => Err(mlua::Error::runtime(
+            "moonhost: no runtime in this Lua state",
+        )),
         Err(_) => Err(mlua::Error::runtime(
             "moonhost: runtime is busy (a finalizer may not call process functions)",
         )),

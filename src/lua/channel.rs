@@ -54,7 +54,10 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set("chan_recv", lua.create_function(chan_recv)?)?;
     raw.set("chan_close", lua.create_function(chan_close)?)?;
     raw.set("chan_select", lua.create_function(chan_select)?)?;
-    raw.set("is_chan", lua.create_function(|_, v: Value| Ok(chan_id(&v).is_some()))?)?;
+    raw.set(
+        "is_chan",
+        lua.create_function(|_, v: Value| Ok(chan_id(&v).is_some()))?,
+    )?;
     Ok(())
 }
 
@@ -154,7 +157,10 @@ fn chan_close(lua: &Lua, args: MultiValue) -> Ret {
 /// Each case is a table `{channel, is_send, value}` made by `case_receive` / `case_send`.
 fn chan_select(lua: &Lua, args: MultiValue) -> Ret {
     let Value::Table(cases) = arg(&args, 1) else {
-        return raise(lua, bad_arg("channel.select", 1, "table of cases", &arg(&args, 1)));
+        return raise(
+            lua,
+            bad_arg("channel.select", 1, "table of cases", &arg(&args, 1)),
+        );
     };
     let n = match arg(&args, 2) {
         Value::Integer(n) => n.max(0) as usize,
@@ -179,7 +185,11 @@ fn chan_select(lua: &Lua, args: MultiValue) -> Ret {
             return raise(lua, format!("channel.select: case #{i} has no channel"));
         };
         let is_send: bool = t.raw_get::<Option<bool>>(2)?.unwrap_or(false);
-        let v = if is_send { Some(t.raw_get::<Value>(3)?) } else { None };
+        let v = if is_send {
+            Some(t.raw_get::<Value>(3)?)
+        } else {
+            None
+        };
         list.push((id, v));
     }
     let mut c = core(lua)?;

@@ -160,7 +160,10 @@ mod tests {
     fn rejects_with_go_messages() {
         assert_eq!(parse("x"), Err("time: invalid duration \"x\"".into()));
         assert_eq!(parse(""), Err("time: invalid duration \"\"".into()));
-        assert_eq!(parse("10"), Err("time: missing unit in duration \"10\"".into()));
+        assert_eq!(
+            parse("10"),
+            Err("time: missing unit in duration \"10\"".into())
+        );
         assert_eq!(
             parse("1d"),
             Err("time: unknown unit \"d\" in duration \"1d\"".into())

@@ -48,7 +48,14 @@ pub fn uuid_v4(rng: &mut Rng) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// State the preemption hook shares with the scheduler.
@@ -144,14 +151,18 @@ fn open_misc(lua: &Lua, raw: &Table, hook: Rc<HookState>) -> mlua::Result<()> {
     )?;
     raw.set(
         "unix_now",
-        lua.create_function(|lua, ()| Ok(args::core(lua)?.clock.wall_ns().div_euclid(1_000_000_000)))?,
+        lua.create_function(|lua, ()| {
+            Ok(args::core(lua)?.clock.wall_ns().div_euclid(1_000_000_000))
+        })?,
     )?;
     raw.set(
         "traceback",
         lua.create_function(|lua, (msg, level): (Value, Option<usize>)| match msg {
             Value::String(_) | Value::Nil => {
                 let text = msg.as_string().map(|s| s.to_string_lossy());
-                Ok(Value::String(lua.traceback(text.as_deref(), level.unwrap_or(1))?))
+                Ok(Value::String(
+                    lua.traceback(text.as_deref(), level.unwrap_or(1))?,
+                ))
             }
             other => Ok(other),
         })?,

@@ -25,15 +25,19 @@ impl UserData for MsgObj {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         m.add_method("topic", |_, this, ()| Ok(this.msg.topic.to_string()));
         m.add_method("from", |_, this, ()| Ok(this.from.clone()));
-        m.add_method("payload", |lua, this, ()| match this.msg.payloads.as_slice() {
-            [] => Ok(Value::Nil),
-            [one] => Ok(Value::UserData(lua.create_userdata(PayloadBox(one.clone()))?)),
-            many => {
-                let t = lua.create_table_with_capacity(many.len(), 0)?;
-                for (i, p) in many.iter().enumerate() {
-                    t.raw_set(i + 1, lua.create_userdata(PayloadBox(p.clone()))?)?;
+        m.add_method("payload", |lua, this, ()| {
+            match this.msg.payloads.as_slice() {
+                [] => Ok(Value::Nil),
+                [one] => Ok(Value::UserData(
+                    lua.create_userdata(PayloadBox(one.clone()))?,
+                )),
+                many => {
+                    let t = lua.create_table_with_capacity(many.len(), 0)?;
+                    for (i, p) in many.iter().enumerate() {
+                        t.raw_set(i + 1, lua.create_userdata(PayloadBox(p.clone()))?)?;
+                    }
+                    Ok(Value::Table(t))
                 }
-                Ok(Value::Table(t))
             }
         });
         m.add_meta_method("__tostring", |_, this, ()| {
@@ -109,7 +113,10 @@ fn spawn(lua: &Lua, args: MultiValue) -> Ret {
         _ => "spawn",
     };
     let (Value::String(entry), Value::String(host)) = (arg(&args, 2), arg(&args, 3)) else {
-        return fail(lua, format!("{name} requires at least id and host arguments"));
+        return fail(
+            lua,
+            format!("{name} requires at least id and host arguments"),
+        );
     };
     let mut copied = Vec::with_capacity(args.len().saturating_sub(3));
     for v in args.iter().skip(3) {
@@ -125,7 +132,11 @@ fn spawn(lua: &Lua, args: MultiValue) -> Ret {
         return fail(lua, "host not found");
     };
     let entry_s = entry.to_string_lossy();
-    let Some(e) = c.entries.iter().position(|e| e.id == entry_s && e.spawnable) else {
+    let Some(e) = c
+        .entries
+        .iter()
+        .position(|e| e.id == entry_s && e.spawnable)
+    else {
         return fail(lua, format!("entry not found: {entry_s}"));
     };
     let parent = parent.map(|p| (p, mode & 2 != 0, mode & 1 != 0));
@@ -152,7 +163,10 @@ fn id(lua: &Lua, _: MultiValue) -> Ret {
 /// `process.send(dest, topic, ...)` -> `true`, or `nil, err`.
 fn send(lua: &Lua, args: MultiValue) -> Ret {
     if args.len() < 2 {
-        return fail(lua, "send requires at least destination and topic arguments");
+        return fail(
+            lua,
+            "send requires at least destination and topic arguments",
+        );
     }
     let topic = match arg(&args, 2) {
         Value::String(s) => s.to_string_lossy(),
@@ -173,7 +187,10 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
     let Some(bytes) = dest_bytes(&dest) else {
         return fail(
             lua,
-            format!("could not resolve '{}' as PID or registered name", type_shown(&dest)),
+            format!(
+                "could not resolve '{}' as PID or registered name",
+                type_shown(&dest)
+            ),
         );
     };
     let to = match c.resolve(&bytes) {
@@ -206,7 +223,10 @@ fn listen(lua: &Lua, args: MultiValue) -> Ret {
         return fail(lua, "cannot listen to @ topics");
     }
     let message = match arg(&args, 2) {
-        Value::Table(t) => t.get::<Option<bool>>("message").unwrap_or(None).unwrap_or(false),
+        Value::Table(t) => t
+            .get::<Option<bool>>("message")
+            .unwrap_or(None)
+            .unwrap_or(false),
         Value::Nil => false,
         other => return fail(lua, bad_arg("listen", 2, "table", &other)),
     };
@@ -476,7 +496,10 @@ fn unregister(lua: &Lua, args: MultiValue) -> Ret {
 /// `coroutine.spawn(fn)`: runs `fn` as an extra task of the calling process.
 fn spawn_task(lua: &Lua, args: MultiValue) -> Ret {
     let Value::Function(f) = arg(&args, 1) else {
-        return raise(lua, bad_arg("coroutine.spawn", 1, "function", &arg(&args, 1)));
+        return raise(
+            lua,
+            bad_arg("coroutine.spawn", 1, "function", &arg(&args, 1)),
+        );
     };
     let thread = lua.create_thread(f)?;
     let mut c = core(lua)?;

@@ -96,9 +96,15 @@ impl UserData for TimeObj {
         });
         m.add_method("unix", |_, t, ()| Ok(t.0.div_euclid(1_000_000_000)));
         m.add_method("unix_nano", |_, t, ()| Ok(t.0));
-        m.add_method("before", |_, t, o: AnyUserData| Ok(t.0 < o.borrow::<TimeObj>()?.0));
-        m.add_method("after", |_, t, o: AnyUserData| Ok(t.0 > o.borrow::<TimeObj>()?.0));
-        m.add_method("equal", |_, t, o: AnyUserData| Ok(t.0 == o.borrow::<TimeObj>()?.0));
+        m.add_method("before", |_, t, o: AnyUserData| {
+            Ok(t.0 < o.borrow::<TimeObj>()?.0)
+        });
+        m.add_method("after", |_, t, o: AnyUserData| {
+            Ok(t.0 > o.borrow::<TimeObj>()?.0)
+        });
+        m.add_method("equal", |_, t, o: AnyUserData| {
+            Ok(t.0 == o.borrow::<TimeObj>()?.0)
+        });
         m.add_method("hour", |_, t, ()| Ok(civil(t.0).3));
         m.add_method("minute", |_, t, ()| Ok(civil(t.0).4));
         m.add_method("second", |_, t, ()| Ok(civil(t.0).5));
@@ -111,8 +117,12 @@ impl UserData for TimeObj {
         m.add_meta_method(MetaMethod::Eq, |_, t, o: AnyUserData| {
             Ok(o.borrow::<TimeObj>().map(|o| o.0 == t.0).unwrap_or(false))
         });
-        m.add_meta_method(MetaMethod::Lt, |_, t, o: AnyUserData| Ok(t.0 < o.borrow::<TimeObj>()?.0));
-        m.add_meta_method(MetaMethod::Le, |_, t, o: AnyUserData| Ok(t.0 <= o.borrow::<TimeObj>()?.0));
+        m.add_meta_method(MetaMethod::Lt, |_, t, o: AnyUserData| {
+            Ok(t.0 < o.borrow::<TimeObj>()?.0)
+        });
+        m.add_meta_method(MetaMethod::Le, |_, t, o: AnyUserData| {
+            Ok(t.0 <= o.borrow::<TimeObj>()?.0)
+        });
     }
 }
 
@@ -126,7 +136,9 @@ impl UserData for DurationObj {
         m.add_method("hours", |_, d, ()| Ok(d.0 as f64 / 3.6e12));
         m.add_meta_method(MetaMethod::ToString, |_, d, ()| Ok(duration::format(d.0)));
         m.add_meta_method(MetaMethod::Eq, |_, d, o: AnyUserData| {
-            Ok(o.borrow::<DurationObj>().map(|o| o.0 == d.0).unwrap_or(false))
+            Ok(o.borrow::<DurationObj>()
+                .map(|o| o.0 == d.0)
+                .unwrap_or(false))
         });
         m.add_meta_method(MetaMethod::Lt, |_, d, o: AnyUserData| {
             Ok(d.0 < o.borrow::<DurationObj>()?.0)
@@ -184,7 +196,10 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set("after", lua.create_function(after)?)?;
     raw.set("timer", lua.create_function(timer)?)?;
     raw.set("ticker", lua.create_function(ticker)?)?;
-    raw.set("now", lua.create_function(|lua, ()| core(lua)?.time_value(lua))?)?;
+    raw.set(
+        "now",
+        lua.create_function(|lua, ()| core(lua)?.time_value(lua))?,
+    )?;
     raw.set("parse_duration", lua.create_function(parse_duration)?)?;
     raw.set("time_consts", constants(lua)?)?;
     Ok(())
@@ -204,14 +219,30 @@ fn constants(lua: &Lua) -> mlua::Result<Table> {
         t.set(k, v)?;
     }
     let months = [
-        "JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST", "SEPTEMBER",
-        "OCTOBER", "NOVEMBER", "DECEMBER",
+        "JANUARY",
+        "FEBRUARY",
+        "MARCH",
+        "APRIL",
+        "MAY",
+        "JUNE",
+        "JULY",
+        "AUGUST",
+        "SEPTEMBER",
+        "OCTOBER",
+        "NOVEMBER",
+        "DECEMBER",
     ];
     for (i, m) in months.iter().enumerate() {
         t.set(*m, i as i64 + 1)?;
     }
     let days = [
-        "SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY",
+        "SUNDAY",
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
     ];
     for (i, d) in days.iter().enumerate() {
         t.set(*d, i as i64)?;
@@ -313,8 +344,14 @@ mod tests {
     #[test]
     fn civil_dates_and_rfc3339() {
         assert_eq!(rfc3339(0, false), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400_000_000_000, false), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_500_000_000_123_000_000, true), "2017-07-14T02:40:00.123Z");
+        assert_eq!(
+            rfc3339(951_782_400_000_000_000, false),
+            "2000-02-29T00:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(1_500_000_000_123_000_000, true),
+            "2017-07-14T02:40:00.123Z"
+        );
         assert_eq!(rfc3339(-1_000_000_000, false), "1969-12-31T23:59:59Z");
     }
 }

@@ -1,0 +1,206 @@
+//! Timers and process exits of the core: arming and firing timers, killing, and the SPEC
+//! §2.3 order in which a process ends.
+
+use crate::core::{Core, Fire, Outcome, RootExit, THREAD_POOL_MAX, TimerTask, Waiter};
+use crate::lua::time::TimeObj;
+use crate::process::*;
+use mlua::{Lua, Thread, Value};
+
+impl Core {
+    // ----- timers ---------------------------------------------------------------------------
+
+    /// Arms a timer owned by `owner`.
+    pub fn arm(&mut self, owner: ProcId, deadline: u64, fire: Fire) -> TimerId {
+        let t = self.timers.insert(deadline, TimerTask { owner, fire });
+        if let Some(p) = self.procs.get_mut(owner) {
+            p.timers.push(t);
+        }
+        t
+    }
+
+    /// Disarms a timer; true when it was still armed.
+    pub fn disarm(&mut self, t: TimerId) -> bool {
+        match self.timers.cancel(t) {
+            Some(task) => {
+                if let Some(p) = self.procs.get_mut(task.owner) {
+                    p.timers.retain(|x| *x != t);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Fires every timer due at the clock's current time; returns how many fired.
+    pub fn fire_due(&mut self, lua: &Lua) -> mlua::Result<usize> {
+        let now = self.clock.now();
+        let mut n = 0;
+        while let Some((id, deadline, task)) = self.timers.pop_due(now) {
+            n += 1;
+            if let Some(p) = self.procs.get_mut(task.owner) {
+                p.timers.retain(|x| *x != id);
+            } else {
+                continue;
+            }
+            self.fire(lua, deadline, task)?;
+        }
+        Ok(n)
+    }
+
+    fn fire(&mut self, lua: &Lua, deadline: u64, task: TimerTask) -> mlua::Result<()> {
+        match task.fire {
+            Fire::Wake(w) => {
+                if let Some(wait) = self.waits.get_mut(w) {
+                    wait.timer = None;
+                    self.complete(lua, Waiter { wait: w, case: 0 }, Outcome::Slept)?;
+                }
+            }
+            Fire::After(chan) => {
+                if let Some(c) = self.chans.get_mut(chan) {
+                    c.timer = None;
+                    let t = self.time_value(lua)?;
+                    self.offer(lua, chan, Item::Lua(t))?;
+                    self.close(lua, chan)?;
+                }
+            }
+            Fire::Tick { chan, period } => {
+                if self.chans.get(chan).is_some_and(|c| !c.q.is_closed()) {
+                    let t = self.time_value(lua)?;
+                    self.offer(lua, chan, Item::Lua(t))?;
+                    let now = self.clock.now();
+                    let mut next = deadline + period;
+                    if next <= now {
+                        next = now + period - (now - deadline) % period;
+                    }
+                    let id = self.arm(task.owner, next, task.fire);
+                    self.chans[chan].timer = Some(id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A Time userdata for the clock's current wall time.
+    pub fn time_value(&self, lua: &Lua) -> mlua::Result<Value> {
+        Ok(Value::UserData(
+            lua.create_userdata(TimeObj(self.clock.wall_ns()))?,
+        ))
+    }
+
+    // ----- exits ----------------------------------------------------------------------------
+
+    /// Marks a process to end abnormally with `reason` at its next scheduling point, waking
+    /// it if it is parked.
+    pub fn kill(&mut self, proc: ProcId, reason: &str) {
+        let Some(p) = self.procs.get_mut(proc) else {
+            return;
+        };
+        if p.kill.is_none() {
+            p.kill = Some(reason.to_string());
+        }
+        let main = p.main;
+        self.queue(main);
+    }
+
+    /// Ends a process: unroutable, names released, EXIT to monitors, LINK_DOWN or kill to
+    /// links if abnormal, then everything it owned dropped (SPEC §2.3 order).
+    pub fn end_process(
+        &mut self,
+        lua: &Lua,
+        proc: ProcId,
+        exit: Exit,
+        traceback: Option<String>,
+    ) -> mlua::Result<()> {
+        let Some(p) = self.procs.get(proc) else {
+            return Ok(());
+        };
+        let pid = p.pid;
+        log::debug!("exit {} {:?}", self.pid_string(pid), exit);
+        self.pids.remove(&pid.num);
+        let names = std::mem::take(&mut self.procs[proc].names);
+        for n in names {
+            self.names.unregister(&n);
+        }
+        let at_ns = self.clock.wall_ns();
+        let watchers = std::mem::take(&mut self.procs[proc].watchers);
+        for w in watchers {
+            let ev = Event {
+                kind: EventKind::Exit,
+                from: pid,
+                exit: Some(exit.clone()),
+                reason: "".into(),
+                at_ns,
+            };
+            self.push_event(lua, w, ev)?;
+        }
+        let links = std::mem::take(&mut self.procs[proc].links);
+        for l in links {
+            let Some(lp) = self.procs.get_mut(l) else {
+                continue;
+            };
+            lp.links.remove(&proc);
+            if exit.is_normal() {
+                continue;
+            }
+            if lp.trap_links {
+                let ev = Event {
+                    kind: EventKind::LinkDown,
+                    from: pid,
+                    exit: Some(exit.clone()),
+                    reason: "".into(),
+                    at_ns,
+                };
+                self.push_event(lua, l, ev)?;
+            } else {
+                self.kill(l, "linked process failed");
+            }
+        }
+        self.drop_process(proc);
+        if self.root == Some(proc) {
+            self.root_exit = Some(RootExit { exit, traceback });
+        }
+        Ok(())
+    }
+
+    fn drop_process(&mut self, proc: ProcId) {
+        let p = self.procs.remove(proc).expect("end_process checked it");
+        for t in p.timers {
+            self.timers.cancel(t);
+        }
+        for t in std::iter::once(p.main).chain(p.tasks) {
+            if let Some(task) = self.tasks.get(t) {
+                if let Some(w) = task.wait {
+                    self.withdraw(w);
+                }
+                if let Some(th) = self.tasks.remove(t).and_then(|t| t.thread) {
+                    let _ = self.lua.task_threads.raw_set(th, Value::Nil);
+                }
+            }
+        }
+        for c in [p.inbox, p.events].into_iter().flatten() {
+            self.chans.remove(c);
+        }
+        for l in p.listeners {
+            self.chans.remove(l.chan);
+        }
+        if let Some(h) = self.hosts.get_mut(p.pid.host as usize) {
+            h.live = h.live.saturating_sub(1);
+        }
+    }
+
+    /// Keeps a finished coroutine for reuse by a later spawn.
+    pub fn recycle(&mut self, thread: Thread) {
+        let _ = self.lua.task_threads.raw_set(thread.clone(), Value::Nil);
+        if self.thread_pool.len() < THREAD_POOL_MAX
+            && thread.reset(self.lua.proc_main.clone()).is_ok()
+        {
+            self.thread_pool.push(thread);
+        }
+    }
+
+    /// Whether anything can still happen without outside input: a runnable task or an armed
+    /// timer of a live process.
+    pub fn has_work(&self) -> bool {
+        !self.run_queue.is_empty() || !self.timers.is_empty()
+    }
+}

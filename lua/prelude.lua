@@ -254,8 +254,18 @@ local ENV_MT = { __index = BASE, __metatable = false }
 local ENTRY_ID, ENTRY_CHUNK, ENTRY_METHOD, ENTRY_IMPORTS = {}, {}, {}, {}
 local LOADING = {}
 
-local function register_entry(idx, id, chunk, method, imports)
-  ENTRY_ID[idx], ENTRY_CHUNK[idx], ENTRY_METHOD[idx], ENTRY_IMPORTS[idx] = id, chunk, method, imports
+local function register_entry(idx, id, method, imports)
+  ENTRY_ID[idx], ENTRY_METHOD[idx], ENTRY_IMPORTS[idx] = id, method, imports
+end
+
+-- Entries compile on first use, once per runtime.
+local function chunk_of(e)
+  local c = ENTRY_CHUNK[e]
+  if c == nil then
+    c = finish(raw.compile(e))
+    ENTRY_CHUNK[e] = c
+  end
+  return c
 end
 
 local make_require
@@ -273,7 +283,7 @@ make_require = function(e, env, loaded)
         loaded[lib] = LOADING
         local lenv = setmetatable({}, { __index = env, __newindex = env, __metatable = false })
         lenv.require = make_require(lib, env, loaded)
-        v = ENTRY_CHUNK[lib](lenv)
+        v = chunk_of(lib)(lenv)
         if v == nil then v = true end
         loaded[lib] = v
       end
@@ -308,7 +318,7 @@ end
 
 local function proc_main(e, ...)
   local env = new_env(e)
-  local mod = ENTRY_CHUNK[e](env)
+  local mod = chunk_of(e)(env)
   local method = ENTRY_METHOD[e]
   local f
   if type(mod) == "function" then

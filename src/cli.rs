@@ -3,7 +3,7 @@
 
 use crate::manifest::App;
 use crate::process::Exit;
-use crate::runtime::{RunOutcome, Runtime};
+use crate::runtime::{RunOutcome, Runtime, check_syntax};
 use crate::testrun::{self, TestOptions};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -89,7 +89,7 @@ pub fn main() -> i32 {
 }
 
 fn run(app: &PathBuf, entry: &str, args: &[String], seed: Option<u64>) -> i32 {
-    let app = match App::load(app) {
+    let app = match App::load(app).and_then(|a| check_syntax(&a).map(|()| a)) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("moonhost: {e}");
@@ -125,7 +125,7 @@ fn run(app: &PathBuf, entry: &str, args: &[String], seed: Option<u64>) -> i32 {
 }
 
 fn test(app: &PathBuf, opts: &TestOptions) -> i32 {
-    let app = match App::load(app) {
+    let app = match App::load(app).and_then(|a| check_syntax(&a).map(|()| a)) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("moonhost: {e}");

@@ -141,6 +141,8 @@ pub struct EntryInfo {
     pub id: String,
     /// Whether `spawn` accepts it (`process.lua` or `function.lua`).
     pub spawnable: bool,
+    /// Lua source and chunk name, compiled on first use.
+    pub source: Option<(Rc<str>, String)>,
 }
 
 /// Lua handles the core needs to build values.

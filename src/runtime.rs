@@ -154,34 +154,62 @@ fn compile_entries(lua: &Lua, installed: &Installed, app: &App, core: &mut Core)
         core.entries.push(EntryInfo {
             id: e.id.clone(),
             spawnable: matches!(e.kind, EntryKind::Process | EntryKind::Function),
+            source: e
+                .source
+                .as_ref()
+                .map(|s| (Rc::from(chunk_text(&s.text).as_str()), s.chunk_name.clone())),
         });
-        let Some(src) = &e.source else { continue };
-        for m in &e.modules {
-            if !BUILTIN_MODULES.contains(&m.as_str()) {
-                log::warn!("entry {}: unknown module '{m}' in modules", e.id);
-            }
+        if e.source.is_none() {
+            continue;
         }
-        let text = match src.text.strip_prefix("#!") {
-            Some(rest) => format!("--{rest}"),
-            None => src.text.clone(),
-        };
-        let chunk = lua
-            .load(format!("local _ENV = ...; {text}"))
-            .set_name(format!("@{}", src.chunk_name))
-            .into_function()
-            .map_err(|err| Error::Lua(format!("entry {}: {}", e.id, one_line(&err))))?;
         let imports = lua.create_table()?;
         for (alias, target) in &e.imports {
             let idx = app.entries.iter().position(|t| &t.id == target);
             imports.set(alias.as_str(), idx.map(|i| i as i64))?;
         }
-        installed.register_entry.call::<()>((
-            i as i64,
-            e.id.as_str(),
-            chunk,
-            e.method.as_deref(),
-            imports,
-        ))?;
+        installed
+            .register_entry
+            .call::<()>((i as i64, e.id.as_str(), e.method.as_deref(), imports))?;
+    }
+    Ok(())
+}
+
+/// The text an entry compiles to: its source with the process environment as `_ENV` (on
+/// the first line, so line numbers stay right) and a `#!` line turned into a comment.
+fn chunk_text(src: &str) -> String {
+    match src.strip_prefix("#!") {
+        Some(rest) => format!("local _ENV = ...; --{rest}"),
+        None => format!("local _ENV = ...; {src}"),
+    }
+}
+
+/// Compiles an entry's chunk text.
+///
+/// # Errors
+/// The syntax error, naming the entry and the line.
+pub fn compile_entry(lua: &Lua, id: &str, text: &str, chunk_name: &str) -> Result<mlua::Function> {
+    lua.load(text)
+        .set_name(format!("@{chunk_name}"))
+        .into_function()
+        .map_err(|err| Error::Lua(format!("entry {id}: {}", one_line(&err))))
+}
+
+/// Compiles every Lua entry of `app` once, in a scratch state, to report syntax errors at
+/// load time (runtimes compile lazily), and warns about unknown `modules` names.
+///
+/// # Errors
+/// The first syntax error, naming entry, file and line.
+pub fn check_syntax(app: &App) -> Result<()> {
+    let lua = Lua::new_with(StdLib::NONE, LuaOptions::new())?;
+    for e in &app.entries {
+        for m in &e.modules {
+            if !BUILTIN_MODULES.contains(&m.as_str()) {
+                log::warn!("entry {}: unknown module '{m}' in modules", e.id);
+            }
+        }
+        if let Some(src) = &e.source {
+            compile_entry(&lua, &e.id, &chunk_text(&src.text), &src.chunk_name)?;
+        }
     }
     Ok(())
 }
@@ -227,6 +255,7 @@ impl Runtime {
     /// As [`App::load`] and [`RuntimeBuilder::build`].
     pub fn load(dir: impl AsRef<Path>) -> Result<Runtime> {
         let app = App::load(dir)?;
+        check_syntax(&app)?;
         Runtime::builder().build(&app)
     }
 
@@ -391,7 +420,12 @@ impl Runtime {
         match res {
             Ok(Ok(vals)) if thread.is_resumable() => {
                 core.tasks[tid].thread = Some(thread);
-                if !vals.front().is_some_and(is_block) {
+                let parked = vals.front().is_some_and(is_block);
+                if log::log_enabled!(log::Level::Debug) {
+                    let pid = core.pid_string(core.procs[proc].pid);
+                    log::debug!("{pid} {}", if parked { "parked" } else { "yielded" });
+                }
+                if !parked {
                     core.queue(tid);
                 }
             }

@@ -33,7 +33,9 @@ fn main() {
         return;
     }
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/lua/tests");
-    let app = App::load(dir).unwrap_or_else(|e| panic!("lua/tests does not load: {e}"));
+    let app = App::load(dir)
+        .and_then(|a| moonhost::runtime::check_syntax(&a).map(|()| a))
+        .unwrap_or_else(|e| panic!("lua/tests does not load: {e}"));
     let opts = TestOptions {
         filters: filters.clone(),
         ..TestOptions::default()

@@ -128,6 +128,22 @@ fn open_misc(lua: &Lua, raw: &Table, hook: Rc<HookState>) -> mlua::Result<()> {
         })?,
     )?;
     raw.set(
+        "compile",
+        lua.create_function(|lua, e: i64| {
+            let found = args::core(lua)?
+                .entries
+                .get(e as usize)
+                .and_then(|info| info.source.clone().map(|s| (info.id.clone(), s)));
+            let Some((id, (text, name))) = found else {
+                return args::raise(lua, format!("no Lua source for entry #{e}"));
+            };
+            match crate::runtime::compile_entry(lua, &id, &text, &name) {
+                Ok(f) => args::ret(lua, f),
+                Err(err) => args::raise(lua, err.to_string()),
+            }
+        })?,
+    )?;
+    raw.set(
         "preempted",
         lua.create_function(move |_, co: Value| {
             let Value::Thread(t) = co else {

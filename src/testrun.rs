@@ -4,7 +4,7 @@
 //! last) then `(meta.order, id)`, and runs each as the root process of a fresh runtime with
 //! its own time limit, so nothing a test leaves behind can disturb the next one.
 
-use crate::manifest::{App, Entry};
+use crate::manifest::{App, Entry, MetaValue};
 use crate::payload::Payload;
 use crate::process::Exit;
 use crate::runtime::{RunOutcome, Runtime};
@@ -142,9 +142,18 @@ pub fn run_all(
         writeln!(out, "TAP version 13")?;
         writeln!(out, "1..{}", tests.len())?;
     }
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for (i, t) in tests.iter().enumerate() {
         out.flush()?;
+        if let Some(reason) = skip_reason(t) {
+            skipped += 1;
+            if opts.tap {
+                writeln!(out, "ok {} - {} # SKIP {reason}", i + 1, t.id)?;
+            } else {
+                writeln!(out, "SKIP {} ({reason})", t.id)?;
+            }
+            continue;
+        }
         let v = run_one(app, t, opts, Box::new(std::io::stdout()));
         if v.passed {
             passed += 1;
@@ -157,9 +166,22 @@ pub fn run_all(
             write_line(out, &v)?;
         }
     }
-    writeln!(out, "{passed} passed, {failed} failed")?;
+    if skipped > 0 {
+        writeln!(out, "{passed} passed, {failed} failed, {skipped} skipped")?;
+    } else {
+        writeln!(out, "{passed} passed, {failed} failed")?;
+    }
     out.flush()?;
     Ok((passed, failed))
+}
+
+/// Why a test is skipped: `meta.skip: true` or `meta.skip: "<reason>"`.
+pub fn skip_reason(e: &Entry) -> Option<String> {
+    match e.meta.get("skip") {
+        Some(MetaValue::Bool(true)) => Some("skipped".into()),
+        Some(MetaValue::Str(s)) => Some(s.clone()),
+        _ => None,
+    }
 }
 
 fn write_line(out: &mut dyn Write, v: &Verdict) -> std::io::Result<()> {

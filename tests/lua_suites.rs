@@ -45,7 +45,13 @@ fn main() {
     println!("\nrunning {} tests", tests.len());
     let started = Instant::now();
     let mut failures = Vec::new();
+    let mut skipped = 0;
     for t in &tests {
+        if let Some(reason) = testrun::skip_reason(t) {
+            println!("test {} ... ignored, {reason}", t.id);
+            skipped += 1;
+            continue;
+        }
         let out = Captured::default();
         let v = testrun::run_one(&app, t, &opts, Box::new(out.clone()));
         if v.passed {
@@ -72,11 +78,12 @@ fn main() {
     }
     let failed = failures.len();
     println!(
-        "\ntest result: {}. {} passed; {} failed; 0 ignored; 0 measured; {} filtered out; \
+        "\ntest result: {}. {} passed; {} failed; {} ignored; 0 measured; {} filtered out; \
          finished in {:.2}s\n",
         if failed == 0 { "ok" } else { "FAILED" },
-        tests.len() - failed,
+        tests.len() - failed - skipped,
         failed,
+        skipped,
         total - tests.len(),
         started.elapsed().as_secs_f64()
     );

@@ -11,7 +11,7 @@ local BLOCK, RAISE, PREEMPT = raw.BLOCK, raw.RAISE, raw.PREEMPT
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
 local co_status, co_close = coroutine.status, coroutine.close
 local error, select, type, tostring, setmetatable = error, select, type, tostring, setmetatable
-local rawget, next, pairs, ipairs, load = rawget, next, pairs, ipairs, load
+local rawget, rawset, next, pairs, ipairs, load = rawget, rawset, next, pairs, ipairs, load
 local concat = table.concat
 
 -- Turns a raw binding's results into what Lua sees. Always called as a tail call, so
@@ -22,8 +22,13 @@ local function finish(a, ...)
   return a, ...
 end
 
+-- Proxies handed to scripts; `rawset` refuses them so nothing leaks between processes.
+local READONLY = setmetatable({}, { __mode = "k" })
+
 local function readonly(t, name)
-  return setmetatable({}, {
+  local proxy = {}
+  READONLY[proxy] = name
+  return setmetatable(proxy, {
     __index = t,
     __newindex = function(_, k)
       error("attempt to modify read-only table '" .. name .. "' (field '" .. tostring(k) .. "')", 2)
@@ -32,6 +37,14 @@ local function readonly(t, name)
     __len = function() return #t end,
     __metatable = false,
   })
+end
+
+local function guarded_rawset(t, k, v)
+  local name = READONLY[t]
+  if name then
+    error("attempt to modify read-only table '" .. name .. "' (field '" .. tostring(k) .. "')", 2)
+  end
+  return rawset(t, k, v)
 end
 
 ------------------------------------------------------------------------------------------
@@ -186,7 +199,9 @@ local function to_string_cast(_, x)
 end
 
 local string_lib = string
-local string_proxy = setmetatable({}, {
+local string_proxy = {}
+READONLY[string_proxy] = "string"
+setmetatable(string_proxy, {
   __index = string_lib,
   __newindex = function(_, k)
     error("attempt to modify read-only table 'string' (field '" .. tostring(k) .. "')", 2)
@@ -230,10 +245,11 @@ local BASE = {
   time = readonly(time, "time"),
   print = print,
   unpack = table.unpack,
+  rawset = guarded_rawset,
 }
 for _, k in ipairs({
   "assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall", "select", "tonumber",
-  "tostring", "type", "rawequal", "rawget", "rawset", "rawlen", "setmetatable",
+  "tostring", "type", "rawequal", "rawget", "rawlen", "setmetatable",
   "getmetatable", "collectgarbage",
 }) do
   BASE[k] = _G[k]
@@ -246,7 +262,38 @@ local BUILTIN = {
   channel = BASE.channel,
 }
 
-local ENV_MT = { __index = BASE, __metatable = false }
+-- A process's globals fall back to BASE. Assigning nil to a built-in name the process has
+-- not set itself hides it for that process: the environment switches to a metatable that
+-- masks the removed names (only such processes pay for a function __index).
+local ENV_MT = { __metatable = false, __index = BASE }
+
+local function mask_builtin(env, k)
+  local removed = { [k] = true }
+  -- ENV_MT is protected (__metatable), so Lua's setmetatable would refuse; swap it raw.
+  raw.force_metatable(env, {
+    __metatable = false,
+    __index = function(_, key)
+      if removed[key] then return nil end
+      return BASE[key]
+    end,
+    __newindex = function(t, key, v)
+      if v == nil then
+        if BASE[key] ~= nil then removed[key] = true end
+      else
+        removed[key] = nil
+        rawset(t, key, v)
+      end
+    end,
+  })
+end
+
+ENV_MT.__newindex = function(t, k, v)
+  if v == nil and BASE[k] ~= nil then
+    mask_builtin(t, k)
+  else
+    rawset(t, k, v)
+  end
+end
 
 ------------------------------------------------------------------------------------------
 -- entries and the per-process environment
@@ -282,7 +329,7 @@ make_require = function(e, env, loaded)
       if v == nil then
         loaded[lib] = LOADING
         local lenv = setmetatable({}, { __index = env, __newindex = env, __metatable = false })
-        lenv.require = make_require(lib, env, loaded)
+        rawset(lenv, "require", make_require(lib, env, loaded))
         v = chunk_of(lib)(lenv)
         if v == nil then v = true end
         loaded[lib] = v

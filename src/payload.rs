@@ -9,6 +9,7 @@
 
 use crate::lua::channel::ChanRef;
 use mlua::{Lua, Table, Value};
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -77,6 +78,37 @@ impl Payload {
     /// nested deeper than [`MAX_DEPTH`].
     pub fn copy(v: &Value) -> Result<Payload, CopyError> {
         Copier::default().copy(v, 0)
+    }
+
+    /// Copies several values as one message: a table shared between them stays shared.
+    ///
+    /// # Errors
+    /// As [`Payload::copy`].
+    pub fn copy_many<'a>(
+        vals: impl IntoIterator<Item = &'a Value>,
+    ) -> Result<SmallVec<[Payload; 1]>, CopyError> {
+        let mut c = Copier::default();
+        vals.into_iter().map(|v| c.copy(v, 0)).collect()
+    }
+
+    /// Rebuilds several payloads copied together, keeping tables shared between them.
+    ///
+    /// # Errors
+    /// Only Lua allocation failures.
+    pub fn to_lua_many(lua: &Lua, all: &[Payload]) -> mlua::Result<Vec<Value>> {
+        let mut tables = Vec::new();
+        all.iter().map(|p| build(lua, p, &mut tables)).collect()
+    }
+
+    /// Payload `idx` of a message on its own: tables it shares with the other payloads are
+    /// copied in, so it can be rebuilt or sent alone.
+    pub fn standalone(all: &[Payload], idx: usize) -> Payload {
+        let mut index = HashMap::new();
+        for p in all {
+            index_tables(p, &mut index);
+        }
+        let mut renumbered = HashMap::new();
+        renumber(&all[idx], &index, &mut renumbered)
     }
 
     /// Rebuilds the value inside the Lua state.
@@ -161,6 +193,47 @@ impl Copier {
     }
 }
 
+fn index_tables<'a>(p: &'a Payload, index: &mut HashMap<u32, &'a PTable>) {
+    if let Payload::Table(t) = p {
+        index.insert(t.id, t);
+        for (k, v) in &t.entries {
+            index_tables(k, index);
+            index_tables(v, index);
+        }
+    }
+}
+
+/// Copies `p`, giving tables new ids in the order `build` will create them and resolving
+/// references to tables outside `p` through `index`.
+fn renumber(p: &Payload, index: &HashMap<u32, &PTable>, seen: &mut HashMap<u32, u32>) -> Payload {
+    let table = match p {
+        Payload::Ref(id) => match seen.get(id) {
+            Some(n) => return Payload::Ref(*n),
+            None => match index.get(id) {
+                Some(t) => *t,
+                None => return Payload::Nil,
+            },
+        },
+        Payload::Table(t) => t,
+        other => return other.clone(),
+    };
+    if let Some(n) = seen.get(&table.id) {
+        return Payload::Ref(*n);
+    }
+    let id = seen.len() as u32;
+    seen.insert(table.id, id);
+    let entries = table
+        .entries
+        .iter()
+        .map(|(k, v)| (renumber(k, index, seen), renumber(v, index, seen)))
+        .collect();
+    Payload::Table(Box::new(PTable {
+        id,
+        narr: table.narr,
+        entries,
+    }))
+}
+
 fn build(lua: &Lua, p: &Payload, tables: &mut Vec<Table>) -> mlua::Result<Value> {
     Ok(match p {
         Payload::Nil => Value::Nil,
@@ -229,6 +302,32 @@ mod tests {
             .eval()
             .expect("valid");
         assert!(f.call::<bool>((v, copy)).expect("call"));
+    }
+
+    #[test]
+    fn tables_shared_between_payloads_stay_shared_and_split_cleanly() {
+        let lua = Lua::new();
+        let t: Value = lua.load("return {x = {1}}").eval().expect("valid");
+        let inner: Value = match &t {
+            Value::Table(t) => t.get("x").expect("field"),
+            _ => unreachable!(),
+        };
+        let all = Payload::copy_many([&t, &inner]).expect("copyable");
+        let vals = Payload::to_lua_many(&lua, &all).expect("rebuild");
+        let f: mlua::Function = lua
+            .load("return function(a, b) return a.x == b and b[1] == 1 end")
+            .eval()
+            .expect("valid");
+        assert!(
+            f.call::<bool>((vals[0].clone(), vals[1].clone()))
+                .expect("call")
+        );
+        let alone = Payload::standalone(&all, 1).to_lua(&lua).expect("rebuild");
+        let g: mlua::Function = lua
+            .load("return function(b) return b[1] == 1 end")
+            .eval()
+            .expect("valid");
+        assert!(g.call::<bool>(alone).expect("call"));
     }
 
     #[test]

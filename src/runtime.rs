@@ -107,6 +107,13 @@ impl RuntimeBuilder {
             Some(_) => Clock::virtual_at(1_767_225_600_000_000_000),
             None => Clock::real(),
         };
+        if let Some(s) = self.seed {
+            // math.random is one generator shared by all processes; seeding it here makes
+            // it repeat along with the schedule.
+            let math: mlua::Table = lua.globals().get("math")?;
+            math.get::<mlua::Function>("randomseed")?
+                .call::<()>(s as i64)?;
+        }
         let seed = self.seed.unwrap_or_else(entropy);
         lua.set_app_data(Rng(seed));
         lua.set_app_data(Output(
@@ -167,9 +174,12 @@ fn compile_entries(lua: &Lua, installed: &Installed, app: &App, core: &mut Core)
             let idx = app.entries.iter().position(|t| &t.id == target);
             imports.set(alias.as_str(), idx.map(|i| i as i64))?;
         }
-        installed
-            .register_entry
-            .call::<()>((i as i64, e.id.as_str(), e.method.as_deref(), imports))?;
+        installed.register_entry.call::<()>((
+            i as i64,
+            e.id.as_str(),
+            e.method.as_deref(),
+            imports,
+        ))?;
     }
     Ok(())
 }
@@ -411,7 +421,6 @@ impl Runtime {
         let args = resume_args(lua, resume)?;
         self.hook.stuck.set(0);
         let res = catch_unwind(AssertUnwindSafe(|| thread.resume::<MultiValue>(args)));
-        self.hook.yielded.set(0);
         let mut core = self.core();
         core.current = None;
         let Some(proc) = core.tasks.get(tid).map(|t| t.proc) else {
@@ -470,9 +479,7 @@ fn resume_args(lua: &Lua, resume: Resume) -> Result<MultiValue> {
         Resume::Start { entry, args } => {
             let mut mv = MultiValue::with_capacity(args.len() + 1);
             mv.push_back(Value::Integer(entry as i64));
-            for a in &args {
-                mv.push_back(a.to_lua(lua)?);
-            }
+            mv.extend(Payload::to_lua_many(lua, &args)?);
             mv
         }
     })

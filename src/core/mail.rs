@@ -109,6 +109,17 @@ impl Core {
         }
     }
 
+    /// Removes EXIT events from `from` still waiting in `proc`'s events channel (after
+    /// `unmonitor`, no EXIT from that process may arrive).
+    pub fn drop_pending_exits(&mut self, proc: ProcId, from: PidRef) {
+        let Some(chan) = self.procs.get(proc).and_then(|p| p.events) else {
+            return;
+        };
+        self.chans[chan].q.extract(
+            |i| matches!(i, Item::Event(e) if e.kind == EventKind::Exit && e.from == from),
+        );
+    }
+
     /// Queues an event on `to`'s events channel.
     pub fn push_event(&mut self, lua: &Lua, to: ProcId, ev: Event) -> mlua::Result<()> {
         if !self.procs.contains_key(to) {
@@ -126,8 +137,8 @@ pub(super) fn raw_payload(lua: &Lua, payloads: &[Payload]) -> mlua::Result<Value
         [one] => one.to_lua(lua),
         many => {
             let t = lua.create_table_with_capacity(many.len(), 0)?;
-            for (i, p) in many.iter().enumerate() {
-                t.raw_set(i + 1, p.to_lua(lua)?)?;
+            for (i, v) in Payload::to_lua_many(lua, many)?.into_iter().enumerate() {
+                t.raw_set(i + 1, v)?;
             }
             Ok(Value::Table(t))
         }

@@ -61,9 +61,6 @@ pub fn uuid_v4(rng: &mut Rng) -> String {
 /// State the preemption hook shares with the scheduler.
 #[derive(Debug, Default)]
 pub struct HookState {
-    /// The coroutine the hook last made yield (its `lua_State` address); taken by whoever
-    /// resumed it, so a preemption is never mistaken for a script's own `yield()`.
-    pub yielded: Cell<usize>,
     /// Hook firings in a row that could not yield (Lua called from C without a
     /// continuation); reset at every resume.
     pub stuck: Cell<u32>,
@@ -101,7 +98,7 @@ pub fn install(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<Insta
     channel::open(lua, &raw)?;
     process::open(lua, &raw)?;
     time::open(lua, &raw)?;
-    open_misc(lua, &raw, hook.clone())?;
+    open_misc(lua, &raw)?;
     let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
     channel::register(lua, exports.get("chan_methods")?)?;
     install_hook(lua, hook, slice)?;
@@ -114,7 +111,7 @@ pub fn install(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<Insta
     })
 }
 
-fn open_misc(lua: &Lua, raw: &Table, hook: Rc<HookState>) -> mlua::Result<()> {
+fn open_misc(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set(
         "write",
         lua.create_function(|lua, s: mlua::LuaString| {
@@ -144,16 +141,14 @@ fn open_misc(lua: &Lua, raw: &Table, hook: Rc<HookState>) -> mlua::Result<()> {
         })?,
     )?;
     raw.set(
+        "force_metatable",
+        lua.create_function(|_, (t, mt): (Table, Option<Table>)| t.set_metatable(mt))?,
+    )?;
+    raw.set(
         "preempted",
-        lua.create_function(move |_, co: Value| {
-            let Value::Thread(t) = co else {
-                return Ok(false);
-            };
-            let hit = hook.yielded.get() == t.to_pointer() as usize;
-            if hit {
-                hook.yielded.set(0);
-            }
-            Ok(hit)
+        lua.create_function(|_, co: Value| match co {
+            Value::Thread(t) => Ok(vm::is_hook_yielded(t.state())),
+            _ => Ok(false),
         })?,
     )?;
     raw.set(
@@ -189,9 +184,7 @@ fn open_misc(lua: &Lua, raw: &Table, hook: Rc<HookState>) -> mlua::Result<()> {
 fn install_hook(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<()> {
     let triggers = HookTriggers::new().every_nth_instruction(slice.max(1));
     lua.set_global_hook(triggers, move |lua, _| {
-        let state = lua.state();
-        if is_yieldable(state) {
-            hook.yielded.set(state as usize);
+        if vm::is_yieldable(lua.state()) {
             hook.stuck.set(0);
             return Ok(VmState::Yield);
         }
@@ -207,11 +200,36 @@ fn install_hook(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<()> 
     })
 }
 
+/// The two questions about a coroutine that mlua's safe API cannot answer.
 #[allow(unsafe_code)]
-fn is_yieldable(state: *mut mlua::ffi::lua_State) -> bool {
-    // SAFETY: `state` is the running coroutine handed to the hook by mlua, valid for the
-    // duration of the hook call; lua_isyieldable only reads its `nCcalls` field.
-    unsafe { mlua::ffi::lua_isyieldable(state) != 0 }
+mod vm {
+    use mlua::ffi;
+    use std::ffi::CStr;
+
+    /// Whether the running coroutine `state` may yield here (false inside Lua called from
+    /// C without a continuation).
+    pub fn is_yieldable(state: *mut ffi::lua_State) -> bool {
+        // SAFETY: `state` is the coroutine mlua handed to the hook, alive for the whole hook
+        // call; lua_isyieldable only reads its call-depth counter.
+        unsafe { ffi::lua_isyieldable(state) != 0 }
+    }
+
+    /// Whether the suspended coroutine `state` was stopped by the preemption hook rather
+    /// than by `coroutine.yield`: a hook yield leaves a Lua function on top of its stack,
+    /// a `coroutine.yield` leaves the C function `yield`.
+    pub fn is_hook_yielded(state: *mut ffi::lua_State) -> bool {
+        // SAFETY: `state` comes from a live `mlua::Thread` (the caller holds it), so the
+        // coroutine is not collected during the call. lua_getstack/lua_getinfo only read
+        // its call info into `ar`, a zeroed lua_Debug owned by this frame; `ar.what` points
+        // to a static string set by lua_getinfo when it returns non-zero.
+        unsafe {
+            let mut ar = std::mem::zeroed::<ffi::lua_Debug>();
+            ffi::lua_getstack(state, 0, &mut ar) != 0
+                && ffi::lua_getinfo(state, c"S".as_ptr(), &mut ar) != 0
+                && !ar.what.is_null()
+                && CStr::from_ptr(ar.what).to_bytes() != b"C"
+        }
+    }
 }
 
 /// Adds a module that `require(name)` returns in every process.

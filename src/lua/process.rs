@@ -10,7 +10,6 @@ use crate::lua::channel::chan_id;
 use crate::payload::{Payload, PayloadBox};
 use crate::process::{Event, EventKind, Message, ProcId};
 use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value};
-use smallvec::SmallVec;
 
 /// A message object delivered by the inbox or a message-mode `listen` channel.
 #[derive(Debug)]
@@ -33,8 +32,9 @@ impl UserData for MsgObj {
                 )),
                 many => {
                     let t = lua.create_table_with_capacity(many.len(), 0)?;
-                    for (i, p) in many.iter().enumerate() {
-                        t.raw_set(i + 1, lua.create_userdata(PayloadBox(p.clone()))?)?;
+                    for i in 0..many.len() {
+                        let alone = Payload::standalone(many, i);
+                        t.raw_set(i + 1, lua.create_userdata(PayloadBox(alone))?)?;
                     }
                     Ok(Value::Table(t))
                 }
@@ -112,19 +112,24 @@ fn spawn(lua: &Lua, args: MultiValue) -> Ret {
         3 => "spawn_linked_monitored",
         _ => "spawn",
     };
-    let (Value::String(entry), Value::String(host)) = (arg(&args, 2), arg(&args, 3)) else {
-        return fail(
-            lua,
-            format!("{name} requires at least id and host arguments"),
-        );
-    };
-    let mut copied = Vec::with_capacity(args.len().saturating_sub(3));
-    for v in args.iter().skip(3) {
-        match Payload::copy(v) {
-            Ok(p) => copied.push(p),
-            Err(e) => return fail(lua, e.to_string()),
-        }
+    let missing = || format!("{name} requires at least id and host arguments");
+    if args.len() < 3 {
+        return fail(lua, missing());
     }
+    let entry = match arg(&args, 2) {
+        Value::String(s) => s,
+        Value::Nil => return fail(lua, missing()),
+        other => return fail(lua, bad_arg(name, 1, "string", &other)),
+    };
+    let host = match arg(&args, 3) {
+        Value::String(s) => s,
+        Value::Nil => return fail(lua, missing()),
+        other => return fail(lua, bad_arg(name, 2, "string", &other)),
+    };
+    let copied = match Payload::copy_many(args.iter().skip(3)) {
+        Ok(p) => p.into_vec(),
+        Err(e) => return fail(lua, e.to_string()),
+    };
     let mut c = core(lua)?;
     let parent = c.current_proc();
     let host_s = host.to_string_lossy();
@@ -175,23 +180,14 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
     if topic.starts_with('@') {
         return fail(lua, "cannot send to @ topics");
     }
-    let mut payloads: SmallVec<[Payload; 1]> = SmallVec::with_capacity(args.len() - 2);
-    for v in args.iter().skip(2) {
-        match Payload::copy(v) {
-            Ok(p) => payloads.push(p),
-            Err(e) => return fail(lua, e.to_string()),
-        }
-    }
+    let payloads = match Payload::copy_many(args.iter().skip(2)) {
+        Ok(p) => p,
+        Err(e) => return fail(lua, e.to_string()),
+    };
     let mut c = core(lua)?;
     let dest = arg(&args, 1);
     let Some(bytes) = dest_bytes(&dest) else {
-        return fail(
-            lua,
-            format!(
-                "could not resolve '{}' as PID or registered name",
-                type_shown(&dest)
-            ),
-        );
+        return fail(lua, bad_arg("send", 1, "string", &dest));
     };
     let to = match c.resolve(&bytes) {
         Ok(p) => p,
@@ -200,14 +196,6 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
     let from = c.current_proc().map(|p| c.procs[p].pid);
     c.deliver(lua, to, from, topic.into(), payloads)?;
     ret(lua, true)
-}
-
-fn type_shown(v: &Value) -> String {
-    match v {
-        Value::Nil => "nil".into(),
-        Value::Boolean(b) => b.to_string(),
-        other => super::args::type_name(other).into(),
-    }
 }
 
 /// `process.listen(topic [, {message = bool}])` -> channel, or `nil, err`.
@@ -321,12 +309,21 @@ fn monitor(lua: &Lua, args: MultiValue) -> Ret {
 fn unmonitor(lua: &Lua, args: MultiValue) -> Ret {
     let mut c = core(lua)?;
     let p = me!(lua, c, "process.unmonitor");
+    let target_pid = dest_bytes(&arg(&args, 1)).and_then(|b| c.parse_pid(&b));
     match target(lua, &c, &args, "unmonitor", "") {
         Ok(t) => {
+            let pid = c.procs[t].pid;
             c.unmonitor(p, t);
+            c.drop_pending_exits(p, pid);
             ret(lua, true)
         }
-        Err(_) if !arg(&args, 1).is_nil() => ret(lua, true),
+        Err(_) if !arg(&args, 1).is_nil() => {
+            // The target may have ended with its EXIT still queued: that one goes too.
+            if let Some(pid) = target_pid {
+                c.drop_pending_exits(p, pid);
+            }
+            ret(lua, true)
+        }
         Err(r) => r,
     }
 }

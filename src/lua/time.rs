@@ -34,23 +34,21 @@ pub struct TickerObj {
     period: u64,
 }
 
-/// Reads a duration argument: integer/float nanoseconds, Go string, or Duration.
+/// Reads argument #1 of `func` as a duration: integer/float nanoseconds, Go string, or
+/// Duration.
 ///
 /// # Errors
-/// Go's parse messages, or a type complaint.
-pub fn to_duration(v: &Value) -> Result<i64, String> {
+/// Go's parse messages, or `<func>: bad argument #1 (expected duration, got <type>)`.
+pub fn to_duration(v: &Value, func: &str) -> Result<i64, String> {
     match v {
         Value::Integer(i) => Ok(*i),
         Value::Number(n) if n.is_finite() => Ok(*n as i64),
         Value::String(s) => duration::parse(&s.to_string_lossy()),
-        Value::UserData(ud) => ud
-            .borrow::<DurationObj>()
-            .map(|d| d.0)
-            .map_err(|_| "time: invalid duration (expected number, string or Duration)".into()),
-        other => Err(format!(
-            "time: invalid duration (expected number, string or Duration, got {})",
-            super::args::type_name(other)
-        )),
+        Value::UserData(ud) => match ud.borrow::<DurationObj>() {
+            Ok(d) => Ok(d.0),
+            Err(_) => Err(super::args::bad_arg(func, 1, "duration", v)),
+        },
+        other => Err(super::args::bad_arg(func, 1, "duration", other)),
     }
 }
 
@@ -91,7 +89,7 @@ impl UserData for TimeObj {
             Ok(DurationObj(t.0.saturating_sub(o.borrow::<TimeObj>()?.0)))
         });
         m.add_method("add", |_, t, d: Value| {
-            let d = to_duration(&d).map_err(mlua::Error::runtime)?;
+            let d = to_duration(&d, "Time:add").map_err(mlua::Error::runtime)?;
             Ok(TimeObj(t.0.saturating_add(d)))
         });
         m.add_method("unix", |_, t, ()| Ok(t.0.div_euclid(1_000_000_000)));
@@ -158,7 +156,7 @@ impl UserData for TimerObj {
             Ok(armed.is_some_and(|id| c.disarm(id)))
         });
         m.add_method("reset", |lua, t, d: Value| {
-            let d = to_duration(&d).map_err(mlua::Error::runtime)?;
+            let d = to_duration(&d, "Timer:reset").map_err(mlua::Error::runtime)?;
             let mut c = core(lua)?;
             let Some(ch) = c.chans.get_mut(t.chan) else {
                 return Ok(false);
@@ -257,7 +255,7 @@ fn constants(lua: &Lua) -> mlua::Result<Table> {
 
 /// `time.sleep(d)` -> `true` after `d`; `d <= 0` returns at once; bad duration -> `nil, err`.
 fn sleep(lua: &Lua, args: MultiValue) -> Ret {
-    let d = match to_duration(&arg(&args, 1)) {
+    let d = match to_duration(&arg(&args, 1), "time.sleep") {
         Ok(d) => d,
         Err(e) => return fail(lua, e),
     };
@@ -290,7 +288,7 @@ fn arm_channel(lua: &Lua, d: i64, tick: Option<u64>) -> mlua::Result<AnyUserData
 
 /// `time.after(d)` -> channel receiving one Time after `d`, then closed.
 fn after(lua: &Lua, args: MultiValue) -> Ret {
-    match to_duration(&arg(&args, 1)) {
+    match to_duration(&arg(&args, 1), "time.after") {
         Ok(d) if d <= 0 => fail(lua, "time.after: duration must be > 0"),
         Ok(d) => ret(lua, arm_channel(lua, d, None)?),
         Err(e) => fail(lua, e),
@@ -299,7 +297,7 @@ fn after(lua: &Lua, args: MultiValue) -> Ret {
 
 /// `time.timer(d)` -> timer object.
 fn timer(lua: &Lua, args: MultiValue) -> Ret {
-    match to_duration(&arg(&args, 1)) {
+    match to_duration(&arg(&args, 1), "time.timer") {
         Ok(d) => {
             let obj = arm_channel(lua, d, None)?;
             let chan = super::channel::chan_id(&Value::UserData(obj.clone())).expect("made");
@@ -311,7 +309,7 @@ fn timer(lua: &Lua, args: MultiValue) -> Ret {
 
 /// `time.ticker(d)` -> ticker object; `d <= 0` -> `nil, err`.
 fn ticker(lua: &Lua, args: MultiValue) -> Ret {
-    match to_duration(&arg(&args, 1)) {
+    match to_duration(&arg(&args, 1), "time.ticker") {
         Ok(d) if d <= 0 => fail(lua, "time.ticker: duration must be > 0"),
         Ok(d) => {
             let obj = arm_channel(lua, d, Some(d as u64))?;
@@ -331,7 +329,7 @@ fn ticker(lua: &Lua, args: MultiValue) -> Ret {
 
 /// `time.parse_duration(v)` -> Duration, or `nil, err`.
 fn parse_duration(lua: &Lua, args: MultiValue) -> Ret {
-    match to_duration(&arg(&args, 1)) {
+    match to_duration(&arg(&args, 1), "time.parse_duration") {
         Ok(d) => ret(lua, DurationObj(d)),
         Err(e) => fail(lua, e),
     }

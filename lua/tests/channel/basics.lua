@@ -159,4 +159,38 @@ function M.bad_method_arguments()
   return true
 end
 
+function M.handoff_edge_cases()
+  -- nil and false are real values on an unbuffered channel
+  local ch = channel.new()
+  coroutine.spawn(function() ch:send(nil); ch:send(false) end)
+  local v, ok = ch:receive()
+  assert.eq(v, nil); assert.eq(ok, true)
+  v, ok = ch:receive()
+  assert.eq(v, false); assert.eq(ok, true)
+  -- a plain send hands over to a receiver blocked in select
+  local a, b = channel.new(), channel.new()
+  local results = channel.new(1)
+  coroutine.spawn(function() results:send(channel.select { a:case_receive(), b:case_receive() }) end)
+  time.sleep("5ms")
+  assert.eq(b:send("direct"), true)
+  assert.same(results:receive(), { channel = b, value = "direct", ok = true })
+  -- the same channel listed twice: the first case wins, only one value is taken
+  local d = channel.new(2)
+  d:send(1); d:send(2)
+  local r = channel.select { d:case_receive(), d:case_receive() }
+  assert.same(r, { channel = d, value = 1, ok = true })
+  assert.eq(d:receive(), 2)
+  -- blocking inside a nested user coroutine and inside pcall resumes correctly
+  local n = channel.new()
+  coroutine.spawn(function() time.sleep("3ms"); n:send("x"); n:send("y") end)
+  local got = coroutine.wrap(function()
+    local inner = n:receive()
+    return inner
+  end)()
+  assert.eq(got, "x")
+  local pok, pv = pcall(n.receive, n)
+  assert.eq(pok, true); assert.eq(pv, "y")
+  return true
+end
+
 return M

@@ -78,6 +78,14 @@ function M.blocking_select_woken_by_send()
   return true
 end
 
+function M.default_false_blocks()
+  local ch = channel.new()
+  coroutine.spawn(function() time.sleep("5ms"); ch:send(1) end)
+  local r = channel.select { ch:case_receive(), default = false }
+  assert.same(r, { channel = ch, value = 1, ok = true })
+  return true
+end
+
 function M.blocking_select_send_case()
   local out, never = channel.new(), channel.new()
   local results = channel.new(1)

@@ -1,6 +1,6 @@
 -- Worker processes for the lifecycle suite (one entry per method, see _index.yaml).
--- Keep lines 6 and 11 where they are: tests assert the "workers.lua:6:" and
--- "workers.lua:11:" prefixes of the errors raised there.
+-- Keep lines 6 and 11 where they are: tests assert the "lifecycle/workers.lua:6:" and
+-- "lifecycle/workers.lua:11:" prefixes of the errors raised there.
 local M = {}
 function M.raiser(text)
   error(text)
@@ -81,12 +81,20 @@ function M.agent()
       reply(from, { after_terminate = true, r = r })
     elseif topic == "spin" then
       while true do end
+    elseif topic == "sleep" then
+      time.sleep(arg)
+    elseif topic == "block_on_channel" then
+      channel.new():receive()
+    elseif topic == "nested_receive" then
+      local co = coroutine.wrap(function() return process.inbox():receive() end)
+      co()
     end
   end
 end
 
--- Forwards every event it sees on events() to `parent` (topic "event") and answers pings
--- (topic "reply"), so a test can watch another process's events while it keeps running.
+-- Forwards every event it sees on events() to `parent` (topic "event") and answers the
+-- inbox commands "ping" and "monitor" (topic "reply"), so a test can watch another
+-- process's events while that process keeps running.
 function M.forwarder(parent, trap)
   if trap then process.set_options({ trap_links = true }) end
   local events, inbox = process.events(), process.inbox()
@@ -97,8 +105,15 @@ function M.forwarder(parent, trap)
       process.send(parent, "event", r.value)
     else
       local msg = r.value
-      if msg:topic() == "ping" then reply(msg:from(), { pid = process.pid() }) end
-      if msg:topic() == "stop" then return "stopped" end
+      local topic, p = msg:topic(), msg:payload()
+      if topic == "ping" then
+        reply(msg:from(), { pid = process.pid() })
+      elseif topic == "monitor" then
+        local ok, err = process.monitor(p:data())
+        reply(msg:from(), { ok = ok, err = err })
+      elseif topic == "stop" then
+        return "stopped"
+      end
     end
   end
 end

@@ -52,4 +52,11 @@ function M.fn_report(parent)
   process.send(parent, "fn", process.id())
 end
 
+-- spawn_links a child that fails at once, then blocks; it should be killed by the link.
+function M.linked_parent()
+  process.spawn_linked("test.spawn:instant_fail", "app:processes")
+  process.inbox():receive()
+  return "not killed"
+end
+
 return M

@@ -1,0 +1,287 @@
+local assert = require("assert")
+local time = require("time")
+
+local M = {}
+local NS = "test.lifecycle:"
+local HOST = "app:processes"
+
+-- Receives from ch, raising (at the caller) if nothing comes within d (default 1s).
+local function within(ch, what, d)
+  local timeout = time.after(d or "1s")
+  local r = channel.select { ch:case_receive(), timeout:case_receive() }
+  if r.channel == timeout then error("timed out waiting for " .. what, 2) end
+  return r.value, r.ok
+end
+
+-- True when nothing arrives on ch within d (default 50ms); else false and the value.
+local function quiet(ch, d)
+  local timeout = time.after(d or "50ms")
+  local r = channel.select { ch:case_receive(), timeout:case_receive() }
+  if r.channel == timeout then return true end
+  return false, r.value
+end
+
+local function next_event() return within(process.events(), "an event") end
+local function next_reply() return within(process.listen("reply"), "a reply") end
+
+local function spawn(name, ...)
+  local pid, err = process.spawn(NS .. name, HOST, ...)
+  assert.eq(err, nil, "spawn " .. name)
+  return pid
+end
+
+local function spawn_monitored(name, ...)
+  local pid, err = process.spawn_monitored(NS .. name, HOST, ...)
+  assert.eq(err, nil, "spawn_monitored " .. name)
+  return pid
+end
+
+-- Sends a command to an agent and returns its reply table.
+local function call(pid, cmd, arg)
+  assert.eq(process.send(pid, cmd, arg), true, "send " .. cmd)
+  return next_reply()
+end
+
+-- The next event, checked to be an EXIT from pid.
+local function exit_from(pid)
+  local ev = next_event()
+  assert.eq(ev.kind, "pid.exit", "event kind")
+  assert.eq(ev.from, pid, "event from")
+  return ev
+end
+
+-- Waits until pid is no longer routable (send fails), polling every millisecond up to 1s.
+local function wait_gone(pid)
+  for _ = 1, 1000 do
+    local ok, err = process.send(pid, "probe")
+    if not ok then
+      assert.eq(err, "process not found")
+      return
+    end
+    time.sleep("1ms")
+  end
+  error("process " .. tostring(pid) .. " did not end", 2)
+end
+
+-- Rows of SPEC 2.3 "How a process ends" -------------------------------------------------
+
+local function ending(mode, v)
+  local pid = spawn_monitored("returner", mode, v)
+  return exit_from(pid), pid
+end
+
+function M.return_of_a_value_is_a_normal_exit_carrying_that_value()
+  local ev = ending("value", 42)
+  assert.eq(ev.result.value, 42)
+  assert.eq(math.type(ev.result.value), "integer")
+  assert.eq(ev.result.error, nil)
+  assert.eq(ev.error, nil)
+  return true
+end
+
+function M.return_of_false_is_a_normal_exit_carrying_false()
+  local ev = ending("value", false)
+  assert.eq(ev.result.value, false)
+  assert.eq(ev.result.error, nil)
+  assert.eq(ev.error, nil)
+  return true
+end
+
+function M.return_of_nothing_is_a_normal_exit_with_nil_value()
+  local ev = ending("nothing")
+  assert.eq(type(ev.result), "table")
+  assert.eq(ev.result.value, nil)
+  assert.eq(ev.result.error, nil)
+  assert.eq(ev.error, nil)
+  return true
+end
+
+function M.return_of_a_value_and_a_string_is_an_abnormal_exit_with_that_string_as_error()
+  local ev = ending("value_and_string", "ignored value")
+  assert.eq(ev.result.value, nil)
+  assert.eq(ev.result.error, "went wrong")
+  assert.eq(ev.error, "went wrong")
+  return true
+end
+
+function M.return_of_a_value_and_a_number_is_a_normal_exit_carrying_the_value()
+  local ev = ending("value_and_number", "kept")
+  assert.eq(ev.result.value, "kept")
+  assert.eq(ev.result.error, nil)
+  assert.eq(ev.error, nil)
+  return true
+end
+
+function M.return_of_a_value_and_a_table_is_a_normal_exit_carrying_the_value()
+  local ev = ending("value_and_table", 3.5)
+  assert.eq(ev.result.value, 3.5)
+  assert.eq(ev.result.error, nil)
+  assert.eq(ev.error, nil)
+  return true
+end
+
+function M.return_of_a_value_and_false_is_a_normal_exit_carrying_the_value()
+  local ev = ending("value_and_false", "kept")
+  assert.eq(ev.result.value, "kept")
+  assert.eq(ev.error, nil)
+  return true
+end
+
+function M.raised_error_is_an_abnormal_exit_with_the_chunk_line_prefixed_message()
+  local pid = spawn_monitored("raiser", "kaboom")
+  local ev = exit_from(pid)
+  assert.eq(ev.result.value, nil)
+  assert.eq(ev.error, "lifecycle/workers.lua:6: kaboom")
+  assert.eq(ev.result.error, "lifecycle/workers.lua:6: kaboom")
+  return true
+end
+
+function M.error_in_a_spawned_coroutine_fails_the_whole_process_with_its_prefixed_message()
+  local pid = spawn_monitored("co_raiser", "coroutine kaboom")
+  local ev = exit_from(pid)
+  assert.eq(ev.result.value, nil)
+  assert.eq(ev.error, "lifecycle/workers.lua:11: coroutine kaboom")
+  assert.eq(ev.result.error, "lifecycle/workers.lua:11: coroutine kaboom")
+  return true
+end
+
+function M.terminated_process_exit_carries_process_terminated()
+  local pid = spawn_monitored("agent")
+  assert.eq(process.terminate(pid), true)
+  local ev = exit_from(pid)
+  assert.eq(ev.result.value, nil)
+  assert.eq(ev.error, "process terminated")
+  assert.eq(ev.result.error, "process terminated")
+  return true
+end
+
+function M.process_killed_by_a_linked_failure_exit_carries_linked_process_failed()
+  local failing = spawn_monitored("agent")
+  local partner = spawn_monitored("agent")
+  local r = call(partner, "link", failing)
+  assert.eq(r.ok, true)
+  process.send(failing, "fail", "partner broke")
+  local seen = {}
+  for _ = 1, 2 do
+    local ev = next_event()
+    assert.eq(ev.kind, "pid.exit")
+    seen[ev.from] = ev
+  end
+  assert.contains(seen[failing].error, ": partner broke")
+  local ev = assert(seen[partner], "no EXIT from the partner")
+  assert.eq(ev.result.value, nil)
+  assert.eq(ev.error, "linked process failed")
+  assert.eq(ev.result.error, "linked process failed")
+  return true
+end
+
+-- EXIT event shape -----------------------------------------------------------------------
+
+function M.exit_event_has_kind_from_result_error_and_at()
+  local pid = spawn_monitored("returner", "value", "v")
+  local ev = next_event()
+  assert.eq(type(ev), "table")
+  assert.eq(ev.kind, "pid.exit")
+  assert.eq(ev.kind, process.event.EXIT)
+  assert.eq(ev.from, pid)
+  assert.eq(type(ev.result), "table")
+  assert.eq(ev.result.value, "v")
+  assert.eq(type(ev.at), "number")
+  return true
+end
+
+function M.exit_event_at_is_the_unix_second_of_the_exit()
+  local before = time.now():unix()
+  spawn_monitored("returner", "value", 1)
+  local ev = next_event()
+  local after = time.now():unix()
+  assert.eq(math.type(ev.at), "integer")
+  assert.truthy(ev.at >= before and ev.at <= after,
+    "at " .. tostring(ev.at) .. " not within [" .. before .. ", " .. after .. "]")
+  return true
+end
+
+function M.tostring_of_a_normal_result_is_tostring_of_its_value()
+  assert.eq(tostring(ending("value", 42).result), "42")
+  assert.eq(tostring(ending("value", "hello").result), "hello")
+  assert.eq(tostring(ending("value", false).result), "false")
+  assert.eq(tostring(ending("nothing").result), "nil")
+  return true
+end
+
+function M.tostring_of_an_abnormal_result_is_its_error()
+  assert.eq(tostring(ending("value_and_string", 1).result), "went wrong")
+  local pid = spawn_monitored("raiser", "kaboom")
+  assert.eq(tostring(exit_from(pid).result), "lifecycle/workers.lua:6: kaboom")
+  return true
+end
+
+function M.event_kind_constants_are_pid_exit_pid_link_down_and_pid_cancel()
+  assert.eq(process.event.EXIT, "pid.exit")
+  assert.eq(process.event.LINK_DOWN, "pid.link.down")
+  assert.eq(process.event.CANCEL, "pid.cancel")
+  return true
+end
+
+function M.events_returns_the_same_channel_on_every_call()
+  local a, b = process.events(), process.events()
+  assert.truthy(a ~= nil)
+  assert.eq(a, b)
+  return true
+end
+
+function M.a_process_that_exits_instantly_still_produces_its_exit()
+  local pid = spawn_monitored("returner", "nothing")
+  exit_from(pid)
+  return true
+end
+
+-- Return value copying ---------------------------------------------------------------------
+
+function M.returned_table_arrives_in_exit_as_a_deep_copy_without_metatable()
+  local ev = ending("shaped_table")
+  local v = ev.result.value
+  assert.eq(ev.error, nil)
+  assert.eq(type(v), "table")
+  assert.eq(v.int, 7)
+  assert.eq(math.type(v.int), "integer")
+  assert.eq(v.float, 7.5)
+  assert.eq(math.type(v.float), "float")
+  assert.eq(v.str, "s")
+  assert.eq(v.nested.deep.deeper, true)
+  assert.eq(getmetatable(v), nil)
+  assert.eq(v.missing, nil)
+  return true
+end
+
+function M.returned_table_keeps_shared_references_and_cycles()
+  local v = ending("shaped_table").result.value
+  assert.eq(v.self, v)
+  assert.same(v.a, { "shared" })
+  assert.eq(v.a, v.b)
+  return true
+end
+
+function M.returning_a_function_is_an_abnormal_exit_cannot_send_function()
+  local ev = ending("function")
+  assert.eq(ev.result.value, nil)
+  assert.eq(ev.error, "cannot send function")
+  assert.eq(ev.result.error, "cannot send function")
+  return true
+end
+
+function M.returning_a_table_holding_a_function_is_an_abnormal_exit_cannot_send_function()
+  local ev = ending("table_with_function")
+  assert.eq(ev.result.value, nil)
+  assert.eq(ev.error, "cannot send function")
+  return true
+end
+
+function M.returning_a_coroutine_is_an_abnormal_exit_cannot_send_thread()
+  local ev = ending("coroutine")
+  assert.eq(ev.result.value, nil)
+  assert.eq(ev.error, "cannot send thread")
+  return true
+end
+
+return M

@@ -1,0 +1,188 @@
+local assert = require("assert")
+local time = require("time")
+
+local M = {}
+local NS = "test.lifecycle:"
+local HOST = "app:processes"
+
+-- Receives from ch, raising (at the caller) if nothing comes within d (default 1s).
+local function within(ch, what, d)
+  local timeout = time.after(d or "1s")
+  local r = channel.select { ch:case_receive(), timeout:case_receive() }
+  if r.channel == timeout then error("timed out waiting for " .. what, 2) end
+  return r.value, r.ok
+end
+
+-- True when nothing arrives on ch within d (default 50ms); else false and the value.
+local function quiet(ch, d)
+  local timeout = time.after(d or "50ms")
+  local r = channel.select { ch:case_receive(), timeout:case_receive() }
+  if r.channel == timeout then return true end
+  return false, r.value
+end
+
+local function next_event() return within(process.events(), "an event") end
+local function next_reply() return within(process.listen("reply"), "a reply") end
+
+local function spawn(name, ...)
+  local pid, err = process.spawn(NS .. name, HOST, ...)
+  assert.eq(err, nil, "spawn " .. name)
+  return pid
+end
+
+local function spawn_monitored(name, ...)
+  local pid, err = process.spawn_monitored(NS .. name, HOST, ...)
+  assert.eq(err, nil, "spawn_monitored " .. name)
+  return pid
+end
+
+-- Sends a command to an agent and returns its reply table.
+local function call(pid, cmd, arg)
+  assert.eq(process.send(pid, cmd, arg), true, "send " .. cmd)
+  return next_reply()
+end
+
+-- The next event, checked to be an EXIT from pid.
+local function exit_from(pid)
+  local ev = next_event()
+  assert.eq(ev.kind, "pid.exit", "event kind")
+  assert.eq(ev.from, pid, "event from")
+  return ev
+end
+
+-- Waits until pid is no longer routable (send fails), polling every millisecond up to 1s.
+local function wait_gone(pid)
+  for _ = 1, 1000 do
+    local ok, err = process.send(pid, "probe")
+    if not ok then
+      assert.eq(err, "process not found")
+      return
+    end
+    time.sleep("1ms")
+  end
+  error("process " .. tostring(pid) .. " did not end", 2)
+end
+
+-- SPEC 2.3 Monitors ------------------------------------------------------------------------
+
+function M.monitor_returns_true_and_the_monitor_receives_the_exit()
+  local pid = spawn("agent")
+  assert.eq(process.monitor(pid), true)
+  process.send(pid, "stop", "bye")
+  local ev = exit_from(pid)
+  assert.eq(ev.result.value, "bye")
+  return true
+end
+
+function M.monitor_without_argument_returns_monitor_requires_a_destination_argument()
+  local ok, err = process.monitor()
+  assert.eq(ok, nil)
+  assert.eq(err, "monitor requires a destination argument")
+  return true
+end
+
+function M.unmonitor_without_argument_returns_unmonitor_requires_a_destination_argument()
+  local ok, err = process.unmonitor()
+  assert.eq(ok, nil)
+  assert.eq(err, "unmonitor requires a destination argument")
+  return true
+end
+
+function M.monitoring_an_ended_pid_returns_pid_not_registered()
+  local pid = spawn_monitored("returner", "nothing")
+  exit_from(pid)
+  local ok, err = process.monitor(pid)
+  assert.eq(ok, nil)
+  assert.eq(err, "pid not registered")
+  return true
+end
+
+function M.monitoring_a_pid_twice_returns_already_monitoring_pid()
+  local pid = spawn("agent")
+  assert.eq(process.monitor(pid), true)
+  local ok, err = process.monitor(pid)
+  assert.eq(ok, nil)
+  assert.eq(err, "already monitoring pid")
+  process.terminate(pid)
+  return true
+end
+
+function M.monitoring_a_pid_from_spawn_monitored_returns_already_monitoring_pid()
+  local pid = spawn_monitored("agent")
+  local ok, err = process.monitor(pid)
+  assert.eq(ok, nil)
+  assert.eq(err, "already monitoring pid")
+  process.terminate(pid)
+  return true
+end
+
+function M.monitoring_twice_still_delivers_exactly_one_exit()
+  local pid = spawn_monitored("agent")
+  process.monitor(pid)
+  process.send(pid, "stop", 1)
+  exit_from(pid)
+  assert.truthy(quiet(process.events()), "a second EXIT arrived")
+  return true
+end
+
+function M.unmonitoring_a_pid_that_is_not_monitored_is_a_noop_returning_true()
+  local pid = spawn("agent")
+  assert.eq(process.unmonitor(pid), true)
+  assert.eq(process.unmonitor(pid), true)
+  process.terminate(pid)
+  return true
+end
+
+function M.unmonitoring_an_ended_pid_returns_true()
+  local pid = spawn_monitored("returner", "nothing")
+  exit_from(pid)
+  assert.eq(process.unmonitor(pid), true)
+  return true
+end
+
+function M.no_exit_arrives_after_unmonitor()
+  local pid = spawn_monitored("agent")
+  assert.eq(process.unmonitor(pid), true)
+  process.send(pid, "stop", "unseen")
+  wait_gone(pid)
+  local silent, ev = quiet(process.events(), "100ms")
+  assert.truthy(silent, "an event arrived after unmonitor: " .. assert.show(ev))
+  return true
+end
+
+function M.no_exit_arrives_after_unmonitor_even_when_the_process_ends_at_once()
+  local pid = spawn_monitored("returner", "nothing")
+  assert.eq(process.unmonitor(pid), true)
+  wait_gone(pid)
+  local silent, ev = quiet(process.events(), "100ms")
+  assert.truthy(silent, "an event arrived after unmonitor: " .. assert.show(ev))
+  return true
+end
+
+function M.monitor_after_unmonitor_delivers_the_exit_again()
+  local pid = spawn_monitored("agent")
+  assert.eq(process.unmonitor(pid), true)
+  assert.eq(process.monitor(pid), true)
+  process.send(pid, "stop", "again")
+  assert.eq(exit_from(pid).result.value, "again")
+  return true
+end
+
+function M.a_failing_monitored_process_does_not_end_its_monitor()
+  local pid = spawn_monitored("raiser", "monitored failure")
+  local ev = exit_from(pid)
+  assert.eq(ev.error, "lifecycle/workers.lua:6: monitored failure")
+  assert.eq(process.get_options().trap_links, false)
+  return true
+end
+
+function M.no_exit_arrives_after_unmonitor_even_if_it_was_already_pending()
+  local pid = spawn_monitored("returner", "value", "pending")
+  wait_gone(pid)
+  assert.eq(process.unmonitor(pid), true)
+  local silent, ev = quiet(process.events(), "100ms")
+  assert.truthy(silent, "a pending EXIT arrived after unmonitor: " .. assert.show(ev))
+  return true
+end
+
+return M

@@ -1,0 +1,72 @@
+-- Helper processes for the payload suite.
+local M = {}
+
+local function nest(n)
+  local t = { leaf = true }
+  for _ = 2, n do t = { t } end
+  return t
+end
+
+-- Echoes every inbox message back to its sender under topic "echo": one payload is sent back
+-- as its payload object, several as separate payload objects. Topic "echo_array" sends back
+-- the array of payload objects as a single payload. Topic "stop" ends the process.
+function M.echo()
+  local inbox = process.inbox()
+  while true do
+    local msg = inbox:receive()
+    local topic = msg:topic()
+    if topic == "stop" then return true end
+    local p = msg:payload()
+    if topic == "echo_array" then
+      assert(process.send(msg:from(), "echo", p))
+    elseif topic == "echo_many" then
+      assert(process.send(msg:from(), "echo", table.unpack(p, 1, 3)))
+    else
+      assert(process.send(msg:from(), "echo", p))
+    end
+  end
+end
+
+-- Reports its arguments back to `parent`: count, then the values packed into one table.
+function M.args(parent, ...)
+  local n = select("#", ...)
+  local packed = { ... }
+  local kinds = {}
+  for i = 1, n do
+    local v = packed[i]
+    kinds[i] = math.type(v) or type(v)
+  end
+  process.send(parent, "args", n, packed, kinds)
+  return true
+end
+
+-- Returns a value chosen by `kind`.
+function M.returner(kind)
+  if kind == "int" then return 42 end
+  if kind == "float" then return 42.0 end
+  if kind == "nothing" then return end
+  if kind == "false" then return false end
+  if kind == "string0" then return "a\0b" end
+  if kind == "table" then
+    local shared = { n = 1 }
+    local t = { a = shared, b = shared, list = { 1, 2.5, "x" } }
+    t.self = t
+    return t
+  end
+  if kind == "meta" then return setmetatable({ v = 1 }, { __index = { hidden = 2 } }) end
+  if kind == "function" then return { f = function() end } end
+  if kind == "thread" then return coroutine.create(function() end) end
+  if kind == "channel" then return channel.new() end
+  if kind == "userdata" then return time.now() end
+  if kind == "deep64" then return nest(64) end
+  if kind == "deep65" then return nest(65) end
+  error("unknown kind " .. tostring(kind))
+end
+
+-- Waits for one inbox message and returns its payload object (SPEC §5: sent as its value).
+function M.relay()
+  local msg = process.inbox():receive()
+  return msg:payload()
+end
+
+return M

@@ -83,7 +83,11 @@ local channel = {
     if type(cases) ~= "table" then
       error("channel.select: bad argument #1 (expected table, got " .. type(cases) .. ")", 2)
     end
-    local i, v, ok = raw_select(cases, #cases, rawget(cases, "default") == true)
+    local n, default = #cases, rawget(cases, "default") == true
+    if n == 0 and not default then
+      error("channel.select: no cases (a select with nothing to wait on would block forever)", 2)
+    end
+    local i, v, ok = raw_select(cases, n, default)
     if i == BLOCK then
       i, v, ok = co_yield(BLOCK)
     elseif i == RAISE then

@@ -86,6 +86,13 @@ function M.default_false_blocks()
   return true
 end
 
+function M.select_without_cases_raises()
+  assert.raises(function() channel.select({}) end, "channel.select: no cases")
+  local r = channel.select({ default = true })
+  assert.same(r, { default = true, ok = true })
+  return true
+end
+
 function M.blocking_select_send_case()
   local out, never = channel.new(), channel.new()
   local results = channel.new(1)

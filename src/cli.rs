@@ -100,7 +100,15 @@ fn run(app: &PathBuf, entry: &str, args: &[String], seed: Option<u64>) -> i32 {
     if let Some(s) = seed {
         b = b.seed(s);
     }
-    let outcome = b.build(&app).and_then(|mut rt| rt.run_entry(entry, args));
+    let outcome = b.build(&app).and_then(|mut rt| {
+        let stop = rt.interrupt_handle();
+        // A second handler cannot be installed in the same process (tests call this more
+        // than once); Ctrl-C then keeps its default behaviour.
+        let _ = ctrlc::set_handler(move || stop.interrupt());
+        let outcome = rt.run_entry(entry, args);
+        rt.shutdown();
+        outcome
+    });
     match outcome {
         Ok(RunOutcome::Exited(root)) => match root.exit {
             Exit::Normal(_) => 0,
@@ -117,6 +125,10 @@ fn run(app: &PathBuf, entry: &str, args: &[String], seed: Option<u64>) -> i32 {
             1
         }
         Ok(RunOutcome::TimedOut) => 1,
+        Ok(RunOutcome::Interrupted) => {
+            eprintln!("moonhost: interrupted");
+            130
+        }
         Err(e) => {
             eprintln!("moonhost: {e}");
             2

@@ -8,6 +8,7 @@
 
 use crate::channel::Channel;
 use crate::clock::Clock;
+use crate::limits::Limits;
 use crate::payload::Payload;
 use crate::process::*;
 use crate::registry::Registry;
@@ -128,8 +129,8 @@ pub struct TimerTask {
 pub struct Host {
     /// Entry id, e.g. `app:processes`.
     pub name: String,
-    /// Most processes it may hold.
-    pub max: Option<u64>,
+    /// What its processes may use.
+    pub limits: Limits,
     /// Processes alive on it now.
     pub live: u64,
 }
@@ -205,6 +206,10 @@ pub struct Core {
     pub root_exit: Option<RootExit>,
     /// Lua handles.
     pub lua: LuaHandles,
+    /// Instructions between two preemption checks.
+    pub slice: u32,
+    /// Lua heap the whole runtime may use.
+    pub memory_ceiling: usize,
 }
 
 /// Most finished coroutines kept for reuse.
@@ -232,6 +237,8 @@ impl Core {
             root: None,
             root_exit: None,
             lua: handles,
+            slice: crate::lua::HOOK_EVERY_INSTRUCTIONS,
+            memory_ceiling: usize::MAX,
         }
     }
 
@@ -240,6 +247,21 @@ impl Core {
     /// The process of the running task.
     pub fn current_proc(&self) -> Option<ProcId> {
         self.current.and_then(|t| self.tasks.get(t)).map(|t| t.proc)
+    }
+
+    /// Payload depth and size limits for what `proc` sends (the first host's when none).
+    pub fn payload_limits(&self, proc: Option<ProcId>) -> (usize, usize) {
+        let host = proc
+            .and_then(|p| self.procs.get(p))
+            .map(|p| p.pid.host as usize)
+            .unwrap_or(0);
+        match self.hosts.get(host) {
+            Some(h) => (
+                h.limits.payload_depth,
+                h.limits.payload_bytes.unwrap_or(usize::MAX),
+            ),
+            None => (crate::limits::DEFAULT_PAYLOAD_DEPTH, usize::MAX),
+        }
     }
 
     /// Formats a PID as `{host|num}`.
@@ -317,8 +339,10 @@ impl Core {
         args: Vec<Payload>,
         parent: Option<(ProcId, bool, bool)>,
     ) -> Result<PidRef, String> {
+        let slice = u64::from(self.slice.max(1));
         let h = &mut self.hosts[host as usize];
-        if h.max.is_some_and(|m| h.live >= m) {
+        let slices_left = h.limits.max_instructions.map(|n| n.div_ceil(slice));
+        if h.limits.max_processes.is_some_and(|m| h.live >= m) {
             return Err("max processes limit exceeded".into());
         }
         let thread = match self.thread_pool.pop() {
@@ -354,13 +378,16 @@ impl Core {
             kill: None,
             timers: SmallVec::new(),
             msg_seq: 0,
+            mailbox: 0,
+            heap: 0,
+            slices_left,
         });
         let task = self.tasks.insert(Task {
             proc,
             thread: Some(thread),
             queued: false,
             wait: None,
-            resume: Resume::Start { entry, args },
+            resume: Resume::Start { entry, host, args },
         });
         self.procs[proc].main = task;
         self.pids.insert(pid.num, proc);

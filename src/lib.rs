@@ -21,6 +21,7 @@ pub mod cli;
 pub mod clock;
 pub mod core;
 pub mod error;
+pub mod limits;
 pub mod lua;
 pub mod manifest;
 pub mod payload;
@@ -32,8 +33,9 @@ pub mod timer;
 
 pub use crate::core::RootExit;
 pub use crate::error::{Error, Result};
+pub use crate::limits::Limits;
 pub use crate::manifest::App;
 pub use crate::payload::Payload;
 pub use crate::process::Exit;
-pub use crate::runtime::{RunOutcome, Runtime, RuntimeBuilder};
+pub use crate::runtime::{Interrupt, RunOutcome, Runtime, RuntimeBuilder, Stats};
 pub use mlua;

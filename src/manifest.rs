@@ -6,6 +6,7 @@
 //! runtime builder, the command line and the test runner; nothing here touches Lua.
 
 use crate::error::{Error, Result};
+use crate::limits::{ALLOWABLE_MODULES, LimitOverrides, parse_size};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
@@ -97,8 +98,8 @@ pub struct Entry {
     pub imports: BTreeMap<String, String>,
     /// Free-form metadata (`type: test`, `suite`, `order`, ...).
     pub meta: BTreeMap<String, MetaValue>,
-    /// For hosts: the most processes it may hold.
-    pub max_processes: Option<u64>,
+    /// For hosts: the limits its manifest sets.
+    pub limits: LimitOverrides,
     /// The manifest file and line that declared the entry.
     pub origin: String,
 }
@@ -155,6 +156,55 @@ struct RawEntry {
     imports: Option<BTreeMap<String, String>>,
     meta: Option<BTreeMap<String, MetaValue>>,
     max_processes: Option<Spanned<u64>>,
+    max_memory: Option<Spanned<SizeValue>>,
+    max_instructions: Option<Spanned<u64>>,
+    mailbox_limit: Option<Spanned<u64>>,
+    max_payload_bytes: Option<Spanned<SizeValue>>,
+    max_payload_depth: Option<Spanned<u64>>,
+    allow: Option<Spanned<Vec<String>>>,
+}
+
+/// A size in a manifest: bytes, or text such as `64MiB`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SizeValue {
+    Bytes(u64),
+    Text(String),
+}
+
+fn size_field(shown: &str, field: &str, v: Option<Spanned<SizeValue>>) -> Result<Option<usize>> {
+    let Some(v) = v else { return Ok(None) };
+    let line = v.referenced.line();
+    match v.value {
+        SizeValue::Bytes(b) => Ok(Some(b as usize)),
+        SizeValue::Text(t) => parse_size(&t)
+            .map(Some)
+            .map_err(|e| field_err(shown, line, field, &format!("is invalid: {e}"))),
+    }
+}
+
+fn limit_fields(shown: &str, raw: &mut RawEntry) -> Result<LimitOverrides> {
+    if let Some(allow) = &raw.allow {
+        for m in &allow.value {
+            if !ALLOWABLE_MODULES.contains(&m.as_str()) {
+                return Err(field_err(
+                    shown,
+                    allow.referenced.line(),
+                    "allow",
+                    &format!("names {m:?}; only {ALLOWABLE_MODULES:?} can be allowed"),
+                ));
+            }
+        }
+    }
+    Ok(LimitOverrides {
+        max_processes: raw.max_processes.take().map(|m| m.value),
+        memory_bytes: size_field(shown, "max_memory", raw.max_memory.take())?,
+        max_instructions: raw.max_instructions.take().map(|m| m.value),
+        mailbox_len: raw.mailbox_limit.take().map(|m| m.value as usize),
+        payload_bytes: size_field(shown, "max_payload_bytes", raw.max_payload_bytes.take())?,
+        payload_depth: raw.max_payload_depth.take().map(|m| m.value as usize),
+        allow: raw.allow.take().map(|a| a.value),
+    })
 }
 
 impl App {
@@ -227,9 +277,10 @@ impl App {
         shown: &str,
         dir: &Path,
         ns: &str,
-        raw: RawEntry,
+        mut raw: RawEntry,
         line: u64,
     ) -> Result<Entry> {
+        let limits = limit_fields(shown, &mut raw)?;
         let name = raw
             .name
             .ok_or_else(|| field_err(shown, line, "name", "is missing"))?;
@@ -257,7 +308,7 @@ impl App {
             modules: raw.modules.unwrap_or_default(),
             imports: raw.imports.unwrap_or_default(),
             meta: raw.meta.unwrap_or_default(),
-            max_processes: raw.max_processes.map(|m| m.value),
+            limits,
             origin: format!("{shown}:{line}"),
         })
     }
@@ -345,7 +396,7 @@ fn default_host() -> Entry {
         modules: Vec::new(),
         imports: BTreeMap::new(),
         meta: BTreeMap::new(),
-        max_processes: None,
+        limits: LimitOverrides::default(),
         origin: "(default host)".to_string(),
     }
 }
@@ -397,8 +448,35 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(app.entries[0].id, "app:processes");
-        assert_eq!(app.entries[0].max_processes, Some(3));
+        assert_eq!(app.entries[0].limits.max_processes, Some(3));
         assert_eq!(app.entries[1].kind, EntryKind::Other("http.router".into()));
+    }
+
+    #[test]
+    fn host_limits_parse_and_bad_ones_name_the_field() {
+        let app = parse(
+            "namespace: app\nentries:\n  - name: h\n    kind: process.host\n    \
+             max_memory: 1MiB\n    mailbox_limit: 5\n    allow: [io]\n",
+        )
+        .expect("valid");
+        let l = &app.entries[0].limits;
+        assert_eq!(l.memory_bytes, Some(1 << 20));
+        assert_eq!(l.mailbox_len, Some(5));
+        assert_eq!(l.allow.as_deref(), Some(&["io".to_string()][..]));
+        let msg = parse(
+            "namespace: a\nentries:\n  - name: h\n    kind: process.host\n    \
+                         max_memory: lots\n",
+        )
+        .expect_err("bad size")
+        .to_string();
+        assert!(msg.contains(":5:") && msg.contains("max_memory"), "{msg}");
+        let msg = parse(
+            "namespace: a\nentries:\n  - name: h\n    kind: process.host\n    \
+                         allow: [debug]\n",
+        )
+        .expect_err("bad allow")
+        .to_string();
+        assert!(msg.contains("allow"), "{msg}");
     }
 
     #[test]

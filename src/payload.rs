@@ -51,17 +51,18 @@ pub struct PTable {
 pub enum CopyError {
     /// The value (or something inside it) has a type that cannot cross processes.
     Unsupported(&'static str),
-    /// Tables nest deeper than [`MAX_DEPTH`].
-    TooDeep,
+    /// Tables nest deeper than the limit.
+    TooDeep(usize),
+    /// The payload is larger than the limit, in bytes.
+    TooLarge(usize),
 }
 
 impl fmt::Display for CopyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CopyError::Unsupported(t) => write!(f, "cannot send {t}"),
-            CopyError::TooDeep => {
-                write!(f, "cannot send table nested deeper than {MAX_DEPTH} levels")
-            }
+            CopyError::TooDeep(d) => write!(f, "cannot send table nested deeper than {d} levels"),
+            CopyError::TooLarge(b) => write!(f, "cannot send payload larger than {b} bytes"),
         }
     }
 }
@@ -77,7 +78,7 @@ impl Payload {
     /// [`CopyError`] for functions, threads, userdata other than payload objects, and tables
     /// nested deeper than [`MAX_DEPTH`].
     pub fn copy(v: &Value) -> Result<Payload, CopyError> {
-        Copier::default().copy(v, 0)
+        Copier::new(MAX_DEPTH, usize::MAX).copy(v, 0)
     }
 
     /// Copies several values as one message: a table shared between them stays shared.
@@ -87,7 +88,20 @@ impl Payload {
     pub fn copy_many<'a>(
         vals: impl IntoIterator<Item = &'a Value>,
     ) -> Result<SmallVec<[Payload; 1]>, CopyError> {
-        let mut c = Copier::default();
+        Payload::copy_limited(vals, MAX_DEPTH, usize::MAX)
+    }
+
+    /// As [`Payload::copy_many`], refusing nesting deeper than `depth` and payloads larger
+    /// than `bytes` (string bytes plus 16 per value).
+    ///
+    /// # Errors
+    /// As [`Payload::copy`], plus [`CopyError::TooLarge`].
+    pub fn copy_limited<'a>(
+        vals: impl IntoIterator<Item = &'a Value>,
+        depth: usize,
+        bytes: usize,
+    ) -> Result<SmallVec<[Payload; 1]>, CopyError> {
+        let mut c = Copier::new(depth, bytes);
         vals.into_iter().map(|v| c.copy(v, 0)).collect()
     }
 
@@ -135,19 +149,48 @@ impl Payload {
     }
 }
 
-#[derive(Default)]
+/// Bytes a value counts for against the payload size limit, besides its string bytes.
+const VALUE_COST_BYTES: usize = 16;
+
 struct Copier {
     seen: HashMap<usize, u32>,
+    max_depth: usize,
+    budget: usize,
+    max_bytes: usize,
 }
 
 impl Copier {
+    fn new(max_depth: usize, max_bytes: usize) -> Copier {
+        Copier {
+            seen: HashMap::new(),
+            max_depth,
+            budget: max_bytes,
+            max_bytes,
+        }
+    }
+
+    fn charge(&mut self, n: usize) -> Result<(), CopyError> {
+        match self.budget.checked_sub(n) {
+            Some(left) => {
+                self.budget = left;
+                Ok(())
+            }
+            None => Err(CopyError::TooLarge(self.max_bytes)),
+        }
+    }
+
     fn copy(&mut self, v: &Value, depth: usize) -> Result<Payload, CopyError> {
+        self.charge(VALUE_COST_BYTES)?;
         Ok(match v {
             Value::Nil => Payload::Nil,
             Value::Boolean(b) => Payload::Bool(*b),
             Value::Integer(i) => Payload::Int(*i),
             Value::Number(n) => Payload::Num(*n),
-            Value::String(s) => Payload::Str(s.as_bytes().to_vec().into_boxed_slice()),
+            Value::String(s) => {
+                let b = s.as_bytes();
+                self.charge(b.len())?;
+                Payload::Str(b.to_vec().into_boxed_slice())
+            }
             Value::Table(t) => return self.copy_table(t, depth),
             Value::UserData(ud) => {
                 if let Ok(b) = ud.borrow::<PayloadBox>() {
@@ -170,8 +213,8 @@ impl Copier {
         if let Some(id) = self.seen.get(&ptr) {
             return Ok(Payload::Ref(*id));
         }
-        if depth >= MAX_DEPTH {
-            return Err(CopyError::TooDeep);
+        if depth >= self.max_depth {
+            return Err(CopyError::TooDeep(self.max_depth));
         }
         let id = self.seen.len() as u32;
         self.seen.insert(ptr, id);
@@ -339,7 +382,15 @@ mod tests {
             .load("local t = {} local c = t for i = 1, 100 do c.x = {} c = c.x end return t")
             .eval()
             .expect("valid");
-        assert_eq!(Payload::copy(&deep), Err(CopyError::TooDeep));
+        assert_eq!(Payload::copy(&deep), Err(CopyError::TooDeep(MAX_DEPTH)));
+        let big: Value = lua
+            .load("return {string.rep('x', 100)}")
+            .eval()
+            .expect("valid");
+        assert_eq!(
+            Payload::copy_limited([&big], MAX_DEPTH, 64).map(|_| ()),
+            Err(CopyError::TooLarge(64))
+        );
         assert_eq!(
             CopyError::Unsupported("function").to_string(),
             "cannot send function"

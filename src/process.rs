@@ -110,6 +110,8 @@ pub enum Resume {
     Start {
         /// Entry index.
         entry: u32,
+        /// Host index (decides which standard modules the process gets).
+        host: u32,
         /// Spawn arguments.
         args: Vec<Payload>,
     },
@@ -181,4 +183,10 @@ pub struct Process {
     pub timers: SmallVec<[TimerId; 2]>,
     /// Arrival counter for messages.
     pub msg_seq: u64,
+    /// Messages waiting in its channels' buffers (checked against the mailbox limit).
+    pub mailbox: usize,
+    /// Lua heap growth charged to it: what its slices allocated minus what they freed.
+    pub heap: usize,
+    /// Preemption slices it may still run (`None`: unbounded).
+    pub slices_left: Option<u64>,
 }

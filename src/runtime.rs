@@ -10,6 +10,7 @@
 use crate::clock::Clock;
 use crate::core::{Core, EntryInfo, Host, LuaHandles, RootExit};
 use crate::error::{Error, Result};
+use crate::limits::Limits;
 use crate::lua::args::is_block;
 use crate::lua::{self, HOOK_EVERY_INSTRUCTIONS, HookState, Installed, Output, Rng};
 use crate::manifest::{App, EntryKind};
@@ -21,16 +22,58 @@ use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Most task resumes in one turn before timers and I/O are looked at again.
 pub const TURN_BUDGET_RESUMES: usize = 256;
+
+/// Lua heap the whole runtime may use unless the builder says otherwise.
+pub const DEFAULT_MEMORY_CEILING_BYTES: usize = 4 << 30;
 
 /// GC pause: a new cycle starts when the heap reaches this percentage of the live data.
 const GC_PAUSE_PERCENT: i32 = 400;
 
 /// Modules `require` finds without an import.
 const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel"];
+
+/// Token of the poll's waker.
+const WAKER_TOKEN: mio::Token = mio::Token(0);
+
+/// Asks a running [`Runtime`] to stop from another thread (e.g. a Ctrl-C handler).
+#[derive(Debug, Clone)]
+pub struct Interrupt {
+    flag: Arc<AtomicBool>,
+    waker: Arc<mio::Waker>,
+}
+
+impl Interrupt {
+    /// Makes the runtime's `run` return [`RunOutcome::Interrupted`] at its next turn.
+    pub fn interrupt(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        let _ = self.waker.wake();
+    }
+}
+
+/// Counts of the records a runtime holds, for leak checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Live processes.
+    pub processes: usize,
+    /// Live tasks (main and spawned coroutines).
+    pub tasks: usize,
+    /// Channel records.
+    pub channels: usize,
+    /// Parked operations.
+    pub waits: usize,
+    /// Armed timers.
+    pub timers: usize,
+    /// Registered names.
+    pub names: usize,
+    /// Topic subscriptions.
+    pub subscriptions: usize,
+}
 
 /// How a run ended.
 #[derive(Debug, Clone)]
@@ -42,6 +85,8 @@ pub enum RunOutcome {
     /// The root is still alive but nothing can ever wake anything: no runnable task, no
     /// armed timer.
     Deadlock,
+    /// [`Interrupt::interrupt`] was called.
+    Interrupted,
 }
 
 /// Builds a [`Runtime`].
@@ -49,6 +94,8 @@ pub struct RuntimeBuilder {
     seed: Option<u64>,
     slice: u32,
     output: Option<Box<dyn Write>>,
+    limits: LimitConfig,
+    memory_ceiling: usize,
 }
 
 impl std::fmt::Debug for RuntimeBuilder {
@@ -66,6 +113,8 @@ impl Default for RuntimeBuilder {
             seed: None,
             slice: HOOK_EVERY_INSTRUCTIONS,
             output: None,
+            limits: LimitConfig::default(),
+            memory_ceiling: DEFAULT_MEMORY_CEILING_BYTES,
         }
     }
 }
@@ -80,6 +129,26 @@ impl RuntimeBuilder {
     /// Instructions a process runs before it is preempted.
     pub fn instruction_slice(mut self, n: u32) -> Self {
         self.slice = n.max(100);
+        self
+    }
+
+    /// Limits for every host; a host's manifest fields override them.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits.default = limits;
+        self
+    }
+
+    /// Limits for the host `name`, replacing its manifest's and the defaults.
+    pub fn host_limits(mut self, name: &str, limits: Limits) -> Self {
+        self.limits.per_host.retain(|(n, _)| n != name);
+        self.limits.per_host.push((name.to_string(), limits));
+        self
+    }
+
+    /// Lua heap of the whole runtime; an allocation past it fails in the process that
+    /// made it (default 4 GiB).
+    pub fn memory_ceiling(mut self, bytes: usize) -> Self {
+        self.memory_ceiling = bytes.max(1 << 20);
         self
     }
 
@@ -127,15 +196,23 @@ impl RuntimeBuilder {
                 task_threads: installed.task_threads.clone(),
             },
         );
-        compile_entries(&lua, &installed, app, &mut core)?;
+        core.slice = self.slice;
+        core.memory_ceiling = self.memory_ceiling;
+        compile_entries(&lua, &installed, app, &self.limits, &mut core)?;
         lua.set_app_data(core);
         let poll = mio::Poll::new().map_err(|e| Error::Poll(e.to_string()))?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)
+            .map_err(|e| Error::Poll(e.to_string()))?;
         Ok(Runtime {
             lua,
             hook,
             poll,
             events: mio::Events::with_capacity(64),
             installed,
+            interrupt: Interrupt {
+                flag: Arc::new(AtomicBool::new(false)),
+                waker: Arc::new(waker),
+            },
         })
     }
 }
@@ -149,11 +226,35 @@ fn entropy() -> u64 {
     RandomState::new().hash_one(t)
 }
 
-fn compile_entries(lua: &Lua, installed: &Installed, app: &App, core: &mut Core) -> Result<()> {
+/// Limits set through the builder.
+#[derive(Debug, Clone, Default)]
+struct LimitConfig {
+    /// Defaults for every host (a manifest may override fields).
+    default: Limits,
+    /// Whole replacements for named hosts.
+    per_host: Vec<(String, Limits)>,
+}
+
+fn compile_entries(
+    lua: &Lua,
+    installed: &Installed,
+    app: &App,
+    limits: &LimitConfig,
+    core: &mut Core,
+) -> Result<()> {
     for e in app.hosts() {
+        let l = limits
+            .per_host
+            .iter()
+            .find(|(name, _)| *name == e.id)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_else(|| e.limits.apply(&limits.default));
+        installed
+            .register_host
+            .call::<()>((core.hosts.len() as i64, l.allow.clone()))?;
         core.hosts.push(Host {
             name: e.id.clone(),
-            max: e.max_processes,
+            limits: l,
             live: 0,
         });
     }
@@ -238,6 +339,7 @@ pub struct Runtime {
     poll: mio::Poll,
     events: mio::Events,
     installed: Installed,
+    interrupt: Interrupt,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -330,6 +432,47 @@ impl Runtime {
         self.core().procs.len()
     }
 
+    /// A handle other threads can use to stop [`Runtime::run`].
+    pub fn interrupt_handle(&self) -> Interrupt {
+        self.interrupt.clone()
+    }
+
+    /// Counts of live records. Call [`Runtime::collect`] first to free channels whose Lua
+    /// objects are garbage.
+    pub fn stats(&self) -> Stats {
+        let c = self.core();
+        Stats {
+            processes: c.procs.len(),
+            tasks: c.tasks.len(),
+            channels: c.chans.len(),
+            waits: c.waits.len(),
+            timers: c.timers.len(),
+            names: c.names.len(),
+            subscriptions: c.procs.values().map(|p| p.listeners.len()).sum(),
+        }
+    }
+
+    /// Runs a full garbage collection and frees the channels it released.
+    ///
+    /// # Errors
+    /// Only if a finalizer fails in a way Lua reports.
+    pub fn collect(&mut self) -> Result<()> {
+        self.lua.gc_collect()?;
+        self.lua.gc_collect()?;
+        self.core().sweep();
+        Ok(())
+    }
+
+    /// Ends every process without notifying anyone (the runtime is going away).
+    pub fn shutdown(&mut self) {
+        let mut c = self.core();
+        let procs: Vec<_> = c.procs.keys().collect();
+        for p in procs {
+            c.discard_process(p);
+        }
+        c.run_queue.clear();
+    }
+
     /// Runs the scheduler until the root process ends, the time limit passes, or nothing
     /// can happen any more.
     ///
@@ -356,6 +499,9 @@ impl Runtime {
             }
             if limit.is_some_and(|l| started.elapsed() >= l) {
                 return Ok(RunOutcome::TimedOut);
+            }
+            if self.interrupt.flag.swap(false, Ordering::SeqCst) {
+                return Ok(RunOutcome::Interrupted);
             }
             if !self.idle(limit.map(|l| started + l))? {
                 return Ok(RunOutcome::Deadlock);
@@ -394,7 +540,7 @@ impl Runtime {
     /// Resumes the next runnable task; false when the run queue is empty.
     fn step(&mut self) -> Result<bool> {
         let lua = &self.lua;
-        let (tid, thread, resume) = {
+        let (tid, thread, resume, slice) = {
             let mut core = self.core();
             loop {
                 let Some(tid) = core.run_queue.pop_front() else {
@@ -415,17 +561,36 @@ impl Runtime {
                 };
                 let resume = std::mem::take(&mut task.resume);
                 core.current = Some(tid);
-                break (tid, thread, resume);
+                let p = &core.procs[proc];
+                let limit = core.hosts[p.pid.host as usize].limits.memory_bytes;
+                let slice = Slice {
+                    allowance: limit.saturating_sub(p.heap),
+                    budget: p.slices_left.unwrap_or(u64::MAX),
+                    ceiling: core.memory_ceiling,
+                };
+                break (tid, thread, resume, slice);
             }
         };
         let args = resume_args(lua, resume)?;
         self.hook.stuck.set(0);
+        self.hook.budget.set(slice.budget);
+        let before = lua.used_memory();
+        let cap = before.saturating_add(slice.allowance).min(slice.ceiling);
+        let _ = lua.set_memory_limit(cap);
         let res = catch_unwind(AssertUnwindSafe(|| thread.resume::<MultiValue>(args)));
+        let _ = lua.set_memory_limit(slice.ceiling);
+        let after = lua.used_memory();
         let mut core = self.core();
         core.current = None;
         let Some(proc) = core.tasks.get(tid).map(|t| t.proc) else {
             return Ok(true);
         };
+        let p = &mut core.procs[proc];
+        p.heap = (p.heap + after).saturating_sub(before);
+        if p.slices_left.is_some() {
+            p.slices_left = Some(self.hook.budget.get());
+        }
+        self.hook.budget.set(u64::MAX);
         match res {
             Ok(Ok(vals)) if thread.is_resumable() => {
                 core.tasks[tid].thread = Some(thread);
@@ -440,7 +605,8 @@ impl Runtime {
             }
             Ok(Ok(vals)) => {
                 if core.procs[proc].main == tid {
-                    let exit = classify(&vals);
+                    let (depth, bytes) = core.payload_limits(Some(proc));
+                    let exit = classify(&vals, depth, bytes);
                     core.recycle(thread);
                     core.end_process(lua, proc, exit, None)?;
                 } else {
@@ -450,7 +616,23 @@ impl Runtime {
                 }
             }
             Ok(Err(e)) => {
-                let (msg, tb) = split_error(&e);
+                let (mut msg, tb) = split_error(&e);
+                if is_memory_error(&e) {
+                    msg = if cap < slice.ceiling {
+                        let limit = core.hosts[core.procs[proc].pid.host as usize]
+                            .limits
+                            .memory_bytes;
+                        format!(
+                            "memory limit exceeded: the process may use {} of Lua heap",
+                            show_bytes(limit)
+                        )
+                    } else {
+                        format!(
+                            "memory ceiling reached: the runtime may use {} of Lua heap",
+                            show_bytes(slice.ceiling)
+                        )
+                    };
+                }
                 core.end_process(lua, proc, Exit::Error(msg), tb)?;
             }
             Err(panic) => {
@@ -472,13 +654,45 @@ impl Runtime {
     }
 }
 
+/// What the scheduler lets one resume use.
+#[derive(Debug, Clone, Copy)]
+struct Slice {
+    /// Heap the process may still grow by.
+    allowance: usize,
+    /// Preemption slices it may still start.
+    budget: u64,
+    /// Heap of the whole runtime.
+    ceiling: usize,
+}
+
+fn is_memory_error(e: &mlua::Error) -> bool {
+    match e {
+        mlua::Error::MemoryError(_) => true,
+        mlua::Error::CallbackError { cause, .. } => is_memory_error(cause),
+        mlua::Error::WithContext { cause, .. } => is_memory_error(cause),
+        _ => false,
+    }
+}
+
+/// `128 MiB`-style sizes for messages.
+pub fn show_bytes(n: usize) -> String {
+    const UNITS: [(&str, usize); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (u, s) in UNITS {
+        if n >= s && n.is_multiple_of(s) {
+            return format!("{} {u}", n / s);
+        }
+    }
+    format!("{n} bytes")
+}
+
 fn resume_args(lua: &Lua, resume: Resume) -> Result<MultiValue> {
     Ok(match resume {
         Resume::Nothing => MultiValue::new(),
         Resume::Values(v) => v.into_iter().collect(),
-        Resume::Start { entry, args } => {
-            let mut mv = MultiValue::with_capacity(args.len() + 1);
+        Resume::Start { entry, host, args } => {
+            let mut mv = MultiValue::with_capacity(args.len() + 2);
             mv.push_back(Value::Integer(entry as i64));
+            mv.push_back(Value::Integer(host as i64));
             mv.extend(Payload::to_lua_many(lua, &args)?);
             mv
         }
@@ -486,13 +700,14 @@ fn resume_args(lua: &Lua, resume: Resume) -> Result<MultiValue> {
 }
 
 /// Applies SPEC §2.3's table of endings to a main function's return values.
-pub fn classify(vals: &MultiValue) -> Exit {
+/// The value is copied under the process's payload limits (`depth`, `bytes`).
+pub fn classify(vals: &MultiValue, depth: usize, bytes: usize) -> Exit {
     if let Some(Value::String(e)) = vals.get(1) {
         return Exit::Error(e.to_string_lossy());
     }
     let v = vals.front().cloned().unwrap_or(Value::Nil);
-    match Payload::copy(&v) {
-        Ok(p) => Exit::Normal(p),
+    match Payload::copy_limited([&v], depth, bytes) {
+        Ok(mut p) => Exit::Normal(p.pop().unwrap_or(Payload::Nil)),
         Err(e) => Exit::Error(e.to_string()),
     }
 }

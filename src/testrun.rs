@@ -107,6 +107,7 @@ pub fn run_one(app: &App, entry: &Entry, opts: &TestOptions, output: Box<dyn Wri
         Ok(RunOutcome::TimedOut) => {
             verdict.message = Some(format!("timed out after {:?}", opts.timeout));
         }
+        Ok(RunOutcome::Interrupted) => verdict.message = Some("interrupted".into()),
         Ok(RunOutcome::Deadlock) => {
             verdict.message =
                 Some("blocked forever: no process can run and no timer is armed".into());

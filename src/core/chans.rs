@@ -99,9 +99,12 @@ impl Core {
     /// after parking the task.
     pub fn recv(&mut self, lua: &Lua, chan: ChanId) -> mlua::Result<Option<(Value, bool)>> {
         let c = &mut self.chans[chan];
-        let kind = c.kind;
+        let (kind, owner) = (c.kind, c.owner);
         match c.q.try_recv() {
             Recv::Item { item, woke } => {
+                if matches!(item, Item::Msg(_)) {
+                    self.took_message(owner);
+                }
                 if let Some(w) = woke {
                     self.complete(lua, w, Outcome::Sent)?;
                 }
@@ -144,15 +147,28 @@ impl Core {
         let Some(c) = self.chans.get_mut(chan) else {
             return Ok(false);
         };
-        let kind = c.kind;
+        let (kind, owner) = (c.kind, c.owner);
+        let is_msg = matches!(item, Item::Msg(_));
         match c.q.try_send(item) {
             Send::Handoff { to, item } => {
                 let v = self.item_to_lua(lua, kind, item)?;
                 self.complete(lua, to, Outcome::Received(v, true))?;
                 Ok(true)
             }
-            Send::Buffered => Ok(true),
+            Send::Buffered => {
+                if is_msg && let Some(p) = self.procs.get_mut(owner) {
+                    p.mailbox += 1;
+                }
+                Ok(true)
+            }
             Send::Full(_) | Send::Closed(_) => Ok(false),
+        }
+    }
+
+    /// Counts a message leaving `owner`'s mailbox buffers.
+    pub(crate) fn took_message(&mut self, owner: ProcId) {
+        if let Some(p) = self.procs.get_mut(owner) {
+            p.mailbox = p.mailbox.saturating_sub(1);
         }
     }
 

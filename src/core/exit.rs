@@ -162,6 +162,18 @@ impl Core {
         Ok(())
     }
 
+    /// Removes a process and everything it owns without any notification (shutdown).
+    pub fn discard_process(&mut self, proc: ProcId) {
+        if let Some(p) = self.procs.get(proc) {
+            self.pids.remove(&p.pid.num);
+            let names = std::mem::take(&mut self.procs[proc].names);
+            for n in names {
+                self.names.unregister(&n);
+            }
+            self.drop_process(proc);
+        }
+    }
+
     fn drop_process(&mut self, proc: ProcId) {
         let p = self.procs.remove(proc).expect("end_process checked it");
         for t in p.timers {

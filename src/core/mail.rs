@@ -10,7 +10,8 @@ use smallvec::SmallVec;
 impl Core {
     // ----- messages -------------------------------------------------------------------------
 
-    /// Delivers a message to `to`'s mailbox, routed by topic at this moment.
+    /// Delivers a message to `to`'s mailbox, routed by topic at this moment. Refuses with
+    /// `mailbox full` when the message would wait and the host's mailbox limit is reached.
     pub fn deliver(
         &mut self,
         lua: &Lua,
@@ -18,14 +19,19 @@ impl Core {
         from: Option<PidRef>,
         topic: Box<str>,
         payloads: SmallVec<[Payload; 1]>,
-    ) -> mlua::Result<()> {
-        let p = &mut self.procs[to];
-        p.msg_seq += 1;
-        let seq = p.msg_seq;
+    ) -> mlua::Result<Result<(), &'static str>> {
+        let p = &self.procs[to];
         let chan = match p.listeners.iter().find(|l| *l.topic == *topic) {
             Some(l) => l.chan,
             None => self.inbox(to),
         };
+        let p = &mut self.procs[to];
+        let limit = self.hosts[p.pid.host as usize].limits.mailbox_len;
+        if limit.is_some_and(|max| p.mailbox >= max) && !self.chans[chan].q.has_receivers() {
+            return Ok(Err("mailbox full"));
+        }
+        p.msg_seq += 1;
+        let seq = p.msg_seq;
         let msg = Message {
             seq,
             from,
@@ -33,7 +39,7 @@ impl Core {
             payloads,
         };
         self.offer(lua, chan, Item::Msg(Box::new(msg)))?;
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// Subscribes the process to a topic, moving already-waiting inbox messages on it.
@@ -104,7 +110,11 @@ impl Core {
             if c.q.is_empty() || !c.q.has_receivers() {
                 return Ok(());
             }
+            let owner = c.owner;
             let item = c.q.buffer_mut().pop_front().expect("checked non-empty");
+            if matches!(item, Item::Msg(_)) {
+                self.took_message(owner);
+            }
             self.offer(lua, chan, item)?;
         }
     }

@@ -59,11 +59,23 @@ pub fn uuid_v4(rng: &mut Rng) -> String {
 }
 
 /// State the preemption hook shares with the scheduler.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct HookState {
+    /// Slices the running process may still start (its instruction limit), set by the
+    /// scheduler before each resume and read back after.
+    pub budget: Cell<u64>,
     /// Hook firings in a row that could not yield (Lua called from C without a
     /// continuation); reset at every resume.
     pub stuck: Cell<u32>,
+}
+
+impl Default for HookState {
+    fn default() -> Self {
+        HookState {
+            budget: Cell::new(u64::MAX),
+            stuck: Cell::new(0),
+        }
+    }
 }
 
 /// Instructions between two preemption checks.
@@ -80,8 +92,10 @@ pub struct Installed {
     pub result_mt: Table,
     /// Weak set of task coroutines.
     pub task_threads: Table,
-    /// `register_entry(idx, id, chunk, method, imports)`.
+    /// `register_entry(idx, id, method, imports)`.
     pub register_entry: Function,
+    /// `register_host(idx, allowed_module_names)`.
+    pub register_host: Function,
     /// Modules `require` finds by name.
     pub builtin: Table,
 }
@@ -107,6 +121,7 @@ pub fn install(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<Insta
         result_mt: exports.get("result_mt")?,
         task_threads: exports.get("task_threads")?,
         register_entry: exports.get("register_entry")?,
+        register_host: exports.get("register_host")?,
         builtin: exports.get("builtin")?,
     })
 }
@@ -184,6 +199,11 @@ fn open_misc(lua: &Lua, raw: &Table) -> mlua::Result<()> {
 fn install_hook(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<()> {
     let triggers = HookTriggers::new().every_nth_instruction(slice.max(1));
     lua.set_global_hook(triggers, move |lua, _| {
+        let left = hook.budget.get();
+        if left == 0 {
+            return Err(mlua::Error::runtime("instruction limit exceeded"));
+        }
+        hook.budget.set(left - 1);
         if vm::is_yieldable(lua.state()) {
             hook.stuck.set(0);
             return Ok(VmState::Yield);

@@ -126,7 +126,11 @@ fn spawn(lua: &Lua, args: MultiValue) -> Ret {
         Value::Nil => return fail(lua, missing()),
         other => return fail(lua, bad_arg(name, 2, "string", &other)),
     };
-    let copied = match Payload::copy_many(args.iter().skip(3)) {
+    let (depth, bytes) = {
+        let c = core(lua)?;
+        c.payload_limits(c.current_proc())
+    };
+    let copied = match Payload::copy_limited(args.iter().skip(3), depth, bytes) {
         Ok(p) => p.into_vec(),
         Err(e) => return fail(lua, e.to_string()),
     };
@@ -180,7 +184,11 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
     if topic.starts_with('@') {
         return fail(lua, "cannot send to @ topics");
     }
-    let payloads = match Payload::copy_many(args.iter().skip(2)) {
+    let (depth, bytes) = {
+        let c = core(lua)?;
+        c.payload_limits(c.current_proc())
+    };
+    let payloads = match Payload::copy_limited(args.iter().skip(2), depth, bytes) {
         Ok(p) => p,
         Err(e) => return fail(lua, e.to_string()),
     };
@@ -194,8 +202,10 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
         Err(e) => return fail(lua, e),
     };
     let from = c.current_proc().map(|p| c.procs[p].pid);
-    c.deliver(lua, to, from, topic.into(), payloads)?;
-    ret(lua, true)
+    match c.deliver(lua, to, from, topic.into(), payloads)? {
+        Ok(()) => ret(lua, true),
+        Err(e) => fail(lua, e),
+    }
 }
 
 /// `process.listen(topic [, {message = bool}])` -> channel, or `nil, err`.

@@ -151,7 +151,7 @@ local uuid = { v4 = raw.uuid_v4 }
 -- coroutine: stock behaviour, plus passing the scheduler's yields (BLOCK, PREEMPT and
 -- hook preemptions) up through coroutines the script made, and `coroutine.spawn`.
 
-local TASKS = setmetatable({}, { __mode = "k" })
+local is_task = raw.is_task
 local preempted = raw.preempted
 
 local function forward(co, ok, ...)
@@ -178,7 +178,7 @@ local sandbox_coroutine = {
   running = coroutine.running,
   isyieldable = coroutine.isyieldable,
   resume = function(co, ...)
-    if TASKS[co] then return false, "cannot resume a process coroutine" end
+    if is_task(co) then return false, "cannot resume a process coroutine" end
     return forward(co, co_resume(co, ...))
   end,
   wrap = function(f)
@@ -186,7 +186,7 @@ local sandbox_coroutine = {
     return function(...) return wrap_result(forward(co, co_resume(co, ...))) end
   end,
   close = function(co)
-    if TASKS[co] then return false, "cannot close a process coroutine" end
+    if is_task(co) then return false, "cannot close a process coroutine" end
     return co_close(co)
   end,
   spawn = function(f) return finish(raw.spawn_task(f)) end,
@@ -359,16 +359,31 @@ local function make_load(env)
   end
 end
 
-local function new_env(e)
-  local env = setmetatable({}, ENV_MT)
+-- Standard modules a host can give back to its processes (manifest `allow: [io, os]`).
+local ALLOWABLE = { io = readonly(io, "io"), os = readonly(os, "os") }
+local HOST_ALLOW = {}
+
+local function register_host(idx, names)
+  local mods = {}
+  for _, name in ipairs(names) do mods[name] = ALLOWABLE[name] end
+  HOST_ALLOW[idx] = mods
+end
+
+local function new_env(e, h)
+  -- Fields are filled before the metatable is set, so no __newindex call happens here.
+  local env = { _G = false, require = false, load = false }
   env._G = env
   env.require = make_require(e, env, {})
   env.load = make_load(env)
-  return env
+  local allowed = HOST_ALLOW[h]
+  if allowed then
+    for name, mod in pairs(allowed) do env[name] = mod end
+  end
+  return setmetatable(env, ENV_MT)
 end
 
-local function proc_main(e, ...)
-  local env = new_env(e)
+local function proc_main(e, h, ...)
+  local env = new_env(e, h)
   local mod = chunk_of(e)(env)
   local method = ENTRY_METHOD[e]
   local f
@@ -391,11 +406,23 @@ local result_mt = {
   end,
 }
 
+-- Event tables (SPEC §2.3), built here because one call into Lua is cheaper than a
+-- protected API call per field from Rust.
+local function make_event(kind, from, at, has_exit, value, err)
+  if has_exit then
+    return {
+      kind = kind, from = from, at = at, error = err,
+      result = setmetatable({ value = value, error = err }, result_mt),
+    }
+  end
+  return { kind = kind, from = from, at = at, reason = err }
+end
+
 return {
   proc_main = proc_main,
-  result_mt = result_mt,
-  task_threads = TASKS,
+  make_event = make_event,
   register_entry = register_entry,
+  register_host = register_host,
   chan_methods = Channel,
   builtin = BUILTIN,
 }

@@ -13,11 +13,11 @@ use crate::payload::Payload;
 use crate::process::*;
 use crate::registry::Registry;
 use crate::timer::TimerHeap;
-use mlua::{Function, Lua, Table, Thread, Value};
+use mlua::{Function, Lua, Thread, Value};
 use slotmap::SlotMap;
 use smallvec::SmallVec;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 /// A parked operation's place in a channel's wait list.
@@ -151,11 +151,8 @@ pub struct EntryInfo {
 pub struct LuaHandles {
     /// Function every main task starts in (`proc_main` of the prelude).
     pub proc_main: Function,
-    /// Metatable of `event.result` tables (`__tostring`).
-    pub result_mt: Table,
-    /// Metatable of message objects' method table lives on the userdata type; this is the
-    /// weak set of task threads user code may not resume.
-    pub task_threads: Table,
+    /// `make_event(kind, from, at, has_exit, value, error_or_reason)` of the prelude.
+    pub make_event: Function,
 }
 
 /// How the root process ended.
@@ -206,6 +203,9 @@ pub struct Core {
     pub root_exit: Option<RootExit>,
     /// Lua handles.
     pub lua: LuaHandles,
+    /// Coroutines that are tasks (by `lua_State` address): scripts may not resume or close
+    /// them.
+    pub task_threads: HashSet<usize>,
     /// Instructions between two preemption checks.
     pub slice: u32,
     /// Lua heap the whole runtime may use.
@@ -237,6 +237,7 @@ impl Core {
             root: None,
             root_exit: None,
             lua: handles,
+            task_threads: HashSet::new(),
             slice: crate::lua::HOOK_EVERY_INSTRUCTIONS,
             memory_ceiling: usize::MAX,
         }
@@ -351,10 +352,7 @@ impl Core {
                 .create_thread(self.lua.proc_main.clone())
                 .map_err(|e| e.to_string())?,
         };
-        self.lua
-            .task_threads
-            .raw_set(thread.clone(), true)
-            .map_err(|e| e.to_string())?;
+        self.task_threads.insert(thread.to_pointer() as usize);
         h.live += 1;
         let pid = PidRef {
             host,
@@ -410,7 +408,7 @@ impl Core {
 
     /// Adds an extra task to `proc` running `thread` (`coroutine.spawn`).
     pub fn spawn_task(&mut self, proc: ProcId, thread: Thread) -> mlua::Result<()> {
-        self.lua.task_threads.raw_set(thread.clone(), true)?;
+        self.task_threads.insert(thread.to_pointer() as usize);
         let task = self.tasks.insert(Task {
             proc,
             thread: Some(thread),

@@ -192,8 +192,7 @@ impl RuntimeBuilder {
             clock,
             LuaHandles {
                 proc_main: installed.proc_main.clone(),
-                result_mt: installed.result_mt.clone(),
-                task_threads: installed.task_threads.clone(),
+                make_event: installed.make_event.clone(),
             },
         );
         core.slice = self.slice;
@@ -612,7 +611,7 @@ impl Runtime {
                 } else {
                     core.tasks.remove(tid);
                     core.procs[proc].tasks.retain(|t| *t != tid);
-                    let _ = core.lua.task_threads.raw_set(thread, Value::Nil);
+                    core.task_threads.remove(&(thread.to_pointer() as usize));
                 }
             }
             Ok(Err(e)) => {

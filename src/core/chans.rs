@@ -7,7 +7,7 @@ use crate::core::{Chan, ChanKind, Core, Fire, Outcome, Wait, WaitMode, Waiter};
 use crate::lua::channel::ChanRef;
 use crate::lua::process::MsgObj;
 use crate::process::*;
-use mlua::{AnyUserData, Lua, Table, Value};
+use mlua::{AnyUserData, Lua, Value};
 use smallvec::{SmallVec, smallvec};
 
 impl Core {
@@ -64,35 +64,35 @@ impl Core {
                     ))
                 }
             },
-            Item::Event(e) => self.event_table(lua, &e).map(Value::Table),
+            Item::Event(e) => self.event_table(lua, &e),
         }
     }
 
-    fn event_table(&self, lua: &Lua, e: &Event) -> mlua::Result<Table> {
-        let t = lua.create_table_with_capacity(0, 6)?;
+    /// Builds an event table through the prelude's `make_event` (one call into Lua instead
+    /// of a protected API call per field).
+    fn event_table(&self, lua: &Lua, e: &Event) -> mlua::Result<Value> {
         let kind = match e.kind {
             EventKind::Exit => "pid.exit",
             EventKind::LinkDown => "pid.link.down",
             EventKind::Cancel => "pid.cancel",
         };
-        t.raw_set("kind", kind)?;
-        t.raw_set("from", self.pid_string(e.from))?;
-        t.raw_set("at", e.at_ns.div_euclid(1_000_000_000))?;
-        if let Some(exit) = &e.exit {
-            let r = lua.create_table_with_capacity(0, 2)?;
-            match exit {
-                Exit::Normal(v) => r.raw_set("value", v.to_lua(lua)?)?,
-                Exit::Error(msg) => {
-                    r.raw_set("error", msg.as_str())?;
-                    t.raw_set("error", msg.as_str())?;
-                }
+        let from = lua.create_string(self.pid_string(e.from))?;
+        let at = e.at_ns.div_euclid(1_000_000_000);
+        match &e.exit {
+            Some(Exit::Normal(v)) => self
+                .lua
+                .make_event
+                .call((kind, from, at, true, v.to_lua(lua)?, Value::Nil)),
+            Some(Exit::Error(msg)) => {
+                self.lua
+                    .make_event
+                    .call((kind, from, at, true, Value::Nil, msg.as_str()))
             }
-            r.set_metatable(Some(self.lua.result_mt.clone()))?;
-            t.raw_set("result", r)?;
-        } else {
-            t.raw_set("reason", &*e.reason)?;
+            None => self
+                .lua
+                .make_event
+                .call((kind, from, at, false, Value::Nil, &*e.reason)),
         }
-        Ok(t)
     }
 
     /// Receives from a channel for the current task: `Some((value, ok))` at once, or `None`

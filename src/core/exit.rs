@@ -185,7 +185,7 @@ impl Core {
                     self.withdraw(w);
                 }
                 if let Some(th) = self.tasks.remove(t).and_then(|t| t.thread) {
-                    let _ = self.lua.task_threads.raw_set(th, Value::Nil);
+                    self.task_threads.remove(&(th.to_pointer() as usize));
                 }
             }
         }
@@ -202,7 +202,7 @@ impl Core {
 
     /// Keeps a finished coroutine for reuse by a later spawn.
     pub fn recycle(&mut self, thread: Thread) {
-        let _ = self.lua.task_threads.raw_set(thread.clone(), Value::Nil);
+        self.task_threads.remove(&(thread.to_pointer() as usize));
         if self.thread_pool.len() < THREAD_POOL_MAX
             && thread.reset(self.lua.proc_main.clone()).is_ok()
         {

@@ -88,10 +88,8 @@ pub const STUCK_SLICES_MAX: u32 = 10_000;
 pub struct Installed {
     /// Function every main task starts in.
     pub proc_main: Function,
-    /// Metatable of `event.result`.
-    pub result_mt: Table,
-    /// Weak set of task coroutines.
-    pub task_threads: Table,
+    /// Builds event tables.
+    pub make_event: Function,
     /// `register_entry(idx, id, method, imports)`.
     pub register_entry: Function,
     /// `register_host(idx, allowed_module_names)`.
@@ -118,8 +116,7 @@ pub fn install(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<Insta
     install_hook(lua, hook, slice)?;
     Ok(Installed {
         proc_main: exports.get("proc_main")?,
-        result_mt: exports.get("result_mt")?,
-        task_threads: exports.get("task_threads")?,
+        make_event: exports.get("make_event")?,
         register_entry: exports.get("register_entry")?,
         register_host: exports.get("register_host")?,
         builtin: exports.get("builtin")?,
@@ -153,6 +150,15 @@ fn open_misc(lua: &Lua, raw: &Table) -> mlua::Result<()> {
                 Ok(f) => args::ret(lua, f),
                 Err(err) => args::raise(lua, err.to_string()),
             }
+        })?,
+    )?;
+    raw.set(
+        "is_task",
+        lua.create_function(|lua, co: Value| match co {
+            Value::Thread(t) => Ok(args::core(lua)?
+                .task_threads
+                .contains(&(t.to_pointer() as usize))),
+            _ => Ok(false),
         })?,
     )?;
     raw.set(

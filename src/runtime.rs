@@ -590,6 +590,13 @@ impl Runtime {
             p.slices_left = Some(self.hook.budget.get());
         }
         self.hook.budget.set(u64::MAX);
+        if let Some(reason) = self.hook.doomed.take() {
+            if let Some(t) = core.tasks.get_mut(tid) {
+                t.thread = Some(thread);
+            }
+            core.end_process(lua, proc, Exit::Error(reason.to_string()), None)?;
+            return Ok(true);
+        }
         match res {
             Ok(Ok(vals)) if thread.is_resumable() => {
                 core.tasks[tid].thread = Some(thread);

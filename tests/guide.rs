@@ -3,67 +3,12 @@
 //! `moonhost run examples/guide app.test.process:<entry>`, and checks the exit status and the
 //! exact lines it prints.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod util;
 
-const BIN: &str = env!("CARGO_BIN_EXE_moonhost");
+use std::time::Duration;
+use util::{Run, moonhost};
+
 const APP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/guide");
-/// A runner that has not ended by then is hung; the longest one needs well under a second.
-const HANG_LIMIT: Duration = Duration::from_secs(20);
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Run {
-    fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-}
-
-/// Runs `moonhost <args>`, killing it if it hangs.
-fn moonhost(args: &[&str]) -> Run {
-    let started = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start moonhost");
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        out.read_to_string(&mut s).map(|_| s)
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        err.read_to_string(&mut s).map(|_| s)
-    });
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        if started.elapsed() > HANG_LIMIT {
-            child.kill().ok();
-            child.wait().ok();
-            panic!("moonhost {args:?} did not end within {HANG_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let elapsed = started.elapsed();
-    Run {
-        code: status.code(),
-        stdout: out_reader.join().expect("reader").expect("utf-8 stdout"),
-        stderr: err_reader.join().expect("reader").expect("utf-8 stderr"),
-        elapsed,
-    }
-}
 
 /// Runs a guide entry and checks that it ended normally without writing to stderr.
 fn run_ok(entry: &str) -> Run {

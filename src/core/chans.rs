@@ -79,10 +79,11 @@ impl Core {
         let from = lua.create_string(self.pid_string(e.from))?;
         let at = e.at_ns.div_euclid(1_000_000_000);
         match &e.exit {
-            Some(Exit::Normal(v)) => self
-                .lua
-                .make_event
-                .call((kind, from, at, true, v.to_lua(lua)?, Value::Nil)),
+            Some(Exit::Normal(v)) => {
+                self.lua
+                    .make_event
+                    .call((kind, from, at, true, v.to_lua(lua)?, Value::Nil))
+            }
             Some(Exit::Error(msg)) => {
                 self.lua
                     .make_event

@@ -64,6 +64,9 @@ pub struct HookState {
     /// Slices the running process may still start (its instruction limit), set by the
     /// scheduler before each resume and read back after.
     pub budget: Cell<u64>,
+    /// Set when the running process must end (instruction limit, stuck in C); the
+    /// scheduler ends it after the resume returns.
+    pub doomed: Cell<Option<&'static str>>,
     /// Hook firings in a row that could not yield (Lua called from C without a
     /// continuation); reset at every resume.
     pub stuck: Cell<u32>,
@@ -73,10 +76,17 @@ impl Default for HookState {
     fn default() -> Self {
         HookState {
             budget: Cell::new(u64::MAX),
+            doomed: Cell::new(None),
             stuck: Cell::new(0),
         }
     }
 }
+
+/// Why a process over its instruction limit ends.
+pub const INSTRUCTION_LIMIT: &str = "instruction limit exceeded";
+/// Why a process that runs too long where it cannot yield ends.
+pub const STUCK_IN_C: &str = "process ran too long inside a call that cannot yield \
+     (Lua called from a C function, e.g. a table.sort comparator)";
 
 /// Instructions between two preemption checks.
 pub const HOOK_EVERY_INSTRUCTIONS: u32 = 10_000;
@@ -205,22 +215,33 @@ fn open_misc(lua: &Lua, raw: &Table) -> mlua::Result<()> {
 fn install_hook(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<()> {
     let triggers = HookTriggers::new().every_nth_instruction(slice.max(1));
     lua.set_global_hook(triggers, move |lua, _| {
+        let yieldable = vm::is_yieldable(lua.state());
+        // A doomed process yields to the scheduler, which ends it; where it cannot yield,
+        // the error unwinds it (again at every slice, since a pcall may catch it).
+        let doom = |reason: &'static str| {
+            hook.doomed.set(Some(reason));
+            if yieldable {
+                Ok(VmState::Yield)
+            } else {
+                Err(mlua::Error::runtime(reason))
+            }
+        };
+        if let Some(reason) = hook.doomed.get() {
+            return doom(reason);
+        }
         let left = hook.budget.get();
         if left == 0 {
-            return Err(mlua::Error::runtime("instruction limit exceeded"));
+            return doom(INSTRUCTION_LIMIT);
         }
         hook.budget.set(left - 1);
-        if vm::is_yieldable(lua.state()) {
+        if yieldable {
             hook.stuck.set(0);
             return Ok(VmState::Yield);
         }
         let stuck = hook.stuck.get().saturating_add(1);
         hook.stuck.set(stuck);
         if stuck > STUCK_SLICES_MAX {
-            return Err(mlua::Error::runtime(
-                "process ran too long inside a call that cannot yield \
-                 (Lua called from a C function, e.g. a table.sort comparator)",
-            ));
+            return doom(STUCK_IN_C);
         }
         Ok(VmState::Continue)
     })

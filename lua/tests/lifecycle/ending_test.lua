@@ -1,67 +1,12 @@
 local assert = require("assert")
+local helpers = require("helpers")
 local time = require("time")
 
 local M = {}
-local NS = "test.lifecycle:"
-local HOST = "app:processes"
-
--- Receives from ch, raising (at the caller) if nothing comes within d (default 1s).
-local function within(ch, what, d)
-  local timeout = time.after(d or "1s")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then error("timed out waiting for " .. what, 2) end
-  return r.value, r.ok
-end
-
--- True when nothing arrives on ch within d (default 50ms); else false and the value.
-local function quiet(ch, d)
-  local timeout = time.after(d or "50ms")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then return true end
-  return false, r.value
-end
-
-local function next_event() return within(process.events(), "an event") end
-local function next_reply() return within(process.listen("reply"), "a reply") end
-
-local function spawn(name, ...)
-  local pid, err = process.spawn(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn " .. name)
-  return pid
-end
-
-local function spawn_monitored(name, ...)
-  local pid, err = process.spawn_monitored(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn_monitored " .. name)
-  return pid
-end
-
--- Sends a command to an agent and returns its reply table.
-local function call(pid, cmd, arg)
-  assert.eq(process.send(pid, cmd, arg), true, "send " .. cmd)
-  return next_reply()
-end
-
--- The next event, checked to be an EXIT from pid.
-local function exit_from(pid)
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.exit", "event kind")
-  assert.eq(ev.from, pid, "event from")
-  return ev
-end
-
--- Waits until pid is no longer routable (send fails), polling every millisecond up to 1s.
-local function wait_gone(pid)
-  for _ = 1, 1000 do
-    local ok, err = process.send(pid, "probe")
-    if not ok then
-      assert.eq(err, "process not found")
-      return
-    end
-    time.sleep("1ms")
-  end
-  error("process " .. tostring(pid) .. " did not end", 2)
-end
+local next_event, exit_from = helpers.next_event, helpers.exit_from
+local events_by_from, call = helpers.events_by_from, helpers.call
+local workers = helpers.spawners("test.lifecycle")
+local spawn_monitored = workers.spawn_monitored
 
 -- Rows of SPEC 2.3 "How a process ends" -------------------------------------------------
 
@@ -70,53 +15,51 @@ local function ending(mode, v)
   return exit_from(pid), pid
 end
 
+-- A normal exit: result.value is `value`, no error anywhere.
+local function assert_normal(ev, value)
+  assert.eq(ev.result.value, value, "result.value")
+  assert.eq(ev.result.error, nil, "result.error")
+  assert.eq(ev.error, nil, "error")
+end
+
+-- An abnormal exit: no value, `err` as both error and result.error.
+local function assert_abnormal(ev, err)
+  assert.eq(ev.result.value, nil, "result.value")
+  assert.eq(ev.error, err, "error")
+  assert.eq(ev.result.error, err, "result.error")
+end
+
 function M.return_of_a_value_is_a_normal_exit_carrying_that_value()
   local ev = ending("value", 42)
-  assert.eq(ev.result.value, 42)
+  assert_normal(ev, 42)
   assert.eq(math.type(ev.result.value), "integer")
-  assert.eq(ev.result.error, nil)
-  assert.eq(ev.error, nil)
   return true
 end
 
 function M.return_of_false_is_a_normal_exit_carrying_false()
-  local ev = ending("value", false)
-  assert.eq(ev.result.value, false)
-  assert.eq(ev.result.error, nil)
-  assert.eq(ev.error, nil)
+  assert_normal(ending("value", false), false)
   return true
 end
 
 function M.return_of_nothing_is_a_normal_exit_with_nil_value()
   local ev = ending("nothing")
   assert.eq(type(ev.result), "table")
-  assert.eq(ev.result.value, nil)
-  assert.eq(ev.result.error, nil)
-  assert.eq(ev.error, nil)
+  assert_normal(ev, nil)
   return true
 end
 
 function M.return_of_a_value_and_a_string_is_an_abnormal_exit_with_that_string_as_error()
-  local ev = ending("value_and_string", "ignored value")
-  assert.eq(ev.result.value, nil)
-  assert.eq(ev.result.error, "went wrong")
-  assert.eq(ev.error, "went wrong")
+  assert_abnormal(ending("value_and_string", "ignored value"), "went wrong")
   return true
 end
 
 function M.return_of_a_value_and_a_number_is_a_normal_exit_carrying_the_value()
-  local ev = ending("value_and_number", "kept")
-  assert.eq(ev.result.value, "kept")
-  assert.eq(ev.result.error, nil)
-  assert.eq(ev.error, nil)
+  assert_normal(ending("value_and_number", "kept"), "kept")
   return true
 end
 
 function M.return_of_a_value_and_a_table_is_a_normal_exit_carrying_the_value()
-  local ev = ending("value_and_table", 3.5)
-  assert.eq(ev.result.value, 3.5)
-  assert.eq(ev.result.error, nil)
-  assert.eq(ev.error, nil)
+  assert_normal(ending("value_and_table", 3.5), 3.5)
   return true
 end
 
@@ -129,29 +72,20 @@ end
 
 function M.raised_error_is_an_abnormal_exit_with_the_chunk_line_prefixed_message()
   local pid = spawn_monitored("raiser", "kaboom")
-  local ev = exit_from(pid)
-  assert.eq(ev.result.value, nil)
-  assert.eq(ev.error, "lifecycle/workers.lua:6: kaboom")
-  assert.eq(ev.result.error, "lifecycle/workers.lua:6: kaboom")
+  assert_abnormal(exit_from(pid), "lifecycle/workers.lua:6: kaboom")
   return true
 end
 
 function M.error_in_a_spawned_coroutine_fails_the_whole_process_with_its_prefixed_message()
   local pid = spawn_monitored("co_raiser", "coroutine kaboom")
-  local ev = exit_from(pid)
-  assert.eq(ev.result.value, nil)
-  assert.eq(ev.error, "lifecycle/workers.lua:11: coroutine kaboom")
-  assert.eq(ev.result.error, "lifecycle/workers.lua:11: coroutine kaboom")
+  assert_abnormal(exit_from(pid), "lifecycle/workers.lua:11: coroutine kaboom")
   return true
 end
 
 function M.terminated_process_exit_carries_process_terminated()
   local pid = spawn_monitored("agent")
   assert.eq(process.terminate(pid), true)
-  local ev = exit_from(pid)
-  assert.eq(ev.result.value, nil)
-  assert.eq(ev.error, "process terminated")
-  assert.eq(ev.result.error, "process terminated")
+  assert_abnormal(exit_from(pid), "process terminated")
   return true
 end
 
@@ -161,17 +95,9 @@ function M.process_killed_by_a_linked_failure_exit_carries_linked_process_failed
   local r = call(partner, "link", failing)
   assert.eq(r.ok, true)
   process.send(failing, "fail", "partner broke")
-  local seen = {}
-  for _ = 1, 2 do
-    local ev = next_event()
-    assert.eq(ev.kind, "pid.exit")
-    seen[ev.from] = ev
-  end
+  local seen = events_by_from(2, "pid.exit")
   assert.contains(seen[failing].error, ": partner broke")
-  local ev = assert(seen[partner], "no EXIT from the partner")
-  assert.eq(ev.result.value, nil)
-  assert.eq(ev.error, "linked process failed")
-  assert.eq(ev.result.error, "linked process failed")
+  assert_abnormal(assert(seen[partner], "no EXIT from the partner"), "linked process failed")
   return true
 end
 
@@ -263,10 +189,7 @@ function M.returned_table_keeps_shared_references_and_cycles()
 end
 
 function M.returning_a_function_is_an_abnormal_exit_cannot_send_function()
-  local ev = ending("function")
-  assert.eq(ev.result.value, nil)
-  assert.eq(ev.error, "cannot send function")
-  assert.eq(ev.result.error, "cannot send function")
+  assert_abnormal(ending("function"), "cannot send function")
   return true
 end
 

@@ -1,67 +1,14 @@
 local assert = require("assert")
+local helpers = require("helpers")
 local time = require("time")
 
 local M = {}
-local NS = "test.lifecycle:"
-local HOST = "app:processes"
-
--- Receives from ch, raising (at the caller) if nothing comes within d (default 1s).
-local function within(ch, what, d)
-  local timeout = time.after(d or "1s")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then error("timed out waiting for " .. what, 2) end
-  return r.value, r.ok
-end
-
--- True when nothing arrives on ch within d (default 50ms); else false and the value.
-local function quiet(ch, d)
-  local timeout = time.after(d or "50ms")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then return true end
-  return false, r.value
-end
-
-local function next_event() return within(process.events(), "an event") end
-local function next_reply() return within(process.listen("reply"), "a reply") end
-
-local function spawn(name, ...)
-  local pid, err = process.spawn(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn " .. name)
-  return pid
-end
-
-local function spawn_monitored(name, ...)
-  local pid, err = process.spawn_monitored(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn_monitored " .. name)
-  return pid
-end
-
--- Sends a command to an agent and returns its reply table.
-local function call(pid, cmd, arg)
-  assert.eq(process.send(pid, cmd, arg), true, "send " .. cmd)
-  return next_reply()
-end
-
--- The next event, checked to be an EXIT from pid.
-local function exit_from(pid)
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.exit", "event kind")
-  assert.eq(ev.from, pid, "event from")
-  return ev
-end
-
--- Waits until pid is no longer routable (send fails), polling every millisecond up to 1s.
-local function wait_gone(pid)
-  for _ = 1, 1000 do
-    local ok, err = process.send(pid, "probe")
-    if not ok then
-      assert.eq(err, "process not found")
-      return
-    end
-    time.sleep("1ms")
-  end
-  error("process " .. tostring(pid) .. " did not end", 2)
-end
+local recv, assert_quiet, next_event = helpers.recv, helpers.assert_quiet, helpers.next_event
+local exit_from, events_by_from = helpers.exit_from, helpers.events_by_from
+local next_reply, call = helpers.next_reply, helpers.call
+local workers = helpers.spawners("test.lifecycle")
+local spawn, spawn_monitored = workers.spawn, workers.spawn_monitored
+local spawn_linked, spawn_linked_monitored = workers.spawn_linked, workers.spawn_linked_monitored
 
 -- SPEC 2.3 Links ---------------------------------------------------------------------------
 
@@ -69,14 +16,24 @@ local function trap()
   assert.eq(process.set_options({ trap_links = true }), true)
 end
 
--- Collects n events keyed by `from`.
-local function events_by_from(n)
-  local seen = {}
-  for _ = 1, n do
-    local ev = next_event()
-    seen[ev.from] = ev
-  end
-  return seen
+-- Two monitored agents, the second (`partner`) linked to the first (`failing`).
+local function linked_pair()
+  local failing = spawn_monitored("agent")
+  local partner = spawn_monitored("agent")
+  assert.eq(call(partner, "link", failing).ok, true)
+  return failing, partner
+end
+
+-- Sends `cmd` to a partner linked to a failing agent, then fails the agent: the partner ends
+-- with "linked process failed" whatever it is doing.
+local function killed_while(cmd, arg)
+  local failing, partner = linked_pair()
+  process.send(partner, cmd, arg)
+  time.sleep("5ms")
+  process.send(failing, "fail", "boom")
+  local seen = events_by_from(2)
+  assert.eq(assert(seen[partner], "partner survived").error, "linked process failed")
+  return true
 end
 
 function M.link_returns_true()
@@ -95,9 +52,8 @@ function M.linking_twice_is_a_noop_returning_true()
   process.monitor(pid)
   process.send(pid, "fail", "once")
   exit_from(pid)
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.link.down")
-  assert.truthy(quiet(process.events()), "a second LINK_DOWN arrived")
+  next_event("pid.link.down")
+  assert_quiet(process.events(), "a second LINK_DOWN arrived")
   return true
 end
 
@@ -110,8 +66,7 @@ function M.linking_twice_then_unlinking_once_removes_the_link()
   process.monitor(pid)
   process.send(pid, "fail", "after unlink")
   exit_from(pid)
-  local silent, ev = quiet(process.events())
-  assert.truthy(silent, "an event arrived after unlink: " .. assert.show(ev))
+  assert_quiet(process.events(), "an event arrived after unlink")
   return true
 end
 
@@ -126,13 +81,11 @@ end
 
 function M.unlink_returns_true_and_no_link_down_follows()
   trap()
-  local pid, err = process.spawn_linked_monitored(NS .. "agent", HOST)
-  assert.eq(err, nil)
+  local pid = spawn_linked_monitored("agent")
   assert.eq(process.unlink(pid), true)
   process.send(pid, "fail", "unlinked")
   exit_from(pid)
-  local silent, ev = quiet(process.events())
-  assert.truthy(silent, "an event arrived after unlink: " .. assert.show(ev))
+  assert_quiet(process.events(), "an event arrived after unlink")
   return true
 end
 
@@ -144,8 +97,7 @@ function M.unlink_by_the_partner_also_removes_the_link()
   assert.eq(r.ok, true)
   process.send(pid, "fail", "unlinked by partner")
   exit_from(pid)
-  local silent, ev = quiet(process.events())
-  assert.truthy(silent, "an event arrived after unlink: " .. assert.show(ev))
+  assert_quiet(process.events(), "an event arrived after unlink")
   return true
 end
 
@@ -180,9 +132,7 @@ end
 
 function M.abnormal_exit_kills_a_linked_partner_that_never_called_events()
   -- agent never calls process.events(); it links, then waits in inbox():receive().
-  local failing = spawn_monitored("agent")
-  local partner = spawn_monitored("agent")
-  assert.eq(call(partner, "link", failing).ok, true)
+  local failing, partner = linked_pair()
   process.send(failing, "fail", "boom")
   local seen = events_by_from(2)
   assert.eq(assert(seen[partner], "partner survived").error, "linked process failed")
@@ -192,32 +142,21 @@ end
 function M.abnormal_exit_kills_a_linked_partner_blocked_in_select_on_events()
   local failing = spawn_monitored("agent")
   local partner = spawn_monitored("forwarder", process.pid(), false)
-  within(process.listen("ready"), "forwarder ready")
+  recv(process.listen("ready"), "forwarder ready")
   assert.eq(call(failing, "link", partner).ok, true)
   process.send(failing, "fail", "boom")
   local seen = events_by_from(2)
   assert.eq(assert(seen[partner], "partner survived").error, "linked process failed")
-  local silent, forwarded = quiet(process.listen("event"))
-  assert.truthy(silent, "the non-trapping partner saw a LINK_DOWN: " .. assert.show(forwarded))
+  assert_quiet(process.listen("event"), "the non-trapping partner saw a LINK_DOWN")
   return true
 end
 
 function M.abnormal_exit_kills_a_linked_partner_stuck_in_an_endless_loop()
-  local failing = spawn_monitored("agent")
-  local partner = spawn_monitored("agent")
-  assert.eq(call(partner, "link", failing).ok, true)
-  process.send(partner, "spin")
-  time.sleep("5ms")
-  process.send(failing, "fail", "boom")
-  local seen = events_by_from(2)
-  assert.eq(assert(seen[partner], "partner survived").error, "linked process failed")
-  return true
+  return killed_while("spin")
 end
 
 function M.failure_of_the_linking_side_kills_the_other_side()
-  local target = spawn_monitored("agent")
-  local linker = spawn_monitored("agent")
-  assert.eq(call(linker, "link", target).ok, true)
+  local target, linker = linked_pair()
   process.send(linker, "fail", "linker broke")
   local seen = events_by_from(2)
   assert.contains(seen[linker].error, ": linker broke")
@@ -226,9 +165,7 @@ function M.failure_of_the_linking_side_kills_the_other_side()
 end
 
 function M.return_of_a_value_and_a_string_kills_a_linked_partner()
-  local failing = spawn_monitored("agent")
-  local partner = spawn_monitored("agent")
-  assert.eq(call(partner, "link", failing).ok, true)
+  local failing, partner = linked_pair()
   process.send(failing, "fail_by_return", "returned error")
   local seen = events_by_from(2)
   assert.eq(seen[failing].error, "returned error")
@@ -237,9 +174,7 @@ function M.return_of_a_value_and_a_string_kills_a_linked_partner()
 end
 
 function M.terminate_kills_a_linked_partner()
-  local victim = spawn_monitored("agent")
-  local partner = spawn_monitored("agent")
-  assert.eq(call(partner, "link", victim).ok, true)
+  local victim, partner = linked_pair()
   assert.eq(process.terminate(victim), true)
   local seen = events_by_from(2)
   assert.eq(seen[victim].error, "process terminated")
@@ -268,60 +203,48 @@ end
 function M.a_partner_killed_by_a_link_sends_link_down_to_its_trapping_links()
   trap()
   local failing = spawn_monitored("agent")
-  local partner, err = process.spawn_linked(NS .. "agent", HOST)
-  assert.eq(err, nil)
+  local partner = spawn_linked("agent")
   assert.eq(call(partner, "link", failing).ok, true)
   process.send(failing, "fail", "boom")
   exit_from(failing)
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.link.down")
-  assert.eq(ev.from, partner)
+  local ev = next_event("pid.link.down", partner)
   assert.eq(ev.error, "linked process failed")
   return true
 end
 
 function M.normal_exit_does_not_kill_a_linked_partner()
-  local ending = spawn_monitored("agent")
-  local partner = spawn_monitored("agent")
-  assert.eq(call(partner, "link", ending).ok, true)
+  local ending, partner = linked_pair()
   process.send(ending, "stop", "fine")
   assert.eq(exit_from(ending).error, nil)
   time.sleep("10ms")
   local r = call(partner, "ping")
   assert.eq(r.pid, partner)
-  local silent, ev = quiet(process.events())
-  assert.truthy(silent, "unexpected event: " .. assert.show(ev))
+  assert_quiet(process.events(), "unexpected event")
   return true
 end
 
 function M.normal_exit_sends_no_link_down_to_a_trapping_partner()
   trap()
-  local pid, err = process.spawn_linked_monitored(NS .. "agent", HOST)
-  assert.eq(err, nil)
+  local pid = spawn_linked_monitored("agent")
   process.send(pid, "stop", "fine")
   exit_from(pid)
-  local silent, ev = quiet(process.events(), "100ms")
-  assert.truthy(silent, "unexpected event: " .. assert.show(ev))
+  assert_quiet(process.events(), "unexpected event", "100ms")
   return true
 end
 
 function M.trap_links_turns_a_linked_failure_into_a_link_down_event()
   trap()
-  local pid, err = process.spawn_linked(NS .. "raiser", HOST, "trapped")
-  assert.eq(err, nil)
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.link.down")
+  local pid = spawn_linked("raiser", "trapped")
+  local ev = next_event("pid.link.down", pid)
   assert.eq(ev.kind, process.event.LINK_DOWN)
-  assert.eq(ev.from, pid)
   return true
 end
 
 function M.link_down_event_has_the_same_fields_as_exit()
   trap()
   local before = time.now():unix()
-  local pid = process.spawn_linked(NS .. "raiser", HOST, "trapped")
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.link.down")
+  local pid = spawn_linked("raiser", "trapped")
+  local ev = next_event("pid.link.down")
   assert.eq(type(ev.result), "table")
   assert.eq(ev.result.value, nil)
   assert.eq(ev.result.error, "lifecycle/workers.lua:6: trapped")
@@ -335,11 +258,9 @@ end
 
 function M.link_down_from_a_terminated_process_carries_process_terminated()
   trap()
-  local pid = process.spawn_linked(NS .. "agent", HOST)
+  local pid = spawn_linked("agent")
   assert.eq(process.terminate(pid), true)
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.link.down")
-  assert.eq(ev.from, pid)
+  local ev = next_event("pid.link.down", pid)
   assert.eq(ev.error, "process terminated")
   return true
 end
@@ -347,27 +268,15 @@ end
 function M.a_trapping_process_receives_link_down_on_its_events_channel()
   local linked = spawn_monitored("agent")
   local watcher = spawn("forwarder", process.pid(), true)
-  within(process.listen("ready"), "forwarder ready")
+  recv(process.listen("ready"), "forwarder ready")
   assert.eq(call(linked, "link", watcher).ok, true)
   process.send(linked, "fail", "seen by trapper")
   exit_from(linked)
-  local ev = within(process.listen("event"), "forwarded LINK_DOWN")
+  local ev = recv(process.listen("event"), "forwarded LINK_DOWN")
   assert.eq(ev.kind, "pid.link.down")
   assert.eq(ev.from, linked)
   assert.contains(ev.error, ": seen by trapper")
   assert.eq(call(watcher, "ping").pid, watcher)
-  return true
-end
-
-local function killed_while(cmd, arg)
-  local failing = spawn_monitored("agent")
-  local partner = spawn_monitored("agent")
-  assert.eq(call(partner, "link", failing).ok, true)
-  process.send(partner, cmd, arg)
-  time.sleep("5ms")
-  process.send(failing, "fail", "boom")
-  local seen = events_by_from(2)
-  assert.eq(assert(seen[partner], "partner survived").error, "linked process failed")
   return true
 end
 
@@ -386,19 +295,18 @@ end
 function M.a_trapping_process_in_a_chain_stops_the_cascade()
   local a = spawn_monitored("agent")
   local b = spawn_monitored("forwarder", process.pid(), true)
-  within(process.listen("ready"), "forwarder ready")
+  recv(process.listen("ready"), "forwarder ready")
   local c = spawn_monitored("agent")
   assert.eq(call(a, "link", b).ok, true)
   assert.eq(call(c, "link", b).ok, true)
   process.send(a, "fail", "stopped at b")
   exit_from(a)
-  local ev = within(process.listen("event"), "LINK_DOWN at the trapping process")
+  local ev = recv(process.listen("event"), "LINK_DOWN at the trapping process")
   assert.eq(ev.kind, "pid.link.down")
   assert.eq(ev.from, a)
   assert.eq(call(b, "ping").pid, b)
   assert.eq(call(c, "ping").pid, c)
-  local silent, other = quiet(process.events())
-  assert.truthy(silent, "unexpected event: " .. assert.show(other))
+  assert_quiet(process.events(), "unexpected event")
   return true
 end
 

@@ -1,67 +1,11 @@
 local assert = require("assert")
-local time = require("time")
+local helpers = require("helpers")
 
 local M = {}
-local NS = "test.lifecycle:"
-local HOST = "app:processes"
-
--- Receives from ch, raising (at the caller) if nothing comes within d (default 1s).
-local function within(ch, what, d)
-  local timeout = time.after(d or "1s")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then error("timed out waiting for " .. what, 2) end
-  return r.value, r.ok
-end
-
--- True when nothing arrives on ch within d (default 50ms); else false and the value.
-local function quiet(ch, d)
-  local timeout = time.after(d or "50ms")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then return true end
-  return false, r.value
-end
-
-local function next_event() return within(process.events(), "an event") end
-local function next_reply() return within(process.listen("reply"), "a reply") end
-
-local function spawn(name, ...)
-  local pid, err = process.spawn(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn " .. name)
-  return pid
-end
-
-local function spawn_monitored(name, ...)
-  local pid, err = process.spawn_monitored(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn_monitored " .. name)
-  return pid
-end
-
--- Sends a command to an agent and returns its reply table.
-local function call(pid, cmd, arg)
-  assert.eq(process.send(pid, cmd, arg), true, "send " .. cmd)
-  return next_reply()
-end
-
--- The next event, checked to be an EXIT from pid.
-local function exit_from(pid)
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.exit", "event kind")
-  assert.eq(ev.from, pid, "event from")
-  return ev
-end
-
--- Waits until pid is no longer routable (send fails), polling every millisecond up to 1s.
-local function wait_gone(pid)
-  for _ = 1, 1000 do
-    local ok, err = process.send(pid, "probe")
-    if not ok then
-      assert.eq(err, "process not found")
-      return
-    end
-    time.sleep("1ms")
-  end
-  error("process " .. tostring(pid) .. " did not end", 2)
-end
+local assert_quiet, exit_from = helpers.assert_quiet, helpers.exit_from
+local wait_gone = helpers.wait_gone
+local workers = helpers.spawners("test.lifecycle")
+local spawn, spawn_monitored = workers.spawn, workers.spawn_monitored
 
 -- SPEC 2.3 Monitors ------------------------------------------------------------------------
 
@@ -121,7 +65,7 @@ function M.monitoring_twice_still_delivers_exactly_one_exit()
   process.monitor(pid)
   process.send(pid, "stop", 1)
   exit_from(pid)
-  assert.truthy(quiet(process.events()), "a second EXIT arrived")
+  assert_quiet(process.events(), "a second EXIT arrived")
   return true
 end
 
@@ -145,8 +89,7 @@ function M.no_exit_arrives_after_unmonitor()
   assert.eq(process.unmonitor(pid), true)
   process.send(pid, "stop", "unseen")
   wait_gone(pid)
-  local silent, ev = quiet(process.events(), "100ms")
-  assert.truthy(silent, "an event arrived after unmonitor: " .. assert.show(ev))
+  assert_quiet(process.events(), "an event arrived after unmonitor", "100ms")
   return true
 end
 
@@ -154,8 +97,7 @@ function M.no_exit_arrives_after_unmonitor_even_when_the_process_ends_at_once()
   local pid = spawn_monitored("returner", "nothing")
   assert.eq(process.unmonitor(pid), true)
   wait_gone(pid)
-  local silent, ev = quiet(process.events(), "100ms")
-  assert.truthy(silent, "an event arrived after unmonitor: " .. assert.show(ev))
+  assert_quiet(process.events(), "an event arrived after unmonitor", "100ms")
   return true
 end
 
@@ -180,8 +122,7 @@ function M.no_exit_arrives_after_unmonitor_even_if_it_was_already_pending()
   local pid = spawn_monitored("returner", "value", "pending")
   wait_gone(pid)
   assert.eq(process.unmonitor(pid), true)
-  local silent, ev = quiet(process.events(), "100ms")
-  assert.truthy(silent, "a pending EXIT arrived after unmonitor: " .. assert.show(ev))
+  assert_quiet(process.events(), "a pending EXIT arrived after unmonitor", "100ms")
   return true
 end
 

@@ -1,67 +1,10 @@
 local assert = require("assert")
-local time = require("time")
+local helpers = require("helpers")
 
 local M = {}
-local NS = "test.lifecycle:"
-local HOST = "app:processes"
-
--- Receives from ch, raising (at the caller) if nothing comes within d (default 1s).
-local function within(ch, what, d)
-  local timeout = time.after(d or "1s")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then error("timed out waiting for " .. what, 2) end
-  return r.value, r.ok
-end
-
--- True when nothing arrives on ch within d (default 50ms); else false and the value.
-local function quiet(ch, d)
-  local timeout = time.after(d or "50ms")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then return true end
-  return false, r.value
-end
-
-local function next_event() return within(process.events(), "an event") end
-local function next_reply() return within(process.listen("reply"), "a reply") end
-
-local function spawn(name, ...)
-  local pid, err = process.spawn(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn " .. name)
-  return pid
-end
-
-local function spawn_monitored(name, ...)
-  local pid, err = process.spawn_monitored(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn_monitored " .. name)
-  return pid
-end
-
--- Sends a command to an agent and returns its reply table.
-local function call(pid, cmd, arg)
-  assert.eq(process.send(pid, cmd, arg), true, "send " .. cmd)
-  return next_reply()
-end
-
--- The next event, checked to be an EXIT from pid.
-local function exit_from(pid)
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.exit", "event kind")
-  assert.eq(ev.from, pid, "event from")
-  return ev
-end
-
--- Waits until pid is no longer routable (send fails), polling every millisecond up to 1s.
-local function wait_gone(pid)
-  for _ = 1, 1000 do
-    local ok, err = process.send(pid, "probe")
-    if not ok then
-      assert.eq(err, "process not found")
-      return
-    end
-    time.sleep("1ms")
-  end
-  error("process " .. tostring(pid) .. " did not end", 2)
-end
+local recv, events_by_from, call = helpers.recv, helpers.events_by_from, helpers.call
+local workers = helpers.spawners("test.lifecycle")
+local spawn_monitored = workers.spawn_monitored
 
 -- SPEC 2.3 set_options / get_options --------------------------------------------------------
 
@@ -119,15 +62,11 @@ end
 function M.options_are_per_process()
   assert.eq(process.set_options({ trap_links = true }), true)
   local watcher = spawn_monitored("forwarder", process.pid(), false)
-  within(process.listen("ready"), "forwarder ready")
+  recv(process.listen("ready"), "forwarder ready")
   local linked = spawn_monitored("agent")
   assert.eq(call(linked, "link", watcher).ok, true)
   process.send(linked, "fail", "x")
-  local seen = {}
-  for _ = 1, 2 do
-    local ev = next_event()
-    seen[ev.from] = ev
-  end
+  local seen = events_by_from(2)
   assert.eq(assert(seen[watcher], "watcher survived").error, "linked process failed")
   return true
 end

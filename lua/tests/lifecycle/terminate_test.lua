@@ -1,67 +1,11 @@
 local assert = require("assert")
+local helpers = require("helpers")
 local time = require("time")
 
 local M = {}
-local NS = "test.lifecycle:"
-local HOST = "app:processes"
-
--- Receives from ch, raising (at the caller) if nothing comes within d (default 1s).
-local function within(ch, what, d)
-  local timeout = time.after(d or "1s")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then error("timed out waiting for " .. what, 2) end
-  return r.value, r.ok
-end
-
--- True when nothing arrives on ch within d (default 50ms); else false and the value.
-local function quiet(ch, d)
-  local timeout = time.after(d or "50ms")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then return true end
-  return false, r.value
-end
-
-local function next_event() return within(process.events(), "an event") end
-local function next_reply() return within(process.listen("reply"), "a reply") end
-
-local function spawn(name, ...)
-  local pid, err = process.spawn(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn " .. name)
-  return pid
-end
-
-local function spawn_monitored(name, ...)
-  local pid, err = process.spawn_monitored(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn_monitored " .. name)
-  return pid
-end
-
--- Sends a command to an agent and returns its reply table.
-local function call(pid, cmd, arg)
-  assert.eq(process.send(pid, cmd, arg), true, "send " .. cmd)
-  return next_reply()
-end
-
--- The next event, checked to be an EXIT from pid.
-local function exit_from(pid)
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.exit", "event kind")
-  assert.eq(ev.from, pid, "event from")
-  return ev
-end
-
--- Waits until pid is no longer routable (send fails), polling every millisecond up to 1s.
-local function wait_gone(pid)
-  for _ = 1, 1000 do
-    local ok, err = process.send(pid, "probe")
-    if not ok then
-      assert.eq(err, "process not found")
-      return
-    end
-    time.sleep("1ms")
-  end
-  error("process " .. tostring(pid) .. " did not end", 2)
-end
+local assert_quiet, exit_from = helpers.assert_quiet, helpers.exit_from
+local workers = helpers.spawners("test.lifecycle")
+local spawn_monitored = workers.spawn_monitored
 
 -- SPEC 2.3 process.terminate -----------------------------------------------------------------
 
@@ -88,8 +32,7 @@ function M.terminate_of_self_ends_the_caller_immediately_with_process_terminated
   local ev = exit_from(pid)
   assert.eq(ev.result.value, nil)
   assert.eq(ev.error, "process terminated")
-  local silent = quiet(process.listen("after_terminate"))
-  assert.truthy(silent, "code after terminate(self) ran")
+  assert_quiet(process.listen("after_terminate"), "code after terminate(self) ran")
   return true
 end
 

@@ -1,15 +1,13 @@
 -- SPEC §2.2 Messages (plus coroutines inside a process, §2).
 -- One test per method; each method name is the behaviour it checks.
--- `require` is kept in a local first: loading one imported library currently replaces the
--- process's global `require` (see the report), which would break the second import.
-local req = require
-local assert = req("assert")
-local util = req("util")
+local assert = require("assert")
+local helpers = require("helpers")
 
 local HOST = "app:processes"
 local W = "test.messages:"
 
 local T = {}
+local recv, wait_event = helpers.recv, helpers.wait_event
 
 local function self_send(topic, ...)
   return process.send(process.pid(), topic, ...)
@@ -68,7 +66,7 @@ function T.send_to_name_of_ended_process_fails()
   local pid = assert(process.spawn_monitored(W .. "waiter", HOST))
   assert.eq(process.registry.register("test.messages.gone", pid), true)
   assert.eq(process.send(pid, "stop"), true)
-  util.wait_event("pid.exit", pid)
+  wait_event("pid.exit", pid)
   local r, err = process.send("test.messages.gone", "t", 1)
   assert.eq(r, nil)
   assert.eq(err, "could not resolve 'test.messages.gone' as PID or registered name")
@@ -92,7 +90,7 @@ end
 
 function T.send_to_ended_process_fails_with_process_not_found()
   local pid = assert(process.spawn_monitored(W .. "instant", HOST))
-  util.wait_event("pid.exit", pid)
+  wait_event("pid.exit", pid)
   local r, err = process.send(pid, "t", 1)
   assert.eq(r, nil)
   assert.eq(err, "process not found")
@@ -102,7 +100,7 @@ end
 function T.send_to_self_is_delivered()
   local ch = process.listen("me")
   assert.eq(self_send("me", "hello"), true)
-  assert.eq(util.recv(ch), "hello")
+  assert.eq(recv(ch), "hello")
   return true
 end
 
@@ -110,7 +108,7 @@ function T.send_to_registered_name_is_delivered()
   assert.eq(process.registry.register("test.messages.self"), true)
   local ch = process.listen("named", { message = true })
   assert.eq(process.send("test.messages.self", "named", 5), true)
-  local msg = util.recv(ch)
+  local msg = recv(ch)
   assert.eq(msg:payload():data(), 5)
   assert.eq(msg:from(), process.pid())
   return true
@@ -123,7 +121,7 @@ function T.messages_to_a_child_arrive_in_send_order()
   for i = 1, 100 do
     assert.eq(process.send(pid, "seq", i), true)
   end
-  local got = util.recv(process.listen("collected"), "2s")
+  local got = recv(process.listen("collected"), nil, "2s")
   local want = {}
   for i = 1, 100 do want[i] = i end
   assert.same(got, want)
@@ -134,7 +132,7 @@ function T.messages_from_a_child_arrive_in_send_order()
   local ch = process.listen("seq")
   assert(process.spawn(W .. "burst", HOST, process.pid(), 100))
   for i = 1, 100 do
-    assert.eq(util.recv(ch), i)
+    assert.eq(recv(ch), i)
   end
   return true
 end
@@ -146,7 +144,7 @@ function T.inbox_keeps_arrival_order_across_topics()
   local inbox = process.inbox()
   local got = {}
   for i = 1, 3 do
-    local msg = util.recv(inbox)
+    local msg = recv(inbox)
     got[i] = msg:topic() .. "=" .. tostring(msg:payload():data())
   end
   assert.same(got, { "a=1", "b=2", "c=3" })
@@ -155,10 +153,10 @@ end
 
 function T.messages_wait_in_mailbox_while_nobody_receives()
   local pid = assert(process.spawn_monitored(W .. "send_three", HOST, process.pid()))
-  util.wait_event("pid.exit", pid) -- the sender is gone; its messages must still be here
+  wait_event("pid.exit", pid) -- the sender is gone; its messages must still be here
   local inbox = process.inbox()
   for i = 1, 3 do
-    local msg = util.recv(inbox)
+    local msg = recv(inbox)
     assert.eq(msg:topic(), "m")
     assert.eq(msg:from(), pid)
     assert.eq(msg:payload():data(), i)
@@ -172,9 +170,9 @@ function T.full_listen_channel_does_not_block_other_topics()
   self_send("a", 1)
   self_send("a", 2)
   self_send("b", 3)
-  assert.eq(util.recv(b), 3)
-  assert.eq(util.recv(a), 1)
-  assert.eq(util.recv(a), 2)
+  assert.eq(recv(b), 3)
+  assert.eq(recv(a), 1)
+  assert.eq(recv(a), 2)
   return true
 end
 
@@ -183,7 +181,7 @@ end
 function T.raw_listen_delivers_nil_for_zero_payloads()
   local ch = process.listen("t")
   self_send("t")
-  local v, ok = util.recv(ch)
+  local v, ok = recv(ch)
   assert.eq(ok, true)
   assert.eq(v, nil)
   return true
@@ -192,7 +190,7 @@ end
 function T.raw_listen_delivers_the_value_for_one_payload()
   local ch = process.listen("t")
   self_send("t", { a = 1 })
-  local v, ok = util.recv(ch)
+  local v, ok = recv(ch)
   assert.eq(ok, true)
   assert.same(v, { a = 1 })
   return true
@@ -201,7 +199,7 @@ end
 function T.raw_listen_delivers_an_array_for_several_payloads()
   local ch = process.listen("t")
   self_send("t", 1, "two", { three = 3 })
-  local v, ok = util.recv(ch)
+  local v, ok = recv(ch)
   assert.eq(ok, true)
   assert.same(v, { 1, "two", { three = 3 } })
   return true
@@ -212,8 +210,8 @@ function T.listen_only_delivers_its_own_topic()
   local b = process.listen("b")
   self_send("b", "for b")
   self_send("a", "for a")
-  assert.eq(util.recv(a), "for a")
-  assert.eq(util.recv(b), "for b")
+  assert.eq(recv(a), "for a")
+  assert.eq(recv(b), "for b")
   return true
 end
 
@@ -230,7 +228,7 @@ function T.listen_with_message_option_later_returns_same_channel_in_message_mode
   local msgch = process.listen("t", { message = true })
   assert.truthy(rawequal(raw, msgch))
   self_send("t", "x")
-  local msg = util.recv(raw)
+  local msg = recv(raw)
   assert.eq(msg:topic(), "t")
   assert.eq(msg:payload():data(), "x")
   return true
@@ -262,7 +260,7 @@ end
 function T.message_mode_delivers_topic_from_and_payload()
   local ch = process.listen("greet", { message = true })
   self_send("greet", "hi")
-  local msg = util.recv(ch)
+  local msg = recv(ch)
   assert.eq(msg:topic(), "greet")
   assert.eq(msg:from(), process.pid())
   assert.eq(msg:payload():data(), "hi")
@@ -272,7 +270,7 @@ end
 function T.message_from_is_the_sending_child_pid()
   local ch = process.listen("m", { message = true })
   local pid = assert(process.spawn(W .. "send_three", HOST, process.pid()))
-  local msg = util.recv(ch)
+  local msg = recv(ch)
   assert.eq(msg:from(), pid)
   return true
 end
@@ -280,7 +278,7 @@ end
 function T.message_payload_is_nil_for_zero_payloads()
   local ch = process.listen("t", { message = true })
   self_send("t")
-  local msg = util.recv(ch)
+  local msg = recv(ch)
   assert.eq(msg:payload(), nil)
   return true
 end
@@ -288,7 +286,7 @@ end
 function T.message_payload_is_payload_object_for_one_nil_payload()
   local ch = process.listen("t", { message = true })
   self_send("t", nil)
-  local msg = util.recv(ch)
+  local msg = recv(ch)
   local p = msg:payload()
   assert.truthy(p ~= nil, "one payload (nil) must give a payload object")
   assert.eq(p:data(), nil)
@@ -298,7 +296,7 @@ end
 function T.message_payload_data_returns_a_table_value()
   local ch = process.listen("t", { message = true })
   self_send("t", { a = 1, list = { "x", "y" } })
-  local msg = util.recv(ch)
+  local msg = recv(ch)
   assert.same(msg:payload():data(), { a = 1, list = { "x", "y" } })
   return true
 end
@@ -306,7 +304,7 @@ end
 function T.message_payload_is_array_of_payload_objects_for_several_payloads()
   local ch = process.listen("t", { message = true })
   self_send("t", 1, "two", { three = 3 })
-  local msg = util.recv(ch)
+  local msg = recv(ch)
   local p = msg:payload()
   assert.eq(type(p), "table")
   assert.eq(#p, 3)
@@ -319,7 +317,7 @@ end
 function T.tostring_of_message_names_the_topic()
   local ch = process.listen("greeting_topic", { message = true })
   self_send("greeting_topic", 1)
-  local msg = util.recv(ch)
+  local msg = recv(ch)
   assert.contains(tostring(msg), "greeting_topic")
   return true
 end
@@ -331,7 +329,7 @@ function T.unlisten_returns_true_and_closes_the_channel()
   local r, err = process.unlisten(ch)
   assert.eq(r, true)
   assert.eq(err, nil)
-  local v, ok = util.recv(ch)
+  local v, ok = recv(ch)
   assert.eq(v, nil)
   assert.eq(ok, false)
   return true
@@ -357,7 +355,7 @@ function T.messages_after_unlisten_fall_back_to_inbox()
   local ch = process.listen("t")
   assert.eq(process.unlisten(ch), true)
   self_send("t", 9)
-  local msg = util.recv(process.inbox())
+  local msg = recv(process.inbox())
   assert.eq(msg:topic(), "t")
   assert.eq(msg:payload():data(), 9)
   return true
@@ -368,7 +366,7 @@ function T.listen_after_unlisten_receives_again()
   assert.eq(process.unlisten(ch), true)
   local ch2 = process.listen("t")
   self_send("t", "again")
-  assert.eq(util.recv(ch2), "again")
+  assert.eq(recv(ch2), "again")
   return true
 end
 
@@ -378,14 +376,14 @@ function T.unlisten_with_pending_messages_keeps_first_and_returns_rest_to_inbox(
   self_send("r", 2)
   self_send("r", 3)
   assert.eq(process.unlisten(ch), true)
-  local v, ok = util.recv(ch)
+  local v, ok = recv(ch)
   assert.eq(v, 1)
   assert.eq(ok, true)
-  v, ok = util.recv(ch)
+  v, ok = recv(ch)
   assert.eq(ok, false)
   local inbox = process.inbox()
   for i = 2, 3 do
-    local msg = util.recv(inbox)
+    local msg = recv(inbox)
     assert.eq(msg:topic(), "r")
     assert.eq(msg:payload():data(), i)
   end
@@ -401,7 +399,7 @@ end
 
 function T.inbox_receives_message_objects_for_unlistened_topics()
   self_send("loose", "v")
-  local msg = util.recv(process.inbox())
+  local msg = recv(process.inbox())
   assert.eq(msg:topic(), "loose")
   assert.eq(msg:from(), process.pid())
   assert.eq(msg:payload():data(), "v")
@@ -412,18 +410,18 @@ function T.listened_topics_do_not_reach_the_inbox()
   local ch = process.listen("taken")
   self_send("taken", 1)
   self_send("free", 2)
-  local msg = util.recv(process.inbox())
+  local msg = recv(process.inbox())
   assert.eq(msg:topic(), "free")
-  assert.eq(util.recv(ch), 1)
+  assert.eq(recv(ch), 1)
   return true
 end
 
 function T.message_that_arrived_before_listen_goes_to_the_new_listener()
   local pid = assert(process.spawn_monitored(W .. "send_three", HOST, process.pid()))
-  util.wait_event("pid.exit", pid) -- all three messages have arrived, none delivered yet
+  wait_event("pid.exit", pid) -- all three messages have arrived, none delivered yet
   local ch = process.listen("m")
   for i = 1, 3 do
-    assert.eq(util.recv(ch), i)
+    assert.eq(recv(ch), i)
   end
   local r = channel.select({ process.inbox():case_receive(), default = true })
   assert.eq(r.default, true, "inbox must be empty")
@@ -436,9 +434,9 @@ function T.echo_worker_sends_back_payload_object_as_its_value()
   local echo = assert(process.spawn(W .. "echo", HOST))
   local replies = process.listen("echo")
   assert.eq(process.send(echo, "ping", { a = 1, list = { "x", "y" } }), true)
-  assert.same(util.recv(replies), { a = 1, list = { "x", "y" } })
+  assert.same(recv(replies), { a = 1, list = { "x", "y" } })
   assert.eq(process.send(echo, "ping", "text"), true)
-  assert.eq(util.recv(replies), "text")
+  assert.eq(recv(replies), "text")
   return true
 end
 
@@ -446,7 +444,7 @@ function T.echo_reply_comes_from_the_echo_pid()
   local echo = assert(process.spawn(W .. "echo", HOST))
   local replies = process.listen("echo", { message = true })
   assert.eq(process.send(echo, "ping", 42), true)
-  local msg = util.recv(replies)
+  local msg = recv(replies)
   assert.eq(msg:from(), echo)
   assert.eq(msg:topic(), "echo")
   assert.eq(msg:payload():data(), 42)
@@ -496,7 +494,7 @@ function T.coroutine_spawn_shares_the_process_pid()
   coroutine.spawn(function()
     out:send({ pid = process.pid(), id = process.id() })
   end)
-  local got = util.recv(out)
+  local got = recv(out)
   assert.eq(got.pid, process.pid())
   assert.eq(got.id, process.id())
   return true
@@ -509,7 +507,7 @@ function T.coroutine_spawn_shares_the_process_mailbox()
     out:send({ topic = msg:topic(), data = msg:payload():data() })
   end)
   assert.eq(self_send("shared", 7), true)
-  assert.same(util.recv(out), { topic = "shared", data = 7 })
+  assert.same(recv(out), { topic = "shared", data = 7 })
   return true
 end
 
@@ -518,14 +516,14 @@ function T.coroutine_spawn_sends_with_the_process_pid()
   coroutine.spawn(function()
     process.send(process.pid(), "from_co", 1)
   end)
-  local msg = util.recv(ch)
+  local msg = recv(ch)
   assert.eq(msg:from(), process.pid())
   return true
 end
 
 function T.error_in_coroutine_spawn_fails_the_whole_process()
   local pid = assert(process.spawn_monitored(W .. "co_fail", HOST))
-  local ev = util.wait_event("pid.exit", pid)
+  local ev = wait_event("pid.exit", pid)
   assert.eq(ev.result.value, nil)
   assert.contains(ev.error, "coroutine boom")
   assert.truthy(ev.error:match(":%d+: coroutine boom$"), "error " .. ev.error)
@@ -534,7 +532,7 @@ end
 
 function T.error_in_coroutine_spawn_after_blocking_fails_the_whole_process()
   local pid = assert(process.spawn_monitored(W .. "co_fail_later", HOST))
-  local ev = util.wait_event("pid.exit", pid)
+  local ev = wait_event("pid.exit", pid)
   assert.eq(ev.result.value, nil)
   assert.truthy(ev.error:match(":%d+: late coroutine boom$"), "error " .. tostring(ev.error))
   return true

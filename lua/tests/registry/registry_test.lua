@@ -1,67 +1,12 @@
 local assert = require("assert")
-local time = require("time")
+local helpers = require("helpers")
 
 local M = {}
-local NS = "test.registry:"
-local HOST = "app:processes"
-
--- Receives from ch, raising (at the caller) if nothing comes within d (default 1s).
-local function within(ch, what, d)
-  local timeout = time.after(d or "1s")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then error("timed out waiting for " .. what, 2) end
-  return r.value, r.ok
-end
-
--- True when nothing arrives on ch within d (default 50ms); else false and the value.
-local function quiet(ch, d)
-  local timeout = time.after(d or "50ms")
-  local r = channel.select { ch:case_receive(), timeout:case_receive() }
-  if r.channel == timeout then return true end
-  return false, r.value
-end
-
-local function next_event() return within(process.events(), "an event") end
-local function next_reply() return within(process.listen("reply"), "a reply") end
-
-local function spawn(name, ...)
-  local pid, err = process.spawn(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn " .. name)
-  return pid
-end
-
-local function spawn_monitored(name, ...)
-  local pid, err = process.spawn_monitored(NS .. name, HOST, ...)
-  assert.eq(err, nil, "spawn_monitored " .. name)
-  return pid
-end
-
--- Sends a command to an agent and returns its reply table.
-local function call(pid, cmd, arg)
-  assert.eq(process.send(pid, cmd, arg), true, "send " .. cmd)
-  return next_reply()
-end
-
--- The next event, checked to be an EXIT from pid.
-local function exit_from(pid)
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.exit", "event kind")
-  assert.eq(ev.from, pid, "event from")
-  return ev
-end
-
--- Waits until pid is no longer routable (send fails), polling every millisecond up to 1s.
-local function wait_gone(pid)
-  for _ = 1, 1000 do
-    local ok, err = process.send(pid, "probe")
-    if not ok then
-      assert.eq(err, "process not found")
-      return
-    end
-    time.sleep("1ms")
-  end
-  error("process " .. tostring(pid) .. " did not end", 2)
-end
+local recv, assert_quiet, next_event = helpers.recv, helpers.assert_quiet, helpers.next_event
+local exit_from, events_by_from = helpers.exit_from, helpers.events_by_from
+local next_reply, call, wait_gone = helpers.next_reply, helpers.call, helpers.wait_gone
+local workers = helpers.spawners("test.registry")
+local spawn, spawn_monitored = workers.spawn, workers.spawn_monitored
 
 local reg = process.registry
 
@@ -195,7 +140,7 @@ function M.send_to_own_registered_name_reaches_the_caller()
   assert.eq(reg.register("reg.me"), true)
   local ch = process.listen("to_me")
   assert.eq(process.send("reg.me", "to_me", 5), true)
-  assert.eq(within(ch, "own message"), 5)
+  assert.eq(recv(ch, "own message"), 5)
   return true
 end
 
@@ -216,8 +161,7 @@ function M.unmonitor_accepts_a_registered_name()
   assert.eq(process.unmonitor("reg.unwatched"), true)
   process.send(pid, "stop", "bye")
   wait_gone(pid)
-  local silent, ev = quiet(process.events(), "100ms")
-  assert.truthy(silent, "EXIT arrived after unmonitor by name: " .. assert.show(ev))
+  assert_quiet(process.events(), "EXIT arrived after unmonitor by name", "100ms")
   return true
 end
 
@@ -237,9 +181,7 @@ function M.link_accepts_a_registered_name()
   assert.eq(reg.register("reg.linked", pid), true)
   assert.eq(process.link("reg.linked"), true)
   process.send(pid, "fail", "by name")
-  local ev = next_event()
-  assert.eq(ev.kind, "pid.link.down")
-  assert.eq(ev.from, pid)
+  local ev = next_event("pid.link.down", pid)
   assert.contains(ev.error, ": by name")
   return true
 end
@@ -252,17 +194,16 @@ function M.unlink_accepts_a_registered_name()
   assert.eq(process.unlink("reg.unlinked"), true)
   process.send(pid, "fail", "unlinked")
   exit_from(pid)
-  local silent, ev = quiet(process.events())
-  assert.truthy(silent, "LINK_DOWN arrived after unlink by name: " .. assert.show(ev))
+  assert_quiet(process.events(), "LINK_DOWN arrived after unlink by name")
   return true
 end
 
 function M.cancel_accepts_a_registered_name()
   local pid = spawn("forwarder", process.pid())
-  assert.eq(within(process.listen("ready"), "forwarder ready"), pid)
+  assert.eq(recv(process.listen("ready"), "forwarder ready"), pid)
   assert.eq(reg.register("reg.cancelled", pid), true)
   assert.eq(process.cancel("reg.cancelled", "by name"), true)
-  local ev = within(process.listen("event"), "forwarded CANCEL")
+  local ev = recv(process.listen("event"), "forwarded CANCEL")
   assert.eq(ev.kind, "pid.cancel")
   assert.eq(ev.from, process.pid())
   assert.eq(ev.reason, "by name")
@@ -302,11 +243,7 @@ function M.names_are_released_when_their_process_is_killed_by_a_link()
   local partner = agent_named("reg.killed")
   assert.eq(call(partner, "link", failing).ok, true)
   process.send(failing, "fail", "boom")
-  local seen = {}
-  for _ = 1, 2 do
-    local ev = next_event()
-    seen[ev.from] = ev
-  end
+  local seen = events_by_from(2)
   assert.eq(assert(seen[partner], "partner survived").error, "linked process failed")
   assert.fails("name not registered", reg.lookup("reg.killed"))
   return true

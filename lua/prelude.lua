@@ -154,8 +154,22 @@ local uuid = { v4 = raw.uuid_v4 }
 local is_task = raw.is_task
 local preempted = raw.preempted
 
+-- A process ended by the runtime (instruction limit, stuck where it cannot yield) must not
+-- be kept alive by catching the error: every catch point re-raises it.
+local doomed = raw.doomed
+local base_pcall, base_xpcall = pcall, xpcall
+
+local function after_catch(ok, ...)
+  if not ok then
+    local reason = doomed()
+    if reason then error(reason, 0) end
+  end
+  return ok, ...
+end
+
 local function forward(co, ok, ...)
-  if ok and co_status(co) == "suspended" then
+  if not ok then return after_catch(ok, ...) end
+  if co_status(co) == "suspended" then
     local first = ...
     if first == BLOCK or first == PREEMPT then
       return forward(co, co_resume(co, co_yield(first)))
@@ -171,8 +185,13 @@ local function wrap_result(ok, ...)
   error((...), 0)
 end
 
+local tune = raw.tune_coroutine
+local function create(f)
+  return tune(co_create(f))
+end
+
 local sandbox_coroutine = {
-  create = co_create,
+  create = create,
   yield = co_yield,
   status = co_status,
   running = coroutine.running,
@@ -182,7 +201,7 @@ local sandbox_coroutine = {
     return forward(co, co_resume(co, ...))
   end,
   wrap = function(f)
-    local co = co_create(f)
+    local co = create(f)
     return function(...) return wrap_result(forward(co, co_resume(co, ...))) end
   end,
   close = function(co)
@@ -235,6 +254,26 @@ local os_lib = {
   difftime = os.difftime,
 }
 
+-- The collector is shared by every process: a script may run it or ask about it, never
+-- stop or retune it.
+local base_collect = collectgarbage
+local GC_ALLOWED = { collect = true, count = true, step = true, isrunning = true }
+local gc_collect = raw.gc_collect
+local function sandbox_collect(opt, ...)
+  if opt == nil then opt = "collect" end
+  if not GC_ALLOWED[opt] then
+    error("collectgarbage: option '" .. tostring(opt) ..
+      "' is not allowed (the collector is shared by all processes)", 2)
+  end
+  if opt == "collect" then
+    gc_collect(true)
+    return 0
+  elseif opt == "step" then
+    return gc_collect(false)
+  end
+  return base_collect(opt, ...)
+end
+
 local BASE = {
   _VERSION = _VERSION,
   string = string_proxy,
@@ -249,12 +288,15 @@ local BASE = {
   time = readonly(time, "time"),
   print = print,
   unpack = table.unpack,
+  pcall = function(f, ...) return after_catch(base_pcall(f, ...)) end,
+  collectgarbage = sandbox_collect,
+  xpcall = function(f, h, ...) return after_catch(base_xpcall(f, h, ...)) end,
   rawset = guarded_rawset,
 }
 for _, k in ipairs({
-  "assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall", "select", "tonumber",
+  "assert", "error", "ipairs", "next", "pairs", "select", "tonumber",
   "tostring", "type", "rawequal", "rawget", "rawlen", "setmetatable",
-  "getmetatable", "collectgarbage",
+  "getmetatable",
 }) do
   BASE[k] = _G[k]
 end

@@ -1,12 +1,13 @@
 //! The command line: `moonhost run APP_DIR ENTRY [ARGS...]` and
-//! `moonhost test APP_DIR [FILTER...] [--format tap]`.
+//! `moonhost test APP_DIR [FILTER...] [--format tap]`, with the simulation flags of SPEC §7.
 
 use crate::manifest::App;
 use crate::process::Exit;
 use crate::runtime::{RunOutcome, Runtime, check_syntax};
 use crate::testrun::{self, TestOptions};
+use crate::trace::Divergence;
 use clap::{Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// moonhost: Lua processes with an Erlang-style API on one thread.
@@ -41,6 +42,15 @@ pub enum Command {
         /// Run on a virtual clock seeded with N (simulation mode).
         #[arg(long)]
         seed: Option<u64>,
+        /// Also reorder tasks ready together and timer ties from the seed.
+        #[arg(long, requires = "seed")]
+        perturb: bool,
+        /// Write a JSON Lines trace of every scheduling decision to FILE.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Re-run against the trace in FILE and stop at the first divergence.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["trace", "seed"])]
+        replay: Option<PathBuf>,
     },
     /// Run every entry with meta.type: test.
     Test {
@@ -57,48 +67,90 @@ pub enum Command {
         /// Run on a virtual clock seeded with N (simulation mode).
         #[arg(long)]
         seed: Option<u64>,
+        /// Also reorder tasks ready together and timer ties from the seed.
+        #[arg(long, requires = "seed")]
+        perturb: bool,
+        /// Run each test under K perturbed seeds and report every failing seed.
+        #[arg(long, value_name = "K", conflicts_with = "seed")]
+        explore: Option<u64>,
     },
 }
 
 /// Parses the process arguments and runs; returns the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
-    match cli.command {
+    match Cli::parse().command {
         Command::Run {
             app,
             entry,
             args,
             seed,
-        } => run(&app, &entry, &args, seed),
+            perturb,
+            trace,
+            replay,
+        } => {
+            let sim = Simulation {
+                seed,
+                perturb,
+                trace,
+                replay,
+            };
+            run(&app, &entry, &args, &sim)
+        }
         Command::Test {
             app,
             filters,
             format,
             timeout,
             seed,
+            perturb,
+            explore,
         } => {
             let opts = TestOptions {
                 filters,
                 tap: format == Format::Tap,
                 timeout: Duration::from_secs_f64(timeout.max(0.001)),
                 seed,
+                perturb,
+                explore,
+                app_dir: app.display().to_string(),
             };
             test(&app, &opts)
         }
     }
 }
 
-fn run(app: &PathBuf, entry: &str, args: &[String], seed: Option<u64>) -> i32 {
-    let app = match App::load(app).and_then(|a| check_syntax(&a).map(|()| a)) {
-        Ok(a) => a,
-        Err(e) => {
+/// The simulation flags of `run`.
+#[derive(Debug, Default)]
+struct Simulation {
+    seed: Option<u64>,
+    perturb: bool,
+    trace: Option<PathBuf>,
+    replay: Option<PathBuf>,
+}
+
+fn load(app: &Path) -> Result<App, i32> {
+    App::load(app)
+        .and_then(|a| check_syntax(&a).map(|()| a))
+        .map_err(|e| {
             eprintln!("moonhost: {e}");
-            return 2;
-        }
+            2
+        })
+}
+
+fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
+    let app = match load(app) {
+        Ok(a) => a,
+        Err(code) => return code,
     };
-    let mut b = Runtime::builder();
-    if let Some(s) = seed {
+    let mut b = Runtime::builder().perturb(sim.perturb);
+    if let Some(s) = sim.seed {
         b = b.seed(s);
+    }
+    if let Some(t) = &sim.trace {
+        b = b.trace(t);
+    }
+    if let Some(r) = &sim.replay {
+        b = b.replay(r);
     }
     let outcome = b.build(&app).and_then(|mut rt| {
         let stop = rt.interrupt_handle();
@@ -129,6 +181,10 @@ fn run(app: &PathBuf, entry: &str, args: &[String], seed: Option<u64>) -> i32 {
             eprintln!("moonhost: interrupted");
             130
         }
+        Ok(RunOutcome::Diverged(d)) => {
+            report_divergence(&d);
+            1
+        }
         Err(e) => {
             eprintln!("moonhost: {e}");
             2
@@ -136,13 +192,25 @@ fn run(app: &PathBuf, entry: &str, args: &[String], seed: Option<u64>) -> i32 {
     }
 }
 
-fn test(app: &PathBuf, opts: &TestOptions) -> i32 {
-    let app = match App::load(app).and_then(|a| check_syntax(&a).map(|()| a)) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("moonhost: {e}");
-            return 2;
+fn report_divergence(d: &Divergence) {
+    eprintln!("moonhost: replay diverged at trace line {}", d.line);
+    eprintln!(
+        "  expected: {}",
+        d.expected.as_deref().unwrap_or("(end of trace)")
+    );
+    eprintln!("  actual:   {}", d.actual);
+    if let Some(tb) = &d.traceback {
+        eprintln!("  Lua stack of the process involved:");
+        for line in tb.lines() {
+            eprintln!("    {line}");
         }
+    }
+}
+
+fn test(app: &Path, opts: &TestOptions) -> i32 {
+    let app = match load(app) {
+        Ok(a) => a,
+        Err(code) => return code,
     };
     let mut out = std::io::stdout();
     match testrun::run_all(&app, opts, &mut out) {

@@ -48,6 +48,11 @@ impl Clock {
         }
     }
 
+    /// Unix nanoseconds at runtime nanosecond 0.
+    pub fn wall_origin(&self) -> i64 {
+        self.wall_origin_ns
+    }
+
     /// Whether this clock is virtual.
     pub fn is_virtual(&self) -> bool {
         matches!(self.source, Source::Virtual { .. })

@@ -9,10 +9,12 @@
 use crate::channel::Channel;
 use crate::clock::Clock;
 use crate::limits::Limits;
+use crate::lua::{HookState, Rng};
 use crate::payload::Payload;
 use crate::process::*;
 use crate::registry::Registry;
 use crate::timer::TimerHeap;
+use crate::trace::Tracer;
 use mlua::{Function, Lua, Thread, Value};
 use slotmap::SlotMap;
 use smallvec::SmallVec;
@@ -210,7 +212,19 @@ pub struct Core {
     pub slice: u32,
     /// Lua heap the whole runtime may use.
     pub memory_ceiling: usize,
+    /// State shared with the preemption hook.
+    pub hook: Rc<HookState>,
+    /// Trace recording or replay.
+    pub tracer: Tracer,
+    /// Seed of the run's random sources (entropy unless the run is seeded).
+    pub seed: u64,
+    /// Under `--explore`/`--perturb`: reorders tasks that are ready together and timers
+    /// with equal deadlines, from a seed.
+    pub perturb: Option<Rng>,
 }
+
+/// Under perturbation, how many tasks at the head of the run queue may run next.
+const PERTURB_WINDOW: usize = 4;
 
 /// Most finished coroutines kept for reuse.
 pub(crate) const THREAD_POOL_MAX: usize = 4096;
@@ -240,6 +254,10 @@ impl Core {
             task_threads: HashSet::new(),
             slice: crate::lua::HOOK_EVERY_INSTRUCTIONS,
             memory_ceiling: usize::MAX,
+            hook: Rc::new(HookState::default()),
+            tracer: Tracer::default(),
+            seed: 0,
+            perturb: None,
         }
     }
 
@@ -263,6 +281,30 @@ impl Core {
             ),
             None => (crate::limits::DEFAULT_PAYLOAD_DEPTH, usize::MAX),
         }
+    }
+
+    /// Writes a trace record (when tracing) stamped with the clock.
+    pub fn trace(&mut self, ev: &str, fields: &[(&str, serde_json::Value)]) {
+        let t = self.clock.now();
+        self.tracer.emit(t, ev, fields);
+    }
+
+    /// A PID as a trace field.
+    pub fn pid_field(&self, pid: PidRef) -> serde_json::Value {
+        self.pid_string(pid).into()
+    }
+
+    /// Takes the next task to run: the head of the run queue, or under perturbation one of
+    /// the first few.
+    pub fn pop_task(&mut self) -> Option<TaskId> {
+        if let Some(rng) = &mut self.perturb {
+            let n = self.run_queue.len().min(PERTURB_WINDOW);
+            if n > 1 {
+                let k = (rng.next_u64() % n as u64) as usize;
+                return self.run_queue.remove(k);
+            }
+        }
+        self.run_queue.pop_front()
     }
 
     /// Formats a PID as `{host|num}`.
@@ -340,9 +382,8 @@ impl Core {
         args: Vec<Payload>,
         parent: Option<(ProcId, bool, bool)>,
     ) -> Result<PidRef, String> {
-        let slice = u64::from(self.slice.max(1));
         let h = &mut self.hosts[host as usize];
-        let slices_left = h.limits.max_instructions.map(|n| n.div_ceil(slice));
+        let instructions_left = h.limits.max_instructions;
         if h.limits.max_processes.is_some_and(|m| h.live >= m) {
             return Err("max processes limit exceeded".into());
         }
@@ -374,11 +415,13 @@ impl Core {
             names: SmallVec::new(),
             trap_links: false,
             kill: None,
-            timers: SmallVec::new(),
+            timers: BTreeSet::new(),
+            chans: BTreeSet::new(),
             msg_seq: 0,
             mailbox: 0,
             heap: 0,
-            slices_left,
+            heap_checked: 0,
+            instructions_left,
         });
         let task = self.tasks.insert(Task {
             proc,
@@ -403,6 +446,15 @@ impl Core {
             self.pid_string(pid),
             self.entries[entry as usize].id
         );
+        if self.tracer.is_on() {
+            let parent = parent.map(|(p, _, _)| self.pid_field(self.procs[p].pid));
+            let fields = [
+                ("pid", self.pid_field(pid)),
+                ("entry", self.entries[entry as usize].id.clone().into()),
+                ("parent", parent.unwrap_or_default()),
+            ];
+            self.trace("spawn", &fields);
+        }
         Ok(pid)
     }
 

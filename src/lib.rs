@@ -30,6 +30,7 @@ pub mod registry;
 pub mod runtime;
 pub mod testrun;
 pub mod timer;
+pub mod trace;
 
 pub use crate::core::RootExit;
 pub use crate::error::{Error, Result};

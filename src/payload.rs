@@ -121,8 +121,7 @@ impl Payload {
         for p in all {
             index_tables(p, &mut index);
         }
-        let mut renumbered = HashMap::new();
-        renumber(&all[idx], &index, &mut renumbered)
+        renumber(&all[idx], &index, &mut HashMap::new(), &mut 0)
     }
 
     /// Rebuilds the value inside the Lua state.
@@ -143,7 +142,28 @@ impl Payload {
         }
     }
 
-    /// A short display form used by `tostring(event.result)` and error reports.
+    /// Size as the payload limit counts it (string bytes plus 16 per value) and table
+    /// nesting depth.
+    pub fn measure(&self) -> (usize, usize) {
+        match self {
+            Payload::Str(s) => (VALUE_COST_BYTES + s.len(), 0),
+            Payload::Table(t) => {
+                let mut bytes = VALUE_COST_BYTES;
+                let mut depth = 0;
+                for (k, v) in &t.entries {
+                    for p in [k, v] {
+                        let (b, d) = p.measure();
+                        bytes += b;
+                        depth = depth.max(d);
+                    }
+                }
+                (bytes, depth + 1)
+            }
+            _ => (VALUE_COST_BYTES, 0),
+        }
+    }
+
+    /// Whether this is `nil`.
     pub fn is_nil(&self) -> bool {
         matches!(self, Payload::Nil)
     }
@@ -154,6 +174,7 @@ const VALUE_COST_BYTES: usize = 16;
 
 struct Copier {
     seen: HashMap<usize, u32>,
+    next_id: u32,
     max_depth: usize,
     budget: usize,
     max_bytes: usize,
@@ -163,6 +184,7 @@ impl Copier {
     fn new(max_depth: usize, max_bytes: usize) -> Copier {
         Copier {
             seen: HashMap::new(),
+            next_id: 0,
             max_depth,
             budget: max_bytes,
             max_bytes,
@@ -194,7 +216,21 @@ impl Copier {
             Value::Table(t) => return self.copy_table(t, depth),
             Value::UserData(ud) => {
                 if let Ok(b) = ud.borrow::<PayloadBox>() {
-                    return Ok(b.0.clone());
+                    // Forwarding a received payload is sending it: the same limits apply.
+                    let (bytes, nesting) = b.0.measure();
+                    if depth + nesting > self.max_depth {
+                        return Err(CopyError::TooDeep(self.max_depth));
+                    }
+                    self.charge(bytes.saturating_sub(VALUE_COST_BYTES))?;
+                    // Its tables join this payload's numbering, in the order `build` makes them.
+                    let mut index = HashMap::new();
+                    index_tables(&b.0, &mut index);
+                    return Ok(renumber(
+                        &b.0,
+                        &index,
+                        &mut HashMap::new(),
+                        &mut self.next_id,
+                    ));
                 }
                 if ud.is::<ChanRef>() {
                     return Err(CopyError::Unsupported("channel"));
@@ -216,7 +252,8 @@ impl Copier {
         if depth >= self.max_depth {
             return Err(CopyError::TooDeep(self.max_depth));
         }
-        let id = self.seen.len() as u32;
+        let id = self.next_id;
+        self.next_id += 1;
         self.seen.insert(ptr, id);
         let mut entries = Vec::with_capacity(t.raw_len());
         let mut narr = 0u32;
@@ -248,7 +285,12 @@ fn index_tables<'a>(p: &'a Payload, index: &mut HashMap<u32, &'a PTable>) {
 
 /// Copies `p`, giving tables new ids in the order `build` will create them and resolving
 /// references to tables outside `p` through `index`.
-fn renumber(p: &Payload, index: &HashMap<u32, &PTable>, seen: &mut HashMap<u32, u32>) -> Payload {
+fn renumber(
+    p: &Payload,
+    index: &HashMap<u32, &PTable>,
+    seen: &mut HashMap<u32, u32>,
+    next: &mut u32,
+) -> Payload {
     let table = match p {
         Payload::Ref(id) => match seen.get(id) {
             Some(n) => return Payload::Ref(*n),
@@ -263,12 +305,16 @@ fn renumber(p: &Payload, index: &HashMap<u32, &PTable>, seen: &mut HashMap<u32, 
     if let Some(n) = seen.get(&table.id) {
         return Payload::Ref(*n);
     }
-    let id = seen.len() as u32;
+    let id = *next;
+    *next += 1;
     seen.insert(table.id, id);
     let entries = table
         .entries
         .iter()
-        .map(|(k, v)| (renumber(k, index, seen), renumber(v, index, seen)))
+        .map(|(k, v)| {
+            let k = renumber(k, index, seen, next);
+            (k, renumber(v, index, seen, next))
+        })
         .collect();
     Payload::Table(Box::new(PTable {
         id,
@@ -277,7 +323,7 @@ fn renumber(p: &Payload, index: &HashMap<u32, &PTable>, seen: &mut HashMap<u32, 
     }))
 }
 
-fn build(lua: &Lua, p: &Payload, tables: &mut Vec<Table>) -> mlua::Result<Value> {
+fn build(lua: &Lua, p: &Payload, tables: &mut Vec<Option<Table>>) -> mlua::Result<Value> {
     Ok(match p {
         Payload::Nil => Value::Nil,
         Payload::Bool(b) => Value::Boolean(*b),
@@ -286,13 +332,17 @@ fn build(lua: &Lua, p: &Payload, tables: &mut Vec<Table>) -> mlua::Result<Value>
         Payload::Str(s) => Value::String(lua.create_string(s)?),
         Payload::Ref(id) => tables
             .get(*id as usize)
-            .map(|t| Value::Table(t.clone()))
+            .and_then(|t| t.clone())
+            .map(Value::Table)
             .unwrap_or(Value::Nil),
         Payload::Table(pt) => {
             let nrec = pt.entries.len() - pt.narr as usize;
             let t = lua.create_table_with_capacity(pt.narr as usize, nrec)?;
-            debug_assert_eq!(tables.len(), pt.id as usize);
-            tables.push(t.clone());
+            let slot = pt.id as usize;
+            if tables.len() <= slot {
+                tables.resize(slot + 1, None);
+            }
+            tables[slot] = Some(t.clone());
             for (k, v) in &pt.entries {
                 let k = build(lua, k, tables)?;
                 let v = build(lua, v, tables)?;

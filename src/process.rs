@@ -179,14 +179,19 @@ pub struct Process {
     /// Pending abnormal end (terminate or linked failure), applied at the next
     /// scheduling point.
     pub kill: Option<String>,
+    /// Channels created in this process's world; freed at exit (their buffers may hold
+    /// references that would keep them alive forever).
+    pub chans: BTreeSet<ChanId>,
     /// Armed timers owned by this process; cancelled at exit.
-    pub timers: SmallVec<[TimerId; 2]>,
+    pub timers: BTreeSet<TimerId>,
     /// Arrival counter for messages.
     pub msg_seq: u64,
     /// Messages waiting in its channels' buffers (checked against the mailbox limit).
     pub mailbox: usize,
     /// Lua heap growth charged to it: what its slices allocated minus what they freed.
     pub heap: usize,
-    /// Preemption slices it may still run (`None`: unbounded).
-    pub slices_left: Option<u64>,
+    /// `heap` when it was last reconciled with the live heap (see `Runtime::step`).
+    pub heap_checked: usize,
+    /// Instructions it may still run (`None`: unbounded), counted by the hook.
+    pub instructions_left: Option<u64>,
 }

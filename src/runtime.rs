@@ -16,11 +16,12 @@ use crate::lua::{self, HOOK_EVERY_INSTRUCTIONS, HookState, Installed, Output, Rn
 use crate::manifest::{App, EntryKind};
 use crate::payload::Payload;
 use crate::process::{Exit, Resume};
+use crate::trace::{Divergence, Tracer};
 use mlua::state::{GcIncParams, GcMode};
 use mlua::{Lua, LuaOptions, MultiValue, StdLib, Value};
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +32,12 @@ pub const TURN_BUDGET_RESUMES: usize = 256;
 
 /// Lua heap the whole runtime may use unless the builder says otherwise.
 pub const DEFAULT_MEMORY_CEILING_BYTES: usize = 4 << 30;
+
+/// Where a virtual clock starts: 2026-01-01T00:00:00Z.
+const VIRTUAL_EPOCH_NS: i64 = 1_767_225_600_000_000_000;
+
+/// Mixed into the seed for the perturbation generator, so it differs from `uuid.v4`'s.
+const PERTURB_SALT: u64 = 0x7065_7274_7572_6221;
 
 /// GC pause: a new cycle starts when the heap reaches this percentage of the live data.
 const GC_PAUSE_PERCENT: i32 = 400;
@@ -87,11 +94,16 @@ pub enum RunOutcome {
     Deadlock,
     /// [`Interrupt::interrupt`] was called.
     Interrupted,
+    /// A replay found a record that differs from the trace.
+    Diverged(Divergence),
 }
 
 /// Builds a [`Runtime`].
 pub struct RuntimeBuilder {
     seed: Option<u64>,
+    perturb: bool,
+    trace: Option<PathBuf>,
+    replay: Option<PathBuf>,
     slice: u32,
     output: Option<Box<dyn Write>>,
     limits: LimitConfig,
@@ -111,6 +123,9 @@ impl Default for RuntimeBuilder {
     fn default() -> Self {
         RuntimeBuilder {
             seed: None,
+            perturb: false,
+            trace: None,
+            replay: None,
             slice: HOOK_EVERY_INSTRUCTIONS,
             output: None,
             limits: LimitConfig::default(),
@@ -123,6 +138,26 @@ impl RuntimeBuilder {
     /// Runs on a virtual clock seeded with `seed` (simulation mode).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
+        self
+    }
+
+    /// Reorders tasks that are ready together and timers with equal deadlines, from the
+    /// seed, to explore schedules a correct program must not depend on (needs a seed).
+    pub fn perturb(mut self, on: bool) -> Self {
+        self.perturb = on;
+        self
+    }
+
+    /// Writes a JSON Lines trace of the run to `path`.
+    pub fn trace(mut self, path: impl Into<PathBuf>) -> Self {
+        self.trace = Some(path.into());
+        self
+    }
+
+    /// Replays the trace at `path`: a virtual clock follows it, and the run stops at the
+    /// first record that differs ([`RunOutcome::Diverged`]).
+    pub fn replay(mut self, path: impl Into<PathBuf>) -> Self {
+        self.replay = Some(path.into());
         self
     }
 
@@ -172,19 +207,31 @@ impl RuntimeBuilder {
         ));
         let hook = Rc::new(HookState::default());
         let installed = lua::install(&lua, hook.clone(), self.slice)?;
-        let clock = match self.seed {
-            Some(_) => Clock::virtual_at(1_767_225_600_000_000_000),
-            None => Clock::real(),
+        let mut tracer = match (&self.replay, &self.trace) {
+            (Some(path), _) => Tracer::replay(path).map_err(Error::Io)?,
+            (None, Some(path)) => {
+                Tracer::record(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?
+            }
+            (None, None) => Tracer::default(),
         };
-        if let Some(s) = self.seed {
-            // math.random is one generator shared by all processes; seeding it here makes
-            // it repeat along with the schedule.
-            let math: mlua::Table = lua.globals().get("math")?;
-            math.get::<mlua::Function>("randomseed")?
-                .call::<()>(s as i64)?;
-        }
-        let seed = self.seed.unwrap_or_else(entropy);
+        let header = tracer.header().cloned();
+        let recorded = |k: &str| header.as_ref().and_then(|h| h.get(k)).cloned();
+        let seed = recorded("seed")
+            .and_then(|v| v.as_u64())
+            .or(self.seed)
+            .unwrap_or_else(entropy);
+        let clock = match (recorded("wall0").and_then(|v| v.as_i64()), self.seed) {
+            (Some(wall0), _) => Clock::virtual_at(wall0),
+            (None, Some(_)) => Clock::virtual_at(VIRTUAL_EPOCH_NS),
+            (None, None) => Clock::real(),
+        };
+        // math.random is one generator shared by all processes; seeding it from the run's
+        // seed makes it repeat along with the schedule (and in a replay).
+        let math: mlua::Table = lua.globals().get("math")?;
+        math.get::<mlua::Function>("randomseed")?
+            .call::<()>(seed as i64)?;
         lua.set_app_data(Rng(seed));
+        tracer.step = 0;
         lua.set_app_data(Output(
             self.output.unwrap_or_else(|| Box::new(std::io::stdout())),
         ));
@@ -197,7 +244,13 @@ impl RuntimeBuilder {
         );
         core.slice = self.slice;
         core.memory_ceiling = self.memory_ceiling;
+        core.tracer = tracer;
+        core.seed = seed;
+        if self.perturb {
+            core.perturb = Some(Rng(seed ^ PERTURB_SALT));
+        }
         compile_entries(&lua, &installed, app, &self.limits, &mut core)?;
+        core.hook = hook.clone();
         lua.set_app_data(core);
         let poll = mio::Poll::new().map_err(|e| Error::Poll(e.to_string()))?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)
@@ -408,6 +461,15 @@ impl Runtime {
         if core.hosts.is_empty() {
             return Err(Error::NotFound("host not found".into()));
         }
+        if core.tracer.is_on() {
+            let fields = [
+                ("entry", entry.into()),
+                ("args", args.to_vec().into()),
+                ("seed", core.seed.into()),
+                ("wall0", core.clock.wall_origin().into()),
+            ];
+            core.trace("start", &fields);
+        }
         let pid = core
             .spawn(&self.lua, idx as u32, 0, payloads, None)
             .map_err(Error::NotFound)?;
@@ -482,6 +544,12 @@ impl Runtime {
         loop {
             {
                 let mut core = self.core();
+                if let Some(t) = core.tracer.next_turn_time() {
+                    core.clock.advance_to(t);
+                }
+                if core.tracer.is_on() {
+                    core.trace("turn", &[]);
+                }
                 core.sweep();
                 core.fire_due(&self.lua)?;
                 if let Some(exit) = core.root_exit.clone() {
@@ -489,9 +557,12 @@ impl Runtime {
                 }
             }
             for _ in 0..TURN_BUDGET_RESUMES {
-                if !self.step()? || self.core().root_exit.is_some() {
+                if !self.step()? || self.core().root_exit.is_some() || self.timer_due() {
                     break;
                 }
+            }
+            if let Some(d) = self.core().tracer.diverged.clone() {
+                return Ok(RunOutcome::Diverged(d));
             }
             if let Some(exit) = self.core().root_exit.clone() {
                 return Ok(RunOutcome::Exited(exit));
@@ -515,6 +586,12 @@ impl Runtime {
         if !core.run_queue.is_empty() {
             return Ok(true);
         }
+        if core.tracer.is_replaying()
+            && let Some(t) = core.tracer.next_turn_time()
+        {
+            core.clock.advance_to(t);
+            return Ok(true);
+        }
         let Some(deadline) = core.timers.next_deadline() else {
             return Ok(false);
         };
@@ -536,13 +613,61 @@ impl Runtime {
         }
     }
 
+    /// When the process about to run has been charged over half its memory limit (and
+    /// grown by an eighth of it since the last check), collects garbage and scales every
+    /// process's charge down so that together they do not exceed the live heap: memory a
+    /// process allocated but someone else's slice freed stops counting against it.
+    fn reconcile(&self, mut slice: Slice, tid: crate::process::TaskId) -> Slice {
+        let core = self.core();
+        let Some(proc) = core.tasks.get(tid).map(|t| t.proc) else {
+            return slice;
+        };
+        let p = &core.procs[proc];
+        let limit = slice.allowance + p.heap;
+        if p.heap <= limit / 2 || p.heap < p.heap_checked + limit / 8 {
+            return slice;
+        }
+        drop(core);
+        let _ = self.lua.gc_collect();
+        let live = self.lua.used_memory();
+        let mut core = self.core();
+        let total: usize = core.procs.values().map(|p| p.heap).sum();
+        if total > live {
+            for p in core.procs.values_mut() {
+                p.heap = (p.heap as u128 * live as u128 / total as u128) as usize;
+            }
+        }
+        let p = &mut core.procs[proc];
+        p.heap_checked = p.heap;
+        slice.allowance = limit.saturating_sub(p.heap);
+        slice
+    }
+
+    /// Whether a timer is due now (the turn ends early so it fires on time).
+    fn timer_due(&mut self) -> bool {
+        let mut c = self.core();
+        let now = c.clock.now();
+        c.timers.next_deadline().is_some_and(|d| d <= now)
+    }
+
+    /// Attaches the Lua stack of task `tid` to a divergence found before it ran.
+    fn note_divergence(&mut self, tid: crate::process::TaskId) {
+        let thread = self.core().tasks.get(tid).and_then(|t| t.thread.clone());
+        if let Some(th) = thread {
+            let tb = lua::thread_traceback(&self.lua, &th);
+            if let Some(d) = &mut self.core().tracer.diverged {
+                d.traceback.get_or_insert(tb);
+            }
+        }
+    }
+
     /// Resumes the next runnable task; false when the run queue is empty.
     fn step(&mut self) -> Result<bool> {
         let lua = &self.lua;
         let (tid, thread, resume, slice) = {
             let mut core = self.core();
             loop {
-                let Some(tid) = core.run_queue.pop_front() else {
+                let Some(tid) = core.pop_task() else {
                     return Ok(false);
                 };
                 let Some(task) = core.tasks.get_mut(tid) else {
@@ -560,34 +685,53 @@ impl Runtime {
                 };
                 let resume = std::mem::take(&mut task.resume);
                 core.current = Some(tid);
+                if core.tracer.is_on() {
+                    core.tracer.step += 1;
+                    let pid = core.pid_field(core.procs[proc].pid);
+                    core.trace("resume", &[("pid", pid)]);
+                    if core.tracer.diverged.is_some() {
+                        core.tasks[tid].thread = Some(thread);
+                        core.current = None;
+                        drop(core);
+                        self.note_divergence(tid);
+                        return Ok(false);
+                    }
+                }
                 let p = &core.procs[proc];
                 let limit = core.hosts[p.pid.host as usize].limits.memory_bytes;
                 let slice = Slice {
                     allowance: limit.saturating_sub(p.heap),
-                    budget: p.slices_left.unwrap_or(u64::MAX),
+                    budget: p.instructions_left.unwrap_or(u64::MAX),
                     ceiling: core.memory_ceiling,
                 };
                 break (tid, thread, resume, slice);
             }
         };
+        let slice = self.reconcile(slice, tid);
         let args = resume_args(lua, resume)?;
         self.hook.stuck.set(0);
+        self.hook.progress.set(0);
+        self.hook.parking.set(false);
         self.hook.budget.set(slice.budget);
         let before = lua.used_memory();
         let cap = before.saturating_add(slice.allowance).min(slice.ceiling);
+        self.hook.mem_base.set(before);
+        self.hook.mem_allowance.set(slice.allowance);
+        self.hook.mem_ceiling.set(slice.ceiling);
         let _ = lua.set_memory_limit(cap);
         let res = catch_unwind(AssertUnwindSafe(|| thread.resume::<MultiValue>(args)));
         let _ = lua.set_memory_limit(slice.ceiling);
         let after = lua.used_memory();
+        let base = self.hook.mem_base.get();
         let mut core = self.core();
         core.current = None;
         let Some(proc) = core.tasks.get(tid).map(|t| t.proc) else {
             return Ok(true);
         };
         let p = &mut core.procs[proc];
-        p.heap = (p.heap + after).saturating_sub(before);
-        if p.slices_left.is_some() {
-            p.slices_left = Some(self.hook.budget.get());
+        p.heap = (p.heap + after).saturating_sub(base);
+        if p.instructions_left.is_some() {
+            p.instructions_left = Some(self.hook.budget.get());
         }
         self.hook.budget.set(u64::MAX);
         if let Some(reason) = self.hook.doomed.take() {
@@ -599,8 +743,24 @@ impl Runtime {
         }
         match res {
             Ok(Ok(vals)) if thread.is_resumable() => {
-                core.tasks[tid].thread = Some(thread);
                 let parked = vals.front().is_some_and(is_block);
+                if core.tracer.is_on() {
+                    let pid = core.pid_field(core.procs[proc].pid);
+                    core.trace(if parked { "park" } else { "yield" }, &[("pid", pid)]);
+                    if core.tracer.diverged.is_some()
+                        && core
+                            .tracer
+                            .diverged
+                            .as_ref()
+                            .is_some_and(|d| d.traceback.is_none())
+                    {
+                        let tb = lua::thread_traceback(lua, &thread);
+                        if let Some(d) = &mut core.tracer.diverged {
+                            d.traceback = Some(tb);
+                        }
+                    }
+                }
+                core.tasks[tid].thread = Some(thread);
                 if log::log_enabled!(log::Level::Debug) {
                     let pid = core.pid_string(core.procs[proc].pid);
                     log::debug!("{pid} {}", if parked { "parked" } else { "yielded" });
@@ -665,7 +825,7 @@ impl Runtime {
 struct Slice {
     /// Heap the process may still grow by.
     allowance: usize,
-    /// Preemption slices it may still start.
+    /// Instructions it may still run.
     budget: u64,
     /// Heap of the whole runtime.
     ceiling: usize,

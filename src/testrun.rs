@@ -25,6 +25,12 @@ pub struct TestOptions {
     pub timeout: Duration,
     /// Run on a virtual clock with this seed.
     pub seed: Option<u64>,
+    /// Reorder tasks ready together and timer ties from the seed.
+    pub perturb: bool,
+    /// Run each test under seeds 1..=K with perturbation and report failing seeds.
+    pub explore: Option<u64>,
+    /// How the app folder was named on the command line (for replay commands).
+    pub app_dir: String,
 }
 
 impl Default for TestOptions {
@@ -34,6 +40,9 @@ impl Default for TestOptions {
             tap: false,
             timeout: DEFAULT_TIMEOUT,
             seed: None,
+            perturb: false,
+            explore: None,
+            app_dir: ".".into(),
         }
     }
 }
@@ -85,7 +94,9 @@ pub fn run_one(app: &App, entry: &Entry, opts: &TestOptions, output: Box<dyn Wri
         traceback: None,
         elapsed: Duration::ZERO,
     };
-    let mut builder = Runtime::builder().output(OutputBox(output));
+    let mut builder = Runtime::builder()
+        .output(OutputBox(output))
+        .perturb(opts.perturb);
     if let Some(s) = opts.seed {
         builder = builder.seed(s);
     }
@@ -108,6 +119,9 @@ pub fn run_one(app: &App, entry: &Entry, opts: &TestOptions, output: Box<dyn Wri
             verdict.message = Some(format!("timed out after {:?}", opts.timeout));
         }
         Ok(RunOutcome::Interrupted) => verdict.message = Some("interrupted".into()),
+        Ok(RunOutcome::Diverged(d)) => {
+            verdict.message = Some(format!("replay diverged at trace line {}", d.line));
+        }
         Ok(RunOutcome::Deadlock) => {
             verdict.message =
                 Some("blocked forever: no process can run and no timer is armed".into());
@@ -116,6 +130,45 @@ pub fn run_one(app: &App, entry: &Entry, opts: &TestOptions, output: Box<dyn Wri
     }
     verdict.elapsed = started.elapsed();
     verdict
+}
+
+/// Runs one test under seeds `1..=k` with perturbation; the verdict fails if any seed
+/// fails, and its message lists each failing seed with the command that replays it.
+pub fn explore(app: &App, entry: &Entry, opts: &TestOptions, k: u64) -> Verdict {
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    let mut first = None;
+    for seed in 1..=k {
+        let o = TestOptions {
+            seed: Some(seed),
+            perturb: true,
+            explore: None,
+            ..opts.clone()
+        };
+        let v = run_one(app, entry, &o, Box::new(std::io::sink()));
+        if !v.passed {
+            failures.push(format!(
+                "seed {seed}: {}\n    replay: moonhost test {} {} --seed {seed} --perturb",
+                v.message.as_deref().unwrap_or("failed"),
+                opts.app_dir,
+                entry.id
+            ));
+            first.get_or_insert(v.traceback);
+        }
+    }
+    Verdict {
+        id: entry.id.clone(),
+        passed: failures.is_empty(),
+        message: (!failures.is_empty()).then(|| {
+            format!(
+                "failed under {} of {k} explored seeds\n  {}",
+                failures.len(),
+                failures.join("\n  ")
+            )
+        }),
+        traceback: first.flatten(),
+        elapsed: started.elapsed(),
+    }
 }
 
 struct OutputBox(Box<dyn Write>);
@@ -155,7 +208,10 @@ pub fn run_all(
             }
             continue;
         }
-        let v = run_one(app, t, opts, Box::new(std::io::stdout()));
+        let v = match opts.explore {
+            Some(k) => explore(app, t, opts, k),
+            None => run_one(app, t, opts, Box::new(std::io::stdout())),
+        };
         if v.passed {
             passed += 1;
         } else {

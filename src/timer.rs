@@ -36,11 +36,17 @@ impl<K: Key, T> Default for TimerHeap<K, T> {
 }
 
 impl<K: Key, T> TimerHeap<K, T> {
-    /// Arms a timer that fires at `deadline`.
+    /// Arms a timer that fires at `deadline`; ties fire in arming order.
     pub fn insert(&mut self, deadline: u64, data: T) -> K {
-        let key = self.armed.insert(Armed { deadline, data });
         self.seq += 1;
-        self.heap.push(Reverse((deadline, self.seq, key)));
+        self.insert_ordered(deadline, self.seq, data)
+    }
+
+    /// Arms a timer whose ties with equal deadlines break by `order` (simulation mode uses
+    /// a random one to explore schedules).
+    pub fn insert_ordered(&mut self, deadline: u64, order: u64, data: T) -> K {
+        let key = self.armed.insert(Armed { deadline, data });
+        self.heap.push(Reverse((deadline, order, key)));
         key
     }
 

@@ -15,12 +15,16 @@ impl Core {
 
     /// Creates a channel owned by `owner`.
     pub fn new_chan(&mut self, owner: ProcId, kind: ChanKind, cap: usize) -> ChanId {
-        self.chans.insert(Chan {
+        let id = self.chans.insert(Chan {
             owner,
             kind,
             q: Channel::new(cap),
             timer: None,
-        })
+        });
+        if let Some(p) = self.procs.get_mut(owner) {
+            p.chans.insert(id);
+        }
+        id
     }
 
     /// Wraps a channel id in a new Lua object.
@@ -238,6 +242,7 @@ impl Core {
             mode,
         });
         self.tasks[task].wait = Some(w);
+        self.hook.parking.set(true);
         w
     }
 
@@ -324,8 +329,12 @@ impl Core {
                 if attached {
                     continue;
                 }
-                if let Some(t) = c.timer {
+                let (timer, owner) = (c.timer, c.owner);
+                if let Some(t) = timer {
                     self.disarm(t);
+                }
+                if let Some(p) = self.procs.get_mut(owner) {
+                    p.chans.remove(&id);
                 }
                 self.chans.remove(id);
             }

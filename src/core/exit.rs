@@ -11,9 +11,13 @@ impl Core {
 
     /// Arms a timer owned by `owner`.
     pub fn arm(&mut self, owner: ProcId, deadline: u64, fire: Fire) -> TimerId {
-        let t = self.timers.insert(deadline, TimerTask { owner, fire });
+        let task = TimerTask { owner, fire };
+        let t = match &mut self.perturb {
+            Some(rng) => self.timers.insert_ordered(deadline, rng.next_u64(), task),
+            None => self.timers.insert(deadline, task),
+        };
         if let Some(p) = self.procs.get_mut(owner) {
-            p.timers.push(t);
+            p.timers.insert(t);
         }
         t
     }
@@ -23,7 +27,7 @@ impl Core {
         match self.timers.cancel(t) {
             Some(task) => {
                 if let Some(p) = self.procs.get_mut(task.owner) {
-                    p.timers.retain(|x| *x != t);
+                    p.timers.remove(&t);
                 }
                 true
             }
@@ -38,7 +42,7 @@ impl Core {
         while let Some((id, deadline, task)) = self.timers.pop_due(now) {
             n += 1;
             if let Some(p) = self.procs.get_mut(task.owner) {
-                p.timers.retain(|x| *x != id);
+                p.timers.remove(&id);
             } else {
                 continue;
             }
@@ -48,6 +52,16 @@ impl Core {
     }
 
     fn fire(&mut self, lua: &Lua, deadline: u64, task: TimerTask) -> mlua::Result<()> {
+        if self.tracer.is_on() {
+            let kind = match task.fire {
+                Fire::Wake(_) => "sleep",
+                Fire::After(_) => "after",
+                Fire::Tick { .. } => "tick",
+            };
+            let owner = self.procs[task.owner].pid;
+            let fields = [("pid", self.pid_field(owner)), ("kind", kind.into())];
+            self.trace("timer", &fields);
+        }
         match task.fire {
             Fire::Wake(w) => {
                 if let Some(wait) = self.waits.get_mut(w) {
@@ -98,8 +112,12 @@ impl Core {
         if p.kill.is_none() {
             p.kill = Some(reason.to_string());
         }
-        let main = p.main;
+        let (main, pid) = (p.main, p.pid);
         self.queue(main);
+        if self.tracer.is_on() {
+            let fields = [("pid", self.pid_field(pid)), ("reason", reason.into())];
+            self.trace("kill", &fields);
+        }
     }
 
     /// Ends a process: unroutable, names released, EXIT to monitors, LINK_DOWN or kill to
@@ -116,6 +134,14 @@ impl Core {
         };
         let pid = p.pid;
         log::debug!("exit {} {:?}", self.pid_string(pid), exit);
+        if self.tracer.is_on() {
+            let error = match &exit {
+                Exit::Normal(_) => serde_json::Value::Null,
+                Exit::Error(e) => e.as_str().into(),
+            };
+            let fields = [("pid", self.pid_field(pid)), ("error", error)];
+            self.trace("exit", &fields);
+        }
         self.pids.remove(&pid.num);
         let names = std::mem::take(&mut self.procs[proc].names);
         for n in names {
@@ -189,11 +215,10 @@ impl Core {
                 }
             }
         }
-        for c in [p.inbox, p.events].into_iter().flatten() {
+        // Every channel of its world goes, buffers included: a buffer holding the channel's
+        // own object would otherwise keep it alive forever.
+        for c in p.chans {
             self.chans.remove(c);
-        }
-        for l in p.listeners {
-            self.chans.remove(l.chan);
         }
         if let Some(h) = self.hosts.get_mut(p.pid.host as usize) {
             h.live = h.live.saturating_sub(1);

@@ -32,6 +32,15 @@ impl Core {
         }
         p.msg_seq += 1;
         let seq = p.msg_seq;
+        if self.tracer.is_on() {
+            let fields = [
+                ("from", from.map(|f| self.pid_field(f)).unwrap_or_default()),
+                ("to", self.pid_field(self.procs[to].pid)),
+                ("topic", (*topic).into()),
+                ("payloads", payloads.len().into()),
+            ];
+            self.trace("send", &fields);
+        }
         let msg = Message {
             seq,
             from,
@@ -134,6 +143,19 @@ impl Core {
     pub fn push_event(&mut self, lua: &Lua, to: ProcId, ev: Event) -> mlua::Result<()> {
         if !self.procs.contains_key(to) {
             return Ok(());
+        }
+        if self.tracer.is_on() {
+            let kind = match ev.kind {
+                EventKind::Exit => "pid.exit",
+                EventKind::LinkDown => "pid.link.down",
+                EventKind::Cancel => "pid.cancel",
+            };
+            let fields = [
+                ("pid", self.pid_field(self.procs[to].pid)),
+                ("from", self.pid_field(ev.from)),
+                ("kind", kind.into()),
+            ];
+            self.trace("event", &fields);
         }
         let chan = self.events(to);
         self.offer(lua, chan, Item::Event(Box::new(ev)))?;

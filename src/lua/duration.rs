@@ -68,7 +68,8 @@ pub fn parse(s: &str) -> Result<i64, String> {
         };
         let mut v = whole.checked_mul(scale).ok_or_else(invalid)?;
         if !frac_part.is_empty() {
-            let digits = &frac_part[..frac_part.len().min(30)];
+            // 18 digits are below a nanosecond for every unit and keep f * scale in i128.
+            let digits = &frac_part[..frac_part.len().min(18)];
             let f: i128 = digits.parse().map_err(|_| invalid())?;
             let denom = 10i128.pow(digits.len() as u32);
             v += f * scale / denom;
@@ -170,6 +171,10 @@ mod tests {
         );
         assert!(parse("99999999999999999999h").is_err());
         assert!(parse(".s").is_err());
+        assert_eq!(
+            parse("0.99999999999999999999999999h"),
+            Ok(3_599_999_999_999)
+        );
     }
 
     #[test]

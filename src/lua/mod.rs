@@ -61,22 +61,41 @@ pub fn uuid_v4(rng: &mut Rng) -> String {
 /// State the preemption hook shares with the scheduler.
 #[derive(Debug)]
 pub struct HookState {
-    /// Slices the running process may still start (its instruction limit), set by the
+    /// Instructions the running process may still run (its instruction limit), set by the
     /// scheduler before each resume and read back after.
     pub budget: Cell<u64>,
+    /// Instructions run since the last preemption (reset at every resume).
+    pub progress: Cell<u64>,
+    /// Instructions between two preemptions.
+    pub slice: Cell<u64>,
     /// Set when the running process must end (instruction limit, stuck in C); the
     /// scheduler ends it after the resume returns.
     pub doomed: Cell<Option<&'static str>>,
-    /// Hook firings in a row that could not yield (Lua called from C without a
-    /// continuation); reset at every resume.
-    pub stuck: Cell<u32>,
+    /// Heap size the running slice's growth is measured from.
+    pub mem_base: Cell<usize>,
+    /// Heap growth the running slice may still make.
+    pub mem_allowance: Cell<usize>,
+    /// Heap of the whole runtime.
+    pub mem_ceiling: Cell<usize>,
+    /// Set when a binding has parked the running task and returned BLOCK: until the task
+    /// yields, a preemption must not happen (its wake-up values would be lost).
+    pub parking: Cell<bool>,
+    /// Instructions run in a row where the process could not yield (Lua called from C
+    /// without a continuation); reset at every resume.
+    pub stuck: Cell<u64>,
 }
 
 impl Default for HookState {
     fn default() -> Self {
         HookState {
             budget: Cell::new(u64::MAX),
+            progress: Cell::new(0),
+            slice: Cell::new(u64::from(HOOK_EVERY_INSTRUCTIONS)),
             doomed: Cell::new(None),
+            parking: Cell::new(false),
+            mem_base: Cell::new(0),
+            mem_allowance: Cell::new(usize::MAX),
+            mem_ceiling: Cell::new(usize::MAX),
             stuck: Cell::new(0),
         }
     }
@@ -90,8 +109,11 @@ pub const STUCK_IN_C: &str = "process ran too long inside a call that cannot yie
 
 /// Instructions between two preemption checks.
 pub const HOOK_EVERY_INSTRUCTIONS: u32 = 10_000;
-/// Slices a process may spend where it cannot yield before the hook raises an error.
-pub const STUCK_SLICES_MAX: u32 = 10_000;
+/// Instructions a process may run where it cannot yield before it is ended.
+pub const STUCK_INSTRUCTIONS_MAX: u64 = 100_000_000;
+/// Instructions between hook calls in coroutines a script creates: short-lived coroutines
+/// restart Lua's per-coroutine count, so theirs is kept small to leave little uncounted.
+pub const COROUTINE_HOOK_INSTRUCTIONS: i32 = 1_000;
 
 /// What the runtime keeps from the prelude.
 #[derive(Debug)]
@@ -121,6 +143,16 @@ pub fn install(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<Insta
     process::open(lua, &raw)?;
     time::open(lua, &raw)?;
     open_misc(lua, &raw)?;
+    let h = hook.clone();
+    raw.set(
+        "doomed",
+        lua.create_function(move |_, ()| Ok(h.doomed.get()))?,
+    )?;
+    let h = hook.clone();
+    raw.set(
+        "gc_collect",
+        lua.create_function(move |lua, full: bool| collect_in_slice(lua, &h, full))?,
+    )?;
     let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
     channel::register(lua, exports.get("chan_methods")?)?;
     install_hook(lua, hook, slice)?;
@@ -172,6 +204,15 @@ fn open_misc(lua: &Lua, raw: &Table) -> mlua::Result<()> {
         })?,
     )?;
     raw.set(
+        "tune_coroutine",
+        lua.create_function(|_, co: Value| {
+            if let Value::Thread(t) = &co {
+                vm::set_hook_interval(t.state(), COROUTINE_HOOK_INSTRUCTIONS);
+            }
+            Ok(co)
+        })?,
+    )?;
+    raw.set(
         "force_metatable",
         lua.create_function(|_, (t, mt): (Table, Option<Table>)| t.set_metatable(mt))?,
     )?;
@@ -212,12 +253,38 @@ fn open_misc(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     Ok(())
 }
 
+/// `collectgarbage("collect" | "step")` from a script: the growth so far stays charged to
+/// the slice, and what the collection frees (much of it other processes' garbage) does not
+/// widen what the rest of the slice may allocate.
+fn collect_in_slice(lua: &Lua, hook: &HookState, full: bool) -> mlua::Result<bool> {
+    let pre = lua.used_memory();
+    let grown = pre.saturating_sub(hook.mem_base.get());
+    let done = if full {
+        lua.gc_collect()?;
+        true
+    } else {
+        lua.gc_step()?
+    };
+    let post = lua.used_memory();
+    let left = hook.mem_allowance.get().saturating_sub(grown);
+    // The growth up to here is kept in the base, so the slice's charge still includes it.
+    hook.mem_base.set(post.saturating_sub(grown.min(post)));
+    hook.mem_allowance.set(left.saturating_add(grown));
+    let cap = post.saturating_add(left).min(hook.mem_ceiling.get());
+    if cap != usize::MAX {
+        let _ = lua.set_memory_limit(cap);
+    }
+    Ok(done)
+}
+
 fn install_hook(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<()> {
     let triggers = HookTriggers::new().every_nth_instruction(slice.max(1));
+    hook.slice.set(u64::from(slice.max(1)));
     lua.set_global_hook(triggers, move |lua, _| {
-        let yieldable = vm::is_yieldable(lua.state());
+        let state = lua.state();
+        let yieldable = vm::is_yieldable(state);
         // A doomed process yields to the scheduler, which ends it; where it cannot yield,
-        // the error unwinds it (again at every slice, since a pcall may catch it).
+        // the error unwinds it (and every catch point re-raises it).
         let doom = |reason: &'static str| {
             hook.doomed.set(Some(reason));
             if yieldable {
@@ -229,25 +296,39 @@ fn install_hook(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<()> 
         if let Some(reason) = hook.doomed.get() {
             return doom(reason);
         }
+        // Instructions since the last call: this coroutine's hook interval.
+        let ran = vm::hook_interval(state);
         let left = hook.budget.get();
-        if left == 0 {
+        if left < ran {
             return doom(INSTRUCTION_LIMIT);
         }
-        hook.budget.set(left - 1);
+        hook.budget.set(left - ran);
+        let progress = hook.progress.get() + ran;
         if yieldable {
             hook.stuck.set(0);
-            return Ok(VmState::Yield);
+            if progress >= hook.slice.get() && !hook.parking.get() {
+                hook.progress.set(0);
+                return Ok(VmState::Yield);
+            }
+            hook.progress.set(progress);
+            return Ok(VmState::Continue);
         }
-        let stuck = hook.stuck.get().saturating_add(1);
+        hook.progress.set(progress);
+        let stuck = hook.stuck.get() + ran;
         hook.stuck.set(stuck);
-        if stuck > STUCK_SLICES_MAX {
+        if stuck > STUCK_INSTRUCTIONS_MAX {
             return doom(STUCK_IN_C);
         }
         Ok(VmState::Continue)
     })
 }
 
-/// The two questions about a coroutine that mlua's safe API cannot answer.
+/// The Lua stack of a suspended (or finished) coroutine, as `debug.traceback` prints it.
+pub fn thread_traceback(lua: &Lua, thread: &mlua::Thread) -> String {
+    vm::traceback(lua.state(), thread.state())
+}
+
+/// The questions about a coroutine that mlua's safe API cannot answer.
 #[allow(unsafe_code)]
 mod vm {
     use mlua::ffi;
@@ -259,6 +340,56 @@ mod vm {
         // SAFETY: `state` is the coroutine mlua handed to the hook, alive for the whole hook
         // call; lua_isyieldable only reads its call-depth counter.
         unsafe { ffi::lua_isyieldable(state) != 0 }
+    }
+
+    /// The traceback of coroutine `co`, built on the stack of `main` (which must not be
+    /// running Lua code of its own right now: the scheduler calls this between resumes).
+    pub fn traceback(main: *mut ffi::lua_State, co: *mut ffi::lua_State) -> String {
+        // SAFETY: both states belong to the one Lua instance of the caller and are alive
+        // (the caller holds the coroutine's handle). luaL_traceback only reads `co`'s call
+        // info and pushes one string on `main`, which has room after lua_checkstack; the
+        // string is copied out before lua_settop restores `main`'s stack.
+        unsafe {
+            if ffi::lua_checkstack(main, 8) == 0 {
+                return String::new();
+            }
+            let top = ffi::lua_gettop(main);
+            ffi::luaL_traceback(main, co, std::ptr::null(), 0);
+            let mut len = 0usize;
+            let p = ffi::lua_tolstring(main, -1, &mut len);
+            let text = if p.is_null() {
+                String::new()
+            } else {
+                String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len))
+                    .into_owned()
+            };
+            ffi::lua_settop(main, top);
+            text
+        }
+    }
+
+    /// Instructions between hook calls on coroutine `state`.
+    pub fn hook_interval(state: *mut ffi::lua_State) -> u64 {
+        // SAFETY: `state` is the running coroutine handed to the hook; lua_gethookcount
+        // only reads a field.
+        u64::try_from(unsafe { ffi::lua_gethookcount(state) })
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Makes the count hook of coroutine `co` (inherited from its creator) fire every
+    /// `count` instructions.
+    pub fn set_hook_interval(co: *mut ffi::lua_State, count: i32) {
+        // SAFETY: `co` is a live coroutine (the caller holds its handle) that is not
+        // running; lua_sethook with the hook function and mask it already has only changes
+        // its count fields.
+        unsafe {
+            let f = ffi::lua_gethook(co);
+            if f.is_some() {
+                let mask = ffi::lua_gethookmask(co);
+                ffi::lua_sethook(co, f, mask, count);
+            }
+        }
     }
 
     /// Whether the suspended coroutine `state` was stopped by the preemption hook rather

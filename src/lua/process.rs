@@ -434,6 +434,7 @@ fn terminate(lua: &Lua, args: MultiValue) -> Ret {
     let t = target!(lua, c, args, "terminate", "process not found");
     c.kill(t, "process terminated");
     if c.current_proc() == Some(t) {
+        c.hook.parking.set(true);
         return ret_block();
     }
     ret(lua, true)

@@ -1,0 +1,2 @@
+-- Returns at once.
+return { main = function() end }

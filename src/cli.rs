@@ -49,7 +49,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
         /// Re-run against the trace in FILE and stop at the first divergence.
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["trace", "seed"])]
+        #[arg(long, value_name = "FILE", conflicts_with = "trace")]
         replay: Option<PathBuf>,
     },
     /// Run every entry with meta.type: test.

@@ -218,6 +218,8 @@ pub struct Core {
     pub tracer: Tracer,
     /// Seed of the run's random sources (entropy unless the run is seeded).
     pub seed: u64,
+    /// Whether each resume moves the virtual clock (simulation mode, and replays of it).
+    pub virtual_work: bool,
     /// Under `--explore`/`--perturb`: reorders tasks that are ready together and timers
     /// with equal deadlines, from a seed.
     pub perturb: Option<Rng>,
@@ -257,6 +259,7 @@ impl Core {
             hook: Rc::new(HookState::default()),
             tracer: Tracer::default(),
             seed: 0,
+            virtual_work: false,
             perturb: None,
         }
     }

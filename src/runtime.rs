@@ -36,6 +36,11 @@ pub const DEFAULT_MEMORY_CEILING_BYTES: usize = 4 << 30;
 /// Where a virtual clock starts: 2026-01-01T00:00:00Z.
 const VIRTUAL_EPOCH_NS: i64 = 1_767_225_600_000_000_000;
 
+/// Virtual time a resume that ends by blocking takes.
+const VIRTUAL_RESUME_NS: u64 = 1_000;
+/// Virtual time a resume that runs until preempted (or returns) takes.
+const VIRTUAL_SLICE_NS: u64 = 10_000;
+
 /// Mixed into the seed for the perturbation generator, so it differs from `uuid.v4`'s.
 const PERTURB_SALT: u64 = 0x7065_7274_7572_6221;
 
@@ -244,6 +249,10 @@ impl RuntimeBuilder {
         );
         core.slice = self.slice;
         core.memory_ceiling = self.memory_ceiling;
+        core.virtual_work = match recorded("virtual") {
+            Some(v) => v.as_bool().unwrap_or(false),
+            None => self.seed.is_some(),
+        };
         core.tracer = tracer;
         core.seed = seed;
         if self.perturb {
@@ -467,6 +476,7 @@ impl Runtime {
                 ("args", args.to_vec().into()),
                 ("seed", core.seed.into()),
                 ("wall0", core.clock.wall_origin().into()),
+                ("virtual", core.virtual_work.into()),
             ];
             core.trace("start", &fields);
         }
@@ -557,7 +567,7 @@ impl Runtime {
                 }
             }
             for _ in 0..TURN_BUDGET_RESUMES {
-                if !self.step()? || self.core().root_exit.is_some() || self.timer_due() {
+                if !self.step()? || self.core().root_exit.is_some() || self.turn_ends() {
                     break;
                 }
             }
@@ -643,9 +653,13 @@ impl Runtime {
         slice
     }
 
-    /// Whether a timer is due now (the turn ends early so it fires on time).
-    fn timer_due(&mut self) -> bool {
+    /// Whether the turn ends before its budget: a timer is due (so it fires on time), or,
+    /// in a replay, the recorded turn ended here.
+    fn turn_ends(&mut self) -> bool {
         let mut c = self.core();
+        if c.tracer.is_replaying() {
+            return c.tracer.next_turn_time().is_some();
+        }
         let now = c.clock.now();
         c.timers.next_deadline().is_some_and(|d| d <= now)
     }
@@ -725,6 +739,17 @@ impl Runtime {
         let base = self.hook.mem_base.get();
         let mut core = self.core();
         core.current = None;
+        if core.clock.is_virtual() && core.virtual_work {
+            // Work takes virtual time too, so timers still fire beside a busy process.
+            let parked = matches!(&res, Ok(Ok(v)) if v.front().is_some_and(is_block));
+            let cost = if parked {
+                VIRTUAL_RESUME_NS
+            } else {
+                VIRTUAL_SLICE_NS
+            };
+            let t = core.clock.now() + cost;
+            core.clock.advance_to(t);
+        }
         let Some(proc) = core.tasks.get(tid).map(|t| t.proc) else {
             return Ok(true);
         };

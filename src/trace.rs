@@ -119,6 +119,19 @@ impl Tracer {
         }
     }
 
+    /// Owner PID and kind of the next record when it is a timer firing (replay only).
+    pub fn next_timer(&self) -> Option<(String, String)> {
+        let Mode::Replay { expected, pos } = &self.mode else {
+            return None;
+        };
+        let r = expected.get(*pos)?;
+        if r.get("ev").and_then(Value::as_str) != Some("timer") {
+            return None;
+        }
+        let field = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+        Some((field("pid")?, field("kind")?))
+    }
+
     /// Whether a replay has used up the whole file.
     pub fn replay_finished(&self) -> bool {
         matches!(&self.mode, Mode::Replay { expected, pos } if *pos >= expected.len())

@@ -269,7 +269,6 @@ fn seed_makes_math_random_deterministic() {
 }
 
 #[test]
-#[ignore = "issue 4: --trace and --replay are not implemented yet"]
 fn seed_trace_and_replay() {
     // SPEC §7: `--trace FILE` records the trace; `--replay FILE` re-runs and reports the
     // first divergence (none here).

@@ -37,6 +37,9 @@ impl Core {
 
     /// Fires every timer due at the clock's current time; returns how many fired.
     pub fn fire_due(&mut self, lua: &Lua) -> mlua::Result<usize> {
+        if self.tracer.is_replaying() {
+            return self.fire_recorded(lua);
+        }
         let now = self.clock.now();
         let mut n = 0;
         while let Some((id, deadline, task)) = self.timers.pop_due(now) {
@@ -51,13 +54,34 @@ impl Core {
         Ok(n)
     }
 
+    /// In a replay, fires the timers the trace says fired here, whatever their deadlines
+    /// (a real-clock recording armed them at clock readings a replay cannot repeat).
+    fn fire_recorded(&mut self, lua: &Lua) -> mlua::Result<usize> {
+        let mut n = 0;
+        while let Some((pid, kind)) = self.tracer.next_timer() {
+            let owner = self
+                .parse_pid(pid.as_bytes())
+                .and_then(|p| self.pids.get(&p.num));
+            let Some(&owner) = owner else { break };
+            let found = self.procs[owner]
+                .timers
+                .iter()
+                .filter_map(|t| self.timers.peek(*t).map(|(d, task)| (d, *t, task)))
+                .filter(|(_, _, task)| timer_kind(task.fire) == kind)
+                .min_by_key(|(d, _, _)| *d)
+                .map(|(d, t, _)| (d, t));
+            let Some((deadline, id)) = found else { break };
+            let task = self.timers.cancel(id).expect("found armed");
+            self.procs[owner].timers.remove(&id);
+            self.fire(lua, deadline, task)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     fn fire(&mut self, lua: &Lua, deadline: u64, task: TimerTask) -> mlua::Result<()> {
         if self.tracer.is_on() {
-            let kind = match task.fire {
-                Fire::Wake(_) => "sleep",
-                Fire::After(_) => "after",
-                Fire::Tick { .. } => "tick",
-            };
+            let kind = timer_kind(task.fire);
             let owner = self.procs[task.owner].pid;
             let fields = [("pid", self.pid_field(owner)), ("kind", kind.into())];
             self.trace("timer", &fields);
@@ -239,5 +263,14 @@ impl Core {
     /// timer of a live process.
     pub fn has_work(&self) -> bool {
         !self.run_queue.is_empty() || !self.timers.is_empty()
+    }
+}
+
+/// The trace name of what a timer does.
+fn timer_kind(fire: Fire) -> &'static str {
+    match fire {
+        Fire::Wake(_) => "sleep",
+        Fire::After(_) => "after",
+        Fire::Tick { .. } => "tick",
     }
 }

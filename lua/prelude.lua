@@ -244,12 +244,18 @@ local function print(...)
   write_line(concat(parts, "\t"))
 end
 
+local os_clock = os.clock
 local os_lib = {
   time = function(t)
     if t == nil then return raw.unix_now() end
     return os.time(t)
   end,
-  clock = os.clock,
+  -- CPU seconds; on the virtual clock, virtual seconds (so a seeded run repeats).
+  clock = function()
+    local v = raw.virtual_seconds()
+    if v then return v end
+    return os_clock()
+  end,
   date = os.date,
   difftime = os.difftime,
 }

@@ -239,6 +239,13 @@ fn open_misc(lua: &Lua, raw: &Table) -> mlua::Result<()> {
         })?,
     )?;
     raw.set(
+        "virtual_seconds",
+        lua.create_function(|lua, ()| {
+            let c = args::core(lua)?;
+            Ok(c.clock.is_virtual().then(|| c.clock.now() as f64 / 1e9))
+        })?,
+    )?;
+    raw.set(
         "traceback",
         lua.create_function(|lua, (msg, level): (Value, Option<usize>)| match msg {
             Value::String(_) | Value::Nil => {

@@ -422,6 +422,7 @@ impl Core {
             chans: BTreeSet::new(),
             msg_seq: 0,
             mailbox: 0,
+            mailbox_bytes: 0,
             heap: 0,
             heap_checked: 0,
             instructions_left,

@@ -9,6 +9,9 @@
 pub const DEFAULT_MEMORY_BYTES: usize = 128 << 20;
 /// Default deepest table nesting in a payload.
 pub const DEFAULT_PAYLOAD_DEPTH: usize = 64;
+/// Deepest nesting any host may allow: copying recurses once per level, and deeper would
+/// risk the host's stack.
+pub const MAX_PAYLOAD_DEPTH: usize = 1_000;
 /// Standard modules a host may give back to its processes.
 pub const ALLOWABLE_MODULES: &[&str] = &["io", "os"];
 
@@ -74,7 +77,10 @@ impl LimitOverrides {
             max_instructions: self.max_instructions.or(base.max_instructions),
             mailbox_len: self.mailbox_len.or(base.mailbox_len),
             payload_bytes: self.payload_bytes.or(base.payload_bytes),
-            payload_depth: self.payload_depth.unwrap_or(base.payload_depth),
+            payload_depth: self
+                .payload_depth
+                .unwrap_or(base.payload_depth)
+                .min(MAX_PAYLOAD_DEPTH),
             allow: self.allow.clone().unwrap_or_else(|| base.allow.clone()),
         }
     }

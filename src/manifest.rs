@@ -6,7 +6,7 @@
 //! runtime builder, the command line and the test runner; nothing here touches Lua.
 
 use crate::error::{Error, Result};
-use crate::limits::{ALLOWABLE_MODULES, LimitOverrides, parse_size};
+use crate::limits::{ALLOWABLE_MODULES, LimitOverrides, MAX_PAYLOAD_DEPTH, parse_size};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
@@ -202,7 +202,18 @@ fn limit_fields(shown: &str, raw: &mut RawEntry) -> Result<LimitOverrides> {
         max_instructions: raw.max_instructions.take().map(|m| m.value),
         mailbox_len: raw.mailbox_limit.take().map(|m| m.value as usize),
         payload_bytes: size_field(shown, "max_payload_bytes", raw.max_payload_bytes.take())?,
-        payload_depth: raw.max_payload_depth.take().map(|m| m.value as usize),
+        payload_depth: match raw.max_payload_depth.take() {
+            Some(d) if d.value as usize > MAX_PAYLOAD_DEPTH => {
+                return Err(field_err(
+                    shown,
+                    d.referenced.line(),
+                    "max_payload_depth",
+                    &format!("is {}; at most {MAX_PAYLOAD_DEPTH} is allowed", d.value),
+                ));
+            }
+            Some(d) => Some(d.value as usize),
+            None => None,
+        },
         allow: raw.allow.take().map(|a| a.value),
     })
 }

@@ -44,6 +44,8 @@ pub struct Message {
     pub topic: Box<str>,
     /// One payload per extra argument of `send`.
     pub payloads: SmallVec<[Payload; 1]>,
+    /// Size of the payloads as the payload limit counts it.
+    pub bytes: usize,
 }
 
 /// Which lifecycle event.
@@ -188,6 +190,8 @@ pub struct Process {
     pub msg_seq: u64,
     /// Messages waiting in its channels' buffers (checked against the mailbox limit).
     pub mailbox: usize,
+    /// Their size: waiting messages count against the host's memory limit.
+    pub mailbox_bytes: usize,
     /// Lua heap growth charged to it: what its slices allocated minus what they freed.
     pub heap: usize,
     /// `heap` when it was last reconciled with the live heap (see `Runtime::step`).

@@ -310,6 +310,8 @@ fn compile_entries(
             .find(|(name, _)| *name == e.id)
             .map(|(_, l)| l.clone())
             .unwrap_or_else(|| e.limits.apply(&limits.default));
+        let mut l = l;
+        l.payload_depth = l.payload_depth.min(crate::limits::MAX_PAYLOAD_DEPTH);
         installed
             .register_host
             .call::<()>((core.hosts.len() as i64, l.allow.clone()))?;

@@ -107,8 +107,8 @@ impl Core {
         let (kind, owner) = (c.kind, c.owner);
         match c.q.try_recv() {
             Recv::Item { item, woke } => {
-                if matches!(item, Item::Msg(_)) {
-                    self.took_message(owner);
+                if let Item::Msg(m) = &item {
+                    self.took_message(owner, m.bytes);
                 }
                 if let Some(w) = woke {
                     self.complete(lua, w, Outcome::Sent)?;
@@ -153,7 +153,10 @@ impl Core {
             return Ok(false);
         };
         let (kind, owner) = (c.kind, c.owner);
-        let is_msg = matches!(item, Item::Msg(_));
+        let msg_bytes = match &item {
+            Item::Msg(m) => Some(m.bytes),
+            _ => None,
+        };
         match c.q.try_send(item) {
             Send::Handoff { to, item } => {
                 let v = self.item_to_lua(lua, kind, item)?;
@@ -161,8 +164,11 @@ impl Core {
                 Ok(true)
             }
             Send::Buffered => {
-                if is_msg && let Some(p) = self.procs.get_mut(owner) {
+                if let Some(bytes) = msg_bytes
+                    && let Some(p) = self.procs.get_mut(owner)
+                {
                     p.mailbox += 1;
+                    p.mailbox_bytes += bytes;
                 }
                 Ok(true)
             }
@@ -171,9 +177,10 @@ impl Core {
     }
 
     /// Counts a message leaving `owner`'s mailbox buffers.
-    pub(crate) fn took_message(&mut self, owner: ProcId) {
+    pub(crate) fn took_message(&mut self, owner: ProcId, bytes: usize) {
         if let Some(p) = self.procs.get_mut(owner) {
             p.mailbox = p.mailbox.saturating_sub(1);
+            p.mailbox_bytes = p.mailbox_bytes.saturating_sub(bytes);
         }
     }
 

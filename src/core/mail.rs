@@ -25,9 +25,12 @@ impl Core {
             Some(l) => l.chan,
             None => self.inbox(to),
         };
+        let bytes: usize = payloads.iter().map(|p| p.measure().0).sum();
         let p = &mut self.procs[to];
-        let limit = self.hosts[p.pid.host as usize].limits.mailbox_len;
-        if limit.is_some_and(|max| p.mailbox >= max) && !self.chans[chan].q.has_receivers() {
+        let limits = &self.hosts[p.pid.host as usize].limits;
+        let full = limits.mailbox_len.is_some_and(|max| p.mailbox >= max)
+            || p.mailbox_bytes.saturating_add(bytes) > limits.memory_bytes;
+        if full && !self.chans[chan].q.has_receivers() {
             return Ok(Err("mailbox full"));
         }
         p.msg_seq += 1;
@@ -46,6 +49,7 @@ impl Core {
             from,
             topic,
             payloads,
+            bytes,
         };
         self.offer(lua, chan, Item::Msg(Box::new(msg)))?;
         Ok(Ok(()))
@@ -121,8 +125,8 @@ impl Core {
             }
             let owner = c.owner;
             let item = c.q.buffer_mut().pop_front().expect("checked non-empty");
-            if matches!(item, Item::Msg(_)) {
-                self.took_message(owner);
+            if let Item::Msg(m) = &item {
+                self.took_message(owner, m.bytes);
             }
             self.offer(lua, chan, item)?;
         }

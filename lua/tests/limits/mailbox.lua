@@ -47,6 +47,28 @@ end
 
 -- Acceptance: a worker that floods a mailbox and insists on every send ends with
 -- "mailbox full"; the receiver gets the 3 accepted messages in order and keeps running.
+-- Messages waiting in a mailbox count against the receiver's memory limit: 1 MiB strings to
+-- a collector on the 8 MiB host are refused once about 8 MiB wait (never dropped silently).
+function M.waiting_bytes_count_against_memory()
+  local ready = process.listen("ready")
+  local pid = util.spawn("collector", "app:small_memory", process.pid())
+  assert.eq(util.recv(ready, "the collector to be ready"), true)
+  local big = string.rep("m", 1 << 20)
+  local accepted, refusal = 0, nil
+  for _ = 1, 20 do
+    local ok, err = process.send(pid, "data", big)
+    if not ok then refusal = err break end
+    accepted = accepted + 1
+  end
+  assert.eq(refusal, "mailbox full")
+  assert.truthy(accepted >= 6 and accepted < 8, "accepted " .. accepted .. " MiB")
+  -- Small messages still fit; the big one keeps being refused.
+  assert.eq(process.send(pid, "data", 1), true)
+  util.refused("mailbox full", process.send(pid, "data", big))
+  assert.eq(process.terminate(pid), true)
+  return true
+end
+
 function M.flooding_worker_ends_alone()
   local sibling = util.sibling()
   local target = collector()

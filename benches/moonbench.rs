@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 /// Longest a single workload run may take before it counts as hung (full, quick). Quick runs
 /// take well under a second each, so a hang costs little of the 30 s budget.
-const RUN_LIMIT: [Duration; 2] = [Duration::from_secs(30), Duration::from_secs(3)];
+const RUN_LIMIT: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(10)];
 /// Marker of the line a child process prints its figures on.
 const CHILD_TAG: &str = "MOONBENCH_CHILD";
 /// Assumed page size for `/proc/self/statm` (x86-64 and aarch64 Linux defaults).

@@ -74,6 +74,19 @@ pub struct Event {
     pub at_ns: i64,
 }
 
+impl Event {
+    /// An EXIT or LINK_DOWN event about `from`, which ended with `exit`.
+    pub fn ended(kind: EventKind, from: PidRef, exit: &Exit, at_ns: i64) -> Event {
+        Event {
+            kind,
+            from,
+            exit: Some(exit.clone()),
+            reason: "".into(),
+            at_ns,
+        }
+    }
+}
+
 /// How a process ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Exit {

@@ -167,20 +167,11 @@ impl Core {
             self.trace("exit", &fields);
         }
         self.pids.remove(&pid.num);
-        let names = std::mem::take(&mut self.procs[proc].names);
-        for n in names {
-            self.names.unregister(&n);
-        }
+        self.release_names(proc);
         let at_ns = self.clock.wall_ns();
         let watchers = std::mem::take(&mut self.procs[proc].watchers);
         for w in watchers {
-            let ev = Event {
-                kind: EventKind::Exit,
-                from: pid,
-                exit: Some(exit.clone()),
-                reason: "".into(),
-                at_ns,
-            };
+            let ev = Event::ended(EventKind::Exit, pid, &exit, at_ns);
             self.push_event(lua, w, ev)?;
         }
         let links = std::mem::take(&mut self.procs[proc].links);
@@ -193,13 +184,7 @@ impl Core {
                 continue;
             }
             if lp.trap_links {
-                let ev = Event {
-                    kind: EventKind::LinkDown,
-                    from: pid,
-                    exit: Some(exit.clone()),
-                    reason: "".into(),
-                    at_ns,
-                };
+                let ev = Event::ended(EventKind::LinkDown, pid, &exit, at_ns);
                 self.push_event(lua, l, ev)?;
             } else {
                 self.kill(l, "linked process failed");
@@ -216,11 +201,14 @@ impl Core {
     pub fn discard_process(&mut self, proc: ProcId) {
         if let Some(p) = self.procs.get(proc) {
             self.pids.remove(&p.pid.num);
-            let names = std::mem::take(&mut self.procs[proc].names);
-            for n in names {
-                self.names.unregister(&n);
-            }
+            self.release_names(proc);
             self.drop_process(proc);
+        }
+    }
+
+    fn release_names(&mut self, proc: ProcId) {
+        for n in std::mem::take(&mut self.procs[proc].names) {
+            self.names.unregister(&n);
         }
     }
 

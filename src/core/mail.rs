@@ -143,6 +143,34 @@ impl Core {
         );
     }
 
+    /// The Lua object of the process's inbox (or, with `events`, its events channel),
+    /// made on first use and the same object on every call.
+    pub fn feed_object(
+        &mut self,
+        lua: &Lua,
+        proc: ProcId,
+        events: bool,
+    ) -> mlua::Result<AnyUserData> {
+        let p = &self.procs[proc];
+        let cached = if events { &p.events_obj } else { &p.inbox_obj };
+        if let Some(o) = cached {
+            return Ok(o.clone());
+        }
+        let id = if events {
+            self.events(proc)
+        } else {
+            self.inbox(proc)
+        };
+        let obj = self.chan_object(lua, id)?;
+        let p = &mut self.procs[proc];
+        *(if events {
+            &mut p.events_obj
+        } else {
+            &mut p.inbox_obj
+        }) = Some(obj.clone());
+        Ok(obj)
+    }
+
     /// Queues an event on `to`'s events channel.
     pub fn push_event(&mut self, lua: &Lua, to: ProcId, ev: Event) -> mlua::Result<()> {
         if !self.procs.contains_key(to) {

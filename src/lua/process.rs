@@ -253,12 +253,7 @@ fn unlisten(lua: &Lua, args: MultiValue) -> Ret {
 fn inbox(lua: &Lua, _: MultiValue) -> Ret {
     let mut c = core(lua)?;
     let p = me!(lua, c, "process.inbox");
-    if let Some(o) = &c.procs[p].inbox_obj {
-        return ret(lua, o.clone());
-    }
-    let id = c.inbox(p);
-    let obj = c.chan_object(lua, id)?;
-    c.procs[p].inbox_obj = Some(obj.clone());
+    let obj = c.feed_object(lua, p, false)?;
     ret(lua, obj)
 }
 
@@ -266,12 +261,7 @@ fn inbox(lua: &Lua, _: MultiValue) -> Ret {
 fn events(lua: &Lua, _: MultiValue) -> Ret {
     let mut c = core(lua)?;
     let p = me!(lua, c, "process.events");
-    if let Some(o) = &c.procs[p].events_obj {
-        return ret(lua, o.clone());
-    }
-    let id = c.events(p);
-    let obj = c.chan_object(lua, id)?;
-    c.procs[p].events_obj = Some(obj.clone());
+    let obj = c.feed_object(lua, p, true)?;
     ret(lua, obj)
 }
 

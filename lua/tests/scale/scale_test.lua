@@ -39,18 +39,26 @@ function M.hundred_thousand_blocked_processes_each_end_on_a_message_and_send_the
 end
 
 -- Spawns `entry`, lets it start spinning, then measures how late time.after("50ms") fires.
+-- The best of three tries must be within 50 ms (a machine busy with other work can delay a
+-- single try; without preemption every try would wait forever).
 local function after_is_on_time_next_to(entry)
   local pid, err = process.spawn_monitored(NS .. entry, HOST)
   assert.eq(err, nil)
   time.sleep("1ms") -- the spinner gets the CPU and starts its endless loop
-  local start = time.now()
-  local ch = time.after("50ms")
-  local v, ok = ch:receive()
-  local elapsed = time.now():sub(start):milliseconds()
-  assert.eq(ok, true, "time.after channel delivered a value")
-  assert.truthy(v ~= nil)
-  assert.truthy(elapsed >= 50, "fired early: " .. elapsed .. " ms")
-  assert.truthy(elapsed <= 100, "fired " .. (elapsed - 50) .. " ms late (limit 50 ms)")
+  local best, tries = math.huge, {}
+  for _ = 1, 3 do
+    local start = time.now()
+    local ch = time.after("50ms")
+    local v, ok = ch:receive()
+    local elapsed = time.now():sub(start):milliseconds()
+    assert.eq(ok, true, "time.after channel delivered a value")
+    assert.truthy(v ~= nil)
+    assert.truthy(elapsed >= 50, "fired early: " .. elapsed .. " ms")
+    tries[#tries + 1] = elapsed - 50
+    best = math.min(best, elapsed - 50)
+    if best <= 50 then break end
+  end
+  assert.truthy(best <= 50, "fired late by " .. table.concat(tries, ", ") .. " ms (limit 50 ms)")
   -- the spinner is still running: it did not end on its own
   local early = channel.select { process.events():case_receive(), default = true }
   if not early.default then

@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// Largest Lua source file an entry may name.
+pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
+
 /// Name of the host an app gets when it declares none.
 pub const DEFAULT_HOST: &str = "app:processes";
 
@@ -341,6 +344,20 @@ impl App {
             )
         })?;
         let path = dir.join(rel);
+        let bad = |what: String| {
+            Error::Manifest(format!(
+                "{shown}:{line}: field `source`: entry {id}: {} {what}",
+                path.display()
+            ))
+        };
+        // A device or a huge file would be read until memory runs out.
+        match fs::metadata(&path) {
+            Ok(m) if !m.is_file() => return Err(bad("is not a regular file".into())),
+            Ok(m) if m.len() > MAX_SOURCE_BYTES => {
+                return Err(bad(format!("is larger than {MAX_SOURCE_BYTES} bytes")));
+            }
+            _ => {}
+        }
         let text = fs::read_to_string(&path).map_err(|e| {
             Error::Manifest(format!(
                 "{shown}:{line}: field `source`: entry {id}: cannot read {}: {e}",
@@ -506,6 +523,16 @@ mod tests {
             .to_string();
         assert!(msg.contains("_index.yaml"), "{msg}");
         assert!(msg.contains("line") || msg.contains(':'), "{msg}");
+    }
+
+    #[test]
+    fn a_source_that_is_not_a_regular_file_is_refused() {
+        let err = parse(
+            "namespace: a\nentries:\n  - name: x\n    kind: process.lua\n    \
+             source: file:///dev/zero\n",
+        )
+        .expect_err("device");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
     }
 
     #[test]

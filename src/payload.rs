@@ -10,7 +10,7 @@
 use crate::lua::channel::ChanRef;
 use mlua::{Lua, Table, Value};
 use smallvec::SmallVec;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// Deepest table nesting a payload may have.
@@ -110,8 +110,8 @@ impl Payload {
     /// # Errors
     /// Only Lua allocation failures.
     pub fn to_lua_many(lua: &Lua, all: &[Payload]) -> mlua::Result<Vec<Value>> {
-        let mut tables = Vec::new();
-        all.iter().map(|p| build(lua, p, &mut tables)).collect()
+        let mut b = Builder::for_payloads(all);
+        all.iter().map(|p| b.build(lua, p)).collect()
     }
 
     /// Payload `idx` of a message on its own: tables it shares with the other payloads are
@@ -135,10 +135,7 @@ impl Payload {
             Payload::Int(i) => Ok(Value::Integer(*i)),
             Payload::Num(n) => Ok(Value::Number(*n)),
             Payload::Str(s) => Ok(Value::String(lua.create_string(s)?)),
-            _ => {
-                let mut tables = Vec::new();
-                build(lua, self, &mut tables)
-            }
+            _ => Builder::for_payloads(std::slice::from_ref(self)).build(lua, self),
         }
     }
 
@@ -215,6 +212,12 @@ impl Copier {
             }
             Value::Table(t) => return self.copy_table(t, depth),
             Value::UserData(ud) => {
+                let ptr = ud.to_pointer() as usize;
+                if let Some(id) = self.seen.get(&ptr) {
+                    // The same payload object twice in one message is one shared table,
+                    // not two copies (copies would double with every level of wrapping).
+                    return Ok(Payload::Ref(*id));
+                }
                 if let Ok(b) = ud.borrow::<PayloadBox>() {
                     // Forwarding a received payload is sending it: the same limits apply.
                     let (bytes, nesting) = b.0.measure();
@@ -225,12 +228,11 @@ impl Copier {
                     // Its tables join this payload's numbering, in the order `build` makes them.
                     let mut index = HashMap::new();
                     index_tables(&b.0, &mut index);
-                    return Ok(renumber(
-                        &b.0,
-                        &index,
-                        &mut HashMap::new(),
-                        &mut self.next_id,
-                    ));
+                    let p = renumber(&b.0, &index, &mut HashMap::new(), &mut self.next_id);
+                    if let Payload::Table(t) = &p {
+                        self.seen.insert(ptr, t.id);
+                    }
+                    return Ok(p);
                 }
                 if ud.is::<ChanRef>() {
                     return Err(CopyError::Unsupported("channel"));
@@ -323,34 +325,67 @@ fn renumber(
     }))
 }
 
-fn build(lua: &Lua, p: &Payload, tables: &mut Vec<Option<Table>>) -> mlua::Result<Value> {
-    Ok(match p {
-        Payload::Nil => Value::Nil,
-        Payload::Bool(b) => Value::Boolean(*b),
-        Payload::Int(i) => Value::Integer(*i),
-        Payload::Num(n) => Value::Number(*n),
-        Payload::Str(s) => Value::String(lua.create_string(s)?),
-        Payload::Ref(id) => tables
-            .get(*id as usize)
-            .and_then(|t| t.clone())
-            .map(Value::Table)
-            .unwrap_or(Value::Nil),
-        Payload::Table(pt) => {
-            let nrec = pt.entries.len() - pt.narr as usize;
-            let t = lua.create_table_with_capacity(pt.narr as usize, nrec)?;
-            let slot = pt.id as usize;
-            if tables.len() <= slot {
-                tables.resize(slot + 1, None);
-            }
-            tables[slot] = Some(t.clone());
-            for (k, v) in &pt.entries {
-                let k = build(lua, k, tables)?;
-                let v = build(lua, v, tables)?;
-                t.raw_set(k, v)?;
-            }
-            Value::Table(t)
+/// Rebuilds payloads as Lua values, holding on only to the tables a `Ref` points back to
+/// (a handle per table of a wide payload could exhaust mlua's reference slots).
+struct Builder {
+    wanted: HashSet<u32>,
+    tables: HashMap<u32, Table>,
+}
+
+impl Builder {
+    fn for_payloads(all: &[Payload]) -> Builder {
+        let mut wanted = HashSet::new();
+        for p in all {
+            collect_refs(p, &mut wanted);
         }
-    })
+        Builder {
+            wanted,
+            tables: HashMap::new(),
+        }
+    }
+
+    fn build(&mut self, lua: &Lua, p: &Payload) -> mlua::Result<Value> {
+        Ok(match p {
+            Payload::Nil => Value::Nil,
+            Payload::Bool(b) => Value::Boolean(*b),
+            Payload::Int(i) => Value::Integer(*i),
+            Payload::Num(n) => Value::Number(*n),
+            Payload::Str(s) => Value::String(lua.create_string(s)?),
+            Payload::Ref(id) => self
+                .tables
+                .get(id)
+                .map(|t| Value::Table(t.clone()))
+                .unwrap_or(Value::Nil),
+            Payload::Table(pt) => {
+                let nrec = pt.entries.len() - pt.narr as usize;
+                let t = lua.create_table_with_capacity(pt.narr as usize, nrec)?;
+                if self.wanted.contains(&pt.id) {
+                    self.tables.insert(pt.id, t.clone());
+                }
+                for (k, v) in &pt.entries {
+                    let k = self.build(lua, k)?;
+                    let v = self.build(lua, v)?;
+                    t.raw_set(k, v)?;
+                }
+                Value::Table(t)
+            }
+        })
+    }
+}
+
+fn collect_refs(p: &Payload, out: &mut HashSet<u32>) {
+    match p {
+        Payload::Ref(id) => {
+            out.insert(*id);
+        }
+        Payload::Table(t) => {
+            for (k, v) in &t.entries {
+                collect_refs(k, out);
+                collect_refs(v, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]

@@ -307,3 +307,52 @@ return { main = main, helper = helper }
         "{out:?}"
     );
 }
+
+/// `payload_roundtrip` (at `5cf7524`): rebuilding a payload of about a million tables fails
+/// with mlua's `StackError` ("out of Lua stack"), because `payload::build` holds a handle to
+/// every table at once and mlua's handle stack is full. For spawn arguments the rebuild
+/// happens in the scheduler (`resume_args`), whose `?` turns it into an error of
+/// `Runtime::run` itself: one process's spawn stops the whole runtime. (A receive of such a
+/// message fails only the receiver, with a memory error.)
+#[test]
+
+fn issue_5_spawn_argument_of_a_million_tables_fails_only_the_spawn() {
+    let manifest = "namespace: r
+entries:
+  - name: root
+    kind: process.lua
+    source: file://root.lua
+    method: main
+  - name: child
+    kind: process.lua
+    source: file://root.lua
+    method: child
+";
+    let dir = app_dir(&[
+        ("_index.yaml", manifest),
+        (
+            "root.lua",
+            r#"
+local function child(t) return #t end
+local function main()
+  local t = {}
+  for i = 1, 1100000 do t[i] = {} end
+  local pid, err = process.spawn_monitored("r:child", "app:processes", t)
+  t = nil
+  if not pid then return "spawn refused: " .. err end
+  local ev = process.events():receive()
+  return "child ended: " .. tostring(ev.error or ev.result.value)
+end
+return { main = main, child = child }
+"#,
+        ),
+    ]);
+    let app = App::load(&dir).expect("app loads");
+    let mut rt = Runtime::builder().build(&app).expect("runtime builds");
+    rt.spawn_root("r:root", &[]).expect("root spawns");
+    let out = rt.run(Some(Duration::from_secs(60)));
+    assert!(
+        matches!(&out, Ok(RunOutcome::Exited(e)) if matches!(e.exit, Exit::Normal(_))),
+        "{out:?}"
+    );
+}

@@ -139,7 +139,23 @@ impl Runtime {
             }
         };
         let slice = self.reconcile(slice, tid);
-        let args = resume_args(lua, resume)?;
+        let args = match resume_args(lua, resume) {
+            Ok(a) => a,
+            Err(e) => {
+                // Arguments that cannot be rebuilt (out of memory, too many tables) fail the
+                // process that would have received them, not the runtime.
+                let mut core = self.core();
+                core.current = None;
+                if let Some(t) = core.tasks.get_mut(tid) {
+                    t.thread = Some(thread);
+                }
+                if let Some(proc) = core.tasks.get(tid).map(|t| t.proc) {
+                    let msg = format!("cannot start: {}", split_error(&e).0);
+                    core.end_process(lua, proc, Exit::Error(msg), None)?;
+                }
+                return Ok(true);
+            }
+        };
         self.hook.stuck.set(0);
         self.hook.progress.set(0);
         self.hook.parking.set(false);
@@ -293,7 +309,7 @@ pub fn show_bytes(n: usize) -> String {
     format!("{n} bytes")
 }
 
-fn resume_args(lua: &Lua, resume: Resume) -> Result<MultiValue> {
+fn resume_args(lua: &Lua, resume: Resume) -> mlua::Result<MultiValue> {
     Ok(match resume {
         Resume::Nothing => MultiValue::new(),
         Resume::Values(v) => v.into_iter().collect(),

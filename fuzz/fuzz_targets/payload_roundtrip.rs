@@ -127,10 +127,10 @@ impl Builder<'_> {
                 let t = Value::Table(self.pool[*i as usize % self.pool.len()].clone());
                 match Payload::copy(&t) {
                     // Wrapping a table that holds earlier wraps grows the value with every
-                    // step; past 20,000 wrapped tables per input, more only costs time.
+                    // step; past 2,000 wrapped tables per input, more only costs time.
                     // (Rebuilding a million tables fails: `tests/regressions.rs`,
                     // `issue_5_spawn_argument_of_a_million_tables_fails_only_the_spawn`.)
-                    Ok(p) if self.wrapped + tables_in(&p) > 20_000 => Value::Nil,
+                    Ok(p) if self.wrapped + tables_in(&p) > 2_000 => Value::Nil,
                     Ok(p) => {
                         self.wrapped += tables_in(&p);
                         self.boxed(p)

@@ -13,6 +13,19 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+/// A manifest with `r:root` (method `main`) and `r:child` (method `child`) of `root.lua`.
+const ROOT_AND_CHILD: &str = "namespace: r
+entries:
+  - name: root
+    kind: process.lua
+    source: file://root.lua
+    method: main
+  - name: child
+    kind: process.lua
+    source: file://root.lua
+    method: child
+";
+
 /// Writes `files` into a fresh folder under the system temp dir and returns it.
 fn app_dir(files: &[(&str, &str)]) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -59,7 +72,6 @@ fn exit_of(out: &RunOutcome) -> &Exit {
 /// ("attempt to multiply with overflow") in debug builds, a wrapped garbage value in release
 /// builds. Go reads "0.99999999999999999999999999h" as (almost) one hour.
 #[test]
-
 fn issue_5_duration_long_fraction_does_not_overflow() {
     let hour = 3_600_000_000_000i64;
     let n = duration::parse("0.99999999999999999999999999h").expect("a valid duration");
@@ -82,7 +94,6 @@ fn issue_5_duration_long_fraction_does_not_overflow() {
 /// host down in debug builds) or, in release builds, resolves shared references to the
 /// wrong table: here `got[1].b` comes back as `got[1]` itself instead of `got[1].a`.
 #[test]
-
 fn issue_5_payload_object_inside_a_table_keeps_its_shared_tables() {
     let dir = app_dir(&[
         ("_index.yaml", ROOT_MANIFEST),
@@ -113,19 +124,8 @@ return { main = main }
 /// (`resume_args`), outside the guard that turns a binding's panic into a process failure,
 /// so in debug builds the assertion in `payload::build` panics the whole host.
 #[test]
-
 fn issue_5_payload_object_in_spawn_arguments_does_not_crash_the_host() {
-    let manifest = "namespace: r
-entries:
-  - name: root
-    kind: process.lua
-    source: file://root.lua
-    method: main
-  - name: child
-    kind: process.lua
-    source: file://root.lua
-    method: child
-";
+    let manifest = ROOT_AND_CHILD;
     let dir = app_dir(&[
         ("_index.yaml", manifest),
         (
@@ -157,7 +157,6 @@ return { main = main, child = child }
 /// The same bug at the Rust level: the copy of `{payload object wrapping {x = {}}}` must
 /// number its tables 0, 1, 2 in the order `to_lua` creates them.
 #[test]
-
 fn issue_5_payload_object_inside_a_table_gets_fresh_ids() {
     let lua = Lua::new();
     let inner: Value = lua.load("return {x = {}}").eval().expect("valid");
@@ -185,7 +184,6 @@ fn issue_5_payload_object_inside_a_table_gets_fresh_ids() {
 /// depth limits (`max_payload_bytes`, `max_payload_depth`): the object counts as one value,
 /// so forwarding `msg:payload()` inside a table sends any size and any depth.
 #[test]
-
 fn issue_5_payload_object_counts_against_payload_limits() {
     let lua = Lua::new();
     // Size: a 1000-byte string inside a payload object, in a table, under a 100-byte limit.
@@ -217,7 +215,6 @@ fn issue_5_payload_object_counts_against_payload_limits() {
 /// table, or through another channel) is never freed: its record stays in the core after
 /// its process ended, `shutdown()` and a full collection.
 #[test]
-
 fn issue_5_channel_holding_itself_is_freed() {
     let dir = app_dir(&[
         ("_index.yaml", ROOT_MANIFEST),
@@ -254,7 +251,6 @@ return { main = main }
 /// window (round 310 with the default slice). Seen as a deadlock, or (with a smaller slice)
 /// as a select that times out although its message came, after which the message is gone.
 #[test]
-
 fn issue_5_preemption_while_parking_loses_no_wakeup() {
     let manifest = "namespace: r
 entries:
@@ -315,19 +311,8 @@ return { main = main, helper = helper }
 /// `Runtime::run` itself: one process's spawn stops the whole runtime. (A receive of such a
 /// message fails only the receiver, with a memory error.)
 #[test]
-
 fn issue_5_spawn_argument_of_a_million_tables_fails_only_the_spawn() {
-    let manifest = "namespace: r
-entries:
-  - name: root
-    kind: process.lua
-    source: file://root.lua
-    method: main
-  - name: child
-    kind: process.lua
-    source: file://root.lua
-    method: child
-";
+    let manifest = ROOT_AND_CHILD;
     let dir = app_dir(&[
         ("_index.yaml", manifest),
         (

@@ -1,23 +1,33 @@
 -- moonhost prelude: loaded once per runtime in the main Lua state.
 --
--- Receives `raw` (the Rust bindings plus three markers no script can reach) and builds the
+-- Receives `raw` (the Rust bindings plus four markers no script can reach) and builds the
 -- shared, read-only modules every process sees: `process`, `channel`, `time`, `uuid`, a
 -- sandboxed `coroutine`, and the per-process environment. Rust bindings never block or raise
--- by themselves: they return BLOCK after parking the task, or RAISE and a message; the
--- wrappers here turn those into a yield to the scheduler or a Lua error at the caller.
+-- by themselves: a binding that would block records its request and returns BLOCK, one that
+-- fails returns RAISE and a message; the wrappers here turn those into a yield to the
+-- scheduler (which parks the task and later resumes it with the outcome) or a Lua error at
+-- the caller. A block whose yield cannot reach the scheduler comes back as NO_YIELD.
 local raw = ...
 
-local BLOCK, RAISE, PREEMPT = raw.BLOCK, raw.RAISE, raw.PREEMPT
+local BLOCK, RAISE, PREEMPT, NO_YIELD = raw.BLOCK, raw.RAISE, raw.PREEMPT, raw.NO_YIELD
+local CANNOT_YIELD = raw.CANNOT_YIELD
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
 local co_status, co_close = coroutine.status, coroutine.close
 local error, select, type, tostring, setmetatable = error, select, type, tostring, setmetatable
 local rawget, rawset, next, pairs, ipairs, load = rawget, rawset, next, pairs, ipairs, load
 local concat = table.concat
 
+-- What a blocking yield was resumed with: the outcome, or NO_YIELD when an enclosing
+-- coroutine could not pass the block up. Called as a tail call of `finish`.
+local function unblocked(a, ...)
+  if a == NO_YIELD then error(CANNOT_YIELD, 2) end
+  return a, ...
+end
+
 -- Turns a raw binding's results into what Lua sees. Always called as a tail call, so
 -- level 2 is the script that called the wrapper.
 local function finish(a, ...)
-  if a == BLOCK then return co_yield(BLOCK) end
+  if a == BLOCK then return unblocked(co_yield(BLOCK)) end
   if a == RAISE then error((...), 2) end
   return a, ...
 end
@@ -90,6 +100,7 @@ local channel = {
     local i, v, ok = raw_select(cases, n, default)
     if i == BLOCK then
       i, v, ok = co_yield(BLOCK)
+      if i == NO_YIELD then error(CANNOT_YIELD, 2) end
     elseif i == RAISE then
       error(v, 2)
     elseif i == nil then
@@ -167,11 +178,18 @@ local function after_catch(ok, ...)
   return ok, ...
 end
 
+local co_isyieldable, drop_request = coroutine.isyieldable, raw.drop_request
+
 local function forward(co, ok, ...)
   if not ok then return after_catch(ok, ...) end
   if co_status(co) == "suspended" then
     local first = ...
-    if first == BLOCK or first == PREEMPT then
+    if first == BLOCK and not co_isyieldable() then
+      -- The block cannot reach the scheduler from here: forget the request and let the
+      -- blocking call raise inside the coroutine that made it.
+      drop_request()
+      return forward(co, co_resume(co, NO_YIELD))
+    elseif first == BLOCK or first == PREEMPT then
       return forward(co, co_resume(co, co_yield(first)))
     elseif select("#", ...) == 0 and preempted(co) then
       return forward(co, co_resume(co, co_yield(PREEMPT)))
@@ -350,31 +368,22 @@ end
 ------------------------------------------------------------------------------------------
 -- entries and the per-process environment
 
-local ENTRY_ID, ENTRY_CHUNK, ENTRY_METHOD, ENTRY_IMPORTS = {}, {}, {}, {}
+-- Entries live in Rust (entry.rs): their ids, methods, imports and compiled chunks
+-- (compiled on first use, once per runtime).
+local raw_compile, raw_entry, raw_import = raw.compile, raw.entry, raw.import
 local LOADING = {}
 
-local function register_entry(idx, id, method, imports)
-  ENTRY_ID[idx], ENTRY_METHOD[idx], ENTRY_IMPORTS[idx] = id, method, imports
-end
-
--- Entries compile on first use, once per runtime.
 local function chunk_of(e)
-  local c = ENTRY_CHUNK[e]
-  if c == nil then
-    c = finish(raw.compile(e))
-    ENTRY_CHUNK[e] = c
-  end
-  return c
+  return finish(raw_compile(e))
 end
 
 local make_require
 make_require = function(e, env, loaded)
-  local imports = ENTRY_IMPORTS[e]
   return function(name)
     if type(name) ~= "string" then
       error("bad argument #1 to 'require' (string expected, got " .. type(name) .. ")", 2)
     end
-    local lib = imports and imports[name]
+    local lib = raw_import(e, name)
     if lib then
       local v = loaded[lib]
       if v == LOADING then error("loop or previous error loading module '" .. name .. "'", 2) end
@@ -433,7 +442,7 @@ end
 local function proc_main(e, h, ...)
   local env = new_env(e, h)
   local mod = chunk_of(e)(env)
-  local method = ENTRY_METHOD[e]
+  local id, method = raw_entry(e)
   local f
   if type(mod) == "function" then
     f = mod
@@ -441,7 +450,7 @@ local function proc_main(e, h, ...)
     f = mod[method or "main"]
   end
   if type(f) ~= "function" then
-    error("entry " .. ENTRY_ID[e] .. ": method '" .. tostring(method or "main") ..
+    error("entry " .. id .. ": method '" .. tostring(method or "main") ..
       "' not found in the table its chunk returns", 0)
   end
   return f(...)
@@ -469,7 +478,6 @@ end
 return {
   proc_main = proc_main,
   make_event = make_event,
-  register_entry = register_entry,
   register_host = register_host,
   chan_methods = Channel,
   builtin = BUILTIN,

@@ -2,7 +2,7 @@
 //! `moonhost test APP_DIR [FILTER...] [--format tap]`, with the simulation flags of SPEC §7.
 
 use crate::manifest::App;
-use crate::process::Exit;
+use crate::message::Exit;
 use crate::runtime::{RunOutcome, Runtime, check_syntax};
 use crate::testrun::{self, TestOptions};
 use crate::trace::Divergence;

@@ -40,3 +40,77 @@ impl From<mlua::Error> for Error {
 
 /// Result with the crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+// ----- failures of the core's verbs ------------------------------------------------------
+//
+// Each failing verb of the core has its own error type; this is the one place that maps
+// them to the strings SPEC.md promises scripts.
+
+/// Why a destination (PID string or registered name) did not resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveError {
+    /// Neither a well-formed PID nor a registered name (the destination as given).
+    Unknown(String),
+    /// A well-formed PID whose process has ended.
+    Ended,
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResolveError::Unknown(d) => {
+                write!(f, "could not resolve '{d}' as PID or registered name")
+            }
+            ResolveError::Ended => f.write_str("process not found"),
+        }
+    }
+}
+
+/// Why a message was not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliverError {
+    /// The receiver's mailbox limit (length or bytes) is reached.
+    MailboxFull,
+}
+
+impl fmt::Display for DeliverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeliverError::MailboxFull => f.write_str("mailbox full"),
+        }
+    }
+}
+
+/// Why a spawn failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpawnError {
+    /// No host of that name.
+    HostNotFound(String),
+    /// No spawnable entry of that id.
+    EntryNotFound(String),
+    /// The host's `max_processes` is reached.
+    MaxProcesses,
+    /// Lua could not make the coroutine (out of memory).
+    Lua(String),
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::HostNotFound(_) => f.write_str("host not found"),
+            SpawnError::EntryNotFound(e) => write!(f, "entry not found: {e}"),
+            SpawnError::MaxProcesses => f.write_str("max processes limit exceeded"),
+            SpawnError::Lua(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Why `process.registry.register` refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameTaken;
+
+impl fmt::Display for NameTaken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("name already registered")
+    }
+}

@@ -7,7 +7,6 @@
 //! coroutines, channels and other userdata are refused with `cannot send <type>`. A payload
 //! object (`msg:payload()`) is sent as the value it wraps.
 
-use crate::lua::channel::ChanRef;
 use mlua::{Lua, Table, Value};
 use smallvec::SmallVec;
 use std::collections::{HashMap, HashSet};
@@ -234,7 +233,13 @@ impl Copier {
                     }
                     return Ok(p);
                 }
-                if ud.is::<ChanRef>() {
+                // Channels name themselves through their metatable's `__name`.
+                let named = ud
+                    .metatable()
+                    .and_then(|mt| mt.get::<Option<mlua::LuaString>>("__name"))
+                    .ok()
+                    .flatten();
+                if named.is_some_and(|n| n == "channel") {
                     return Err(CopyError::Unsupported("channel"));
                 }
                 return Err(CopyError::Unsupported("userdata"));

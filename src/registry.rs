@@ -3,7 +3,8 @@
 //! A name maps to one process; a process may hold many names, released when it ends. Used
 //! by `process.registry.*` and by every call that resolves a destination.
 
-use crate::process::ProcId;
+use crate::error::NameTaken;
+use crate::ids::ProcId;
 use std::collections::HashMap;
 
 /// The name table.
@@ -12,9 +13,6 @@ pub struct Registry {
     names: HashMap<Box<str>, ProcId>,
 }
 
-/// Why `register` refused.
-#[derive(Debug, PartialEq, Eq)]
-pub struct NameTaken;
 
 impl Registry {
     /// Maps `name` to `p`; fine when `p` already holds it. Returns whether the name is new.

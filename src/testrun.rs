@@ -6,7 +6,7 @@
 
 use crate::manifest::{App, Entry, MetaValue};
 use crate::payload::Payload;
-use crate::process::Exit;
+use crate::message::Exit;
 use crate::runtime::{RunOutcome, Runtime};
 use std::io::Write;
 use std::time::{Duration, Instant};

@@ -2,7 +2,8 @@
 //! message, so it must be deliberate (update the number and say why in the commit).
 
 use moonhost::Payload;
-use moonhost::process::{Item, Message, ProcId, TaskId};
+use moonhost::ids::{ProcId, TaskId};
+use moonhost::message::{Item, Message};
 use std::mem::size_of;
 
 #[test]

@@ -1,18 +1,25 @@
-//! Channel operations of the core: receive, send, select, close, and [`Core::complete`],
-//! the one path that wakes a parked task.
+//! Channel records of the core: creation, the non-blocking receive and send, delivery from
+//! outside any task, close, and freeing channels whose Lua objects were collected.
 
-use super::mail::raw_payload;
+use super::{Chan, Core, Waiter};
 use crate::channel::{Channel, Recv, Send};
-use crate::core::{Chan, ChanKind, Core, Fire, Outcome, Wait, WaitMode, Waiter};
-use crate::lua::channel::ChanRef;
-use crate::lua::process::MsgObj;
-use crate::process::*;
-use mlua::{AnyUserData, Lua, Value};
-use smallvec::{SmallVec, smallvec};
+use crate::ids::{ChanId, ProcId};
+use crate::message::{ChanKind, Item};
+use crate::request::{Done, Outcome};
+use mlua::AnyUserData;
+
+/// What a non-blocking send did.
+#[derive(Debug)]
+pub enum SendResult {
+    /// Taken by a receiver or buffered.
+    Done,
+    /// The channel is closed.
+    Closed,
+    /// The buffer is full and nobody receives: the item comes back.
+    WouldBlock(Item),
+}
 
 impl Core {
-    // ----- channels -------------------------------------------------------------------------
-
     /// Creates a channel owned by `owner`.
     pub fn new_chan(&mut self, owner: ProcId, kind: ChanKind, cap: usize) -> ChanId {
         let id = self.chans.insert(Chan {
@@ -27,12 +34,24 @@ impl Core {
         id
     }
 
-    /// Wraps a channel id in a new Lua object.
-    pub fn chan_object(&self, lua: &Lua, id: ChanId) -> mlua::Result<AnyUserData> {
-        lua.create_any_userdata(ChanRef {
-            id,
-            grave: self.graveyard.clone(),
-        })
+    /// What the channel is for; `None` once it is freed.
+    pub fn chan_kind(&self, id: ChanId) -> Option<ChanKind> {
+        self.chans.get(id).map(|c| c.kind)
+    }
+
+    /// Whether the channel is closed (a freed channel counts as closed).
+    pub fn chan_is_closed(&self, id: ChanId) -> bool {
+        self.chans.get(id).is_none_or(|c| c.q.is_closed())
+    }
+
+    /// Whether a receive would complete now.
+    pub fn chan_can_recv(&self, id: ChanId) -> bool {
+        self.chans.get(id).is_some_and(|c| c.q.can_recv())
+    }
+
+    /// Whether a send would complete now.
+    pub fn chan_can_send(&self, id: ChanId) -> bool {
+        self.chans.get(id).is_some_and(|c| c.q.can_send())
     }
 
     /// The process's inbox channel, created on first use.
@@ -55,55 +74,33 @@ impl Core {
         c
     }
 
-    /// Turns a channel item into the Lua value a receiver sees.
-    pub fn item_to_lua(&self, lua: &Lua, kind: ChanKind, item: Item) -> mlua::Result<Value> {
-        match item {
-            Item::Lua(v) => Ok(v),
-            Item::Msg(m) => match kind {
-                ChanKind::Listen { message: false } => raw_payload(lua, &m.payloads),
-                _ => {
-                    let from = m.from.map(|p| self.pid_string(p)).unwrap_or_default();
-                    Ok(Value::UserData(
-                        lua.create_userdata(MsgObj { msg: m, from })?,
-                    ))
-                }
-            },
-            Item::Event(e) => self.event_table(lua, &e),
+    /// The cached Lua object of the process's inbox (or with `events`, events channel).
+    pub fn feed_object(&self, proc: ProcId, events: bool) -> Option<AnyUserData> {
+        let p = self.procs.get(proc)?;
+        if events {
+            p.events_obj.clone()
+        } else {
+            p.inbox_obj.clone()
         }
     }
 
-    /// Builds an event table through the prelude's `make_event` (one call into Lua instead
-    /// of a protected API call per field).
-    fn event_table(&self, lua: &Lua, e: &Event) -> mlua::Result<Value> {
-        let kind = match e.kind {
-            EventKind::Exit => "pid.exit",
-            EventKind::LinkDown => "pid.link.down",
-            EventKind::Cancel => "pid.cancel",
+    /// Caches the Lua object of the process's inbox (or events channel).
+    pub fn set_feed_object(&mut self, proc: ProcId, events: bool, obj: AnyUserData) {
+        if let Some(p) = self.procs.get_mut(proc) {
+            *(if events {
+                &mut p.events_obj
+            } else {
+                &mut p.inbox_obj
+            }) = Some(obj);
+        }
+    }
+
+    /// Receives from a channel without blocking: `Some(done)` (an item or closed), or
+    /// `None` when a receive would have to wait.
+    pub fn try_recv(&mut self, chan: ChanId) -> Option<Done> {
+        let Some(c) = self.chans.get_mut(chan) else {
+            return Some(Done::Closed);
         };
-        let from = lua.create_string(self.pid_string(e.from))?;
-        let at = e.at_ns.div_euclid(1_000_000_000);
-        match &e.exit {
-            Some(Exit::Normal(v)) => {
-                self.lua
-                    .make_event
-                    .call((kind, from, at, true, v.to_lua(lua)?, Value::Nil))
-            }
-            Some(Exit::Error(msg)) => {
-                self.lua
-                    .make_event
-                    .call((kind, from, at, true, Value::Nil, msg.as_str()))
-            }
-            None => self
-                .lua
-                .make_event
-                .call((kind, from, at, false, Value::Nil, &*e.reason)),
-        }
-    }
-
-    /// Receives from a channel for the current task: `Some((value, ok))` at once, or `None`
-    /// after parking the task.
-    pub fn recv(&mut self, lua: &Lua, chan: ChanId) -> mlua::Result<Option<(Value, bool)>> {
-        let c = &mut self.chans[chan];
         let (kind, owner) = (c.kind, c.owner);
         match c.q.try_recv() {
             Recv::Item { item, woke } => {
@@ -111,46 +108,37 @@ impl Core {
                     self.took_message(owner, m.bytes);
                 }
                 if let Some(w) = woke {
-                    self.complete(lua, w, Outcome::Sent)?;
+                    self.complete(w, Done::Sent);
                 }
-                Ok(Some((self.item_to_lua(lua, kind, item)?, true)))
+                Some(Done::Received(item, kind))
             }
-            Recv::Closed => Ok(Some((Value::Nil, false))),
-            Recv::Empty => {
-                let w = self.park(WaitMode::Recv, smallvec![chan]);
-                self.chans[chan].q.park_recv(Waiter { wait: w, case: 0 });
-                Ok(None)
-            }
+            Recv::Closed => Some(Done::Closed),
+            Recv::Empty => None,
         }
     }
 
-    /// Sends on a channel for the current task: `Ok(true)` when done, `Ok(false)` after
-    /// parking, `Err(())` when the channel is closed.
-    pub fn send(&mut self, lua: &Lua, chan: ChanId, v: Value) -> mlua::Result<Result<bool, ()>> {
-        match self.chans[chan].q.try_send(Item::Lua(v)) {
+    /// Sends on a channel without blocking.
+    pub fn try_send(&mut self, chan: ChanId, item: Item) -> SendResult {
+        let Some(c) = self.chans.get_mut(chan) else {
+            return SendResult::Closed;
+        };
+        let kind = c.kind;
+        match c.q.try_send(item) {
             Send::Handoff { to, item } => {
-                let kind = self.chans[chan].kind;
-                let v = self.item_to_lua(lua, kind, item)?;
-                self.complete(lua, to, Outcome::Received(v, true))?;
-                Ok(Ok(true))
+                self.complete(to, Done::Received(item, kind));
+                SendResult::Done
             }
-            Send::Buffered => Ok(Ok(true)),
-            Send::Closed(_) => Ok(Err(())),
-            Send::Full(item) => {
-                let w = self.park(WaitMode::Send, smallvec![chan]);
-                self.chans[chan]
-                    .q
-                    .park_send(Waiter { wait: w, case: 0 }, item);
-                Ok(Ok(false))
-            }
+            Send::Buffered => SendResult::Done,
+            Send::Closed(_) => SendResult::Closed,
+            Send::Full(item) => SendResult::WouldBlock(item),
         }
     }
 
     /// Puts an item on a channel from outside any task (mailbox delivery, events, timers):
-    /// hands it to a parked receiver or buffers it; a full channel drops it.
-    pub fn offer(&mut self, lua: &Lua, chan: ChanId, item: Item) -> mlua::Result<bool> {
+    /// hands it to a parked receiver or buffers it; a full or closed channel drops it.
+    pub fn offer(&mut self, chan: ChanId, item: Item) -> bool {
         let Some(c) = self.chans.get_mut(chan) else {
-            return Ok(false);
+            return false;
         };
         let (kind, owner) = (c.kind, c.owner);
         let msg_bytes = match &item {
@@ -159,9 +147,8 @@ impl Core {
         };
         match c.q.try_send(item) {
             Send::Handoff { to, item } => {
-                let v = self.item_to_lua(lua, kind, item)?;
-                self.complete(lua, to, Outcome::Received(v, true))?;
-                Ok(true)
+                self.complete(to, Done::Received(item, kind));
+                true
             }
             Send::Buffered => {
                 if let Some(bytes) = msg_bytes
@@ -170,157 +157,32 @@ impl Core {
                     p.mailbox += 1;
                     p.mailbox_bytes += bytes;
                 }
-                Ok(true)
+                true
             }
-            Send::Full(_) | Send::Closed(_) => Ok(false),
+            Send::Full(_) | Send::Closed(_) => false,
         }
     }
 
     /// Counts a message leaving `owner`'s mailbox buffers.
-    pub(crate) fn took_message(&mut self, owner: ProcId, bytes: usize) {
+    pub(super) fn took_message(&mut self, owner: ProcId, bytes: usize) {
         if let Some(p) = self.procs.get_mut(owner) {
             p.mailbox = p.mailbox.saturating_sub(1);
             p.mailbox_bytes = p.mailbox_bytes.saturating_sub(bytes);
         }
     }
 
-    /// Runs a select for the current task. `cases` are `(channel, value to send)`; returns
-    /// `Some((index, value, ok))` for the first ready case in order, or `None` after parking
-    /// on all of them (or when `default` is set and nothing is ready: `Some((0, nil, true))`).
-    ///
-    /// # Errors
-    /// `Err(index)` when a send case's channel is closed.
-    #[allow(clippy::type_complexity)]
-    pub fn select(
-        &mut self,
-        lua: &Lua,
-        cases: Vec<(ChanId, Option<Value>)>,
-        default: bool,
-    ) -> mlua::Result<Result<Option<(u32, Value, bool)>, u32>> {
-        for (i, (chan, send)) in cases.iter().enumerate() {
-            let q = &self.chans[*chan].q;
-            match send {
-                None if q.can_recv() => {
-                    let (v, ok) = self.recv(lua, *chan)?.expect("can_recv said ready");
-                    return Ok(Ok(Some((i as u32 + 1, v, ok))));
-                }
-                Some(_) if q.is_closed() => return Ok(Err(i as u32 + 1)),
-                Some(v) if q.can_send() => {
-                    let done = self.send(lua, *chan, v.clone())?;
-                    debug_assert_eq!(done, Ok(true));
-                    return Ok(Ok(Some((i as u32 + 1, Value::Nil, true))));
-                }
-                _ => {}
-            }
-        }
-        if default {
-            return Ok(Ok(Some((0, Value::Nil, true))));
-        }
-        let chans: SmallVec<[ChanId; 2]> = cases.iter().map(|c| c.0).collect();
-        let w = self.park(WaitMode::Select, chans);
-        for (i, (chan, send)) in cases.into_iter().enumerate() {
-            let waiter = Waiter {
-                wait: w,
-                case: i as u32,
-            };
-            match send {
-                None => self.chans[chan].q.park_recv(waiter),
-                Some(v) => self.chans[chan].q.park_send(waiter, Item::Lua(v)),
-            }
-        }
-        Ok(Ok(None))
-    }
-
-    /// Parks the current task on a sleep until runtime nanosecond `deadline`.
-    pub fn sleep(&mut self, deadline: u64) {
-        let w = self.park(WaitMode::Sleep, SmallVec::new());
-        let owner = self.waits[w].task;
-        let owner = self.tasks[owner].proc;
-        let t = self.arm(owner, deadline, Fire::Wake(w));
-        self.waits[w].timer = Some(t);
-    }
-
-    fn park(&mut self, mode: WaitMode, chans: SmallVec<[ChanId; 2]>) -> WaitId {
-        let task = self.current.expect("blocking call outside a task");
-        let w = self.waits.insert(Wait {
-            task,
-            chans,
-            timer: None,
-            mode,
-        });
-        self.tasks[task].wait = Some(w);
-        self.hook.parking.set(true);
-        w
-    }
-
-    /// Completes a parked operation: withdraws its other cases, disarms its timer, and queues
-    /// its task with the resume values. The one wake path.
-    pub fn complete(&mut self, lua: &Lua, w: Waiter, outcome: Outcome) -> mlua::Result<()> {
-        let Some(wait) = self.withdraw(w.wait) else {
-            return Ok(());
-        };
-        let vals: SmallVec<[Value; 3]> = match (wait.mode, outcome) {
-            (WaitMode::Recv, Outcome::Received(v, ok)) => smallvec![v, Value::Boolean(ok)],
-            (WaitMode::Send, Outcome::SendClosed) => smallvec![
-                Value::Nil,
-                Value::String(lua.create_string("send on closed channel")?)
-            ],
-            (WaitMode::Select, Outcome::Received(v, ok)) => {
-                smallvec![Value::Integer(w.case as i64 + 1), v, Value::Boolean(ok)]
-            }
-            (WaitMode::Select, Outcome::Sent) => {
-                smallvec![
-                    Value::Integer(w.case as i64 + 1),
-                    Value::Nil,
-                    Value::Boolean(true)
-                ]
-            }
-            (WaitMode::Select, Outcome::SendClosed) => {
-                smallvec![
-                    Value::Integer(w.case as i64 + 1),
-                    Value::Nil,
-                    Value::Boolean(false)
-                ]
-            }
-            _ => smallvec![Value::Boolean(true)],
-        };
-        if let Some(task) = self.tasks.get_mut(wait.task) {
-            task.resume = Resume::Values(vals);
-        }
-        self.queue(wait.task);
-        Ok(())
-    }
-
-    /// Removes a parked operation from every channel and timer it waits on.
-    pub(crate) fn withdraw(&mut self, w: WaitId) -> Option<Wait> {
-        let wait = self.waits.remove(w)?;
-        for c in &wait.chans {
-            if let Some(ch) = self.chans.get_mut(*c) {
-                ch.q.withdraw_where(|x| x.wait == w);
-            }
-        }
-        if let Some(t) = wait.timer {
-            self.disarm(t);
-        }
-        if let Some(task) = self.tasks.get_mut(wait.task) {
-            task.wait = None;
-        }
-        Some(wait)
-    }
-
     /// Closes a channel, waking its parked receivers (`nil, false`) and senders.
-    pub fn close(&mut self, lua: &Lua, chan: ChanId) -> mlua::Result<()> {
+    pub fn close(&mut self, chan: ChanId) {
         let Some(c) = self.chans.get_mut(chan) else {
-            return Ok(());
+            return;
         };
         let (recvs, sends) = c.q.close();
         for r in recvs {
-            self.complete(lua, r, Outcome::Received(Value::Nil, false))?;
+            self.complete(r, Done::Closed);
         }
         for s in sends {
-            self.complete(lua, s, Outcome::SendClosed)?;
+            self.complete(s, Done::SendClosed);
         }
-        Ok(())
     }
 
     /// Frees channels whose Lua objects were collected.
@@ -346,5 +208,13 @@ impl Core {
                 self.chans.remove(id);
             }
         }
+    }
+}
+
+/// The outcome a parked receive or send gets (kept beside the verbs that make it).
+pub(super) fn outcome_for(w: Waiter, select: bool, done: Done) -> Outcome {
+    Outcome {
+        case: select.then_some(w.case),
+        done,
     }
 }

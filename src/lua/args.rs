@@ -2,16 +2,23 @@
 //!
 //! Raw bindings never raise through mlua (its errors reach Lua as userdata, while SPEC.md
 //! promises plain strings). A binding that must raise returns the `RAISE` marker and the
-//! message; one that must block returns the `BLOCK` marker after parking its task. The
-//! prelude's wrappers turn `RAISE` into `error(msg, 2)` and `BLOCK` into a yield to the
-//! scheduler. Both markers are light userdata the scripts cannot obtain.
+//! message; one that would block records a [`Request`] for its task and returns the `BLOCK`
+//! marker, which the prelude's wrapper yields to the scheduler (the scheduler parks the
+//! task). Both markers are light userdata the scripts cannot obtain.
 
 use crate::core::Core;
+use crate::ffi;
+use crate::request::Request;
 use mlua::{AppDataRefMut, IntoLua, LightUserData, Lua, MultiValue, Value};
+
+/// What a binding raises instead of blocking where its task cannot yield (a `table.sort`
+/// comparator, a `string.gsub` callback, a `load` reader, a metamethod, a finalizer).
+pub const CANNOT_YIELD: &str = "attempt to block where the process cannot yield";
 
 static BLOCK_MARK: u8 = 0;
 static RAISE_MARK: u8 = 0;
 static PREEMPT_MARK: u8 = 0;
+static NO_YIELD_MARK: u8 = 0;
 
 /// The marker a binding returns after parking the current task.
 pub fn block() -> Value {
@@ -21,6 +28,12 @@ pub fn block() -> Value {
 /// The marker that precedes an error message to raise.
 pub fn raise_mark() -> Value {
     Value::LightUserData(LightUserData(&RAISE_MARK as *const u8 as *mut _))
+}
+
+/// The marker the prelude resumes a coroutine with when the block it asked for cannot
+/// reach the scheduler (an enclosing coroutine cannot yield).
+pub fn no_yield() -> Value {
+    Value::LightUserData(LightUserData(&NO_YIELD_MARK as *const u8 as *mut _))
 }
 
 /// The marker the prelude yields to pass a preemption up through nested coroutines.
@@ -41,8 +54,17 @@ pub fn ret(lua: &Lua, values: impl mlua::IntoLuaMulti) -> Ret {
     values.into_lua_multi(lua)
 }
 
-/// Returns the BLOCK marker.
-pub fn ret_block() -> Ret {
+/// Blocks the running task on `req`: records the request and returns the BLOCK marker
+/// for the prelude to yield. Raises [`CANNOT_YIELD`] and records nothing where the task
+/// cannot yield, and `<func>: cannot block outside a process` outside any task.
+pub fn block_on(lua: &Lua, c: &mut Core, func: &str, req: Request) -> Ret {
+    if c.current_task().is_none() {
+        return raise(lua, format!("{func}: cannot block outside a process"));
+    }
+    if !ffi::is_yieldable(lua.state()) {
+        return raise(lua, CANNOT_YIELD);
+    }
+    c.request(req);
     Ok(MultiValue::from_iter([block()]))
 }
 

@@ -4,48 +4,14 @@
 //! by the prelude (blocking needs a Lua wrapper that can yield). When Lua collects a channel
 //! object, its id goes to the core's graveyard and the record is freed at the next sweep.
 
-use super::args::{self, Ret, arg, bad_arg, core, fail, raise, ret, ret_block};
-use crate::core::ChanKind;
-use crate::process::ChanId;
-use mlua::{AnyUserData, Lua, MultiValue, Table, UserDataFields, UserDataMethods, Value};
-use std::cell::RefCell;
-use std::rc::Rc;
-
-/// The userdata behind a Lua channel object.
-#[derive(Debug)]
-pub struct ChanRef {
-    /// The channel record.
-    pub id: ChanId,
-    /// Where the id goes when Lua collects the object.
-    pub grave: Rc<RefCell<Vec<ChanId>>>,
-}
-
-impl Drop for ChanRef {
-    fn drop(&mut self) {
-        if let Ok(mut g) = self.grave.try_borrow_mut() {
-            g.push(self.id);
-        }
-    }
-}
-
-/// The channel id inside a Lua value, if it is a channel object.
-pub fn chan_id(v: &Value) -> Option<ChanId> {
-    match v {
-        Value::UserData(ud) => ud.borrow::<ChanRef>().ok().map(|c| c.id),
-        _ => None,
-    }
-}
-
-/// Registers the channel userdata type with `methods` (from the prelude) as its `__index`.
-pub fn register(lua: &Lua, methods: Table) -> mlua::Result<()> {
-    lua.register_userdata_type::<ChanRef>(move |reg| {
-        reg.add_meta_field("__index", methods);
-        reg.add_meta_field("__name", "channel");
-        reg.add_meta_method("__tostring", |_, c: &ChanRef, ()| {
-            Ok(format!("channel: {:?}", c.id))
-        });
-    })
-}
+use super::args::{self, Ret, arg, bad_arg, block_on, core, fail, raise, ret};
+use super::object::{chan_id, chan_object, outcome_values};
+use crate::core::{SendResult, SelectResult};
+use crate::ids::ChanId;
+use crate::message::{ChanKind, Item};
+use crate::request::{Case, Outcome, Request};
+use mlua::{AnyUserData, Lua, MultiValue, Table, Value};
+use smallvec::SmallVec;
 
 /// Adds the raw channel functions to the prelude's `raw` table.
 pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
@@ -66,7 +32,7 @@ pub fn new_object(lua: &Lua, kind: ChanKind, cap: usize) -> mlua::Result<AnyUser
     let mut c = core(lua)?;
     let owner = c.current_proc().unwrap_or_default();
     let id = c.new_chan(owner, kind, cap);
-    c.chan_object(lua, id)
+    chan_object(lua, &c, id)
 }
 
 /// `channel.new([size])` -> channel. Raises on a non-number size; negative means 0.
@@ -97,22 +63,20 @@ fn chan_send(lua: &Lua, args: MultiValue) -> Ret {
         Err(r) => return r,
     };
     let mut c = core(lua)?;
-    let Some(rec) = c.chans.get(ch) else {
+    match c.chan_kind(ch) {
+        None => return raise(lua, "send on closed channel"),
+        Some(k) if !k.is_user() => {
+            return raise(lua, "channel.send: cannot send on a process channel");
+        }
+        Some(_) => {}
+    }
+    if c.chan_is_closed(ch) {
         return raise(lua, "send on closed channel");
-    };
-    if !matches!(rec.kind, ChanKind::User | ChanKind::Timer) {
-        return raise(lua, "channel.send: cannot send on a process channel");
     }
-    if rec.q.is_closed() {
-        return raise(lua, "send on closed channel");
-    }
-    if c.current.is_none() && !rec.q.can_send() {
-        return raise(lua, "channel.send: cannot block outside a process");
-    }
-    match c.send(lua, ch, arg(&args, 2))? {
-        Ok(true) => ret(lua, true),
-        Ok(false) => ret_block(),
-        Err(()) => raise(lua, "send on closed channel"),
+    match c.try_send(ch, Item::Lua(arg(&args, 2))) {
+        SendResult::Done => ret(lua, true),
+        SendResult::Closed => raise(lua, "send on closed channel"),
+        SendResult::WouldBlock(item) => block_on(lua, &mut c, "channel.send", Request::Send(ch, item)),
     }
 }
 
@@ -124,15 +88,9 @@ fn chan_recv(lua: &Lua, args: MultiValue) -> Ret {
         Err(r) => return r,
     };
     let mut c = core(lua)?;
-    let Some(rec) = c.chans.get(ch) else {
-        return ret(lua, (Value::Nil, false));
-    };
-    if c.current.is_none() && !rec.q.can_recv() {
-        return raise(lua, "channel.receive: cannot block outside a process");
-    }
-    match c.recv(lua, ch)? {
-        Some((v, ok)) => ret(lua, (v, ok)),
-        None => ret_block(),
+    match c.try_recv(ch) {
+        Some(done) => outcome_values(lua, &c, Outcome::plain(done)),
+        None => block_on(lua, &mut c, "channel.receive", Request::Recv(ch)),
     }
 }
 
@@ -143,9 +101,9 @@ fn chan_close(lua: &Lua, args: MultiValue) -> Ret {
         Err(r) => return r,
     };
     let mut c = core(lua)?;
-    match c.chans.get(ch).map(|r| r.kind) {
-        Some(ChanKind::User | ChanKind::Timer) => {
-            c.close(lua, ch)?;
+    match c.chan_kind(ch) {
+        Some(k) if k.is_user() => {
+            c.close(ch);
             ret(lua, ())
         }
         Some(_) => raise(lua, "channel.close: cannot close a process channel"),
@@ -153,8 +111,36 @@ fn chan_close(lua: &Lua, args: MultiValue) -> Ret {
     }
 }
 
+/// Reads the cases of a select: `{channel, is_send, value}` tables made by
+/// `case_receive` / `case_send`.
+fn read_cases(lua: &Lua, cases: &Table, n: usize) -> mlua::Result<Result<SmallVec<[Case; 4]>, Ret>> {
+    let mut list = SmallVec::with_capacity(n);
+    for i in 1..=n {
+        let case: Value = cases.raw_get(i)?;
+        let Value::Table(t) = &case else {
+            let msg = format!(
+                "channel.select: case #{i} is not a case \
+                 (use ch:case_receive() or ch:case_send(v)), got {}",
+                args::type_name(&case)
+            );
+            return Ok(Err(raise(lua, msg)));
+        };
+        let ch: Value = t.raw_get(1)?;
+        let Some(id) = chan_id(&ch) else {
+            return Ok(Err(raise(lua, format!("channel.select: case #{i} has no channel"))));
+        };
+        let is_send: bool = t.raw_get::<Option<bool>>(2)?.unwrap_or(false);
+        let v = if is_send {
+            Some(Item::Lua(t.raw_get::<Value>(3)?))
+        } else {
+            None
+        };
+        list.push((id, v));
+    }
+    Ok(Ok(list))
+}
+
 /// `chan_select(cases, n, default)` -> `index, value, ok` (index 0 = default), or BLOCK.
-/// Each case is a table `{channel, is_send, value}` made by `case_receive` / `case_send`.
 fn chan_select(lua: &Lua, args: MultiValue) -> Ret {
     let Value::Table(cases) = arg(&args, 1) else {
         return raise(
@@ -167,41 +153,20 @@ fn chan_select(lua: &Lua, args: MultiValue) -> Ret {
         _ => cases.raw_len(),
     };
     let default = arg(&args, 3).as_boolean().unwrap_or(false);
-    let mut list = Vec::with_capacity(n);
-    for i in 1..=n {
-        let case: Value = cases.raw_get(i)?;
-        let Value::Table(t) = &case else {
-            return raise(
-                lua,
-                format!(
-                    "channel.select: case #{i} is not a case \
-                     (use ch:case_receive() or ch:case_send(v)), got {}",
-                    args::type_name(&case)
-                ),
-            );
-        };
-        let ch: Value = t.raw_get(1)?;
-        let Some(id) = chan_id(&ch) else {
-            return raise(lua, format!("channel.select: case #{i} has no channel"));
-        };
-        let is_send: bool = t.raw_get::<Option<bool>>(2)?.unwrap_or(false);
-        let v = if is_send {
-            Some(t.raw_get::<Value>(3)?)
-        } else {
-            None
-        };
-        list.push((id, v));
-    }
+    let list = match read_cases(lua, &cases, n)? {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
     let mut c = core(lua)?;
-    if list.iter().any(|(id, _)| !c.chans.contains_key(*id)) {
+    if list.iter().any(|(id, _)| c.chan_kind(*id).is_none()) {
         return fail(lua, "channel.select: channel is gone");
     }
-    if c.current.is_none() && !default {
-        return raise(lua, "channel.select: cannot block outside a process");
-    }
-    match c.select(lua, list, default)? {
-        Ok(Some((i, v, ok))) => ret(lua, (i, v, ok)),
-        Ok(None) => ret_block(),
-        Err(_) => raise(lua, "send on closed channel"),
+    match c.try_select(list) {
+        SelectResult::Done(o) => outcome_values(lua, &c, o),
+        SelectResult::SendClosed(_) => raise(lua, "send on closed channel"),
+        SelectResult::WouldBlock(_) if default => ret(lua, (0, Value::Nil, true)),
+        SelectResult::WouldBlock(list) => {
+            block_on(lua, &mut c, "channel.select", Request::Select(list))
+        }
     }
 }

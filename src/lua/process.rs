@@ -4,54 +4,15 @@
 //! Every function here is a raw binding the prelude wraps; they validate their arguments,
 //! describe what must happen to the core, and never resume anything themselves.
 
-use super::args::{Ret, arg, bad_arg, core, fail, raise, ret, ret_block};
-use crate::core::Core;
-use crate::lua::channel::chan_id;
-use crate::payload::{Payload, PayloadBox};
-use crate::process::{Event, EventKind, Message, ProcId};
-use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value};
-
-/// A message object delivered by the inbox or a message-mode `listen` channel.
-#[derive(Debug)]
-pub struct MsgObj {
-    /// The message.
-    pub msg: Box<Message>,
-    /// Sender PID string, `""` if none.
-    pub from: String,
-}
-
-impl UserData for MsgObj {
-    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("topic", |_, this, ()| Ok(this.msg.topic.to_string()));
-        m.add_method("from", |_, this, ()| Ok(this.from.clone()));
-        m.add_method("payload", |lua, this, ()| {
-            match this.msg.payloads.as_slice() {
-                [] => Ok(Value::Nil),
-                [one] => Ok(Value::UserData(
-                    lua.create_userdata(PayloadBox(one.clone()))?,
-                )),
-                many => {
-                    let t = lua.create_table_with_capacity(many.len(), 0)?;
-                    for i in 0..many.len() {
-                        let alone = Payload::standalone(many, i);
-                        t.raw_set(i + 1, lua.create_userdata(PayloadBox(alone))?)?;
-                    }
-                    Ok(Value::Table(t))
-                }
-            }
-        });
-        m.add_meta_method("__tostring", |_, this, ()| {
-            Ok(format!("message: {}", this.msg.topic))
-        });
-    }
-}
-
-impl UserData for PayloadBox {
-    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("data", |lua, this, ()| this.0.to_lua(lua));
-        m.add_meta_method("__tostring", |_, _, ()| Ok("payload"));
-    }
-}
+use super::args::{Ret, arg, bad_arg, block_on, core, fail, raise, ret};
+use super::object::{chan_id, chan_object};
+use crate::core::{Core, Parent};
+use crate::error::{ResolveError, SpawnError};
+use crate::ids::ProcId;
+use crate::message::{ChanKind, Event, EventKind};
+use crate::payload::Payload;
+use crate::request::Request;
+use mlua::{Lua, MultiValue, Table, Value};
 
 /// Adds the raw process functions to the prelude's `raw` table.
 pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
@@ -134,39 +95,62 @@ fn spawn(lua: &Lua, args: MultiValue) -> Ret {
         Ok(p) => p.into_vec(),
         Err(e) => return fail(lua, e.to_string()),
     };
-    let mut c = core(lua)?;
-    let parent = c.current_proc();
     let host_s = host.to_string_lossy();
-    let Some(h) = c.hosts.iter().position(|h| h.name == host_s) else {
-        return fail(lua, "host not found");
-    };
     let entry_s = entry.to_string_lossy();
-    let Some(e) = c
-        .entries
-        .iter()
-        .position(|e| e.id == entry_s && e.spawnable)
-    else {
-        return fail(lua, format!("entry not found: {entry_s}"));
-    };
-    let parent = parent.map(|p| (p, mode & 2 != 0, mode & 1 != 0));
-    match c.spawn(lua, e as u32, h as u32, copied, parent) {
-        Ok(pid) => ret(lua, c.pid_string(pid)),
-        Err(e) => fail(lua, e),
+    let mode = Mode { link: mode & 2 != 0, monitor: mode & 1 != 0 };
+    match spawn_child(lua, &entry_s, &host_s, copied, mode)? {
+        Ok(pid) => ret(lua, pid),
+        Err(e) => fail(lua, e.to_string()),
     }
+}
+
+/// How a child is tied to the process that spawns it.
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    link: bool,
+    monitor: bool,
+}
+
+/// Spawns `entry` on `host` for the running process (or the host, outside any process);
+/// the child's PID string.
+fn spawn_child(
+    lua: &Lua,
+    entry: &str,
+    host: &str,
+    args: Vec<Payload>,
+    mode: Mode,
+) -> mlua::Result<Result<String, SpawnError>> {
+    let mut c = core(lua)?;
+    let Some(h) = c.find_host(host) else {
+        return Ok(Err(SpawnError::HostNotFound(host.into())));
+    };
+    let Some(e) = c.entries().find_spawnable(entry) else {
+        return Ok(Err(SpawnError::EntryNotFound(entry.into())));
+    };
+    if let Err(err) = c.check_spawn(h) {
+        return Ok(Err(err));
+    }
+    let thread = super::task_thread(lua, &mut c)?;
+    let parent = c.current_proc().map(|proc| Parent {
+        proc,
+        link: mode.link,
+        monitor: mode.monitor,
+    });
+    Ok(c.spawn(thread, e, h, args, parent).map(|pid| c.pid_string(pid)))
 }
 
 /// `process.pid()` -> the caller's PID.
 fn pid(lua: &Lua, _: MultiValue) -> Ret {
     let c = core(lua)?;
     let p = me!(lua, c, "process.pid");
-    ret(lua, c.pid_string(c.procs[p].pid))
+    ret(lua, c.pid_string_of(p))
 }
 
 /// `process.id()` -> the running entry's id.
 fn id(lua: &Lua, _: MultiValue) -> Ret {
     let c = core(lua)?;
     let p = me!(lua, c, "process.id");
-    ret(lua, c.entries[c.procs[p].entry as usize].id.clone())
+    ret(lua, c.entry_id_of(p).to_string())
 }
 
 /// `process.send(dest, topic, ...)` -> `true`, or `nil, err`.
@@ -199,12 +183,12 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
     };
     let to = match c.resolve(&bytes) {
         Ok(p) => p,
-        Err(e) => return fail(lua, e),
+        Err(e) => return fail(lua, e.to_string()),
     };
-    let from = c.current_proc().map(|p| c.procs[p].pid);
-    match c.deliver(lua, to, from, topic.into(), payloads)? {
+    let from = c.current_proc().and_then(|p| c.pid_of(p));
+    match c.deliver(to, from, topic.into(), payloads) {
         Ok(()) => ret(lua, true),
-        Err(e) => fail(lua, e),
+        Err(e) => fail(lua, e.to_string()),
     }
 }
 
@@ -230,7 +214,12 @@ fn listen(lua: &Lua, args: MultiValue) -> Ret {
     };
     let mut c = core(lua)?;
     let p = me!(lua, c, "process.listen");
-    let obj = c.listen(lua, p, &topic, message)?;
+    if let Some((_, obj)) = c.listener(p, &topic, message) {
+        return ret(lua, obj);
+    }
+    let chan = c.new_chan(p, ChanKind::Listen { message }, usize::MAX);
+    let obj = chan_object(lua, &c, chan)?;
+    c.listen(p, &topic, chan, obj.clone());
     ret(lua, obj)
 }
 
@@ -239,7 +228,7 @@ fn unlisten(lua: &Lua, args: MultiValue) -> Ret {
     let mut c = core(lua)?;
     let p = me!(lua, c, "process.unlisten");
     let removed = match chan_id(&arg(&args, 1)) {
-        Some(id) => c.unlisten(lua, p, id)?,
+        Some(id) => c.unlisten(p, id),
         None => false,
     };
     if removed {
@@ -253,16 +242,26 @@ fn unlisten(lua: &Lua, args: MultiValue) -> Ret {
 fn inbox(lua: &Lua, _: MultiValue) -> Ret {
     let mut c = core(lua)?;
     let p = me!(lua, c, "process.inbox");
-    let obj = c.feed_object(lua, p, false)?;
-    ret(lua, obj)
+    ret(lua, feed(lua, &mut c, p, false)?)
 }
 
 /// `process.events()` -> the events channel (same object every call).
 fn events(lua: &Lua, _: MultiValue) -> Ret {
     let mut c = core(lua)?;
     let p = me!(lua, c, "process.events");
-    let obj = c.feed_object(lua, p, true)?;
-    ret(lua, obj)
+    ret(lua, feed(lua, &mut c, p, true)?)
+}
+
+/// The Lua object of the process's inbox (or, with `events`, its events channel), made on
+/// first use and the same object on every call.
+fn feed(lua: &Lua, c: &mut Core, p: ProcId, events: bool) -> mlua::Result<mlua::AnyUserData> {
+    if let Some(o) = c.feed_object(p, events) {
+        return Ok(o);
+    }
+    let id = if events { c.events(p) } else { c.inbox(p) };
+    let obj = chan_object(lua, c, id)?;
+    c.set_feed_object(p, events, obj.clone());
+    Ok(obj)
 }
 
 /// Resolves the destination argument of monitor/link-like calls; `Err` carries the
@@ -275,12 +274,9 @@ fn target(lua: &Lua, c: &Core, args: &MultiValue, func: &str, ended: &str) -> Re
     let Some(bytes) = dest_bytes(&dest) else {
         return Err(fail(lua, bad_arg(func, 1, "string", &dest)));
     };
-    c.resolve(&bytes).map_err(|e| {
-        if e == "process not found" {
-            fail(lua, ended)
-        } else {
-            fail(lua, e)
-        }
+    c.resolve(&bytes).map_err(|e| match e {
+        ResolveError::Ended => fail(lua, ended),
+        other => fail(lua, other.to_string()),
     })
 }
 
@@ -312,9 +308,10 @@ fn unmonitor(lua: &Lua, args: MultiValue) -> Ret {
     let target_pid = dest_bytes(&arg(&args, 1)).and_then(|b| c.parse_pid(&b));
     match target(lua, &c, &args, "unmonitor", "") {
         Ok(t) => {
-            let pid = c.procs[t].pid;
-            c.unmonitor(p, t);
-            c.drop_pending_exits(p, pid);
+            if let Some(pid) = c.pid_of(t) {
+                c.unmonitor(p, t);
+                c.drop_pending_exits(p, pid);
+            }
             ret(lua, true)
         }
         Err(_) if !arg(&args, 1).is_nil() => {
@@ -376,7 +373,7 @@ fn set_options(lua: &Lua, args: MultiValue) -> Ret {
     let mut c = core(lua)?;
     let p = me!(lua, c, "process.set_options");
     if let Some(b) = trap {
-        c.procs[p].trap_links = b;
+        c.set_trap_links(p, b);
     }
     ret(lua, true)
 }
@@ -386,7 +383,7 @@ fn get_options(lua: &Lua, _: MultiValue) -> Ret {
     let c = core(lua)?;
     let p = me!(lua, c, "process.get_options");
     let t = lua.create_table()?;
-    t.set("trap_links", c.procs[p].trap_links)?;
+    t.set("trap_links", c.trap_links(p))?;
     ret(lua, t)
 }
 
@@ -402,18 +399,17 @@ fn cancel(lua: &Lua, args: MultiValue) -> Ret {
         Value::Nil => String::new(),
         other => return fail(lua, bad_arg("cancel", 2, "string", &other)),
     };
-    let from = match c.current_proc() {
-        Some(p) => c.procs[p].pid,
-        None => c.procs[t].pid,
+    let Some(from) = c.current_proc().or(Some(t)).and_then(|p| c.pid_of(p)) else {
+        return fail(lua, "process not found");
     };
     let ev = Event {
         kind: EventKind::Cancel,
         from,
         exit: None,
         reason: reason.into(),
-        at_ns: c.clock.wall_ns(),
+        at_ns: c.clock().wall_ns(),
     };
-    c.push_event(lua, t, ev)?;
+    c.push_event(t, ev);
     ret(lua, true)
 }
 
@@ -423,9 +419,10 @@ fn terminate(lua: &Lua, args: MultiValue) -> Ret {
     let mut c = core(lua)?;
     let t = target!(lua, c, args, "terminate", "process not found");
     c.kill(t, "process terminated");
-    if c.current_proc() == Some(t) {
-        c.hook.parking.set(true);
-        return ret_block();
+    if c.current_proc() == Some(t) && crate::ffi::is_yieldable(lua.state()) {
+        // Ends at once: the scheduler ends it when the yield reaches it. Where it cannot
+        // yield, it ends at its next scheduling point.
+        return block_on(lua, &mut c, "process.terminate", Request::Exit);
     }
     ret(lua, true)
 }
@@ -446,17 +443,13 @@ fn register(lua: &Lua, args: MultiValue) -> Ret {
             };
             match c.resolve(&bytes) {
                 Ok(p) => p,
-                Err(e) => return fail(lua, e),
+                Err(e) => return fail(lua, e.to_string()),
             }
         }
     };
-    match c.names.register(&name, who) {
-        Ok(true) => {
-            c.procs[who].names.push(name.into());
-            ret(lua, true)
-        }
-        Ok(false) => ret(lua, true),
-        Err(_) => fail(lua, "name already registered"),
+    match c.register_name(&name, who) {
+        Ok(_) => ret(lua, true),
+        Err(e) => fail(lua, e.to_string()),
     }
 }
 
@@ -464,11 +457,11 @@ fn register(lua: &Lua, args: MultiValue) -> Ret {
 fn lookup(lua: &Lua, args: MultiValue) -> Ret {
     let c = core(lua)?;
     let found = match arg(&args, 1) {
-        Value::String(s) => c.names.lookup(&s.to_string_lossy()),
+        Value::String(s) => c.lookup_name(&s.to_string_lossy()),
         _ => None,
     };
-    match found.and_then(|p| c.procs.get(p)) {
-        Some(p) => ret(lua, c.pid_string(p.pid)),
+    match found {
+        Some(pid) => ret(lua, c.pid_string(pid)),
         None => fail(lua, "name not registered"),
     }
 }
@@ -479,16 +472,7 @@ fn unregister(lua: &Lua, args: MultiValue) -> Ret {
     let Value::String(s) = arg(&args, 1) else {
         return ret(lua, false);
     };
-    let name = s.to_string_lossy();
-    match c.names.unregister(&name) {
-        Some(p) => {
-            if let Some(pr) = c.procs.get_mut(p) {
-                pr.names.retain(|n| **n != *name);
-            }
-            ret(lua, true)
-        }
-        None => ret(lua, false),
-    }
+    ret(lua, c.unregister_name(&s.to_string_lossy()))
 }
 
 /// `coroutine.spawn(fn)`: runs `fn` as an extra task of the calling process.
@@ -502,6 +486,6 @@ fn spawn_task(lua: &Lua, args: MultiValue) -> Ret {
     let thread = lua.create_thread(f)?;
     let mut c = core(lua)?;
     let p = me!(lua, c, "coroutine.spawn");
-    c.spawn_task(p, thread)?;
+    c.spawn_task(p, thread);
     ret(lua, true)
 }

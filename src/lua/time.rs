@@ -4,11 +4,13 @@
 //!
 //! [`Clock`]: crate::clock::Clock
 
-use super::args::{Ret, arg, core, fail, raise, ret, ret_block};
+use super::args::{Ret, arg, block_on, core, fail, ret};
+use super::channel::new_object;
 use super::duration;
-use crate::core::{ChanKind, Fire};
-use crate::lua::channel::new_object;
-use crate::process::ChanId;
+use super::object::chan_id;
+use crate::ids::ChanId;
+use crate::message::ChanKind;
+use crate::request::Request;
 use mlua::{AnyUserData, Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods, Value};
 
 /// A point in time: unix nanoseconds.
@@ -150,25 +152,12 @@ impl UserData for DurationObj {
 impl UserData for TimerObj {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         m.add_method("channel", |_, t, ()| Ok(t.obj.clone()));
-        m.add_method("stop", |lua, t, ()| {
-            let mut c = core(lua)?;
-            let armed = c.chans.get_mut(t.chan).and_then(|ch| ch.timer.take());
-            Ok(armed.is_some_and(|id| c.disarm(id)))
-        });
+        m.add_method("stop", |lua, t, ()| Ok(core(lua)?.stop_chan_timer(t.chan)));
         m.add_method("reset", |lua, t, d: Value| {
             let d = to_duration(&d, "Timer:reset").map_err(mlua::Error::runtime)?;
             let mut c = core(lua)?;
-            let Some(ch) = c.chans.get_mut(t.chan) else {
-                return Ok(false);
-            };
-            let old = ch.timer.take();
-            ch.q.reopen();
-            let owner = ch.owner;
-            let was = old.is_some_and(|id| c.disarm(id));
-            let deadline = c.clock.now().saturating_add(d.max(0) as u64);
-            let id = c.arm(owner, deadline, Fire::After(t.chan));
-            c.chans[t.chan].timer = Some(id);
-            Ok(was)
+            let deadline = c.clock().now().saturating_add(d.max(0) as u64);
+            Ok(c.reset_chan_timer(t.chan, deadline).unwrap_or(false))
         });
     }
 }
@@ -179,10 +168,8 @@ impl UserData for TickerObj {
         m.add_method("period", |_, t, ()| Ok(DurationObj(t.period as i64)));
         m.add_method("stop", |lua, t, ()| {
             let mut c = core(lua)?;
-            if let Some(id) = c.chans.get_mut(t.chan).and_then(|ch| ch.timer.take()) {
-                c.disarm(id);
-            }
-            c.close(lua, t.chan)?;
+            c.stop_chan_timer(t.chan);
+            c.close(t.chan);
             Ok(true)
         });
     }
@@ -196,7 +183,7 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set("ticker", lua.create_function(ticker)?)?;
     raw.set(
         "now",
-        lua.create_function(|lua, ()| core(lua)?.time_value(lua))?,
+        lua.create_function(|lua, ()| Ok(TimeObj(core(lua)?.clock().wall_ns())))?,
     )?;
     raw.set("parse_duration", lua.create_function(parse_duration)?)?;
     raw.set("time_consts", constants(lua)?)?;
@@ -263,26 +250,16 @@ fn sleep(lua: &Lua, args: MultiValue) -> Ret {
         return ret(lua, true);
     }
     let mut c = core(lua)?;
-    if c.current.is_none() {
-        return raise(lua, "time.sleep: cannot block outside a process");
-    }
-    let deadline = c.clock.now().saturating_add(d as u64);
-    c.sleep(deadline);
-    ret_block()
+    let deadline = c.clock().now().saturating_add(d as u64);
+    block_on(lua, &mut c, "time.sleep", Request::Sleep(deadline))
 }
 
 fn arm_channel(lua: &Lua, d: i64, tick: Option<u64>) -> mlua::Result<AnyUserData> {
     let obj = new_object(lua, ChanKind::Timer, if tick.is_some() { 16 } else { 1 })?;
-    let id = super::channel::chan_id(&Value::UserData(obj.clone())).expect("just made");
+    let id = chan_id(&Value::UserData(obj.clone())).expect("just made");
     let mut c = core(lua)?;
-    let owner = c.chans[id].owner;
-    let deadline = c.clock.now().saturating_add(d.max(0) as u64);
-    let fire = match tick {
-        Some(period) => Fire::Tick { chan: id, period },
-        None => Fire::After(id),
-    };
-    let t = c.arm(owner, deadline, fire);
-    c.chans[id].timer = Some(t);
+    let deadline = c.clock().now().saturating_add(d.max(0) as u64);
+    c.arm_chan(id, deadline, tick);
     Ok(obj)
 }
 
@@ -300,7 +277,7 @@ fn timer(lua: &Lua, args: MultiValue) -> Ret {
     match to_duration(&arg(&args, 1), "time.timer") {
         Ok(d) => {
             let obj = arm_channel(lua, d, None)?;
-            let chan = super::channel::chan_id(&Value::UserData(obj.clone())).expect("made");
+            let chan = chan_id(&Value::UserData(obj.clone())).expect("made");
             ret(lua, TimerObj { chan, obj })
         }
         Err(e) => fail(lua, e),
@@ -313,7 +290,7 @@ fn ticker(lua: &Lua, args: MultiValue) -> Ret {
         Ok(d) if d <= 0 => fail(lua, "time.ticker: duration must be > 0"),
         Ok(d) => {
             let obj = arm_channel(lua, d, Some(d as u64))?;
-            let chan = super::channel::chan_id(&Value::UserData(obj.clone())).expect("made");
+            let chan = chan_id(&Value::UserData(obj.clone())).expect("made");
             ret(
                 lua,
                 TickerObj {

@@ -1,32 +1,50 @@
 //! The scheduler loop of a [`Runtime`]: taking the next task, resuming it with what it
-//! waits for, interpreting how it stopped (parked, preempted, finished, failed), and the
+//! waits for, interpreting how it stopped (blocked, preempted, finished, failed), and the
 //! per-slice limits (memory, instructions) around each resume. Only this module resumes
-//! coroutines; bindings describe what they need and return.
+//! coroutines; bindings record what they need and yield.
 
-use super::*;
+use super::{Runtime, lua};
+use crate::core::{Next, Resume, Slice, Stopped, Turn};
+use crate::error::{Error, Result};
+use crate::ids::TaskId;
+use crate::lua::args::is_block;
+use crate::lua::object::outcome_values;
+use crate::message::Exit;
+use crate::payload::Payload;
+use mlua::{MultiValue, Thread, Value};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+/// Virtual time a resume that ends by blocking takes.
+const VIRTUAL_RESUME_NS: u64 = 1_000;
+/// Virtual time a resume that runs until preempted (or returns) takes.
+const VIRTUAL_SLICE_NS: u64 = 10_000;
+
+/// What one resume returned: the coroutine's values or error, or a panic in a binding.
+type Resumed = std::thread::Result<mlua::Result<MultiValue>>;
 
 impl Runtime {
     /// With nothing runnable, waits for (or jumps to) the next timer. Returns false when
     /// nothing can ever become runnable.
     pub(super) fn idle(&mut self, until: Option<Instant>) -> Result<bool> {
         let mut core = self.core();
-        if !core.run_queue.is_empty() {
+        if core.has_runnable() {
             return Ok(true);
         }
-        if core.tracer.is_replaying()
-            && let Some(t) = core.tracer.next_turn_time()
+        if core.tracer().is_replaying()
+            && let Some(t) = core.tracer().next_turn_time()
         {
-            core.clock.advance_to(t);
+            core.advance_clock_to(t);
             return Ok(true);
         }
-        let Some(deadline) = core.timers.next_deadline() else {
+        let Some(deadline) = core.next_deadline() else {
             return Ok(false);
         };
-        if core.clock.is_virtual() {
-            core.clock.advance_to(deadline);
+        if core.clock().is_virtual() {
+            core.advance_clock_to(deadline);
             return Ok(true);
         }
-        let mut wait = Duration::from_nanos(deadline.saturating_sub(core.clock.now()));
+        let mut wait = Duration::from_nanos(deadline.saturating_sub(core.clock().now()));
         drop(core);
         if let Some(u) = until {
             wait = wait.min(u.saturating_duration_since(Instant::now()));
@@ -40,224 +58,120 @@ impl Runtime {
         }
     }
 
-    /// When the process about to run has been charged over half its memory limit (and
-    /// grown by an eighth of it since the last check), collects garbage and scales every
-    /// process's charge down so that together they do not exceed the live heap: memory a
-    /// process allocated but someone else's slice freed stops counting against it.
-    fn reconcile(&self, mut slice: Slice, tid: crate::process::TaskId) -> Slice {
-        let core = self.core();
-        let Some(proc) = core.tasks.get(tid).map(|t| t.proc) else {
-            return slice;
-        };
-        let p = &core.procs[proc];
-        let limit = slice.allowance + p.heap;
-        if p.heap <= limit / 2 || p.heap < p.heap_checked + limit / 8 {
-            return slice;
-        }
-        drop(core);
-        let _ = self.lua.gc_collect();
-        let live = self.lua.used_memory();
-        let mut core = self.core();
-        let total: usize = core.procs.values().map(|p| p.heap).sum();
-        if total > live {
-            for p in core.procs.values_mut() {
-                p.heap = (p.heap as u128 * live as u128 / total as u128) as usize;
-            }
-        }
-        let p = &mut core.procs[proc];
-        p.heap_checked = p.heap;
-        slice.allowance = limit.saturating_sub(p.heap);
-        slice
-    }
-
     /// Whether the turn ends before its budget: a timer is due (so it fires on time), or,
     /// in a replay, the recorded turn ended here.
     pub(super) fn turn_ends(&mut self) -> bool {
         let mut c = self.core();
-        if c.tracer.is_replaying() {
-            return c.tracer.next_turn_time().is_some();
+        if c.tracer().is_replaying() {
+            return c.tracer().next_turn_time().is_some();
         }
-        let now = c.clock.now();
-        c.timers.next_deadline().is_some_and(|d| d <= now)
-    }
-
-    /// Attaches the Lua stack of task `tid` to a divergence found before it ran.
-    fn note_divergence(&mut self, tid: crate::process::TaskId) {
-        let thread = self.core().tasks.get(tid).and_then(|t| t.thread.clone());
-        if let Some(th) = thread {
-            let tb = lua::thread_traceback(&self.lua, &th);
-            if let Some(d) = &mut self.core().tracer.diverged {
-                d.traceback.get_or_insert(tb);
-            }
-        }
+        c.timer_due()
     }
 
     /// Resumes the next runnable task; false when the run queue is empty.
     pub(super) fn step(&mut self) -> Result<bool> {
+        let next = self.core().next_turn();
+        let turn = match next {
+            Next::Empty => return Ok(false),
+            Next::Diverged(tid) => {
+                self.note_divergence(tid);
+                return Ok(false);
+            }
+            Next::Run(turn) => turn,
+        };
+        let mut turn = turn;
+        let slice = self.reconcile(turn.slice, &turn);
         let lua = &self.lua;
-        let (tid, thread, resume, slice) = {
-            let mut core = self.core();
-            loop {
-                let Some(tid) = core.pop_task() else {
-                    return Ok(false);
-                };
-                let Some(task) = core.tasks.get_mut(tid) else {
-                    continue;
-                };
-                task.queued = false;
-                let proc = task.proc;
-                if let Some(reason) = core.procs[proc].kill.clone() {
-                    core.end_process(lua, proc, Exit::Error(reason), None)?;
-                    continue;
-                }
-                let task = &mut core.tasks[tid];
-                let Some(thread) = task.thread.take() else {
-                    continue;
-                };
-                let resume = std::mem::take(&mut task.resume);
-                core.current = Some(tid);
-                if core.tracer.is_on() {
-                    core.tracer.step += 1;
-                    let pid = core.pid_field(core.procs[proc].pid);
-                    core.trace("resume", &[("pid", pid)]);
-                    if core.tracer.diverged.is_some() {
-                        core.tasks[tid].thread = Some(thread);
-                        core.current = None;
-                        drop(core);
-                        self.note_divergence(tid);
-                        return Ok(false);
-                    }
-                }
-                let p = &core.procs[proc];
-                let limit = core.hosts[p.pid.host as usize].limits.memory_bytes;
-                let slice = Slice {
-                    allowance: limit.saturating_sub(p.heap),
-                    budget: p.instructions_left.unwrap_or(u64::MAX),
-                    ceiling: core.memory_ceiling,
-                };
-                break (tid, thread, resume, slice);
-            }
-        };
-        let slice = self.reconcile(slice, tid);
-        let args = match resume_args(lua, resume) {
-            Ok(a) => a,
-            Err(e) => {
-                // Arguments that cannot be rebuilt (out of memory, too many tables) fail the
-                // process that would have received them, not the runtime.
-                let mut core = self.core();
-                core.current = None;
-                if let Some(t) = core.tasks.get_mut(tid) {
-                    t.thread = Some(thread);
-                }
-                if let Some(proc) = core.tasks.get(tid).map(|t| t.proc) {
-                    let msg = format!("cannot start: {}", split_error(&e).0);
-                    core.end_process(lua, proc, Exit::Error(msg), None)?;
-                }
-                return Ok(true);
-            }
-        };
-        self.hook.stuck.set(0);
-        self.hook.progress.set(0);
-        self.hook.parking.set(false);
-        self.hook.budget.set(slice.budget);
-        let before = lua.used_memory();
-        let cap = before.saturating_add(slice.allowance).min(slice.ceiling);
-        self.hook.mem_base.set(before);
-        self.hook.mem_allowance.set(slice.allowance);
-        self.hook.mem_ceiling.set(slice.ceiling);
+        let base = lua.used_memory();
+        let cap = base.saturating_add(slice.allowance).min(slice.ceiling);
+        self.fuel.refill(slice.budget, base, slice.allowance, slice.ceiling);
         let _ = lua.set_memory_limit(cap);
-        let res = catch_unwind(AssertUnwindSafe(|| thread.resume::<MultiValue>(args)));
-        let _ = lua.set_memory_limit(slice.ceiling);
-        let after = lua.used_memory();
-        let base = self.hook.mem_base.get();
+        let resume = std::mem::take(&mut turn.resume);
+        let res: Resumed = match self.resume_args(resume) {
+            Ok(args) => catch_unwind(AssertUnwindSafe(|| {
+                turn.thread.resume::<MultiValue>(args)
+            })),
+            Err(e) => Ok(Err(e)),
+        };
+        let _ = self.lua.set_memory_limit(slice.ceiling);
+        self.account(turn.proc, &res);
+        self.conclude(turn.task, turn.proc, turn.thread, res, cap < slice.ceiling);
+        Ok(true)
+    }
+
+    /// The values a task is resumed with: the entry and its arguments on the first run,
+    /// the outcome it blocked for, or nothing. Built inside the task's slice, so its own
+    /// memory limit pays for them.
+    fn resume_args(&self, resume: Resume) -> mlua::Result<MultiValue> {
+        let lua = &self.lua;
+        Ok(match resume {
+            Resume::Nothing => MultiValue::new(),
+            Resume::Outcome(o) => outcome_values(lua, &self.core(), o)?,
+            Resume::Start { entry, host, args } => {
+                let mut mv = MultiValue::with_capacity(args.len() + 2);
+                mv.push_back(Value::Integer(i64::from(entry)));
+                mv.push_back(Value::Integer(i64::from(host)));
+                mv.extend(Payload::to_lua_many(lua, &args)?);
+                mv
+            }
+        })
+    }
+
+    /// Charges the resume's heap growth and instructions to its process, and moves a
+    /// virtual clock by the work done.
+    fn account(&self, proc: crate::ids::ProcId, res: &Resumed) {
+        let after = self.lua.used_memory();
         let mut core = self.core();
-        core.current = None;
-        if core.clock.is_virtual() && core.virtual_work {
+        core.charge(proc, self.fuel.mem_base.get(), after, self.fuel.budget.get());
+        self.fuel.budget.set(u64::MAX);
+        if core.clock().is_virtual() && core.virtual_work() {
             // Work takes virtual time too, so timers still fire beside a busy process.
-            let parked = matches!(&res, Ok(Ok(v)) if v.front().is_some_and(is_block));
-            let cost = if parked {
+            let blocked = matches!(res, Ok(Ok(v)) if v.front().is_some_and(is_block));
+            let cost = if blocked {
                 VIRTUAL_RESUME_NS
             } else {
                 VIRTUAL_SLICE_NS
             };
-            let t = core.clock.now() + cost;
-            core.clock.advance_to(t);
+            let t = core.clock().now() + cost;
+            core.advance_clock_to(t);
         }
-        let Some(proc) = core.tasks.get(tid).map(|t| t.proc) else {
-            return Ok(true);
-        };
-        let p = &mut core.procs[proc];
-        p.heap = (p.heap + after).saturating_sub(base);
-        if p.instructions_left.is_some() {
-            p.instructions_left = Some(self.hook.budget.get());
+    }
+
+    /// Acts on how the resume stopped: park or requeue a suspended task, end a finished or
+    /// failed process. `capped` says the process's own limit (not the runtime's ceiling)
+    /// bounded its heap.
+    fn conclude(&self, tid: TaskId, proc: crate::ids::ProcId, thread: Thread, res: Resumed, capped: bool) {
+        let mut core = self.core();
+        if !core.is_alive(proc) {
+            return;
         }
-        self.hook.budget.set(u64::MAX);
-        if let Some(reason) = self.hook.doomed.take() {
-            if let Some(t) = core.tasks.get_mut(tid) {
-                t.thread = Some(thread);
-            }
-            core.end_process(lua, proc, Exit::Error(reason.to_string()), None)?;
-            return Ok(true);
+        if let Some(reason) = self.fuel.doomed.take() {
+            core.restore_thread(tid, thread);
+            core.end_process(proc, Exit::Error(reason.to_string()), None);
+            return;
         }
         match res {
             Ok(Ok(vals)) if thread.is_resumable() => {
-                let parked = vals.front().is_some_and(is_block);
-                if core.tracer.is_on() {
-                    let pid = core.pid_field(core.procs[proc].pid);
-                    core.trace(if parked { "park" } else { "yield" }, &[("pid", pid)]);
-                    if core.tracer.diverged.is_some()
-                        && core
-                            .tracer
-                            .diverged
-                            .as_ref()
-                            .is_some_and(|d| d.traceback.is_none())
-                    {
-                        let tb = lua::thread_traceback(lua, &thread);
-                        if let Some(d) = &mut core.tracer.diverged {
-                            d.traceback = Some(tb);
-                        }
-                    }
-                }
-                core.tasks[tid].thread = Some(thread);
-                if log::log_enabled!(log::Level::Debug) {
-                    let pid = core.pid_string(core.procs[proc].pid);
-                    log::debug!("{pid} {}", if parked { "parked" } else { "yielded" });
-                }
-                if !parked {
-                    core.queue(tid);
-                }
+                let how = if vals.front().is_some_and(is_block) {
+                    Stopped::Blocked
+                } else {
+                    Stopped::Yielded
+                };
+                self.trace_stop(&mut core, proc, &thread, how);
+                core.suspended(tid, thread, how);
             }
             Ok(Ok(vals)) => {
-                if core.procs[proc].main == tid {
+                if core.task_returned(tid, &thread) {
                     let (depth, bytes) = core.payload_limits(Some(proc));
                     let exit = classify(&vals, depth, bytes);
-                    core.recycle(thread);
-                    core.end_process(lua, proc, exit, None)?;
-                } else {
-                    core.tasks.remove(tid);
-                    core.procs[proc].tasks.retain(|t| *t != tid);
-                    core.task_threads.remove(&(thread.to_pointer() as usize));
+                    lua::recycle(&self.lua, &mut core, thread);
+                    core.end_process(proc, exit, None);
                 }
             }
             Ok(Err(e)) => {
-                let (mut msg, tb) = split_error(&e);
-                if is_memory_error(&e) {
-                    msg = if cap < slice.ceiling {
-                        let limit = core.hosts[core.procs[proc].pid.host as usize]
-                            .limits
-                            .memory_bytes;
-                        format!(
-                            "memory limit exceeded: the process may use {} of Lua heap",
-                            show_bytes(limit)
-                        )
-                    } else {
-                        format!(
-                            "memory ceiling reached: the runtime may use {} of Lua heap",
-                            show_bytes(slice.ceiling)
-                        )
-                    };
-                }
-                core.end_process(lua, proc, Exit::Error(msg), tb)?;
+                let (msg, tb) = failure(&e, capped, core.limits_of(proc).map(|l| l.memory_bytes), core.memory_ceiling());
+                core.restore_thread(tid, thread);
+                core.end_process(proc, Exit::Error(msg), tb);
             }
             Err(panic) => {
                 let what = panic
@@ -266,27 +180,71 @@ impl Runtime {
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "panic".into());
                 log::error!("binding panicked: {what}");
-                core.end_process(
-                    lua,
-                    proc,
-                    Exit::Error(format!("internal error: {what}")),
-                    None,
-                )?;
+                core.end_process(proc, Exit::Error(format!("internal error: {what}")), None);
             }
         }
-        Ok(true)
+    }
+
+    /// Traces a suspension (and the stack of a replay that diverged here).
+    fn trace_stop(&self, core: &mut crate::core::Core, proc: crate::ids::ProcId, thread: &Thread, how: Stopped) {
+        let ev = if how == Stopped::Blocked { "park" } else { "yield" };
+        core.trace_with(ev, |c| vec![("pid", c.pid_string_of(proc).into())]);
+        if let Some(d) = &mut core.tracer().diverged
+            && d.traceback.is_none()
+        {
+            d.traceback = Some(lua::thread_traceback(&self.lua, thread));
+        }
+        if log::log_enabled!(log::Level::Debug) {
+            let what = if how == Stopped::Blocked { "parked" } else { "yielded" };
+            log::debug!("{} {what}", core.pid_string_of(proc));
+        }
+    }
+
+    /// When the process about to run has been charged over half its memory limit (and
+    /// grown by an eighth of it since the last check), collects garbage and scales every
+    /// process's charge down so that together they do not exceed the live heap: memory a
+    /// process allocated but someone else's slice freed stops counting against it.
+    fn reconcile(&self, mut slice: Slice, turn: &Turn) -> Slice {
+        if !self.core().needs_reconcile(turn.proc, slice.limit) {
+            return slice;
+        }
+        let _ = self.lua.gc_collect();
+        let live = self.lua.used_memory();
+        let heap = self.core().reconcile_heaps(turn.proc, live);
+        slice.allowance = slice.limit.saturating_sub(heap);
+        slice
+    }
+
+    /// Attaches the Lua stack of task `tid` to a divergence found before it ran.
+    fn note_divergence(&mut self, tid: TaskId) {
+        let thread = self.core().thread_of(tid);
+        if let Some(th) = thread {
+            let tb = lua::thread_traceback(&self.lua, &th);
+            if let Some(d) = &mut self.core().tracer().diverged {
+                d.traceback.get_or_insert(tb);
+            }
+        }
     }
 }
 
-/// What the scheduler lets one resume use.
-#[derive(Debug, Clone, Copy)]
-struct Slice {
-    /// Heap the process may still grow by.
-    allowance: usize,
-    /// Instructions it may still run.
-    budget: u64,
-    /// Heap of the whole runtime.
-    ceiling: usize,
+/// The exit message and traceback of a resume that raised: memory errors name the limit
+/// that was reached (the process's own when `capped`, else the runtime's ceiling).
+fn failure(e: &mlua::Error, capped: bool, limit: Option<usize>, ceiling: usize) -> (String, Option<String>) {
+    let (msg, tb) = split_error(e);
+    if !is_memory_error(e) {
+        return (msg, tb);
+    }
+    let msg = match limit {
+        Some(limit) if capped => format!(
+            "memory limit exceeded: the process may use {} of Lua heap",
+            show_bytes(limit)
+        ),
+        _ => format!(
+            "memory ceiling reached: the runtime may use {} of Lua heap",
+            show_bytes(ceiling)
+        ),
+    };
+    (msg, tb)
 }
 
 fn is_memory_error(e: &mlua::Error) -> bool {
@@ -307,20 +265,6 @@ pub fn show_bytes(n: usize) -> String {
         }
     }
     format!("{n} bytes")
-}
-
-fn resume_args(lua: &Lua, resume: Resume) -> mlua::Result<MultiValue> {
-    Ok(match resume {
-        Resume::Nothing => MultiValue::new(),
-        Resume::Values(v) => v.into_iter().collect(),
-        Resume::Start { entry, host, args } => {
-            let mut mv = MultiValue::with_capacity(args.len() + 2);
-            mv.push_back(Value::Integer(entry as i64));
-            mv.push_back(Value::Integer(host as i64));
-            mv.extend(Payload::to_lua_many(lua, &args)?);
-            mv
-        }
-    })
 }
 
 /// Applies SPEC §2.3's table of endings to a main function's return values.

@@ -1,10 +1,12 @@
 //! Mailbox delivery of the core: routing messages by topic at delivery time, topic
 //! subscriptions, and lifecycle events.
 
-use crate::core::{ChanKind, Core};
+use super::{Core, Listener};
+use crate::error::DeliverError;
+use crate::ids::{ChanId, PidRef, ProcId};
+use crate::message::{ChanKind, Event, EventKind, Item, Message};
 use crate::payload::Payload;
-use crate::process::*;
-use mlua::{AnyUserData, Lua, Value};
+use mlua::AnyUserData;
 use smallvec::SmallVec;
 
 impl Core {
@@ -12,14 +14,16 @@ impl Core {
 
     /// Delivers a message to `to`'s mailbox, routed by topic at this moment. Refuses with
     /// `mailbox full` when the message would wait and the host's mailbox limit is reached.
+    ///
+    /// # Errors
+    /// [`DeliverError::MailboxFull`]; nothing is delivered then.
     pub fn deliver(
         &mut self,
-        lua: &Lua,
         to: ProcId,
         from: Option<PidRef>,
         topic: Box<str>,
         payloads: SmallVec<[Payload; 1]>,
-    ) -> mlua::Result<Result<(), &'static str>> {
+    ) -> Result<(), DeliverError> {
         let p = &self.procs[to];
         let chan = match p.listeners.iter().find(|l| *l.topic == *topic) {
             Some(l) => l.chan,
@@ -31,19 +35,18 @@ impl Core {
         let full = limits.mailbox_len.is_some_and(|max| p.mailbox >= max)
             || p.mailbox_bytes.saturating_add(bytes) > limits.memory_bytes;
         if full && !self.chans[chan].q.has_receivers() {
-            return Ok(Err("mailbox full"));
+            return Err(DeliverError::MailboxFull);
         }
         p.msg_seq += 1;
         let seq = p.msg_seq;
-        if self.tracer.is_on() {
-            let fields = [
-                ("from", from.map(|f| self.pid_field(f)).unwrap_or_default()),
-                ("to", self.pid_field(self.procs[to].pid)),
+        self.trace_with("send", |c| {
+            vec![
+                ("from", from.map(|f| c.pid_field(f)).unwrap_or_default()),
+                ("to", c.pid_field(c.procs[to].pid)),
                 ("topic", (*topic).into()),
                 ("payloads", payloads.len().into()),
-            ];
-            self.trace("send", &fields);
-        }
+            ]
+        });
         let msg = Message {
             seq,
             from,
@@ -51,29 +54,30 @@ impl Core {
             payloads,
             bytes,
         };
-        self.offer(lua, chan, Item::Msg(Box::new(msg)))?;
-        Ok(Ok(()))
+        self.offer(chan, Item::Msg(Box::new(msg)));
+        Ok(())
     }
 
-    /// Subscribes the process to a topic, moving already-waiting inbox messages on it.
-    pub fn listen(
+    /// The subscription of `proc` to `topic`, switched to `message` mode: its channel and
+    /// the Lua object handed out for it.
+    pub fn listener(
         &mut self,
-        lua: &Lua,
         proc: ProcId,
         topic: &str,
         message: bool,
-    ) -> mlua::Result<AnyUserData> {
-        if let Some(l) = self.procs[proc]
+    ) -> Option<(ChanId, AnyUserData)> {
+        let l = self.procs[proc]
             .listeners
             .iter()
-            .find(|l| &*l.topic == topic)
-        {
-            let (chan, obj) = (l.chan, l.obj.clone());
-            self.chans[chan].kind = ChanKind::Listen { message };
-            return Ok(obj);
-        }
-        let chan = self.new_chan(proc, ChanKind::Listen { message }, usize::MAX);
-        let obj = self.chan_object(lua, chan)?;
+            .find(|l| &*l.topic == topic)?;
+        let (chan, obj) = (l.chan, l.obj.clone());
+        self.chans[chan].kind = ChanKind::Listen { message };
+        Some((chan, obj))
+    }
+
+    /// Subscribes the process to a topic through channel `chan` (made by the caller, with
+    /// its Lua object `obj`), moving already-waiting inbox messages on it.
+    pub fn listen(&mut self, proc: ProcId, topic: &str, chan: ChanId, obj: AnyUserData) {
         if let Some(inbox) = self.procs[proc].inbox {
             let moved = self.chans[inbox].q.extract(|i| is_topic(i, topic));
             for m in moved {
@@ -83,17 +87,16 @@ impl Core {
         self.procs[proc].listeners.push(Listener {
             topic: topic.into(),
             chan,
-            obj: obj.clone(),
+            obj,
         });
-        Ok(obj)
     }
 
     /// Removes the subscription whose channel is `chan` and closes it; the message it had
     /// taken stays receivable, later ones go back to the inbox in arrival order.
-    pub fn unlisten(&mut self, lua: &Lua, proc: ProcId, chan: ChanId) -> mlua::Result<bool> {
+    pub fn unlisten(&mut self, proc: ProcId, chan: ChanId) -> bool {
         let p = &mut self.procs[proc];
         let Some(i) = p.listeners.iter().position(|l| l.chan == chan) else {
-            return Ok(false);
+            return false;
         };
         p.listeners.remove(i);
         let mut rest: Vec<Item> = self.chans[chan].q.drain().collect();
@@ -102,7 +105,7 @@ impl Core {
         } else {
             Some(rest.remove(0))
         };
-        self.close(lua, chan)?;
+        self.close(chan);
         if let Some(k) = kept {
             self.chans[chan].q.push_front(k);
         }
@@ -111,24 +114,24 @@ impl Core {
             let buf = self.chans[inbox].q.buffer_mut();
             buf.extend(rest);
             buf.make_contiguous().sort_by_key(item_seq);
-            self.pump(lua, inbox)?;
+            self.pump(inbox);
         }
-        Ok(true)
+        true
     }
 
     /// Hands buffered items of a feed channel to its parked receivers, oldest first.
-    fn pump(&mut self, lua: &Lua, chan: ChanId) -> mlua::Result<()> {
+    fn pump(&mut self, chan: ChanId) {
         loop {
             let c = &mut self.chans[chan];
             if c.q.is_empty() || !c.q.has_receivers() {
-                return Ok(());
+                return;
             }
             let owner = c.owner;
             let item = c.q.buffer_mut().pop_front().expect("checked non-empty");
             if let Item::Msg(m) = &item {
                 self.took_message(owner, m.bytes);
             }
-            self.offer(lua, chan, item)?;
+            self.offer(chan, item);
         }
     }
 
@@ -143,69 +146,20 @@ impl Core {
         );
     }
 
-    /// The Lua object of the process's inbox (or, with `events`, its events channel),
-    /// made on first use and the same object on every call.
-    pub fn feed_object(
-        &mut self,
-        lua: &Lua,
-        proc: ProcId,
-        events: bool,
-    ) -> mlua::Result<AnyUserData> {
-        let p = &self.procs[proc];
-        let cached = if events { &p.events_obj } else { &p.inbox_obj };
-        if let Some(o) = cached {
-            return Ok(o.clone());
-        }
-        let id = if events {
-            self.events(proc)
-        } else {
-            self.inbox(proc)
-        };
-        let obj = self.chan_object(lua, id)?;
-        let p = &mut self.procs[proc];
-        *(if events {
-            &mut p.events_obj
-        } else {
-            &mut p.inbox_obj
-        }) = Some(obj.clone());
-        Ok(obj)
-    }
-
     /// Queues an event on `to`'s events channel.
-    pub fn push_event(&mut self, lua: &Lua, to: ProcId, ev: Event) -> mlua::Result<()> {
+    pub fn push_event(&mut self, to: ProcId, ev: Event) {
         if !self.procs.contains_key(to) {
-            return Ok(());
+            return;
         }
-        if self.tracer.is_on() {
-            let kind = match ev.kind {
-                EventKind::Exit => "pid.exit",
-                EventKind::LinkDown => "pid.link.down",
-                EventKind::Cancel => "pid.cancel",
-            };
-            let fields = [
-                ("pid", self.pid_field(self.procs[to].pid)),
-                ("from", self.pid_field(ev.from)),
-                ("kind", kind.into()),
-            ];
-            self.trace("event", &fields);
-        }
+        self.trace_with("event", |c| {
+            vec![
+                ("pid", c.pid_field(c.procs[to].pid)),
+                ("from", c.pid_field(ev.from)),
+                ("kind", ev.kind.name().into()),
+            ]
+        });
         let chan = self.events(to);
-        self.offer(lua, chan, Item::Event(Box::new(ev)))?;
-        Ok(())
-    }
-}
-
-pub(super) fn raw_payload(lua: &Lua, payloads: &[Payload]) -> mlua::Result<Value> {
-    match payloads {
-        [] => Ok(Value::Nil),
-        [one] => one.to_lua(lua),
-        many => {
-            let t = lua.create_table_with_capacity(many.len(), 0)?;
-            for (i, v) in Payload::to_lua_many(lua, many)?.into_iter().enumerate() {
-                t.raw_set(i + 1, v)?;
-            }
-            Ok(Value::Table(t))
-        }
+        self.offer(chan, Item::Event(Box::new(ev)));
     }
 }
 

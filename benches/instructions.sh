@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# CPU instructions per operation, counted by callgrind (machine load does not move them).
+#
+# Each workload runs twice, at a small and a large size, under
+# `valgrind --tool=callgrind`; the difference in instructions divided by the difference in
+# operations is the cost of one operation (start-up and app loading cancel out).
+#
+#   bash benches/instructions.sh              # all workloads
+#   bash benches/instructions.sh pingpong     # some of them
+#   BIN=path/to/moonhost bash benches/instructions.sh   # measure another build
+#
+# Needs valgrind (`apt-get install valgrind`). Builds the release binary unless BIN is set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q
+  BIN=target/release/moonhost
+fi
+command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install valgrind)" >&2; exit 2; }
+
+# name | args before the size | small size | large size | args after the size
+WORKLOADS=(
+  "pingpong||2000|12000|"
+  "ring|1000|20000|120000|"
+  "spawn_exit||2000|12000|"
+  "select||2000|12000|"
+)
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+count() { # app args... -> total instructions
+  local out="$tmp/cg.out"
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" run "benches/apps/$1" \
+    "bench.$1:main" "${@:2}" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+  grep -E '^(summary|totals):' "$out" | head -1 | awk '{print $2}'
+}
+
+printf '| workload | instructions per op | sizes |\n|---|---|---|\n'
+for w in "${WORKLOADS[@]}"; do
+  IFS='|' read -r name pre small large post <<<"$w"
+  if [ $# -gt 0 ] && [[ ! " $* " == *" $name "* ]]; then continue; fi
+  # shellcheck disable=SC2086
+  a=$(count "$name" $pre "$small" $post)
+  # shellcheck disable=SC2086
+  b=$(count "$name" $pre "$large" $post)
+  per=$(( (b - a) / (large - small) ))
+  printf '| %s | %s | %s, %s |\n' "$name" "$per" "$small" "$large"
+done

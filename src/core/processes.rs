@@ -1,0 +1,186 @@
+//! Processes of the core: spawning (main and extra tasks), links and monitors.
+
+use super::{Core, Process, Resume, Task};
+use crate::error::SpawnError;
+use crate::ids::{PidRef, ProcId};
+use crate::payload::Payload;
+use mlua::Thread;
+use smallvec::SmallVec;
+use std::collections::BTreeSet;
+
+/// Who spawns a child and how it is tied to it.
+#[derive(Debug, Clone, Copy)]
+pub struct Parent {
+    /// The spawning process.
+    pub proc: ProcId,
+    /// Link parent and child.
+    pub link: bool,
+    /// The parent monitors the child.
+    pub monitor: bool,
+}
+
+impl Core {
+    /// Checks that a process may be spawned on `host` (it exists and is under its
+    /// `max_processes`).
+    ///
+    /// # Errors
+    /// [`SpawnError::HostNotFound`] or [`SpawnError::MaxProcesses`].
+    pub fn check_spawn(&self, host: u32) -> Result<(), SpawnError> {
+        let h = self
+            .hosts
+            .get(host as usize)
+            .ok_or_else(|| SpawnError::HostNotFound(String::new()))?;
+        if h.limits.max_processes.is_some_and(|m| h.live >= m) {
+            return Err(SpawnError::MaxProcesses);
+        }
+        Ok(())
+    }
+
+    /// Creates a process running entry `entry` on `host` in coroutine `thread` (fresh or
+    /// pooled), with `args`, tied to `parent` as it asks. The child is queued, not run.
+    ///
+    /// # Errors
+    /// As [`Core::check_spawn`].
+    pub fn spawn(
+        &mut self,
+        thread: Thread,
+        entry: u32,
+        host: u32,
+        args: Vec<Payload>,
+        parent: Option<Parent>,
+    ) -> Result<PidRef, SpawnError> {
+        self.check_spawn(host)?;
+        let h = &mut self.hosts[host as usize];
+        h.live += 1;
+        let instructions_left = h.limits.max_instructions;
+        self.task_threads.insert(thread.to_pointer() as usize);
+        let pid = PidRef {
+            host,
+            num: self.next_pid,
+        };
+        self.next_pid += 1;
+        let proc = self.procs.insert(new_process(pid, entry, instructions_left));
+        let task = self.tasks.insert(Task {
+            proc,
+            thread: Some(thread),
+            queued: false,
+            request: None,
+            wait: None,
+            blocked: false,
+            resume: Resume::Start { entry, host, args },
+        });
+        self.procs[proc].main = task;
+        self.pids.insert(pid.num, proc);
+        if let Some(par) = parent {
+            if par.link {
+                self.link(par.proc, proc);
+            }
+            if par.monitor {
+                self.add_watcher(par.proc, proc);
+            }
+        }
+        self.queue(task);
+        log::debug!("spawn {} entry {}", self.pid_string(pid), self.entries.id(entry));
+        self.trace_with("spawn", |c| {
+            let parent = parent.map(|p| c.pid_field(c.procs[p.proc].pid));
+            vec![
+                ("pid", c.pid_field(pid)),
+                ("entry", c.entries.id(entry).into()),
+                ("parent", parent.unwrap_or_default()),
+            ]
+        });
+        Ok(pid)
+    }
+
+    /// Adds an extra task to `proc` running `thread` (`coroutine.spawn`).
+    pub fn spawn_task(&mut self, proc: ProcId, thread: Thread) {
+        self.task_threads.insert(thread.to_pointer() as usize);
+        let task = self.tasks.insert(Task {
+            proc,
+            thread: Some(thread),
+            queued: false,
+            request: None,
+            wait: None,
+            blocked: false,
+            resume: Resume::Nothing,
+        });
+        self.procs[proc].tasks.push(task);
+        self.queue(task);
+    }
+
+    // ----- links and monitors ---------------------------------------------------------------
+
+    /// Links two live processes (idempotent).
+    pub fn link(&mut self, a: ProcId, b: ProcId) {
+        if a == b || !self.procs.contains_key(a) || !self.procs.contains_key(b) {
+            return;
+        }
+        self.procs[a].links.insert(b);
+        self.procs[b].links.insert(a);
+    }
+
+    /// Removes a link (no-op when absent).
+    pub fn unlink(&mut self, a: ProcId, b: ProcId) {
+        if let Some(p) = self.procs.get_mut(a) {
+            p.links.remove(&b);
+        }
+        if let Some(p) = self.procs.get_mut(b) {
+            p.links.remove(&a);
+        }
+    }
+
+    /// Makes `watcher` monitor `target`; false when it already does.
+    pub fn monitor(&mut self, watcher: ProcId, target: ProcId) -> bool {
+        if self.procs[target].watchers.contains(&watcher) {
+            return false;
+        }
+        self.add_watcher(watcher, target);
+        true
+    }
+
+    /// Adds `watcher` to `target`'s monitors without the duplicate check (a fresh child
+    /// cannot be monitored yet), pruning ended watchers as the list grows.
+    fn add_watcher(&mut self, watcher: ProcId, target: ProcId) {
+        let n = self.procs[target].watchers.len();
+        if n >= 16 && n.is_power_of_two() {
+            let mut list = std::mem::take(&mut self.procs[target].watchers);
+            list.retain(|w| self.procs.contains_key(*w));
+            self.procs[target].watchers = list;
+        }
+        self.procs[target].watchers.push(watcher);
+    }
+
+    /// Stops `watcher` monitoring `target`.
+    pub fn unmonitor(&mut self, watcher: ProcId, target: ProcId) {
+        if let Some(p) = self.procs.get_mut(target) {
+            p.watchers.retain(|x| *x != watcher);
+        }
+    }
+}
+
+fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64>) -> Process {
+    Process {
+        pid,
+        entry,
+        main: Default::default(),
+        tasks: SmallVec::new(),
+        inbox: None,
+        inbox_obj: None,
+        events: None,
+        events_obj: None,
+        listeners: Vec::new(),
+        links: BTreeSet::new(),
+        watchers: SmallVec::new(),
+        names: SmallVec::new(),
+        trap_links: false,
+        kill: None,
+        timers: BTreeSet::new(),
+        chans: BTreeSet::new(),
+        msg_seq: 0,
+        mailbox: 0,
+        mailbox_bytes: 0,
+        heap: 0,
+        heap_checked: 0,
+        instructions_left,
+    }
+}

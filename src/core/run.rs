@@ -1,0 +1,208 @@
+//! What the scheduler asks of the core around one resume: the next task to run with its
+//! slice limits, the accounting after it, and where the task goes next (parked on its
+//! request, back in the queue, or finished).
+
+use super::{Core, Resume};
+use crate::ids::{ProcId, TaskId};
+use crate::message::Exit;
+use mlua::Thread;
+
+/// What the scheduler lets one resume use.
+#[derive(Debug, Clone, Copy)]
+pub struct Slice {
+    /// Heap the process may still grow by.
+    pub allowance: usize,
+    /// Instructions it may still run.
+    pub budget: u64,
+    /// Heap of the whole runtime.
+    pub ceiling: usize,
+    /// The host's memory limit per process.
+    pub limit: usize,
+}
+
+/// One task taken out of the run queue to be resumed.
+#[derive(Debug)]
+pub struct Turn {
+    /// The task.
+    pub task: TaskId,
+    /// Its process.
+    pub proc: ProcId,
+    /// Its coroutine, taken out of the task while it runs.
+    pub thread: Thread,
+    /// What to resume it with.
+    pub resume: Resume,
+    /// Its limits for this resume.
+    pub slice: Slice,
+}
+
+/// What [`Core::next_turn`] found.
+#[derive(Debug)]
+pub enum Next {
+    /// A task to resume.
+    Run(Turn),
+    /// A replay diverged before this task could run (its thread stays in place).
+    Diverged(TaskId),
+    /// Nothing is runnable.
+    Empty,
+}
+
+/// How a resume ended, as the scheduler saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Yielded a blocking request's marker.
+    Blocked,
+    /// Preempted, or a bare `coroutine.yield`.
+    Yielded,
+}
+
+impl Core {
+    /// Takes the next runnable task, ending on the way the processes marked for killing.
+    pub fn next_turn(&mut self) -> Next {
+        loop {
+            let Some(tid) = self.pop_task() else {
+                return Next::Empty;
+            };
+            let Some(task) = self.tasks.get_mut(tid) else {
+                continue;
+            };
+            task.queued = false;
+            let proc = task.proc;
+            if let Some(reason) = self.procs[proc].kill.clone() {
+                self.end_process(proc, Exit::Error(reason), None);
+                continue;
+            }
+            let task = &mut self.tasks[tid];
+            let Some(thread) = task.thread.take() else {
+                continue;
+            };
+            // An outcome is delivered only where the task yielded for it; after a preemption
+            // the resume carries nothing and the outcome waits for the blocking yield.
+            let resume = match std::mem::take(&mut task.resume) {
+                Resume::Outcome(o) if !task.blocked => {
+                    task.resume = Resume::Outcome(o);
+                    Resume::Nothing
+                }
+                r => r,
+            };
+            self.current = Some(tid);
+            if self.trace_resume(proc) {
+                self.tasks[tid].thread = Some(thread);
+                self.tasks[tid].resume = resume;
+                self.current = None;
+                return Next::Diverged(tid);
+            }
+            let slice = self.slice_of(proc);
+            return Next::Run(Turn {
+                task: tid,
+                proc,
+                thread,
+                resume,
+                slice,
+            });
+        }
+    }
+
+    /// Records the resume in the trace; true when a replay diverged there.
+    fn trace_resume(&mut self, proc: ProcId) -> bool {
+        if !self.tracer.is_on() {
+            return false;
+        }
+        self.tracer.step += 1;
+        let pid = self.pid_field(self.procs[proc].pid);
+        let t = self.clock.now();
+        self.tracer.emit(t, "resume", &[("pid", pid)]);
+        self.tracer.diverged.is_some()
+    }
+
+    fn slice_of(&self, proc: ProcId) -> Slice {
+        let p = &self.procs[proc];
+        let limit = self.hosts[p.pid.host as usize].limits.memory_bytes;
+        Slice {
+            allowance: limit.saturating_sub(p.heap),
+            budget: p.instructions_left.unwrap_or(u64::MAX),
+            ceiling: self.memory_ceiling,
+            limit,
+        }
+    }
+
+    /// Charges a resume's heap growth (`after - base`) and instructions left to `proc`.
+    pub fn charge(&mut self, proc: ProcId, base: usize, after: usize, budget_left: u64) {
+        self.current = None;
+        let Some(p) = self.procs.get_mut(proc) else {
+            return;
+        };
+        p.heap = (p.heap + after).saturating_sub(base);
+        if p.instructions_left.is_some() {
+            p.instructions_left = Some(budget_left);
+        }
+    }
+
+    /// Whether `proc`'s heap charge is over half its limit and has grown by an eighth of
+    /// it since the last reconciliation (see `Runtime::reconcile`).
+    pub fn needs_reconcile(&self, proc: ProcId, limit: usize) -> bool {
+        self.procs.get(proc).is_some_and(|p| {
+            p.heap > limit / 2 && p.heap >= p.heap_checked + limit / 8
+        })
+    }
+
+    /// Scales every process's heap charge down so that together they do not exceed `live`
+    /// bytes, and marks `proc` reconciled. Returns `proc`'s new charge.
+    pub fn reconcile_heaps(&mut self, proc: ProcId, live: usize) -> usize {
+        let total: usize = self.procs.values().map(|p| p.heap).sum();
+        if total > live {
+            for p in self.procs.values_mut() {
+                p.heap = (p.heap as u128 * live as u128 / total as u128) as usize;
+            }
+        }
+        let p = &mut self.procs[proc];
+        p.heap_checked = p.heap;
+        p.heap
+    }
+
+    /// Puts a suspended task's coroutine back and decides where it goes: parked on its
+    /// request, or queued again.
+    pub fn suspended(&mut self, t: TaskId, thread: Thread, how: Stopped) {
+        let Some(task) = self.tasks.get_mut(t) else {
+            return;
+        };
+        task.thread = Some(thread);
+        task.blocked = how == Stopped::Blocked;
+        if task.request.is_some() {
+            // Parked even after a preemption that came between the request and its yield:
+            // the outcome then waits on the task for the blocking yield.
+            self.block(t);
+        } else if how == Stopped::Yielded || matches!(task.resume, Resume::Outcome(_)) {
+            self.queue(t);
+        } else if task.wait.is_none() {
+            // A blocking yield with nothing to wait for cannot happen; never lose the task.
+            self.queue(t);
+        }
+    }
+
+    /// Removes task `t` (which returned) and says whether it was its process's main task.
+    pub fn task_returned(&mut self, t: TaskId, thread: &Thread) -> bool {
+        self.forget_task_thread(thread);
+        let Some(proc) = self.tasks.get(t).map(|t| t.proc) else {
+            return false;
+        };
+        if self.procs.get(proc).is_some_and(|p| p.main == t) {
+            return true;
+        }
+        self.tasks.remove(t);
+        self.procs[proc].tasks.retain(|x| *x != t);
+        false
+    }
+
+    /// Puts a coroutine back into its task without queueing it (the process is ending).
+    pub fn restore_thread(&mut self, t: TaskId, thread: Thread) {
+        self.current = None;
+        if let Some(task) = self.tasks.get_mut(t) {
+            task.thread = Some(thread);
+        }
+    }
+
+    /// The coroutine of task `t`, if it is not running.
+    pub fn thread_of(&self, t: TaskId) -> Option<Thread> {
+        self.tasks.get(t).and_then(|t| t.thread.clone())
+    }
+}

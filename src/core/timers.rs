@@ -1,0 +1,155 @@
+//! Timers of the core: arming, disarming and firing (sleeps end, `after` and ticker
+//! channels get a Time), and the replay of recorded timer firings.
+
+use super::{Core, Fire, TimerTask, Waiter};
+use crate::ids::{ChanId, ProcId, TimerId};
+use crate::message::Item;
+use crate::request::Done;
+
+impl Core {
+    /// Arms a timer owned by `owner`.
+    pub fn arm(&mut self, owner: ProcId, deadline: u64, fire: Fire) -> TimerId {
+        let task = TimerTask { owner, fire };
+        let t = match &mut self.perturb {
+            Some(rng) => self.timers.insert_ordered(deadline, rng.next_u64(), task),
+            None => self.timers.insert(deadline, task),
+        };
+        if let Some(p) = self.procs.get_mut(owner) {
+            p.timers.insert(t);
+        }
+        t
+    }
+
+    /// Disarms a timer; true when it was still armed.
+    pub fn disarm(&mut self, t: TimerId) -> bool {
+        match self.timers.cancel(t) {
+            Some(task) => {
+                if let Some(p) = self.procs.get_mut(task.owner) {
+                    p.timers.remove(&t);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Fires every timer due at the clock's current time; returns how many fired.
+    pub fn fire_due(&mut self) -> usize {
+        if self.tracer.is_replaying() {
+            return self.fire_recorded();
+        }
+        let now = self.clock.now();
+        let mut n = 0;
+        while let Some((id, deadline, task)) = self.timers.pop_due(now) {
+            n += 1;
+            if let Some(p) = self.procs.get_mut(task.owner) {
+                p.timers.remove(&id);
+            } else {
+                continue;
+            }
+            self.fire(deadline, task);
+        }
+        n
+    }
+
+    /// In a replay, fires the timers the trace says fired here, whatever their deadlines
+    /// (a real-clock recording armed them at clock readings a replay cannot repeat).
+    fn fire_recorded(&mut self) -> usize {
+        let mut n = 0;
+        while let Some((pid, kind)) = self.tracer.next_timer() {
+            let owner = self
+                .parse_pid(pid.as_bytes())
+                .and_then(|p| self.pids.get(&p.num));
+            let Some(&owner) = owner else { break };
+            let found = self.procs[owner]
+                .timers
+                .iter()
+                .filter_map(|t| self.timers.peek(*t).map(|(d, task)| (d, *t, task)))
+                .filter(|(_, _, task)| task.fire.kind() == kind)
+                .min_by_key(|(d, _, _)| *d)
+                .map(|(d, t, _)| (d, t));
+            let Some((deadline, id)) = found else { break };
+            let task = self.timers.cancel(id).expect("found armed");
+            self.procs[owner].timers.remove(&id);
+            self.fire(deadline, task);
+            n += 1;
+        }
+        n
+    }
+
+    fn fire(&mut self, deadline: u64, task: TimerTask) {
+        self.trace_with("timer", |c| {
+            let owner = c.procs[task.owner].pid;
+            vec![("pid", c.pid_field(owner)), ("kind", task.fire.kind().into())]
+        });
+        match task.fire {
+            Fire::Wake(w) => {
+                if let Some(wait) = self.waits.get_mut(w) {
+                    wait.timer = None;
+                    self.complete(Waiter { wait: w, case: 0 }, Done::Slept);
+                }
+            }
+            Fire::After(chan) => {
+                if let Some(c) = self.chans.get_mut(chan) {
+                    c.timer = None;
+                    self.offer(chan, Item::Time(self.clock.wall_ns()));
+                    self.close(chan);
+                }
+            }
+            Fire::Tick { chan, period } => {
+                if self.chans.get(chan).is_some_and(|c| !c.q.is_closed()) {
+                    self.offer(chan, Item::Time(self.clock.wall_ns()));
+                    let now = self.clock.now();
+                    let mut next = deadline + period;
+                    if next <= now {
+                        next = now + period - (now - deadline) % period;
+                    }
+                    let id = self.arm(task.owner, next, task.fire);
+                    self.chans[chan].timer = Some(id);
+                }
+            }
+        }
+    }
+
+    /// The earliest armed timer's deadline, in runtime nanoseconds.
+    pub fn next_deadline(&mut self) -> Option<u64> {
+        self.timers.next_deadline()
+    }
+
+    /// Whether a timer is due at the clock's current time.
+    pub fn timer_due(&mut self) -> bool {
+        let now = self.clock.now();
+        self.timers.next_deadline().is_some_and(|d| d <= now)
+    }
+
+    /// Arms the timer feeding channel `chan`: one Time at `deadline` (then closed), or with
+    /// `tick` a Time every `tick` nanoseconds from `deadline` on.
+    pub fn arm_chan(&mut self, chan: ChanId, deadline: u64, tick: Option<u64>) {
+        let Some(owner) = self.chans.get(chan).map(|c| c.owner) else {
+            return;
+        };
+        let fire = match tick {
+            Some(period) => Fire::Tick { chan, period },
+            None => Fire::After(chan),
+        };
+        let t = self.arm(owner, deadline, fire);
+        self.chans[chan].timer = Some(t);
+    }
+
+    /// Disarms the timer feeding `chan`; whether it was still armed.
+    pub fn stop_chan_timer(&mut self, chan: ChanId) -> bool {
+        let armed = self.chans.get_mut(chan).and_then(|c| c.timer.take());
+        armed.is_some_and(|id| self.disarm(id))
+    }
+
+    /// Re-arms a `time.timer` channel for one Time at `deadline`, reopening it; whether the
+    /// old timer was still armed. False (and nothing armed) when the channel is gone.
+    pub fn reset_chan_timer(&mut self, chan: ChanId, deadline: u64) -> Option<bool> {
+        let c = self.chans.get_mut(chan)?;
+        let old = c.timer.take();
+        c.q.reopen();
+        let was = old.is_some_and(|id| self.disarm(id));
+        self.arm_chan(chan, deadline, None);
+        Some(was)
+    }
+}

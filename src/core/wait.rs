@@ -1,0 +1,112 @@
+//! Parking and waking: the scheduler parks a task on the request its binding recorded,
+//! and [`Core::complete`] is the one path that wakes it, with an [`Outcome`].
+
+use super::chans::{SendResult, outcome_for};
+use super::{Core, Fire, Resume, Wait, Waiter};
+use crate::ids::{ChanId, TaskId, WaitId};
+use crate::request::{Done, Outcome, Request};
+use smallvec::{SmallVec, smallvec};
+
+impl Core {
+    /// Records what the running task asks for before it yields (bindings call this).
+    pub fn request(&mut self, req: Request) {
+        if let Some(t) = self.current.and_then(|t| self.tasks.get_mut(t)) {
+            t.request = Some(req);
+        }
+    }
+
+    /// Drops the running task's recorded request (its yield could not reach the scheduler).
+    pub fn drop_request(&mut self) {
+        if let Some(t) = self.current.and_then(|t| self.tasks.get_mut(t)) {
+            t.request = None;
+        }
+    }
+
+    /// Whether task `t` has a recorded request the scheduler has not parked it on yet.
+    pub fn has_request(&self, t: TaskId) -> bool {
+        self.tasks.get(t).is_some_and(|t| t.request.is_some())
+    }
+
+    /// Parks task `t` on its recorded request, trying it once more first (something may have
+    /// changed between the binding and the yield). A request that completes now, or an
+    /// `Exit`, queues the task again. Returns false when the task had no request.
+    pub fn block(&mut self, t: TaskId) -> bool {
+        let Some(req) = self.tasks.get_mut(t).and_then(|task| task.request.take()) else {
+            return false;
+        };
+        match req {
+            Request::Recv(chan) => match self.try_recv(chan) {
+                Some(done) => self.deliver_now(t, Outcome::plain(done)),
+                None => {
+                    let w = self.park(t, smallvec![chan], false);
+                    self.chans[chan].q.park_recv(Waiter { wait: w, case: 0 });
+                }
+            },
+            Request::Send(chan, item) => match self.try_send(chan, item) {
+                SendResult::Done => self.deliver_now(t, Outcome::plain(Done::Sent)),
+                SendResult::Closed => self.deliver_now(t, Outcome::plain(Done::SendClosed)),
+                SendResult::WouldBlock(item) => {
+                    let w = self.park(t, smallvec![chan], false);
+                    self.chans[chan]
+                        .q
+                        .park_send(Waiter { wait: w, case: 0 }, item);
+                }
+            },
+            Request::Select(cases) => self.block_select(t, cases),
+            Request::Sleep(deadline) => {
+                let w = self.park(t, SmallVec::new(), false);
+                let owner = self.tasks[t].proc;
+                let timer = self.arm(owner, deadline, Fire::Wake(w));
+                self.waits[w].timer = Some(timer);
+            }
+            Request::Exit => self.queue(t),
+        }
+        true
+    }
+
+    /// Stores `outcome` on task `t` and queues it.
+    pub(super) fn deliver_now(&mut self, t: TaskId, outcome: Outcome) {
+        if let Some(task) = self.tasks.get_mut(t) {
+            task.resume = Resume::Outcome(outcome);
+        }
+        self.queue(t);
+    }
+
+    /// Creates the wait record of task `t` parked on `chans`.
+    pub(super) fn park(&mut self, t: TaskId, chans: SmallVec<[ChanId; 2]>, select: bool) -> WaitId {
+        let w = self.waits.insert(Wait {
+            task: t,
+            chans,
+            timer: None,
+            select,
+        });
+        self.tasks[t].wait = Some(w);
+        w
+    }
+
+    /// Completes a parked operation: withdraws its other cases, disarms its timer, and queues
+    /// its task with the outcome. The one wake path.
+    pub fn complete(&mut self, w: Waiter, done: Done) {
+        let Some(wait) = self.withdraw(w.wait) else {
+            return;
+        };
+        self.deliver_now(wait.task, outcome_for(w, wait.select, done));
+    }
+
+    /// Removes a parked operation from every channel and timer it waits on.
+    pub(super) fn withdraw(&mut self, w: WaitId) -> Option<Wait> {
+        let wait = self.waits.remove(w)?;
+        for c in &wait.chans {
+            if let Some(ch) = self.chans.get_mut(*c) {
+                ch.q.withdraw_where(|x| x.wait == w);
+            }
+        }
+        if let Some(t) = wait.timer {
+            self.disarm(t);
+        }
+        if let Some(task) = self.tasks.get_mut(wait.task) {
+            task.wait = None;
+        }
+        Some(wait)
+    }
+}

@@ -1,0 +1,152 @@
+//! The one table of an app's entries as a runtime needs them: id, kind, method, imports and
+//! the compiled chunk (compiled on first use, once per runtime).
+
+use crate::error::{Error, Result};
+use crate::manifest::{App, EntryKind};
+use mlua::{Function, Lua, LuaOptions, StdLib};
+use std::rc::Rc;
+
+/// Modules `require` finds without an import.
+pub const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel"];
+
+/// One entry of the app.
+#[derive(Debug)]
+pub struct EntryInfo {
+    /// `namespace:name`.
+    pub id: String,
+    /// Whether `spawn` accepts it (`process.lua` or `function.lua`).
+    pub spawnable: bool,
+    /// The function of the returned table a process runs (`main` when absent).
+    pub method: Option<String>,
+    /// `require` names and the entry index each one loads (`None`: the target is missing).
+    pub imports: Vec<(String, Option<u32>)>,
+    /// Chunk text and chunk name, when the entry has Lua source.
+    source: Option<(Rc<str>, String)>,
+    /// The compiled chunk, once compiled.
+    chunk: Option<Function>,
+}
+
+/// Every entry of the app, by index (the manifest's order).
+#[derive(Debug, Default)]
+pub struct Entries {
+    list: Vec<EntryInfo>,
+}
+
+impl Entries {
+    /// The entries of `app`.
+    pub fn of(app: &App) -> Entries {
+        let index = |id: &str| app.entries.iter().position(|t| t.id == id).map(|i| i as u32);
+        let list = app
+            .entries
+            .iter()
+            .map(|e| EntryInfo {
+                id: e.id.clone(),
+                spawnable: matches!(e.kind, EntryKind::Process | EntryKind::Function),
+                method: e.method.clone(),
+                imports: e
+                    .imports
+                    .iter()
+                    .map(|(alias, target)| (alias.clone(), index(target)))
+                    .collect(),
+                source: e
+                    .source
+                    .as_ref()
+                    .map(|s| (Rc::from(chunk_text(&s.text).as_str()), s.chunk_name.clone())),
+                chunk: None,
+            })
+            .collect();
+        Entries { list }
+    }
+
+    /// The entry at `idx`.
+    pub fn get(&self, idx: u32) -> Option<&EntryInfo> {
+        self.list.get(idx as usize)
+    }
+
+    /// The id of the entry at `idx` (`?` when out of range).
+    pub fn id(&self, idx: u32) -> &str {
+        self.get(idx).map_or("?", |e| e.id.as_str())
+    }
+
+    /// The index of the spawnable entry `id`.
+    pub fn find_spawnable(&self, id: &str) -> Option<u32> {
+        self.list
+            .iter()
+            .position(|e| e.id == id && e.spawnable)
+            .map(|i| i as u32)
+    }
+
+    /// The entry index `alias` imports into entry `idx`; `Some(None)` when the alias is
+    /// declared but its target is missing.
+    pub fn import(&self, idx: u32, alias: &str) -> Option<Option<u32>> {
+        let e = self.get(idx)?;
+        e.imports.iter().find(|(a, _)| a == alias).map(|(_, t)| *t)
+    }
+
+    /// The compiled chunk of entry `idx`, compiling it on first use.
+    ///
+    /// # Errors
+    /// `no Lua source for entry #idx`, or the syntax error naming the entry and line.
+    pub fn chunk(&mut self, lua: &Lua, idx: u32) -> Result<Function> {
+        let e = self
+            .list
+            .get_mut(idx as usize)
+            .ok_or_else(|| Error::NotFound(format!("no Lua source for entry #{idx}")))?;
+        if let Some(f) = &e.chunk {
+            return Ok(f.clone());
+        }
+        let Some((text, name)) = &e.source else {
+            return Err(Error::NotFound(format!("no Lua source for entry #{idx}")));
+        };
+        let f = compile_entry(lua, &e.id, text, name)?;
+        e.chunk = Some(f.clone());
+        Ok(f)
+    }
+}
+
+/// The text an entry compiles to: its source with the process environment as `_ENV` (on
+/// the first line, so line numbers stay right) and a `#!` line turned into a comment.
+fn chunk_text(src: &str) -> String {
+    match src.strip_prefix("#!") {
+        Some(rest) => format!("local _ENV = ...; --{rest}"),
+        None => format!("local _ENV = ...; {src}"),
+    }
+}
+
+/// Compiles an entry's chunk text.
+///
+/// # Errors
+/// The syntax error, naming the entry and the line.
+pub fn compile_entry(lua: &Lua, id: &str, text: &str, chunk_name: &str) -> Result<Function> {
+    lua.load(text)
+        .set_name(format!("@{chunk_name}"))
+        .into_function()
+        .map_err(|err| Error::Lua(format!("entry {id}: {}", one_line(&err))))
+}
+
+/// Compiles every Lua entry of `app` once, in a scratch state, to report syntax errors at
+/// load time (runtimes compile lazily), and warns about unknown `modules` names.
+///
+/// # Errors
+/// The first syntax error, naming entry, file and line.
+pub fn check_syntax(app: &App) -> Result<()> {
+    let lua = Lua::new_with(StdLib::NONE, LuaOptions::new())?;
+    for e in &app.entries {
+        for m in &e.modules {
+            if !BUILTIN_MODULES.contains(&m.as_str()) {
+                log::warn!("entry {}: unknown module '{m}' in modules", e.id);
+            }
+        }
+        if let Some(src) = &e.source {
+            compile_entry(&lua, &e.id, &chunk_text(&src.text), &src.chunk_name)?;
+        }
+    }
+    Ok(())
+}
+
+fn one_line(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,179 @@
+//! Lua-side objects of the runtime: channel objects, message objects, payload boxes, Time
+//! values and event tables, and the conversion of what the core hands out (items and
+//! outcomes) into Lua values inside the receiving task.
+
+use super::time::TimeObj;
+use crate::core::Core;
+use crate::ids::ChanId;
+use crate::message::{ChanKind, Event, Exit, Item, Message};
+use crate::payload::{Payload, PayloadBox};
+use crate::request::{Done, Outcome};
+use mlua::{
+    AnyUserData, Function, IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataFields,
+    UserDataMethods, Value,
+};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The userdata behind a Lua channel object.
+#[derive(Debug)]
+pub struct ChanRef {
+    /// The channel record.
+    pub id: ChanId,
+    /// Where the id goes when Lua collects the object.
+    pub grave: Rc<RefCell<Vec<ChanId>>>,
+}
+
+impl Drop for ChanRef {
+    fn drop(&mut self) {
+        if let Ok(mut g) = self.grave.try_borrow_mut() {
+            g.push(self.id);
+        }
+    }
+}
+
+/// The channel id inside a Lua value, if it is a channel object.
+pub fn chan_id(v: &Value) -> Option<ChanId> {
+    match v {
+        Value::UserData(ud) => ud.borrow::<ChanRef>().ok().map(|c| c.id),
+        _ => None,
+    }
+}
+
+/// Registers the channel userdata type with `methods` (from the prelude) as its `__index`.
+pub fn register_channel(lua: &Lua, methods: Table) -> mlua::Result<()> {
+    lua.register_userdata_type::<ChanRef>(move |reg| {
+        reg.add_meta_field("__index", methods);
+        reg.add_meta_field("__name", "channel");
+        reg.add_meta_method("__tostring", |_, c: &ChanRef, ()| {
+            Ok(format!("channel: {:?}", c.id))
+        });
+    })
+}
+
+/// Wraps channel `id` in a new Lua object.
+pub fn chan_object(lua: &Lua, core: &Core, id: ChanId) -> mlua::Result<AnyUserData> {
+    lua.create_any_userdata(ChanRef {
+        id,
+        grave: core.graveyard(),
+    })
+}
+
+/// A message object delivered by the inbox or a message-mode `listen` channel.
+#[derive(Debug)]
+pub struct MsgObj {
+    /// The message.
+    pub msg: Box<Message>,
+    /// Sender PID string, `""` if none.
+    pub from: String,
+}
+
+impl UserData for MsgObj {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("topic", |_, this, ()| Ok(this.msg.topic.to_string()));
+        m.add_method("from", |_, this, ()| Ok(this.from.clone()));
+        m.add_method("payload", |lua, this, ()| {
+            match this.msg.payloads.as_slice() {
+                [] => Ok(Value::Nil),
+                [one] => Ok(Value::UserData(
+                    lua.create_userdata(PayloadBox(one.clone()))?,
+                )),
+                many => {
+                    let t = lua.create_table_with_capacity(many.len(), 0)?;
+                    for i in 0..many.len() {
+                        let alone = Payload::standalone(many, i);
+                        t.raw_set(i + 1, lua.create_userdata(PayloadBox(alone))?)?;
+                    }
+                    Ok(Value::Table(t))
+                }
+            }
+        });
+        m.add_meta_method("__tostring", |_, this, ()| {
+            Ok(format!("message: {}", this.msg.topic))
+        });
+    }
+}
+
+impl UserData for PayloadBox {
+    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
+        m.add_method("data", |lua, this, ()| this.0.to_lua(lua));
+        m.add_meta_method("__tostring", |_, _, ()| Ok("payload"));
+    }
+}
+
+/// The prelude function that builds event tables (one call into Lua is cheaper than a
+/// protected API call per field from Rust).
+#[derive(Debug)]
+pub struct EventMaker(pub Function);
+
+/// The Lua value a receiver of `kind` sees for `item`.
+pub fn item_value(lua: &Lua, core: &Core, item: Item, kind: ChanKind) -> mlua::Result<Value> {
+    match item {
+        Item::Lua(v) => Ok(v),
+        Item::Time(ns) => Ok(Value::UserData(lua.create_userdata(TimeObj(ns))?)),
+        Item::Msg(m) => match kind {
+            ChanKind::Listen { message: false } => raw_payload(lua, &m.payloads),
+            _ => {
+                let from = m.from.map(|p| core.pid_string(p)).unwrap_or_default();
+                Ok(Value::UserData(
+                    lua.create_userdata(MsgObj { msg: m, from })?,
+                ))
+            }
+        },
+        Item::Event(e) => event_table(lua, core, &e),
+    }
+}
+
+/// Builds an event table (SPEC §2.3).
+fn event_table(lua: &Lua, core: &Core, e: &Event) -> mlua::Result<Value> {
+    let make = lua
+        .app_data_ref::<EventMaker>()
+        .map(|m| m.0.clone())
+        .ok_or_else(|| mlua::Error::runtime("moonhost: no event maker installed"))?;
+    let kind = e.kind.name();
+    let from = lua.create_string(core.pid_string(e.from))?;
+    let at = e.at_ns.div_euclid(1_000_000_000);
+    match &e.exit {
+        Some(Exit::Normal(v)) => make.call((kind, from, at, true, v.to_lua(lua)?, Value::Nil)),
+        Some(Exit::Error(msg)) => make.call((kind, from, at, true, Value::Nil, msg.as_str())),
+        None => make.call((kind, from, at, false, Value::Nil, &*e.reason)),
+    }
+}
+
+/// The value of a message on a raw-mode `listen` channel: its one payload, or a table of
+/// them.
+fn raw_payload(lua: &Lua, payloads: &[Payload]) -> mlua::Result<Value> {
+    match payloads {
+        [] => Ok(Value::Nil),
+        [one] => one.to_lua(lua),
+        many => {
+            let t = lua.create_table_with_capacity(many.len(), 0)?;
+            for (i, v) in Payload::to_lua_many(lua, many)?.into_iter().enumerate() {
+                t.raw_set(i + 1, v)?;
+            }
+            Ok(Value::Table(t))
+        }
+    }
+}
+
+/// The values an operation returns to Lua: `value, ok` for a receive, `true` for a send or
+/// sleep, `nil, "send on closed channel"` for a woken send on a closed channel, and
+/// `case, value, ok` (case from 1) for a select.
+pub fn outcome_values(lua: &Lua, core: &Core, o: Outcome) -> mlua::Result<MultiValue> {
+    match (o.case, o.done) {
+        (None, Done::Received(item, kind)) => (item_value(lua, core, item, kind)?, true).into_lua_multi(lua),
+        (None, Done::Closed) => (Value::Nil, false).into_lua_multi(lua),
+        (None, Done::Sent | Done::Slept) => true.into_lua_multi(lua),
+        (None, Done::SendClosed) => (Value::Nil, "send on closed channel").into_lua_multi(lua),
+        (Some(i), done) => {
+            let case = i64::from(i) + 1;
+            match done {
+                Done::Received(item, kind) => {
+                    (case, item_value(lua, core, item, kind)?, true).into_lua_multi(lua)
+                }
+                Done::Sent | Done::Slept => (case, Value::Nil, true).into_lua_multi(lua),
+                Done::Closed | Done::SendClosed => (case, Value::Nil, false).into_lua_multi(lua),
+            }
+        }
+    }
+}

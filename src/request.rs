@@ -1,0 +1,59 @@
+//! Requests and outcomes: how bindings and the scheduler talk (ARCHITECTURE.md).
+//!
+//! A binding that would block records a [`Request`] on its task and yields; the scheduler
+//! parks the task on it. Whatever wakes the task (a sender, a receiver, a close, a timer)
+//! stores an [`Outcome`] on it; the scheduler turns the outcome into Lua values inside the
+//! receiving task when it resumes it.
+
+use crate::ids::ChanId;
+use crate::message::{ChanKind, Item};
+use smallvec::SmallVec;
+
+/// One case of a select: the channel and, for a send case, the value to send.
+pub type Case = (ChanId, Option<Item>);
+
+/// What a blocked task waits for.
+#[derive(Debug)]
+pub enum Request {
+    /// `ch:receive()` on an empty channel.
+    Recv(ChanId),
+    /// `ch:send(v)` on a full channel.
+    Send(ChanId, Item),
+    /// `channel.select` with no case ready.
+    Select(SmallVec<[Case; 4]>),
+    /// `time.sleep` until this runtime nanosecond.
+    Sleep(u64),
+    /// `process.terminate` of the caller itself: end at once.
+    Exit,
+}
+
+/// How one operation completed.
+#[derive(Debug)]
+pub enum Done {
+    /// A receive took an item from a channel of this kind.
+    Received(Item, ChanKind),
+    /// A receive found the channel closed and drained.
+    Closed,
+    /// A send was taken.
+    Sent,
+    /// A send found the channel closed.
+    SendClosed,
+    /// A sleep's timer fired.
+    Slept,
+}
+
+/// The completion of a request, stored on the woken task.
+#[derive(Debug)]
+pub struct Outcome {
+    /// For a select, the index (from 0) of the case that completed.
+    pub case: Option<u32>,
+    /// What happened.
+    pub done: Done,
+}
+
+impl Outcome {
+    /// The outcome of a plain (non-select) operation.
+    pub fn plain(done: Done) -> Outcome {
+        Outcome { case: None, done }
+    }
+}

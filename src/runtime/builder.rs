@@ -1,0 +1,243 @@
+//! `RuntimeBuilder`: the settings of a runtime and `build`, which makes the Lua state,
+//! installs the bindings, the prelude and the preemption hook, and sets up the core.
+
+use super::{DEFAULT_MEMORY_CEILING_BYTES, Interrupt, Runtime, VIRTUAL_EPOCH_NS, WAKER_TOKEN};
+use crate::clock::Clock;
+use crate::core::{Core, CoreConfig};
+use crate::entry::Entries;
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::lua::{self, Installed, Output};
+use crate::manifest::App;
+use crate::preempt::{self, Fuel, HOOK_EVERY_INSTRUCTIONS};
+use crate::rng::Rng;
+use crate::trace::Tracer;
+use mlua::state::{GcIncParams, GcMode};
+use mlua::{Lua, LuaOptions, StdLib};
+use std::io::Write;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// GC pause: a new cycle starts when the heap reaches this percentage of the live data.
+const GC_PAUSE_PERCENT: i32 = 400;
+
+/// Mixed into the seed for the perturbation generator, so it differs from `uuid.v4`'s.
+const PERTURB_SALT: u64 = 0x7065_7274_7572_6221;
+
+/// Builds a [`Runtime`].
+pub struct RuntimeBuilder {
+    seed: Option<u64>,
+    perturb: bool,
+    trace: Option<PathBuf>,
+    replay: Option<PathBuf>,
+    slice: u32,
+    output: Option<Box<dyn Write>>,
+    limits: LimitConfig,
+    memory_ceiling: usize,
+}
+
+impl std::fmt::Debug for RuntimeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeBuilder")
+            .field("seed", &self.seed)
+            .field("slice", &self.slice)
+            .finish()
+    }
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            seed: None,
+            perturb: false,
+            trace: None,
+            replay: None,
+            slice: HOOK_EVERY_INSTRUCTIONS,
+            output: None,
+            limits: LimitConfig::default(),
+            memory_ceiling: DEFAULT_MEMORY_CEILING_BYTES,
+        }
+    }
+}
+
+impl RuntimeBuilder {
+    /// Runs on a virtual clock seeded with `seed` (simulation mode).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Reorders tasks that are ready together and timers with equal deadlines, from the
+    /// seed, to explore schedules a correct program must not depend on (needs a seed).
+    pub fn perturb(mut self, on: bool) -> Self {
+        self.perturb = on;
+        self
+    }
+
+    /// Writes a JSON Lines trace of the run to `path`.
+    pub fn trace(mut self, path: impl Into<PathBuf>) -> Self {
+        self.trace = Some(path.into());
+        self
+    }
+
+    /// Replays the trace at `path`: a virtual clock follows it, and the run stops at the
+    /// first record that differs ([`RunOutcome::Diverged`]).
+    pub fn replay(mut self, path: impl Into<PathBuf>) -> Self {
+        self.replay = Some(path.into());
+        self
+    }
+
+    /// Instructions a process runs before it is preempted.
+    pub fn instruction_slice(mut self, n: u32) -> Self {
+        self.slice = n.max(100);
+        self
+    }
+
+    /// Limits for every host; a host's manifest fields override them.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits.default = limits;
+        self
+    }
+
+    /// Limits for the host `name`, replacing its manifest's and the defaults.
+    pub fn host_limits(mut self, name: &str, limits: Limits) -> Self {
+        self.limits.per_host.retain(|(n, _)| n != name);
+        self.limits.per_host.push((name.to_string(), limits));
+        self
+    }
+
+    /// Lua heap of the whole runtime; an allocation past it fails in the process that
+    /// made it (default 4 GiB).
+    pub fn memory_ceiling(mut self, bytes: usize) -> Self {
+        self.memory_ceiling = bytes.max(1 << 20);
+        self
+    }
+
+    /// Where Lua's `print` writes (stdout by default).
+    pub fn output(mut self, w: impl Write + 'static) -> Self {
+        self.output = Some(Box::new(w));
+        self
+    }
+
+        /// Creates the runtime for `app`, compiling every Lua entry.
+    ///
+    /// # Errors
+    /// [`Error::Lua`] naming the entry and line of a syntax error; [`Error::Poll`] when the
+    /// OS poller cannot be created.
+    pub fn build(self, app: &App) -> Result<Runtime> {
+        let lua = Lua::new_with(StdLib::ALL_SAFE, LuaOptions::new())?;
+        // Processes allocate in bursts (spawn storms, message floods); a longer pause between
+        // cycles halves GC work there at the cost of a larger heap between collections.
+        lua.gc_set_mode(GcMode::Incremental(
+            GcIncParams::default().pause(GC_PAUSE_PERCENT),
+        ));
+        let fuel = Rc::new(Fuel::default());
+        let installed = lua::install(&lua, fuel.clone())?;
+        preempt::install(&lua, fuel.clone(), self.slice)?;
+        let tracer = match (&self.replay, &self.trace) {
+            (Some(path), _) => Tracer::replay(path).map_err(Error::Io)?,
+            (None, Some(path)) => {
+                Tracer::record(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?
+            }
+            (None, None) => Tracer::default(),
+        };
+        let core = self.core(&lua, &installed, app, tracer)?;
+        lua.set_app_data(core);
+        let poll = mio::Poll::new().map_err(|e| Error::Poll(e.to_string()))?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)
+            .map_err(|e| Error::Poll(e.to_string()))?;
+        Ok(Runtime {
+            lua,
+            fuel,
+            poll,
+            events: mio::Events::with_capacity(64),
+            installed,
+            interrupt: Interrupt {
+                flag: Arc::new(AtomicBool::new(false)),
+                waker: Arc::new(waker),
+            },
+        })
+    }
+
+    /// The core for `app`: clock, seed and hosts from the builder (or the replayed trace's
+    /// header), with the random sources seeded and the output set.
+    fn core(self, lua: &Lua, installed: &Installed, app: &App, mut tracer: Tracer) -> Result<Core> {
+        let header = tracer.header().cloned();
+        let recorded = |k: &str| header.as_ref().and_then(|h| h.get(k)).cloned();
+        let seed = recorded("seed")
+            .and_then(|v| v.as_u64())
+            .or(self.seed)
+            .unwrap_or_else(entropy);
+        let clock = match (recorded("wall0").and_then(|v| v.as_i64()), self.seed) {
+            (Some(wall0), _) => Clock::virtual_at(wall0),
+            (None, Some(_)) => Clock::virtual_at(VIRTUAL_EPOCH_NS),
+            (None, None) => Clock::real(),
+        };
+        // math.random is one generator shared by all processes; seeding it from the run's
+        // seed makes it repeat along with the schedule (and in a replay).
+        let math: mlua::Table = lua.globals().get("math")?;
+        math.get::<mlua::Function>("randomseed")?
+            .call::<()>(seed as i64)?;
+        lua.set_app_data(Rng(seed));
+        tracer.step = 0;
+        lua.set_app_data(Output(
+            self.output.unwrap_or_else(|| Box::new(std::io::stdout())),
+        ));
+        let hosts = host_limits(app, &self.limits);
+        for (i, (_, l)) in hosts.iter().enumerate() {
+            installed
+                .register_host
+                .call::<()>((i as i64, l.allow.clone()))?;
+        }
+        Ok(Core::new(CoreConfig {
+            clock,
+            entries: Entries::of(app),
+            hosts,
+            memory_ceiling: self.memory_ceiling,
+            tracer,
+            seed,
+            virtual_work: match recorded("virtual") {
+                Some(v) => v.as_bool().unwrap_or(false),
+                None => self.seed.is_some(),
+            },
+            perturb: self.perturb.then_some(seed ^ PERTURB_SALT),
+        }))
+    }
+}
+
+fn entropy() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    RandomState::new().hash_one(t)
+}
+
+/// Limits set through the builder.
+#[derive(Debug, Clone, Default)]
+struct LimitConfig {
+    /// Defaults for every host (a manifest may override fields).
+    default: Limits,
+    /// Whole replacements for named hosts.
+    per_host: Vec<(String, Limits)>,
+}
+
+/// Every host of `app` with the limits its processes get: the builder's replacement for
+/// it, or its manifest's fields over the builder's defaults.
+fn host_limits(app: &App, limits: &LimitConfig) -> Vec<(String, Limits)> {
+    app.hosts()
+        .map(|e| {
+            let mut l = limits
+                .per_host
+                .iter()
+                .find(|(name, _)| *name == e.id)
+                .map(|(_, l)| l.clone())
+                .unwrap_or_else(|| e.limits.apply(&limits.default));
+            l.payload_depth = l.payload_depth.min(crate::limits::MAX_PAYLOAD_DEPTH);
+            (e.id.clone(), l)
+        })
+        .collect()
+}

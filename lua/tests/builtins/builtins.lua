@@ -200,14 +200,4 @@ function M.require_unknown_fails()
   return true
 end
 
-function M.modules_list_harmless()
-  -- this entry lists the built-ins time and uuid under `modules`
-  assert.truthy(rawequal(require_("time"), time))
-  assert.eq(type(require_("uuid").v4()), "string")
-  local ok, err = pcall(require_, "not_a_module")
-  assert.eq(ok, false)
-  assert.contains(tostring(err), "module 'not_a_module' not found")
-  return true
-end
-
 return M

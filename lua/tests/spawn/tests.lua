@@ -344,7 +344,7 @@ function T.process_pid_in_child_equals_pid_returned_by_spawn()
 end
 
 function T.process_id_returns_the_running_entry_id()
-  assert.eq(process.id(), "test.spawn:process_id_returns_the_running_entry_id")
+  assert.eq(process.id(), "test.spawn:tests:process_id_returns_the_running_entry_id")
   assert(process.spawn(W .. "self_info", HOST, process.pid()))
   local info = recv(process.listen("info"))
   assert.eq(info.id, "test.spawn:self_info")

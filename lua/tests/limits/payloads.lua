@@ -2,7 +2,7 @@
 -- unless set: string bytes + 16 per value). Limits apply to what a host's processes send:
 -- messages, spawn arguments and return values.
 local assert = require("assert")
-local util = require("util")
+local util = require("helpers").for_suite("test.limits", { still_running_spawns = "count_to" })
 
 local DEEP64 = "cannot send table nested deeper than 64 levels"
 local DEEP5 = "cannot send table nested deeper than 5 levels"

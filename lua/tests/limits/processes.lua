@@ -2,7 +2,7 @@
 -- `nil, "max processes limit exceeded"`; other hosts are not affected; an ended process
 -- frees its place.
 local assert = require("assert")
-local util = require("util")
+local util = require("helpers").for_suite("test.limits", { still_running_spawns = "count_to" })
 
 local FEW = "app:few_processes" -- max_processes: 2
 local FULL = "max processes limit exceeded"

@@ -5,8 +5,8 @@
 //! the file, line and field it concerns; unknown kinds are kept and ignored. Called by the
 //! runtime builder, the command line and the test runner; nothing here touches Lua.
 //!
-//! A `kind: test.suite` entry is the compact test form: [`suite`] expands it at load into one
-//! `function.lua` test per function its source defines.
+//! A `kind: test.suite` or `kind: process.set` entry is a compact form: [`compact`] expands it
+//! at load into one test (or one `process.lua` entry) per function its source defines.
 
 use crate::error::{Error, Result};
 use crate::limits::{ALLOWABLE_MODULES, LimitOverrides, MAX_PAYLOAD_DEPTH, parse_size};
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub mod suite;
+pub mod compact;
 
 /// Largest Lua source file an entry may name.
 pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
@@ -110,7 +110,7 @@ pub struct Entry {
     pub limits: LimitOverrides,
     /// The manifest file and line that declared the entry.
     pub origin: String,
-    /// For a test expanded from a `test.suite` entry: that entry's id.
+    /// For an entry expanded from a `test.suite` or `process.set` entry: that entry's id.
     pub expanded_from: Option<String>,
 }
 
@@ -288,8 +288,8 @@ impl App {
         for spanned in raw.entries.unwrap_or_default() {
             let line = spanned.referenced.line();
             let entry = self.entry_from_raw(&shown, dir, &ns.value, spanned.value, line)?;
-            if entry.kind == EntryKind::Other(suite::SUITE_KIND.into()) {
-                self.entries.extend(suite::expand(entry)?);
+            if matches!(&entry.kind, EntryKind::Other(k) if compact::is_compact(k)) {
+                self.entries.extend(compact::expand(entry)?);
             } else {
                 self.entries.push(entry);
             }
@@ -317,20 +317,20 @@ impl App {
             .kind
             .ok_or_else(|| field_err(shown, line, "kind", &format!("is missing (entry {id})")))?;
         let kind_v = EntryKind::parse(&kind.value);
-        let is_suite = kind.value == suite::SUITE_KIND;
-        if let (true, Some(m)) = (is_suite, &raw.method) {
+        let is_compact = compact::is_compact(&kind.value);
+        if let (true, Some(m)) = (is_compact, &raw.method) {
             return Err(field_err(
                 shown,
                 m.referenced.line(),
                 "method",
                 &format!(
                     "is not allowed on a {} entry (entry {id}): every function of its \
-                     source is a test",
-                    suite::SUITE_KIND
+                     source becomes an entry",
+                    kind.value
                 ),
             ));
         }
-        let source = if kind_v.has_source() || is_suite {
+        let source = if kind_v.has_source() || is_compact {
             let src = raw.source.ok_or_else(|| {
                 field_err(shown, line, "source", &format!("is missing (entry {id})"))
             })?;

@@ -110,14 +110,15 @@ end
 
 local SPAWN_VARIANTS = { "spawn", "spawn_monitored", "spawn_linked", "spawn_linked_monitored" }
 
--- The four spawn functions for the entries of namespace `ns` on HOST: `spawn(name, ...)`,
+-- The four spawn functions for the entries `<set>:<name>` on HOST, where `set` is the id of
+-- a suite's `process.set` entry (e.g. "test.lifecycle:workers"): `spawn(name, ...)`,
 -- `spawn_monitored`, `spawn_linked` and `spawn_linked_monitored` each return the child PID
 -- and fail the test when spawning fails.
-function M.spawners(ns)
+function M.spawners(set)
   local t = {}
   for _, variant in ipairs(SPAWN_VARIANTS) do
     t[variant] = function(name, ...)
-      local pid, err = process[variant](ns .. ":" .. name, M.HOST, ...)
+      local pid, err = process[variant](set .. ":" .. name, M.HOST, ...)
       assert.eq(err, nil, variant .. " " .. name)
       return pid
     end
@@ -154,13 +155,14 @@ end
 
 -- ----- helpers bound to one suite's workers -----------------------------------------------
 
--- Helpers for a suite whose workers are the entries `ns:<name>`, for suites that spawn their
--- workers monitored and check how each one ends (limits, sandbox):
---   local util = require("helpers").for_suite("test.limits", { still_running_spawns = "count_to" })
+-- Helpers for a suite whose workers are the entries `<set>:<name>` of its `process.set` entry
+-- `set`, for suites that spawn their workers monitored and check how each one ends (limits,
+-- sandbox):
+--   local util = require("helpers").for_suite("test.limits:workers", { still_running_spawns = "count_to" })
 -- opts.strict_exits: the next event must be the awaited EXIT (the suite watches one worker at
 --   a time); otherwise events that come first are kept for the calls that wait for them.
 -- opts.still_running_spawns: a worker that `still_running` starts with 10 and expects 10 back.
-function M.for_suite(ns, opts)
+function M.for_suite(set, opts)
   opts = opts or {}
   local S = {
     DEFAULT = M.HOST,
@@ -179,7 +181,7 @@ function M.for_suite(ns, opts)
 
   -- Spawns the suite's worker `name` on `host`, monitored; fails the test if spawn fails.
   function S.spawn(name, host, ...)
-    local pid, err = process.spawn_monitored(ns .. ":" .. name, host, ...)
+    local pid, err = process.spawn_monitored(set .. ":" .. name, host, ...)
     assert.eq(err, nil, "spawn " .. name .. " on " .. host)
     return pid
   end

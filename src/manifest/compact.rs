@@ -1,37 +1,51 @@
-//! The compact test form: one `kind: test.suite` entry per suite file, expanded into one
-//! test entry per function of the table the file returns.
+//! The compact forms: one entry per Lua file, expanded at load into one entry per function of
+//! the table the file returns.
 //!
 //! ```yaml
-//! - name: link              # the suite entry: test.lifecycle:link
+//! - name: link              # test.lifecycle:link:<function> for each function of link.lua
 //!   kind: test.suite
 //!   source: file://link.lua # ends with `return M`; defines `function M.<test>(...)`
 //!   imports: {assert: test:assert, helpers: test:helpers}
 //!   meta: {suite: lifecycle, skip: {slow_case: "reason"}}
+//! - name: workers           # test.lifecycle:workers:<function>, spawnable processes
+//!   kind: process.set
+//!   source: file://workers.lua
 //! ```
 //!
-//! Each function becomes a `function.lua` entry `<suite entry id>:<function>` (for example
-//! `test.lifecycle:link:trap_turns_link_down_into_an_event`) with `method: <function>`, the
-//! suite entry's source, imports and modules, and its `meta` with `type: test`. A `meta.skip`
-//! that is `true` or a string skips every test of the file; a map skips the functions it names.
-//! The expanded entries sit in source order right after the suite entry, which the runner
-//! uses to run a file's tests in the order they are written.
+//! A `test.suite` entry stands for one `function.lua` test per function, a `process.set` entry
+//! for one `process.lua` entry per function. Each expanded entry is `<entry id>:<function>`
+//! (for example `test.lifecycle:link:trap_turns_link_down_into_an_event`) with
+//! `method: <function>` and the compact entry's source, imports and modules; a test also gets
+//! its `meta` with `type: test`. A test suite's `meta.skip` that is `true` or a string skips
+//! every test of the file; a map skips the functions it names. The expanded entries sit in
+//! source order right after the compact entry, which the runner uses to run a file's tests in
+//! the order they are written. The compact entry itself stays (with no source) so its id is
+//! taken; it cannot be spawned.
 //!
 //! The functions are found by reading the source, not by running it: a manifest load never
 //! executes Lua (the chunk's top level needs the process environment, which exists only inside
 //! a runtime, and `moonhost check` must not run code), and a table's keys come back in hash
 //! order while the text gives the order a reader sees. The rule is the one the project's suites
-//! follow: the last statement of the file is `return <Name>`, and each test is a top-level line
-//! `function <Name>.<test>(` or `<Name>.<test> = function(`. Lines inside `--[[ ]]` comments
-//! are ignored. A function the scan lists but the chunk does not return fails that test when it
-//! runs ("not a function"), so a scan mistake shows instead of hiding a test.
+//! follow: the last statement of the file is `return <Name>`, and each function is a line that
+//! starts (after indentation) with `function <Name>.<fn>(` or `<Name>.<fn> = function`. Lines
+//! inside `--[[ ]]` comments are ignored. A function the scan lists but the chunk does not
+//! return fails that entry when it runs, so a scan mistake shows instead of hiding a test.
 
 use super::{Entry, EntryKind, MetaValue};
 use crate::error::{Error, Result};
 
-/// The `kind` of a compact suite entry.
+/// The `kind` of a compact test entry: one test per function.
 pub const SUITE_KIND: &str = "test.suite";
 
-/// A test function found in a suite file: its name and 1-based line.
+/// The `kind` of a compact process entry: one `process.lua` entry per function.
+pub const PROCESS_SET_KIND: &str = "process.set";
+
+/// Whether `kind` names a compact form.
+pub fn is_compact(kind: &str) -> bool {
+    kind == SUITE_KIND || kind == PROCESS_SET_KIND
+}
+
+/// A function found in a compact entry's file: its name and 1-based line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestFn {
     /// The function's key in the returned table.
@@ -40,7 +54,7 @@ pub struct TestFn {
     pub line: usize,
 }
 
-/// The test functions of a suite file, in source order.
+/// The functions of a compact entry's file, in source order.
 ///
 /// # Errors
 /// A description of what the file lacks (no `return <Name>` at the end, no functions, a
@@ -48,7 +62,7 @@ pub struct TestFn {
 pub fn scan(text: &str) -> std::result::Result<Vec<TestFn>, String> {
     let lines = code_lines(text);
     let table = returned_name(&lines).ok_or_else(|| {
-        "does not end with `return <Name>` (a suite file returns the table of its test \
+        "does not end with `return <Name>` (the file must return the table of its \
          functions)"
             .to_string()
     })?;
@@ -59,7 +73,7 @@ pub fn scan(text: &str) -> std::result::Result<Vec<TestFn>, String> {
         };
         if let Some(first) = found.iter().find(|f| f.name == name) {
             return Err(format!(
-                "defines test {name} twice (lines {} and {n}); the second one hides the first",
+                "defines {name} twice (lines {} and {n}); the second one hides the first",
                 first.line
             ));
         }
@@ -70,65 +84,73 @@ pub fn scan(text: &str) -> std::result::Result<Vec<TestFn>, String> {
     }
     if found.is_empty() {
         return Err(format!(
-            "returns {table} but defines no test function in it (write `function \
-             {table}.<test>()` at the start of a line)"
+            "returns {table} but defines no function in it (write `function \
+             {table}.<name>()` at the start of a line)"
         ));
     }
     Ok(found)
 }
 
-/// The entries a suite entry stands for: `suite` itself (kept with kind `test.suite` and no
-/// source, so its id stays taken) followed by one test per function.
+/// The entries a compact entry stands for: the entry itself (kept with its compact kind and
+/// no source, so its id stays taken) followed by one entry per function.
 ///
 /// # Errors
 /// [`Error::Manifest`] naming the entry, its manifest line and the source path when the file
-/// does not return a table of test functions.
-pub fn expand(mut suite: Entry) -> Result<Vec<Entry>> {
-    let source = suite.source.take().ok_or_else(|| {
-        Error::Manifest(format!("{}: entry {}: no source", suite.origin, suite.id))
+/// does not return a table of functions, or a `meta.skip` map names a function it lacks.
+pub fn expand(mut compact: Entry) -> Result<Vec<Entry>> {
+    let is_suite = compact.kind == EntryKind::Other(SUITE_KIND.into());
+    let source = compact.source.take().ok_or_else(|| {
+        Error::Manifest(format!(
+            "{}: entry {}: no source",
+            compact.origin, compact.id
+        ))
     })?;
     let fns = scan(&source.text).map_err(|what| {
         Error::Manifest(format!(
             "{}: field `source`: entry {}: {} {what}",
-            suite.origin, suite.id, source.chunk_name
+            compact.origin, compact.id, source.chunk_name
         ))
     })?;
-    let mut out = Vec::with_capacity(fns.len() + 1);
-    for f in &fns {
-        let mut meta = suite.meta.clone();
-        meta.insert("type".into(), MetaValue::Str("test".into()));
-        match suite.meta.get("skip") {
-            Some(MetaValue::Map(per_test)) => match per_test.get(&f.name) {
-                Some(v) => meta.insert("skip".into(), v.clone()),
-                None => meta.remove("skip"),
-            },
-            _ => None,
-        };
-        out.push(Entry {
-            id: format!("{}:{}", suite.id, f.name),
-            kind: EntryKind::Function,
-            source: Some(source.clone()),
-            method: Some(f.name.clone()),
-            modules: suite.modules.clone(),
-            imports: suite.imports.clone(),
-            meta,
-            limits: suite.limits.clone(),
-            origin: format!("{} ({}:{})", suite.origin, source.chunk_name, f.line),
-            expanded_from: Some(suite.id.clone()),
-        });
-    }
-    if let Some(MetaValue::Map(per_test)) = suite.meta.get("skip") {
+    // The compact entry itself is not a test, whatever its meta says.
+    compact.meta.remove("type");
+    if let Some(MetaValue::Map(per_test)) = compact.meta.get("skip") {
         if let Some(name) = per_test.keys().find(|k| !fns.iter().any(|f| &f.name == *k)) {
             return Err(Error::Manifest(format!(
                 "{}: field `meta.skip`: entry {}: names {name}, which {} does not define",
-                suite.origin, suite.id, source.chunk_name
+                compact.origin, compact.id, source.chunk_name
             )));
         }
     }
-    suite.kind = EntryKind::Other(SUITE_KIND.into());
-    // The suite entry itself is not a test, whatever its meta says.
-    suite.meta.remove("type");
-    out.insert(0, suite);
+    let mut out = Vec::with_capacity(fns.len() + 1);
+    for f in &fns {
+        let mut meta = compact.meta.clone();
+        if is_suite {
+            meta.insert("type".into(), MetaValue::Str("test".into()));
+            if let Some(MetaValue::Map(per_test)) = compact.meta.get("skip") {
+                match per_test.get(&f.name) {
+                    Some(v) => meta.insert("skip".into(), v.clone()),
+                    None => meta.remove("skip"),
+                };
+            }
+        }
+        out.push(Entry {
+            id: format!("{}:{}", compact.id, f.name),
+            kind: if is_suite {
+                EntryKind::Function
+            } else {
+                EntryKind::Process
+            },
+            source: Some(source.clone()),
+            method: Some(f.name.clone()),
+            modules: compact.modules.clone(),
+            imports: compact.imports.clone(),
+            meta,
+            limits: compact.limits.clone(),
+            origin: format!("{} ({}:{})", compact.origin, source.chunk_name, f.line),
+            expanded_from: Some(compact.id.clone()),
+        });
+    }
+    out.insert(0, compact);
     Ok(out)
 }
 
@@ -270,6 +292,41 @@ mod tests {
     }
 
     #[test]
+    fn a_process_set_becomes_one_spawnable_process_entry_per_function() {
+        let dir = app_dir(
+            "set",
+            &[
+                (
+                    "_index.yaml",
+                    "namespace: t\nentries:\n  - name: workers\n    kind: process.set\n    \
+                  source: file://w.lua\n    meta: {type: test}\n",
+                ),
+                (
+                    "w.lua",
+                    "local W = {}\nfunction W.echo() end\nW.sleeper = function() end\nreturn W\n",
+                ),
+            ],
+        );
+        let app = App::load(&dir).expect("loads");
+        let ids: Vec<_> = app
+            .entries
+            .iter()
+            .map(|e| (e.id.as_str(), e.kind.clone()))
+            .collect();
+        assert_eq!(
+            ids[..3],
+            [
+                ("t:workers", EntryKind::Other(PROCESS_SET_KIND.into())),
+                ("t:workers:echo", EntryKind::Process),
+                ("t:workers:sleeper", EntryKind::Process)
+            ]
+        );
+        assert!(app.entries.iter().all(|e| !e.is_test()));
+        assert_eq!(app.entries[2].method.as_deref(), Some("sleeper"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_suite_that_returns_no_table_of_functions_fails_the_load_naming_the_entry() {
         let dir = app_dir(
             "bad",
@@ -357,12 +414,9 @@ mod tests {
         let err = scan("function main() end\nreturn { main = main }\n").expect_err("table");
         assert!(err.contains("return <Name>"), "{err}");
         let err = scan("local M = {}\nreturn M\n").expect_err("empty");
-        assert!(err.contains("defines no test function"), "{err}");
+        assert!(err.contains("defines no function"), "{err}");
         let err = scan("local M = {}\nfunction M.a() end\nfunction M.a() end\nreturn M\n")
             .expect_err("twice");
-        assert!(
-            err.contains("defines test a twice (lines 2 and 3)"),
-            "{err}"
-        );
+        assert!(err.contains("defines a twice (lines 2 and 3)"), "{err}");
     }
 }

@@ -4,6 +4,9 @@
 //! field it understands, reads each entry's source file, and reports the first problem with
 //! the file, line and field it concerns; unknown kinds are kept and ignored. Called by the
 //! runtime builder, the command line and the test runner; nothing here touches Lua.
+//!
+//! A `kind: test.suite` or `kind: process.set` entry is a compact form: [`compact`] expands it
+//! at load into one test (or one `process.lua` entry) per function its source defines.
 
 use crate::error::{Error, Result};
 use crate::limits::{ALLOWABLE_MODULES, LimitOverrides, MAX_PAYLOAD_DEPTH, parse_size};
@@ -12,6 +15,8 @@ use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+pub mod compact;
 
 /// Largest Lua source file an entry may name.
 pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
@@ -105,6 +110,8 @@ pub struct Entry {
     pub limits: LimitOverrides,
     /// The manifest file and line that declared the entry.
     pub origin: String,
+    /// For an entry expanded from a `test.suite` or `process.set` entry: that entry's id.
+    pub expanded_from: Option<String>,
 }
 
 impl Entry {
@@ -281,7 +288,11 @@ impl App {
         for spanned in raw.entries.unwrap_or_default() {
             let line = spanned.referenced.line();
             let entry = self.entry_from_raw(&shown, dir, &ns.value, spanned.value, line)?;
-            self.entries.push(entry);
+            if matches!(&entry.kind, EntryKind::Other(k) if compact::is_compact(k)) {
+                self.entries.extend(compact::expand(entry)?);
+            } else {
+                self.entries.push(entry);
+            }
         }
         Ok(())
     }
@@ -306,7 +317,20 @@ impl App {
             .kind
             .ok_or_else(|| field_err(shown, line, "kind", &format!("is missing (entry {id})")))?;
         let kind_v = EntryKind::parse(&kind.value);
-        let source = if kind_v.has_source() {
+        let is_compact = compact::is_compact(&kind.value);
+        if let (true, Some(m)) = (is_compact, &raw.method) {
+            return Err(field_err(
+                shown,
+                m.referenced.line(),
+                "method",
+                &format!(
+                    "is not allowed on a {} entry (entry {id}): every function of its \
+                     source becomes an entry",
+                    kind.value
+                ),
+            ));
+        }
+        let source = if kind_v.has_source() || is_compact {
             let src = raw.source.ok_or_else(|| {
                 field_err(shown, line, "source", &format!("is missing (entry {id})"))
             })?;
@@ -324,6 +348,7 @@ impl App {
             meta: raw.meta.unwrap_or_default(),
             limits,
             origin: format!("{shown}:{line}"),
+            expanded_from: None,
         })
     }
 
@@ -426,6 +451,7 @@ fn default_host() -> Entry {
         meta: BTreeMap::new(),
         limits: LimitOverrides::default(),
         origin: "(default host)".to_string(),
+        expanded_from: None,
     }
 }
 

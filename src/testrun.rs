@@ -63,25 +63,40 @@ pub struct Verdict {
 }
 
 /// The selected tests in run order.
+///
+/// Suites run in alphabetical order (suite-less last), and inside a suite by `(meta.order,
+/// id)`. Tests expanded from one `test.suite` entry take the place of that entry's id in this
+/// order and run in the order their file defines them.
 pub fn select<'a>(app: &'a App, filters: &[String]) -> Vec<&'a Entry> {
-    let mut tests: Vec<&Entry> = app
+    let mut tests: Vec<(usize, &Entry)> = app
         .entries
         .iter()
-        .filter(|e| e.is_test())
-        .filter(|e| filters.is_empty() || filters.iter().any(|f| e.id.contains(f.as_str())))
+        .enumerate()
+        .filter(|(_, e)| e.is_test())
+        .filter(|(_, e)| filters.is_empty() || filters.iter().any(|f| e.id.contains(f.as_str())))
         .collect();
-    tests.sort_by(|a, b| {
-        let key = |e: &Entry| {
-            let suite = e.meta_str("suite").map(str::to_string);
-            (suite.is_none(), suite, e.meta_num("order").unwrap_or(0.0))
+    tests.sort_by(|(ia, a), (ib, b)| {
+        let key = |e: &'a Entry, i: usize| {
+            let suite = e.meta_str("suite");
+            let (group, pos) = match &e.expanded_from {
+                Some(s) => (s.as_str(), i),
+                None => (e.id.as_str(), 0),
+            };
+            (
+                suite.is_none(),
+                suite,
+                e.meta_num("order").unwrap_or(0.0),
+                group,
+                pos,
+            )
         };
-        let (ka, kb) = (key(a), key(b));
-        (ka.0, &ka.1)
-            .cmp(&(kb.0, &kb.1))
+        let (ka, kb) = (key(a, *ia), key(b, *ib));
+        (ka.0, ka.1)
+            .cmp(&(kb.0, kb.1))
             .then(ka.2.total_cmp(&kb.2))
-            .then(a.id.cmp(&b.id))
+            .then((ka.3, ka.4).cmp(&(kb.3, kb.4)))
     });
-    tests
+    tests.into_iter().map(|(_, e)| e).collect()
 }
 
 /// Runs one test in a fresh runtime; `output` receives what the test prints.
@@ -288,4 +303,126 @@ fn yaml_quote(s: &str) -> String {
         })
         .collect();
     format!("\"{escaped}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn app_dir(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("moonhost-run-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).expect("write");
+        }
+        dir
+    }
+
+    /// A Wippy-format test on each side of a suite entry, in one suite, plus a suite-less one.
+    const MIXED_YAML: &str = "namespace: t\nentries:\n  - name: b_suite\n    kind: test.suite\n    \
+        source: file://cases.lua\n    meta: {suite: one}\n  - name: a_wippy\n    kind: function.lua\n    \
+        source: file://wippy.lua\n    method: main\n    meta: {type: test, suite: one}\n  \
+        - name: c_wippy\n    kind: function.lua\n    source: file://wippy.lua\n    method: main\n    \
+        meta: {type: test, suite: one}\n  - name: early\n    kind: function.lua\n    \
+        source: file://wippy.lua\n    method: main\n    meta: {type: test, suite: one, order: -1}\n  \
+        - name: loose\n    kind: function.lua\n    source: file://wippy.lua\n    method: main\n    \
+        meta: {type: test}\n";
+
+    const CASES_LUA: &str = "local M = {}\nfunction M.zulu() return process.id() == 't:b_suite:zulu' end\n\
+        function M.fails() return nil, 'broken' end\nfunction M.alpha() return true end\nreturn M\n";
+
+    fn mixed_app(tag: &str) -> (PathBuf, App) {
+        let dir = app_dir(
+            tag,
+            &[
+                ("_index.yaml", MIXED_YAML),
+                ("cases.lua", CASES_LUA),
+                (
+                    "wippy.lua",
+                    "return { main = function() return true end }\n",
+                ),
+            ],
+        );
+        let app = App::load(&dir).expect("loads");
+        (dir, app)
+    }
+
+    fn ids(tests: &[&Entry]) -> Vec<String> {
+        tests.iter().map(|e| e.id.clone()).collect()
+    }
+
+    #[test]
+    fn suite_tests_run_in_source_order_where_the_suite_id_sorts() {
+        let (dir, app) = mixed_app("order");
+        assert_eq!(
+            ids(&select(&app, &[])),
+            [
+                "t:early",
+                "t:a_wippy",
+                "t:b_suite:zulu",
+                "t:b_suite:fails",
+                "t:b_suite:alpha",
+                "t:c_wippy",
+                "t:loose"
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn filters_match_expanded_ids() {
+        let (dir, app) = mixed_app("filter");
+        let f = |v: &[&str]| {
+            ids(&select(
+                &app,
+                &v.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            ))
+        };
+        assert_eq!(
+            f(&["b_suite"]),
+            ["t:b_suite:zulu", "t:b_suite:fails", "t:b_suite:alpha"]
+        );
+        assert_eq!(f(&["b_suite:alpha"]), ["t:b_suite:alpha"]);
+        assert_eq!(f(&["alpha", "loose"]), ["t:b_suite:alpha", "t:loose"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_expanded_test_runs_as_its_own_entry_with_the_usual_verdicts() {
+        let (dir, app) = mixed_app("run");
+        let opts = TestOptions::default();
+        let run = |id: &str| {
+            let e = app.entry(id).expect("entry");
+            run_one(&app, e, &opts, Box::new(std::io::sink()))
+        };
+        let v = run("t:b_suite:zulu");
+        assert!(v.passed, "{:?}", v.message);
+        let v = run("t:b_suite:fails");
+        assert!(!v.passed);
+        assert!(
+            v.message.as_deref().unwrap_or("").contains("broken"),
+            "{:?}",
+            v.message
+        );
+        let mut out = Vec::new();
+        let (passed, failed) = run_all(
+            &app,
+            &TestOptions {
+                filters: vec!["b_suite".into()],
+                tap: true,
+                ..TestOptions::default()
+            },
+            &mut out,
+        )
+        .expect("writes");
+        let out = String::from_utf8(out).expect("utf8");
+        assert_eq!((passed, failed), (2, 1), "{out}");
+        assert!(
+            out.contains("ok 1 - t:b_suite:zulu\nnot ok 2 - t:b_suite:fails\n"),
+            "{out}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

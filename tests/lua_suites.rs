@@ -1,6 +1,8 @@
-//! Runs every Lua test under `lua/tests/` (one libtest-style trial per test entry), each in
-//! a fresh runtime, the way `moonhost test lua/tests` does. Arguments that do not start with
-//! `-` filter by substring of the test id, like `cargo test <filter>`.
+//! Runs every Lua test under `lua/tests/` (one libtest-style trial per test), each in a fresh
+//! runtime, the way `moonhost test lua/tests` does. The tests are the ones the runner selects:
+//! Wippy-format test entries and every function of each `test.suite` entry (ids
+//! `<suite entry id>:<function>`). Arguments that do not start with `-` filter by substring of
+//! the test id, like `cargo test <filter>`; `--list` prints the ids.
 
 use moonhost::App;
 use moonhost::testrun::{self, TestOptions};
@@ -29,9 +31,6 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .cloned()
         .collect();
-    if args.iter().any(|a| a == "--list") {
-        return;
-    }
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/lua/tests");
     let app = App::load(dir)
         .and_then(|a| moonhost::runtime::check_syntax(&a).map(|()| a))
@@ -41,6 +40,13 @@ fn main() {
         ..TestOptions::default()
     };
     let tests = testrun::select(&app, &filters);
+    if args.iter().any(|a| a == "--list") {
+        for t in &tests {
+            println!("{}: test", t.id);
+        }
+        println!("\n{} tests, 0 benchmarks", tests.len());
+        return;
+    }
     let total = app.entries.iter().filter(|e| e.is_test()).count();
     println!("\nrunning {} tests", tests.len());
     let started = Instant::now();

@@ -1,6 +1,8 @@
 //! Regression tests for the bugs the fuzzers in `fuzz/` found (issue 5). Each test is the
 //! smallest input that showed the bug, written as plain Rust or a tiny Lua app; `fuzz/README.md`
-//! lists the findings and `fuzz/crashes/` keeps the raw fuzzer inputs.
+//! lists the findings and `fuzz/crashes/` keeps the raw fuzzer inputs. A test is named for
+//! the behaviour it guards, so `cargo test --test regressions payload` finds the payload ones;
+//! the finding it came from is in its doc comment and in `fuzz/README.md`.
 //!
 //! A test marked `#[ignore = "..."]` shows a runtime bug that is not fixed yet: run it with
 //! `cargo test --test regressions -- --ignored`; remove the mark when the fix lands.
@@ -72,7 +74,7 @@ fn exit_of(out: &RunOutcome) -> &Exit {
 /// ("attempt to multiply with overflow") in debug builds, a wrapped garbage value in release
 /// builds. Go reads "0.99999999999999999999999999h" as (almost) one hour.
 #[test]
-fn issue_5_duration_long_fraction_does_not_overflow() {
+fn duration_long_fraction_does_not_overflow() {
     let hour = 3_600_000_000_000i64;
     let n = duration::parse("0.99999999999999999999999999h").expect("a valid duration");
     assert!(
@@ -94,7 +96,7 @@ fn issue_5_duration_long_fraction_does_not_overflow() {
 /// host down in debug builds) or, in release builds, resolves shared references to the
 /// wrong table: here `got[1].b` comes back as `got[1]` itself instead of `got[1].a`.
 #[test]
-fn issue_5_payload_object_inside_a_table_keeps_its_shared_tables() {
+fn payload_object_inside_a_table_keeps_its_shared_tables() {
     let dir = app_dir(&[
         ("_index.yaml", ROOT_MANIFEST),
         (
@@ -124,7 +126,7 @@ return { main = main }
 /// (`resume_args`), outside the guard that turns a binding's panic into a process failure,
 /// so in debug builds the assertion in `payload::build` panics the whole host.
 #[test]
-fn issue_5_payload_object_in_spawn_arguments_does_not_crash_the_host() {
+fn payload_object_in_spawn_arguments_does_not_crash_the_host() {
     let manifest = ROOT_AND_CHILD;
     let dir = app_dir(&[
         ("_index.yaml", manifest),
@@ -157,7 +159,7 @@ return { main = main, child = child }
 /// The same bug at the Rust level: the copy of `{payload object wrapping {x = {}}}` must
 /// number its tables 0, 1, 2 in the order `to_lua` creates them.
 #[test]
-fn issue_5_payload_object_inside_a_table_gets_fresh_ids() {
+fn payload_object_inside_a_table_gets_fresh_ids() {
     let lua = Lua::new();
     let inner: Value = lua.load("return {x = {}}").eval().expect("valid");
     let boxed = lua
@@ -184,7 +186,7 @@ fn issue_5_payload_object_inside_a_table_gets_fresh_ids() {
 /// depth limits (`max_payload_bytes`, `max_payload_depth`): the object counts as one value,
 /// so forwarding `msg:payload()` inside a table sends any size and any depth.
 #[test]
-fn issue_5_payload_object_counts_against_payload_limits() {
+fn payload_object_counts_against_payload_limits() {
     let lua = Lua::new();
     // Size: a 1000-byte string inside a payload object, in a table, under a 100-byte limit.
     let big = Payload::Str(vec![b'x'; 1000].into_boxed_slice());
@@ -215,7 +217,7 @@ fn issue_5_payload_object_counts_against_payload_limits() {
 /// table, or through another channel) is never freed: its record stays in the core after
 /// its process ended, `shutdown()` and a full collection.
 #[test]
-fn issue_5_channel_holding_itself_is_freed() {
+fn channel_holding_itself_is_freed() {
     let dir = app_dir(&[
         ("_index.yaml", ROOT_MANIFEST),
         (
@@ -251,7 +253,7 @@ return { main = main }
 /// window (round 310 with the default slice). Seen as a deadlock, or (with a smaller slice)
 /// as a select that times out although its message came, after which the message is gone.
 #[test]
-fn issue_5_preemption_while_parking_loses_no_wakeup() {
+fn preemption_while_parking_loses_no_wakeup() {
     let manifest = "namespace: r
 entries:
   - name: root
@@ -311,7 +313,7 @@ return { main = main, helper = helper }
 /// `Runtime::run` itself: one process's spawn stops the whole runtime. (A receive of such a
 /// message fails only the receiver, with a memory error.)
 #[test]
-fn issue_5_spawn_argument_of_a_million_tables_fails_only_the_spawn() {
+fn spawn_argument_of_a_million_tables_fails_only_the_spawn() {
     let manifest = ROOT_AND_CHILD;
     let dir = app_dir(&[
         ("_index.yaml", manifest),

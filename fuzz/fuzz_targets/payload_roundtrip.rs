@@ -129,7 +129,7 @@ impl Builder<'_> {
                     // Wrapping a table that holds earlier wraps grows the value with every
                     // step; past 2,000 wrapped tables per input, more only costs time.
                     // (Rebuilding a million tables fails: `tests/regressions.rs`,
-                    // `issue_5_spawn_argument_of_a_million_tables_fails_only_the_spawn`.)
+                    // `spawn_argument_of_a_million_tables_fails_only_the_spawn`.)
                     Ok(p) if self.wrapped + tables_in(&p) > 2_000 => Value::Nil,
                     Ok(p) => {
                         self.wrapped += tables_in(&p);

@@ -1,5 +1,6 @@
--- Shared helpers for the Lua suites: receives that fail fast instead of hanging a test,
--- event checks, and spawning a suite's worker entries.
+-- The one helper library of the Lua suites: receives that fail fast instead of hanging a
+-- test, event checks, error-shape checks, and (through `for_suite`) spawning a suite's worker
+-- entries and watching how they end.
 -- Import it next to `assert`: `imports: {assert: test:assert, helpers: test:helpers}`.
 local assert = require("assert")
 local time = require("time")
@@ -109,19 +110,177 @@ end
 
 local SPAWN_VARIANTS = { "spawn", "spawn_monitored", "spawn_linked", "spawn_linked_monitored" }
 
--- The four spawn functions for the entries of namespace `ns` on HOST: `spawn(name, ...)`,
+-- The four spawn functions for the entries `<set>:<name>` on HOST, where `set` is the id of
+-- a suite's `process.set` entry (e.g. "test.lifecycle:workers"): `spawn(name, ...)`,
 -- `spawn_monitored`, `spawn_linked` and `spawn_linked_monitored` each return the child PID
 -- and fail the test when spawning fails.
-function M.spawners(ns)
+function M.spawners(set)
   local t = {}
   for _, variant in ipairs(SPAWN_VARIANTS) do
     t[variant] = function(name, ...)
-      local pid, err = process[variant](ns .. ":" .. name, M.HOST, ...)
+      local pid, err = process[variant](set .. ":" .. name, M.HOST, ...)
       assert.eq(err, nil, variant .. " " .. name)
       return pid
     end
   end
   return t
+end
+
+-- Every value waiting on ch right now, in order (does not block).
+function M.drain(ch)
+  local got = {}
+  while true do
+    local r = channel.select { ch:case_receive(), default = true }
+    if r.default then return got end
+    got[#got + 1] = r.value
+  end
+end
+
+-- Checks a refusal: exactly `nil, err`.
+function M.refused(err, v, got)
+  if v ~= nil or got ~= err then
+    error("expected nil, " .. assert.show(err) .. ", got " .. assert.show(v) .. ", "
+      .. assert.show(got), 2)
+  end
+end
+
+-- Checks that `err` reads "<file>:<line>: <msg>" (a raised error with its position).
+function M.raised_at(err, file, msg)
+  local pattern = "^" .. file:gsub("%p", "%%%0") .. ":%d+: " .. msg:gsub("%p", "%%%0") .. "$"
+  if type(err) ~= "string" or not err:match(pattern) then
+    error("expected error " .. assert.show(file .. ":<line>: " .. msg) .. ", got "
+      .. assert.show(err), 2)
+  end
+end
+
+-- ----- helpers bound to one suite's workers -----------------------------------------------
+
+-- Helpers for a suite whose workers are the entries `<set>:<name>` of its `process.set` entry
+-- `set`, for suites that spawn their workers monitored and check how each one ends (limits,
+-- sandbox):
+--   local util = require("helpers").for_suite("test.limits:workers", { still_running_spawns = "count_to" })
+-- opts.strict_exits: the next event must be the awaited EXIT (the suite watches one worker at
+--   a time); otherwise events that come first are kept for the calls that wait for them.
+-- opts.still_running_spawns: a worker that `still_running` starts with 10 and expects 10 back.
+function M.for_suite(set, opts)
+  opts = opts or {}
+  local S = {
+    DEFAULT = M.HOST,
+    drain = M.drain,
+    refused = M.refused,
+    raised_at = M.raised_at,
+  }
+
+  -- Receives one value from ch, raising at the caller when nothing comes within d (2s).
+  function S.recv(ch, what, d)
+    local timeout = time.after(d or "2s")
+    local r = channel.select { ch:case_receive(), timeout:case_receive() }
+    if r.channel == timeout then error("timed out waiting for " .. what, 2) end
+    return r.value, r.ok
+  end
+
+  -- Spawns the suite's worker `name` on `host`, monitored; fails the test if spawn fails.
+  function S.spawn(name, host, ...)
+    local pid, err = process.spawn_monitored(set .. ":" .. name, host, ...)
+    assert.eq(err, nil, "spawn " .. name .. " on " .. host)
+    return pid
+  end
+
+  -- Events received while waiting for another one, kept for later calls.
+  local stashed = {}
+
+  -- The EXIT event of pid, within d (default 2s) per event.
+  function S.exit_of(pid, d)
+    if opts.strict_exits then
+      local ev = S.recv(process.events(), "the EXIT of " .. pid, d)
+      assert.eq(ev.kind, process.event.EXIT)
+      assert.eq(ev.from, pid)
+      return ev
+    end
+    for i, ev in ipairs(stashed) do
+      if ev.kind == process.event.EXIT and ev.from == pid then
+        table.remove(stashed, i)
+        return ev
+      end
+    end
+    while true do
+      local ev = S.recv(process.events(), "the EXIT of " .. tostring(pid), d)
+      if ev.kind == process.event.EXIT and ev.from == pid then return ev end
+      stashed[#stashed + 1] = ev
+    end
+  end
+
+  -- Checks that pid ended abnormally with exactly `err`, and returns the event.
+  function S.failed_with(pid, err, d)
+    local ev = S.exit_of(pid, d)
+    if ev.error == nil then
+      error("EXIT of " .. pid .. ": expected error " .. assert.show(err)
+        .. ", but it ended normally with " .. assert.show(ev.result.value), 2)
+    end
+    assert.eq(ev.error, err, "EXIT error of " .. pid)
+    assert.eq(ev.result.error, err, "EXIT result.error of " .. pid)
+    assert.eq(ev.result.value, nil, "EXIT result.value of " .. pid)
+    return ev
+  end
+
+  -- Checks that pid ended abnormally with `err` raised in `file` (the error reads
+  -- "<file>:<line>: <err>"), and returns the event.
+  function S.failed_in(pid, file, err, d)
+    local ev = S.exit_of(pid, d)
+    local text = tostring(ev.error)
+    local prefix = file .. ":"
+    local line = text:sub(#prefix + 1):match("^(%d+): ")
+    if ev.error == nil or text:sub(1, #prefix) ~= prefix or line == nil
+      or text:sub(#prefix + #line + 3) ~= err then
+      error("EXIT of " .. pid .. ": expected error " .. assert.show(file .. ":<line>: " .. err)
+        .. ", got error " .. assert.show(ev.error) .. " and value "
+        .. assert.show(ev.result.value), 2)
+    end
+    assert.eq(ev.result.error, ev.error, "EXIT result.error of " .. pid)
+    assert.eq(ev.result.value, nil, "EXIT result.value of " .. pid)
+    return ev
+  end
+
+  -- Checks that pid ended normally with `value`, and returns the event.
+  function S.returned(pid, value, d)
+    local ev = S.exit_of(pid, d)
+    assert.eq(ev.error, nil, "EXIT error of " .. pid)
+    assert.same(ev.result.value, value)
+    return ev
+  end
+
+  -- What `name` returns when run on `host` (it must end normally).
+  function S.run(name, host, ...)
+    local pid = S.spawn(name, host, ...)
+    local ev = S.exit_of(pid)
+    assert.eq(ev.error, nil, name .. " on " .. host .. " failed")
+    return ev.result.value
+  end
+
+  -- A well-behaved sibling on the default host that answers every message with "pong" (the
+  -- suite's worker `echo`).
+  function S.sibling()
+    return S.spawn("echo", S.DEFAULT)
+  end
+
+  local pings = 0
+
+  -- The app still runs: the sibling answers, a timer fires, the calling test process itself
+  -- goes on, and (with opts.still_running_spawns) a new process starts and ends.
+  function S.still_running(sibling)
+    pings = pings + 1
+    local nonce = "ping " .. pings
+    assert.eq(process.send(sibling, "ping", nonce), true, "send to the sibling")
+    assert.eq(S.recv(process.listen("pong"), "the sibling's pong"), nonce)
+    assert.eq(time.sleep("1ms"), true)
+    if opts.still_running_spawns then
+      local fresh = S.spawn(opts.still_running_spawns, S.DEFAULT, 10)
+      S.returned(fresh, 10)
+    end
+    return true
+  end
+
+  return S
 end
 
 return M

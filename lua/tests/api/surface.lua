@@ -9,7 +9,9 @@ local function keys(t)
   return table.concat(out, " ")
 end
 
-local function main()
+local M = {}
+
+function M.surface_is_exactly_the_documented_api()
   assert.eq(keys(process), "cancel event events get_options id inbox link listen monitor pid "
     .. "registry send set_options spawn spawn_linked spawn_linked_monitored spawn_monitored "
     .. "terminate unlink unlisten unmonitor")
@@ -30,4 +32,4 @@ local function main()
   return true
 end
 
-return { main = main }
+return M

@@ -16,7 +16,7 @@ function M.select_inbox_identity()
   assert.eq(r.value:topic(), "hello")
   assert.eq(r.value:payload():data(), 1)
   -- blocking select woken by another process's message
-  local pid = process.spawn("test.channel:pinger", HOST, process.pid(), "later", 2, "5ms")
+  local pid = process.spawn("test.channel:workers:pinger", HOST, process.pid(), "later", 2, "5ms")
   assert.truthy(pid)
   r = channel.select { other:case_receive(), inbox:case_receive() }
   assert.truthy(rawequal(r.channel, inbox))
@@ -28,7 +28,7 @@ end
 function M.select_events_identity()
   local events = process.events()
   assert.truthy(rawequal(events, process.events()), "events() returns a different object")
-  local pid = process.spawn_monitored("test.channel:quick", HOST, "bye")
+  local pid = process.spawn_monitored("test.channel:workers:quick", HOST, "bye")
   assert.truthy(pid)
   local r = channel.select { channel.new():case_receive(), events:case_receive() }
   assert.truthy(rawequal(r.channel, events))
@@ -94,7 +94,7 @@ function M.channels_are_not_payloads()
   assert.eq(err, "cannot send channel")
   v, err = process.send(me, "t", time.after("1h"))
   assert.eq(err, "cannot send channel")
-  v, err = process.spawn("test.channel:quick", HOST, ch)
+  v, err = process.spawn("test.channel:workers:quick", HOST, ch)
   assert.eq(v, nil)
   assert.eq(err, "cannot send channel")
   -- nothing was delivered by the refused sends

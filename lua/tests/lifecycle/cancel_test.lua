@@ -5,7 +5,7 @@ local time = require("time")
 local M = {}
 local recv, assert_quiet, next_event = helpers.recv, helpers.assert_quiet, helpers.next_event
 local exit_from, call = helpers.exit_from, helpers.call
-local workers = helpers.spawners("test.lifecycle")
+local workers = helpers.spawners("test.lifecycle:workers")
 local spawn_monitored = workers.spawn_monitored
 
 -- SPEC 2.3 process.cancel --------------------------------------------------------------------

@@ -5,7 +5,7 @@ local time = require("time")
 local M = {}
 local next_event, exit_from = helpers.next_event, helpers.exit_from
 local events_by_from, call = helpers.events_by_from, helpers.call
-local workers = helpers.spawners("test.lifecycle")
+local workers = helpers.spawners("test.lifecycle:workers")
 local spawn_monitored = workers.spawn_monitored
 
 -- Rows of SPEC 2.3 "How a process ends" -------------------------------------------------

@@ -6,7 +6,7 @@ local M = {}
 local recv, assert_quiet, next_event = helpers.recv, helpers.assert_quiet, helpers.next_event
 local exit_from, events_by_from = helpers.exit_from, helpers.events_by_from
 local next_reply, call = helpers.next_reply, helpers.call
-local workers = helpers.spawners("test.lifecycle")
+local workers = helpers.spawners("test.lifecycle:workers")
 local spawn, spawn_monitored = workers.spawn, workers.spawn_monitored
 local spawn_linked, spawn_linked_monitored = workers.spawn_linked, workers.spawn_linked_monitored
 

@@ -4,7 +4,7 @@ local helpers = require("helpers")
 local M = {}
 local assert_quiet, exit_from = helpers.assert_quiet, helpers.exit_from
 local wait_gone = helpers.wait_gone
-local workers = helpers.spawners("test.lifecycle")
+local workers = helpers.spawners("test.lifecycle:workers")
 local spawn, spawn_monitored = workers.spawn, workers.spawn_monitored
 
 -- SPEC 2.3 Monitors ------------------------------------------------------------------------

@@ -3,7 +3,7 @@ local helpers = require("helpers")
 
 local M = {}
 local recv, events_by_from, call = helpers.recv, helpers.events_by_from, helpers.call
-local workers = helpers.spawners("test.lifecycle")
+local workers = helpers.spawners("test.lifecycle:workers")
 local spawn_monitored = workers.spawn_monitored
 
 -- SPEC 2.3 set_options / get_options --------------------------------------------------------

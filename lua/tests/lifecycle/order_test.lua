@@ -4,7 +4,7 @@ local helpers = require("helpers")
 local M = {}
 local recv, next_event, exit_from = helpers.recv, helpers.next_event, helpers.exit_from
 local next_reply, call = helpers.next_reply, helpers.call
-local workers = helpers.spawners("test.lifecycle")
+local workers = helpers.spawners("test.lifecycle:workers")
 local spawn, spawn_monitored = workers.spawn, workers.spawn_monitored
 local spawn_linked_monitored = workers.spawn_linked_monitored
 

@@ -4,7 +4,7 @@ local time = require("time")
 
 local M = {}
 local assert_quiet, exit_from = helpers.assert_quiet, helpers.exit_from
-local workers = helpers.spawners("test.lifecycle")
+local workers = helpers.spawners("test.lifecycle:workers")
 local spawn_monitored = workers.spawn_monitored
 
 -- SPEC 2.3 process.terminate -----------------------------------------------------------------

@@ -68,7 +68,7 @@ function M.agent()
       local ok, err = process.registry.register(arg)
       reply(from, { ok = ok, err = err })
     elseif topic == "spawn_linked_agent" then
-      local pid, err = process.spawn_linked("test.lifecycle:agent", "app:processes")
+      local pid, err = process.spawn_linked("test.lifecycle:workers:agent", "app:processes")
       reply(from, { pid = pid, err = err })
     elseif topic == "fail" then
       error(arg)

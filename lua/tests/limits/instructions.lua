@@ -1,7 +1,7 @@
 -- Instructions: every process is preempted after its slice; a host's `max_instructions`
 -- ends a process that has run that many in its whole life ("instruction limit exceeded").
 local assert = require("assert")
-local util = require("util")
+local util = require("helpers").for_suite("test.limits:workers", { still_running_spawns = "count_to" })
 
 local FEW = "app:few_instructions"
 local LIMIT_ERR = "instruction limit exceeded"

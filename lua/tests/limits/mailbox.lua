@@ -2,7 +2,7 @@
 -- leave more messages waiting returns `nil, "mailbox full"`; nothing is dropped silently,
 -- and what was accepted is delivered in order.
 local assert = require("assert")
-local util = require("util")
+local util = require("helpers").for_suite("test.limits:workers", { still_running_spawns = "count_to" })
 
 local TINY = "app:tiny_mailbox" -- mailbox_limit: 3
 local WORKERS = "limits/workers.lua"

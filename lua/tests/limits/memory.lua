@@ -1,7 +1,7 @@
 -- Memory per process (`max_memory` of a process.host, default 128 MiB of Lua heap): a process
 -- over its limit ends abnormally with a clear error; the rest of the app goes on.
 local assert = require("assert")
-local util = require("util")
+local util = require("helpers").for_suite("test.limits:workers", { still_running_spawns = "count_to" })
 
 local SMALL = "app:small_memory"
 local SMALL_ERR = "memory limit exceeded: the process may use 8 MiB of Lua heap"

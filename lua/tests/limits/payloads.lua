@@ -2,7 +2,7 @@
 -- unless set: string bytes + 16 per value). Limits apply to what a host's processes send:
 -- messages, spawn arguments and return values.
 local assert = require("assert")
-local util = require("util")
+local util = require("helpers").for_suite("test.limits:workers", { still_running_spawns = "count_to" })
 
 local DEEP64 = "cannot send table nested deeper than 64 levels"
 local DEEP5 = "cannot send table nested deeper than 5 levels"
@@ -34,7 +34,7 @@ function M.deep_table_refused()
   local deep = nest(10000)
   util.refused(DEEP64, process.send(me, "deep", deep))
   util.refused(DEEP64, process.send(me, "deep", 1, { deep }))
-  util.refused(DEEP64, process.spawn("test.limits:count_to", util.DEFAULT, deep))
+  util.refused(DEEP64, process.spawn("test.limits:workers:count_to", util.DEFAULT, deep))
   assert.same(util.drain(inbox), {})
   assert.eq(process.send(me, "ok", nest(64)), true)
   assert.eq(depth(util.recv(inbox, "the 64-deep table"):payload():data()), 64)

@@ -214,8 +214,8 @@ function M.payload_probe(parent)
   try(process.send(parent, "probe", { string.rep("e", 900), string.rep("f", 100) }))
   try(process.send(parent, "probe", nest(5)))
   try(process.send(parent, "probe", nest(6)))
-  try(process.spawn("test.limits:count_to", "app:processes", string.rep("g", 985)))
-  try(process.spawn("test.limits:count_to", "app:processes", nest(6)))
+  try(process.spawn("test.limits:workers:count_to", "app:processes", string.rep("g", 985)))
+  try(process.spawn("test.limits:workers:count_to", "app:processes", nest(6)))
   return r
 end
 

@@ -4,7 +4,7 @@ local assert = require("assert")
 local helpers = require("helpers")
 
 local HOST = "app:processes"
-local W = "test.messages:"
+local W = "test.messages:workers:"
 
 local T = {}
 local recv, wait_event = helpers.recv, helpers.wait_event

@@ -20,7 +20,7 @@ local function copy1(v)
 end
 
 local function echo_pid()
-  return assert(process.spawn("test.payload:echo", HOST))
+  return assert(process.spawn("test.payload:workers:echo", HOST))
 end
 
 local function via_echo(pid, v)
@@ -86,7 +86,7 @@ function M.nil_in_payload_lists()
   assert.eq(v[3], "c")
   -- spawn arguments keep their count and positions
   local args = process.listen("args")
-  assert(process.spawn("test.payload:args", HOST, process.pid(), 1, nil, 3))
+  assert(process.spawn("test.payload:workers:args", HOST, process.pid(), 1, nil, 3))
   local r = args:receive()
   assert.eq(r[1], 3, "argument count")
   assert.eq(r[2][1], 1)
@@ -99,7 +99,7 @@ end
 function M.spawn_args_copied()
   local args = process.listen("args")
   local t = { n = 1, inner = { 2.0 } }
-  assert(process.spawn("test.payload:args", HOST, process.pid(), 7, 7.0, "s\0", true, false, t))
+  assert(process.spawn("test.payload:workers:args", HOST, process.pid(), 7, 7.0, "s\0", true, false, t))
   t.n = 99 -- mutation after spawn returns must not be seen
   t.inner[1] = "changed"
   local r = args:receive()
@@ -115,7 +115,7 @@ function M.spawn_args_copied()
 end
 
 local function exit_of(kind)
-  local pid = assert(process.spawn_monitored("test.payload:returner", HOST, kind))
+  local pid = assert(process.spawn_monitored("test.payload:workers:returner", HOST, kind))
   while true do
     local ev = process.events():receive()
     if ev.from == pid and ev.kind == "pid.exit" then return ev end

@@ -57,8 +57,8 @@ function M.refused_kinds_on_spawn()
     { time.now(), "cannot send userdata" },
   }
   for _, c in ipairs(cases) do
-    refused(c[2], process.spawn("test.payload:returner", HOST, "int", c[1]))
-    refused(c[2], process.spawn_monitored("test.payload:returner", HOST, { c[1] }))
+    refused(c[2], process.spawn("test.payload:workers:returner", HOST, "int", c[1]))
+    refused(c[2], process.spawn_monitored("test.payload:workers:returner", HOST, { c[1] }))
   end
   -- no child was started: nothing on events
   local r = channel.select { process.events():case_receive(), time.after("20ms"):case_receive() }
@@ -67,7 +67,7 @@ function M.refused_kinds_on_spawn()
 end
 
 local function exit_of(kind)
-  local pid = assert(process.spawn_monitored("test.payload:returner", HOST, kind))
+  local pid = assert(process.spawn_monitored("test.payload:workers:returner", HOST, kind))
   local ev = process.events():receive()
   assert.eq(ev.from, pid)
   return ev
@@ -102,8 +102,8 @@ function M.nesting_limit()
   refused(DEEP, process.send(me, "deep", nest(65)))
   refused(DEEP, process.send(me, "deep", 1, nest(100)))
   -- spawn arguments use the same limit
-  assert.truthy(process.spawn("test.payload:returner", HOST, "int", nest(64)))
-  refused(DEEP, process.spawn("test.payload:returner", HOST, "int", nest(65)))
+  assert.truthy(process.spawn("test.payload:workers:returner", HOST, "int", nest(64)))
+  refused(DEEP, process.spawn("test.payload:workers:returner", HOST, "int", nest(65)))
   -- a cycle is not infinite depth
   local cyc = {}
   cyc.me = cyc
@@ -116,7 +116,7 @@ function M.nesting_limit()
 end
 
 function M.payload_object_sent_as_value()
-  local pid = assert(process.spawn("test.payload:echo", HOST))
+  local pid = assert(process.spawn("test.payload:workers:echo", HOST))
   local t = { n = 1, f = 2.5, s = "a\0b", list = { 1, 2, 3 } }
   t.self = t
   assert.eq(process.send(pid, "one", t), true)
@@ -147,7 +147,7 @@ function M.payload_object_sent_as_value()
   assert.eq(process.send(process.pid(), "again", po), true)
   assert.same(process.inbox():receive():payload():data(), { k = "v" })
   local args = process.listen("args")
-  assert(process.spawn("test.payload:args", HOST, process.pid(), po))
+  assert(process.spawn("test.payload:workers:args", HOST, process.pid(), po))
   local r = args:receive()
   assert.eq(r[1], 1)
   assert.same(r[2][1], { k = "v" })
@@ -157,7 +157,7 @@ function M.payload_object_sent_as_value()
 end
 
 function M.payload_object_as_return_value()
-  local pid = assert(process.spawn_monitored("test.payload:relay", HOST))
+  local pid = assert(process.spawn_monitored("test.payload:workers:relay", HOST))
   process.send(pid, "give", { answer = 42 })
   local ev = process.events():receive()
   assert.eq(ev.from, pid)
@@ -168,7 +168,7 @@ end
 
 function M.payload_objects_nested_in_table()
   -- the array of payload objects from msg:payload() sent back as one payload
-  local pid = assert(process.spawn("test.payload:echo", HOST))
+  local pid = assert(process.spawn("test.payload:workers:echo", HOST))
   assert.eq(process.send(pid, "echo_array", "a", 2), true)
   local back = process.inbox():receive():payload():data()
   assert.same(back, { "a", 2 })

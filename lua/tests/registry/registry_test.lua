@@ -5,7 +5,7 @@ local M = {}
 local recv, assert_quiet, next_event = helpers.recv, helpers.assert_quiet, helpers.next_event
 local exit_from, events_by_from = helpers.exit_from, helpers.events_by_from
 local next_reply, call, wait_gone = helpers.next_reply, helpers.call, helpers.wait_gone
-local workers = helpers.spawners("test.registry")
+local workers = helpers.spawners("test.registry:workers")
 local spawn, spawn_monitored = workers.spawn, workers.spawn_monitored
 
 local reg = process.registry

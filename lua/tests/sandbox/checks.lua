@@ -3,7 +3,7 @@
 -- only, and a `debug` with only `traceback`. A host's manifest `allow: [io, os]` gives the
 -- full modules back to that host's processes only.
 local assert = require("assert")
-local util = require("util")
+local util = require("helpers").for_suite("test.sandbox:workers", { strict_exits = true })
 
 local HERE = "sandbox/checks.lua"
 local WORKERS = "sandbox/workers.lua"

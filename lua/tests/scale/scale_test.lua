@@ -2,7 +2,7 @@ local assert = require("assert")
 local time = require("time")
 
 local M = {}
-local NS = "test.scale:"
+local NS = "test.scale:workers:"
 local HOST = "app:processes"
 
 function M.hundred_thousand_blocked_processes_each_end_on_a_message_and_send_their_exit()

@@ -5,7 +5,7 @@ local helpers = require("helpers")
 
 local HOST = "app:processes"
 local LIMITED = "app:spawn_limited"
-local W = "test.spawn:"
+local W = "test.spawn:workers:"
 
 local VARIANTS = { "spawn", "spawn_monitored", "spawn_linked", "spawn_linked_monitored" }
 
@@ -124,7 +124,7 @@ function T.spawn_of_unknown_entry_fails_with_entry_not_found()
   for _, name in ipairs(VARIANTS) do
     local pid, err = process[name](W .. "no_such_entry", HOST)
     assert.eq(pid, nil, name)
-    assert.eq(err, "entry not found: test.spawn:no_such_entry", name)
+    assert.eq(err, "entry not found: test.spawn:workers:no_such_entry", name)
   end
   return true
 end
@@ -317,7 +317,7 @@ function T.child_mutating_its_argument_does_not_change_parent_table()
 end
 
 function T.function_lua_entry_can_be_spawned()
-  local pid, err = process.spawn(W .. "fn_worker", HOST, process.pid())
+  local pid, err = process.spawn("test.spawn:fn_worker", HOST, process.pid())
   assert.eq(err, nil)
   assert.truthy(pid:match(PID_PATTERN), "pid " .. tostring(pid))
   local got = recv(process.listen("fn"))
@@ -344,10 +344,10 @@ function T.process_pid_in_child_equals_pid_returned_by_spawn()
 end
 
 function T.process_id_returns_the_running_entry_id()
-  assert.eq(process.id(), "test.spawn:process_id_returns_the_running_entry_id")
+  assert.eq(process.id(), "test.spawn:tests:process_id_returns_the_running_entry_id")
   assert(process.spawn(W .. "self_info", HOST, process.pid()))
   local info = recv(process.listen("info"))
-  assert.eq(info.id, "test.spawn:self_info")
+  assert.eq(info.id, "test.spawn:workers:self_info")
   return true
 end
 

@@ -54,7 +54,7 @@ end
 
 -- spawn_links a child that fails at once, then blocks; it should be killed by the link.
 function M.linked_parent()
-  process.spawn_linked("test.spawn:instant_fail", "app:processes")
+  process.spawn_linked("test.spawn:workers:instant_fail", "app:processes")
   process.inbox():receive()
   return "not killed"
 end

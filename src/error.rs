@@ -16,6 +16,9 @@ pub enum Error {
     NotFound(String),
     /// The operating system's poll failed.
     Poll(String),
+    /// A Rust value could not be encoded as a [`Payload`](crate::Payload), or a payload
+    /// could not be decoded into the requested type; the message says what did not fit.
+    Payload(String),
 }
 
 impl fmt::Display for Error {
@@ -26,6 +29,7 @@ impl fmt::Display for Error {
             Error::Lua(m) => write!(f, "lua error: {m}"),
             Error::NotFound(m) => write!(f, "not found: {m}"),
             Error::Poll(m) => write!(f, "poll error: {m}"),
+            Error::Payload(m) => write!(f, "payload error: {m}"),
         }
     }
 }

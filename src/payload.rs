@@ -12,6 +12,9 @@ use smallvec::SmallVec;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+mod codec;
+mod display;
+
 /// Deepest table nesting a payload may have.
 pub const MAX_DEPTH: usize = 64;
 

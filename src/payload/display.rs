@@ -10,7 +10,7 @@
 
 use super::codec::{EXPAND_LIMIT_VALUES, index_and_count};
 use super::{PTable, Payload};
-use crate::process::Exit;
+use crate::message::Exit;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::{self, Write};

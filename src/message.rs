@@ -80,6 +80,16 @@ pub enum Exit {
     Error(String),
 }
 
+impl std::fmt::Display for Exit {
+    /// `normal: <payload>` or `error: <message>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Normal(p) => write!(f, "normal: {p}"),
+            Exit::Error(e) => write!(f, "error: {e}"),
+        }
+    }
+}
+
 impl Exit {
     /// Whether the exit was normal (links are not notified).
     pub fn is_normal(&self) -> bool {
@@ -123,5 +133,22 @@ impl ChanKind {
     /// Whether scripts may send on and close it (user and timer channels).
     pub fn is_user(self) -> bool {
         matches!(self, ChanKind::User | ChanKind::Timer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exits_name_their_kind() {
+        assert_eq!(
+            Exit::Normal(Payload::from("bye")).to_string(),
+            "normal: \"bye\""
+        );
+        assert_eq!(
+            Exit::Error("main.lua:3: boom".into()).to_string(),
+            "error: main.lua:3: boom"
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! `Display` for [`Payload`] and [`Exit`]: a payload prints as the Lua literal that would
+//! `Display` for [`Payload`]: a payload prints as the Lua literal that would
 //! rebuild it (SPEC §13.2), so a host's logs read like the script's values.
 //!
 //! Strings are quoted with Lua escapes (`"bye"`), floats always show as floats (`1.0`,
@@ -10,7 +10,6 @@
 
 use super::codec::{EXPAND_LIMIT_VALUES, index_and_count};
 use super::{PTable, Payload};
-use crate::message::Exit;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::{self, Write};
@@ -29,16 +28,6 @@ impl fmt::Display for Payload {
                 p.value(f, self)
             }
             scalar => write_scalar(f, scalar),
-        }
-    }
-}
-
-impl fmt::Display for Exit {
-    /// `normal: <payload>` or `error: <message>`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Exit::Normal(p) => write!(f, "normal: {p}"),
-            Exit::Error(e) => write!(f, "error: {e}"),
         }
     }
 }
@@ -269,15 +258,4 @@ mod tests {
         assert_eq!(t.to_string(), "{a = {1}, b = {1}, self = <cycle>}");
     }
 
-    #[test]
-    fn exits_name_their_kind() {
-        assert_eq!(
-            Exit::Normal(Payload::from("bye")).to_string(),
-            "normal: \"bye\""
-        );
-        assert_eq!(
-            Exit::Error("main.lua:3: boom".into()).to_string(),
-            "error: main.lua:3: boom"
-        );
     }
-}

@@ -2,12 +2,14 @@
 //! them into the `process`, `channel`, `time` and `uuid` modules.
 
 pub mod args;
+pub mod bounds;
 pub mod channel;
 pub mod duration;
 mod misc;
 pub mod object;
 pub mod process;
 pub mod time;
+pub mod timers;
 
 use crate::core::Core;
 use crate::preempt::Fuel;
@@ -54,9 +56,16 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     channel::open(lua, &raw)?;
     process::open(lua, &raw)?;
     time::open(lua, &raw)?;
+    timers::open(lua, &raw)?;
+    bounds::open(lua, &raw, fuel.clone())?;
     misc::open(lua, &raw, fuel)?;
     let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
+    timers::register(
+        lua,
+        exports.get("timer_methods")?,
+        exports.get("ticker_methods")?,
+    )?;
     lua.set_app_data(object::EventMaker(exports.get("make_event")?));
     let installed = Installed {
         proc_main: exports.get("proc_main")?,

@@ -85,6 +85,7 @@ impl Core {
 
     fn drop_process(&mut self, proc: ProcId) {
         let p = self.procs.remove(proc).expect("end_process checked it");
+        self.count_mailbox_bytes(p.mailbox_bytes, false);
         for t in p.timers {
             self.timers.cancel(t);
         }

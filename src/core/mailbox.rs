@@ -30,10 +30,12 @@ impl Core {
             None => self.inbox(to),
         };
         let bytes: usize = payloads.iter().map(|p| p.measure().0).sum();
+        let runtime_full = !self.mailboxes_have_room(bytes);
         let p = &mut self.procs[to];
         let limits = &self.hosts[p.pid.host as usize].limits;
         let full = limits.mailbox_len.is_some_and(|max| p.mailbox >= max)
-            || p.mailbox_bytes.saturating_add(bytes) > limits.memory_bytes;
+            || p.mailbox_bytes.saturating_add(bytes) > limits.memory_bytes
+            || runtime_full;
         if full && !self.chans[chan].q.has_receivers() {
             return Err(DeliverError::MailboxFull);
         }

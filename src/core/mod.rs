@@ -16,15 +16,17 @@ mod chans;
 mod exits;
 mod mailbox;
 mod processes;
+mod quota;
 mod records;
 mod run;
 mod select;
 mod timers;
 mod wait;
 
-pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use chans::SendResult;
 pub use processes::Parent;
+pub use quota::{MAX_NAME_BYTES, MAX_REASON_BYTES, Quota};
+pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use run::{Next, Slice, Stopped, Turn};
 pub use select::SelectResult;
 
@@ -101,6 +103,8 @@ pub struct Core {
     /// them.
     task_threads: HashSet<usize>,
     memory_ceiling: usize,
+    /// Bytes of the messages waiting in every mailbox (see `quota.rs`).
+    mailbox_total: usize,
     tracer: Tracer,
     /// Seed of the run's random sources (entropy unless the run is seeded).
     seed: u64,
@@ -169,6 +173,7 @@ impl Core {
             root_exit: None,
             task_threads: HashSet::new(),
             memory_ceiling: cfg.memory_ceiling,
+            mailbox_total: 0,
             tracer: cfg.tracer,
             seed: cfg.seed,
             virtual_work: cfg.virtual_work,
@@ -200,7 +205,9 @@ impl Core {
 
     /// The PID string of live process `p` (`""` when it has ended).
     pub fn pid_string_of(&self, p: ProcId) -> String {
-        self.pid_of(p).map(|pid| self.pid_string(pid)).unwrap_or_default()
+        self.pid_of(p)
+            .map(|pid| self.pid_string(pid))
+            .unwrap_or_default()
     }
 
     /// The id of the entry live process `p` runs.
@@ -286,7 +293,10 @@ impl Core {
 
     /// The index of the host named `name`.
     pub fn find_host(&self, name: &str) -> Option<u32> {
-        self.hosts.iter().position(|h| h.name == name).map(|i| i as u32)
+        self.hosts
+            .iter()
+            .position(|h| h.name == name)
+            .map(|i| i as u32)
     }
 
     /// Number of hosts.

@@ -113,6 +113,8 @@ pub struct Process {
     pub heap_checked: usize,
     /// Instructions it may still run (`None`: unbounded), counted by the hook.
     pub instructions_left: Option<u64>,
+    /// Timers and channels made since a quota last forced a collection (see `quota.rs`).
+    pub made_since_collect: usize,
 }
 
 /// A parked operation's place in a channel's wait list.

@@ -6,7 +6,7 @@
 
 use super::args::{Ret, arg, bad_arg, block_on, core, fail, raise, ret};
 use super::object::{chan_id, chan_object};
-use crate::core::{Core, Parent};
+use crate::core::{Core, MAX_NAME_BYTES, MAX_REASON_BYTES, Parent};
 use crate::error::{ResolveError, SpawnError};
 use crate::ids::ProcId;
 use crate::message::{ChanKind, Event, EventKind};
@@ -221,6 +221,9 @@ fn listen(lua: &Lua, args: MultiValue) -> Ret {
     if let Some((_, obj)) = c.listener(p, &topic, message) {
         return ret(lua, obj);
     }
+    if let Err(q) = c.listener_room(p).and_then(|()| c.channel_room(p)) {
+        return fail(lua, format!("listen: {q}"));
+    }
     let chan = c.new_chan(p, ChanKind::Listen { message }, usize::MAX);
     let obj = chan_object(lua, &c, chan)?;
     c.listen(p, &topic, chan, obj.clone());
@@ -407,6 +410,15 @@ fn cancel(lua: &Lua, args: MultiValue) -> Ret {
         Value::Nil => String::new(),
         other => return fail(lua, bad_arg("cancel", 2, "string", &other)),
     };
+    if reason.len() > MAX_REASON_BYTES {
+        return fail(
+            lua,
+            format!("cancel: reason too long (at most {MAX_REASON_BYTES} bytes)"),
+        );
+    }
+    if let Err(q) = c.event_room(t) {
+        return fail(lua, format!("cancel: {q}"));
+    }
     let Some(from) = c.current_proc().or(Some(t)).and_then(|p| c.pid_of(p)) else {
         return fail(lua, "process not found");
     };
@@ -442,6 +454,12 @@ fn register(lua: &Lua, args: MultiValue) -> Ret {
         Value::String(_) => return fail(lua, "name cannot be empty"),
         other => return fail(lua, bad_arg("register", 1, "string", &other)),
     };
+    if name.len() > MAX_NAME_BYTES {
+        return fail(
+            lua,
+            format!("register: name too long (at most {MAX_NAME_BYTES} bytes)"),
+        );
+    }
     let mut c = core(lua)?;
     let who = match arg(&args, 2) {
         Value::Nil => me!(lua, c, "process.registry.register"),
@@ -455,6 +473,11 @@ fn register(lua: &Lua, args: MultiValue) -> Ret {
             }
         }
     };
+    if c.lookup_name(&name).is_none()
+        && let Err(q) = c.name_room(who)
+    {
+        return fail(lua, format!("register: {q}"));
+    }
     match c.register_name(&name, who) {
         Ok(_) => ret(lua, true),
         Err(e) => fail(lua, e.to_string()),

@@ -225,7 +225,7 @@ fn sleep(lua: &Lua, args: MultiValue) -> Ret {
 fn after(lua: &Lua, args: MultiValue) -> Ret {
     match to_duration(&arg(&args, 1), "time.after") {
         Ok(d) if d <= 0 => fail(lua, "time.after: duration must be > 0"),
-        Ok(d) => ret(lua, timers::after_channel(lua, d)?),
+        Ok(d) => timers::made(lua, "time.after", timers::after_channel(lua, d)?),
         Err(e) => fail(lua, e),
     }
 }
@@ -233,7 +233,7 @@ fn after(lua: &Lua, args: MultiValue) -> Ret {
 /// `time.timer(d)` -> timer object.
 fn timer(lua: &Lua, args: MultiValue) -> Ret {
     match to_duration(&arg(&args, 1), "time.timer") {
-        Ok(d) => ret(lua, timers::new_timer(lua, d)?),
+        Ok(d) => timers::made(lua, "time.timer", timers::new_timer(lua, d)?),
         Err(e) => fail(lua, e),
     }
 }
@@ -242,7 +242,7 @@ fn timer(lua: &Lua, args: MultiValue) -> Ret {
 fn ticker(lua: &Lua, args: MultiValue) -> Ret {
     match to_duration(&arg(&args, 1), "time.ticker") {
         Ok(d) if d <= 0 => fail(lua, "time.ticker: duration must be > 0"),
-        Ok(d) => ret(lua, timers::new_ticker(lua, d)?),
+        Ok(d) => timers::made(lua, "time.ticker", timers::new_ticker(lua, d)?),
         Err(e) => fail(lua, e),
     }
 }

@@ -7,7 +7,8 @@ use super::args::{Ret, arg, core, raise, ret};
 use super::channel::new_object;
 use super::object::chan_id;
 use super::time::{DurationObj, to_duration};
-use crate::ids::ChanId;
+use crate::core::{Core, Quota};
+use crate::ids::{ChanId, ProcId};
 use crate::message::ChanKind;
 use mlua::{AnyUserData, Lua, MultiValue, Table, UserDataFields, UserDataMethods, Value};
 
@@ -58,36 +59,80 @@ pub fn register(lua: &Lua, timer: Table, ticker: Table) -> mlua::Result<()> {
 }
 
 /// Arms a new timer channel owned by the running process: fires after `d` ns (then every
-/// `tick` ns when given).
-fn arm_channel(lua: &Lua, d: i64, tick: Option<u64>) -> mlua::Result<(ChanId, AnyUserData)> {
+/// `tick` ns when given). `Err` names the quota the process reached (see `core/quota.rs`).
+fn arm_channel(lua: &Lua, d: i64, tick: Option<u64>) -> mlua::Result<Armed> {
+    if let Err(q) = room(lua, |c, p| c.timer_room(p))? {
+        return Ok(Err(q));
+    }
     let obj = new_object(lua, ChanKind::Timer, if tick.is_some() { 16 } else { 1 })?;
     let id = chan_id(&Value::UserData(obj.clone())).expect("just made");
     let mut c = core(lua)?;
     let deadline = c.clock().now().saturating_add(d.max(0) as u64);
     c.arm_chan(id, deadline, tick);
-    Ok((id, obj))
+    Ok(Ok((id, obj)))
 }
 
+/// Checks a quota of the running process (`core/quota.rs`); at the quota it may first
+/// collect once (what the process dropped still counts until Lua collects it).
+pub fn room(
+    lua: &Lua,
+    check: impl Fn(&mut Core, ProcId) -> Result<(), Quota>,
+) -> mlua::Result<Result<(), String>> {
+    let mut c = core(lua)?;
+    let Some(p) = c.current_proc() else {
+        return Ok(Ok(()));
+    };
+    if check(&mut c, p).is_ok() {
+        return Ok(Ok(()));
+    }
+    if !c.quota_may_collect(p) {
+        return Ok(check(&mut c, p).map_err(|q| q.to_string()));
+    }
+    drop(c);
+    lua.gc_collect()?;
+    let mut c = core(lua)?;
+    Ok(check(&mut c, p).map_err(|q| q.to_string()))
+}
+
+/// A new timer channel and its object, or the quota reached.
+type Armed = Result<(ChanId, AnyUserData), String>;
+/// A new object, or the quota reached.
+pub type Made = Result<AnyUserData, String>;
+
 /// `time.after(d)`: the channel alone.
-pub fn after_channel(lua: &Lua, d: i64) -> mlua::Result<AnyUserData> {
-    Ok(arm_channel(lua, d, None)?.1)
+pub fn after_channel(lua: &Lua, d: i64) -> mlua::Result<Made> {
+    Ok(arm_channel(lua, d, None)?.map(|(_, obj)| obj))
 }
 
 /// `time.timer(d)`: a timer object.
-pub fn new_timer(lua: &Lua, d: i64) -> mlua::Result<AnyUserData> {
-    let (chan, obj) = arm_channel(lua, d, None)?;
+pub fn new_timer(lua: &Lua, d: i64) -> mlua::Result<Made> {
+    let (chan, obj) = match arm_channel(lua, d, None)? {
+        Ok(made) => made,
+        Err(e) => return Ok(Err(e)),
+    };
     let t = lua.create_any_userdata(TimerObj { chan })?;
     t.set_user_value(obj)?;
-    Ok(t)
+    Ok(Ok(t))
 }
 
 /// `time.ticker(d)` with `d > 0`: a ticker object.
-pub fn new_ticker(lua: &Lua, d: i64) -> mlua::Result<AnyUserData> {
+pub fn new_ticker(lua: &Lua, d: i64) -> mlua::Result<Made> {
     let period = d as u64;
-    let (chan, obj) = arm_channel(lua, d, Some(period))?;
+    let (chan, obj) = match arm_channel(lua, d, Some(period))? {
+        Ok(made) => made,
+        Err(e) => return Ok(Err(e)),
+    };
     let t = lua.create_any_userdata(TickerObj { chan, period })?;
     t.set_user_value(obj)?;
-    Ok(t)
+    Ok(Ok(t))
+}
+
+/// Returns a made object, or `nil, "<func>: <quota>"`.
+pub fn made(lua: &Lua, func: &str, m: Made) -> Ret {
+    match m {
+        Ok(obj) => ret(lua, obj),
+        Err(q) => super::args::fail(lua, format!("{func}: {q}")),
+    }
 }
 
 /// The object argument #1 of `method` as a `T`, or the plain error to raise.

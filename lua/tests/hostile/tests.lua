@@ -242,10 +242,60 @@ end
 ------------------------------------------------------------------------------------------
 -- memory outside the Lua heap
 
+-- Each refusal below ends the attacker with the `nil, err` it got.
+local function flood(call)
+  return [[
+    local keep = {}
+    for i = 1, 1e9 do
+      local v, err = ]] .. call .. [[
+      if v == nil then error(err, 0) end
+      keep[#keep + 1] = v
+    end
+  ]]
+end
+
+function M.cancel_reasons_in_a_loop()
+  attack.run(flood([[process.cancel(process.pid(), string.rep("r", 1 << 20))]]),
+    "cancel: reason too long (at most 16384 bytes)")
+  attack.run(flood([[process.cancel(process.pid(), string.rep("r", 16 << 10))]]),
+    "cancel: too many events waiting for the target (at most 256)")
+end
+
+function M.registered_names_in_a_loop()
+  attack.run(flood([[process.registry.register(string.rep("n", 200) .. i)]]),
+    "register: too many registered names for this process (at most 1000)")
+  attack.run(flood([[process.registry.register(string.rep("n", 2000))]]),
+    "register: name too long (at most 1024 bytes)")
+end
+
 function M.tickers_in_a_loop()
+  attack.run(flood([[time.ticker("1ms")]]),
+    "time.ticker: too many armed timers in this process (at most 1000)")
+end
+
+function M.timers_and_afters_in_a_loop()
+  attack.run(flood([[time.after("1000h")]]),
+    "time.after: too many armed timers in this process (at most 1000)")
+  attack.run(flood([[time.timer("1000h")]]),
+    "time.timer: too many armed timers in this process (at most 1000)")
+end
+
+-- Dropped timers are freed when Lua collects them, so a loop that keeps none goes on.
+function M.dropped_tickers_do_not_count()
   attack.run([[
-    for i = 1, 1e9 do time.ticker("1ms") end
-  ]], nil, { watch = "3s" })
+    for i = 1, 20000 do assert(time.after("1000h")) end
+    return "done"
+  ]], returned("done"))
+end
+
+function M.channels_in_a_loop()
+  attack.run(flood([[channel.new()]]),
+    "channel.new: too many channels in this process (at most 10000)")
+end
+
+function M.subscriptions_in_a_loop()
+  attack.run(flood([[process.listen("t" .. i)]]),
+    "listen: too many topic subscriptions in this process (at most 1000)")
 end
 
 ------------------------------------------------------------------------------------------

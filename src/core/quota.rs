@@ -1,0 +1,176 @@
+//! Quotas on what a process keeps outside the Lua heap (issue 11): armed timers, channels,
+//! topic subscriptions, registered names, queued CANCEL events, and the messages waiting in
+//! every mailbox of the runtime. Each one is a record the Lua heap limit does not see; a
+//! process that reaches its quota gets `nil, err` from the call that would pass it, and
+//! waiting messages may use at most half the runtime's memory ceiling, which the Lua heap's
+//! own ceiling gives up while they wait.
+
+use super::Core;
+use crate::ids::ProcId;
+
+/// Armed timers (sleeps, `time.after`, timers, tickers) per process.
+pub const MAX_TIMERS_PER_PROCESS: usize = 1_000;
+/// Live channels (user channels, timer channels, subscriptions) per process.
+pub const MAX_CHANNELS_PER_PROCESS: usize = 10_000;
+/// Topic subscriptions per process.
+pub const MAX_LISTENERS_PER_PROCESS: usize = 1_000;
+/// Registered names per process.
+pub const MAX_NAMES_PER_PROCESS: usize = 1_000;
+/// Bytes of one registered name.
+pub const MAX_NAME_BYTES: usize = 1_024;
+/// Bytes of one CANCEL reason.
+pub const MAX_REASON_BYTES: usize = 16 << 10;
+/// Events waiting in one process's events channel beyond which a CANCEL is refused.
+pub const MAX_PENDING_EVENTS: usize = 256;
+/// Timers and channels a process makes between two collections a quota may force.
+const MADE_PER_FORCED_COLLECT: usize = MAX_TIMERS_PER_PROCESS / 2;
+
+/// Which quota a refused call reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    /// [`MAX_TIMERS_PER_PROCESS`].
+    Timers,
+    /// [`MAX_CHANNELS_PER_PROCESS`].
+    Channels,
+    /// [`MAX_LISTENERS_PER_PROCESS`].
+    Listeners,
+    /// [`MAX_NAMES_PER_PROCESS`].
+    Names,
+    /// [`MAX_PENDING_EVENTS`] of the target.
+    Events,
+}
+
+impl std::fmt::Display for Quota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Quota::Timers => write!(
+                f,
+                "too many armed timers in this process (at most {MAX_TIMERS_PER_PROCESS})"
+            ),
+            Quota::Channels => write!(
+                f,
+                "too many channels in this process (at most {MAX_CHANNELS_PER_PROCESS})"
+            ),
+            Quota::Listeners => write!(
+                f,
+                "too many topic subscriptions in this process (at most {MAX_LISTENERS_PER_PROCESS})"
+            ),
+            Quota::Names => write!(
+                f,
+                "too many registered names for this process (at most {MAX_NAMES_PER_PROCESS})"
+            ),
+            Quota::Events => write!(
+                f,
+                "too many events waiting for the target (at most {MAX_PENDING_EVENTS})"
+            ),
+        }
+    }
+}
+
+impl Core {
+    /// Whether a quota reached by `proc` may run a full collection (to free timers and
+    /// channels it dropped) before refusing: once per [`MADE_PER_FORCED_COLLECT`] made, so
+    /// a loop that keeps hitting the quota cannot turn it into a collection loop.
+    pub fn quota_may_collect(&mut self, proc: ProcId) -> bool {
+        match self.procs.get_mut(proc) {
+            Some(p) if p.made_since_collect >= MADE_PER_FORCED_COLLECT => {
+                p.made_since_collect = 0;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn made_one(&mut self, proc: ProcId) {
+        if let Some(p) = self.procs.get_mut(proc) {
+            p.made_since_collect += 1;
+        }
+    }
+
+    /// Whether `proc` may arm one more timer and make one more channel for it (frees
+    /// collected channels first, whose timers count until then).
+    pub fn timer_room(&mut self, proc: ProcId) -> Result<(), Quota> {
+        self.channel_room(proc)?;
+        let full = |c: &Core| {
+            c.procs
+                .get(proc)
+                .is_some_and(|p| p.timers.len() >= MAX_TIMERS_PER_PROCESS)
+        };
+        if full(self) {
+            self.sweep();
+            if full(self) {
+                return Err(Quota::Timers);
+            }
+        }
+        self.made_one(proc);
+        Ok(())
+    }
+
+    /// Whether `proc` may make one more channel.
+    pub fn channel_room(&mut self, proc: ProcId) -> Result<(), Quota> {
+        let full = |c: &Core| {
+            c.procs
+                .get(proc)
+                .is_some_and(|p| p.chans.len() >= MAX_CHANNELS_PER_PROCESS)
+        };
+        if full(self) {
+            self.sweep();
+            if full(self) {
+                return Err(Quota::Channels);
+            }
+        }
+        self.made_one(proc);
+        Ok(())
+    }
+
+    /// Whether `proc` may subscribe to one more topic.
+    pub fn listener_room(&self, proc: ProcId) -> Result<(), Quota> {
+        match self.procs.get(proc) {
+            Some(p) if p.listeners.len() >= MAX_LISTENERS_PER_PROCESS => Err(Quota::Listeners),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether `proc` may hold one more registered name.
+    pub fn name_room(&self, proc: ProcId) -> Result<(), Quota> {
+        match self.procs.get(proc) {
+            Some(p) if p.names.len() >= MAX_NAMES_PER_PROCESS => Err(Quota::Names),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether one more refusable event (CANCEL) may wait for `proc`.
+    pub fn event_room(&self, proc: ProcId) -> Result<(), Quota> {
+        let waiting = self
+            .procs
+            .get(proc)
+            .and_then(|p| p.events)
+            .and_then(|ch| self.chans.get(ch))
+            .map_or(0, |c| c.q.len());
+        if waiting >= MAX_PENDING_EVENTS {
+            Err(Quota::Events)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether `bytes` more may wait in mailboxes runtime-wide: at most half the memory
+    /// ceiling.
+    pub(super) fn mailboxes_have_room(&self, bytes: usize) -> bool {
+        self.mailbox_total.saturating_add(bytes) <= self.memory_ceiling / 2
+    }
+
+    /// Counts `bytes` entering (`true`) or leaving a mailbox, runtime-wide.
+    pub(super) fn count_mailbox_bytes(&mut self, bytes: usize, entering: bool) {
+        self.mailbox_total = if entering {
+            self.mailbox_total.saturating_add(bytes)
+        } else {
+            self.mailbox_total.saturating_sub(bytes)
+        };
+    }
+
+    /// What the Lua heap may use while messages wait: the ceiling minus their bytes.
+    pub(super) fn heap_ceiling(&self) -> usize {
+        self.memory_ceiling.saturating_sub(self.mailbox_total)
+    }
+}

@@ -234,6 +234,11 @@ impl Copier {
                     }
                     return Ok(p);
                 }
+                if let Ok(e) = ud.borrow::<crate::lua::errors::ErrorObj>() {
+                    // An error object travels as its message (SPEC §9.1).
+                    self.charge(e.message.len())?;
+                    return Ok(Payload::Str(e.message.as_bytes().into()));
+                }
                 if ud.is::<ChanRef>() {
                     return Err(CopyError::Unsupported("channel"));
                 }

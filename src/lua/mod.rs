@@ -2,8 +2,10 @@
 //! into the `process`, `channel`, `time` and `uuid` modules, and sets the preemption hook.
 
 pub mod args;
+pub mod calendar;
 pub mod channel;
 pub mod duration;
+pub mod errors;
 pub mod process;
 pub mod time;
 
@@ -142,6 +144,9 @@ pub fn install(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<Insta
     channel::open(lua, &raw)?;
     process::open(lua, &raw)?;
     time::open(lua, &raw)?;
+    // Calendar time and error objects (SPEC §9).
+    calendar::open(lua, &raw)?;
+    errors::open(lua, &raw)?;
     open_misc(lua, &raw)?;
     let h = hook.clone();
     raw.set(
@@ -155,6 +160,7 @@ pub fn install(lua: &Lua, hook: Rc<HookState>, slice: u32) -> mlua::Result<Insta
     )?;
     let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
     channel::register(lua, exports.get("chan_methods")?)?;
+    calendar::register(lua, exports.get("time_methods")?)?;
     install_hook(lua, hook, slice)?;
     Ok(Installed {
         proc_main: exports.get("proc_main")?,

@@ -171,8 +171,26 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set("utc", LocationObj(Some(Zone::utc())))?;
     raw.set("localtz", LocationObj(None))?;
     raw.set("time_methods", methods::table(lua)?)?;
+    let consts: Table = raw.get("time_consts")?;
+    for (k, v) in LAYOUTS {
+        consts.set(k, v)?;
+    }
     Ok(())
 }
+
+/// The layout constants of SPEC §9.7 (the §4 ones are in `time.rs`), Go's values.
+const LAYOUTS: [(&str, &str); 10] = [
+    ("RFC822", "02 Jan 06 15:04 MST"),
+    ("RFC822Z", "02 Jan 06 15:04 -0700"),
+    ("RFC850", "Monday, 02-Jan-06 15:04:05 MST"),
+    ("RFC1123", "Mon, 02 Jan 2006 15:04:05 MST"),
+    ("RFC1123Z", "Mon, 02 Jan 2006 15:04:05 -0700"),
+    ("KITCHEN", "3:04PM"),
+    ("STAMP", "Jan _2 15:04:05"),
+    ("STAMP_MILLI", "Jan _2 15:04:05.000"),
+    ("STAMP_MICRO", "Jan _2 15:04:05.000000"),
+    ("STAMP_NANO", "Jan _2 15:04:05.000000000"),
+];
 
 /// An integer argument: a Lua integer, or a float with an integral value.
 pub fn int_of(v: &Value) -> Option<i64> {

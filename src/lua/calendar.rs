@@ -48,11 +48,12 @@ pub fn local_zone(lua: &Lua) -> Zone {
     if let Some(z) = lua.app_data_ref::<LocalZone>() {
         return z.0.clone();
     }
-    let simulated = super::args::core(lua).is_ok_and(|c| c.clock.is_virtual());
-    let zone = if simulated {
-        Zone::utc()
-    } else {
-        Zone::local_from_tz(std::env::var("TZ").ok().as_deref())
+    let from_env = || Zone::local_from_tz(std::env::var("TZ").ok().as_deref());
+    let zone = match lua.try_app_data_ref::<crate::core::Core>() {
+        Ok(Some(c)) if c.clock.is_virtual() => Zone::utc(),
+        Ok(_) => from_env(),
+        // The core is busy (a finalizer's call): answer without caching a guess.
+        Err(_) => return from_env(),
     };
     set_local_zone(lua, zone.clone());
     zone

@@ -113,7 +113,6 @@ fn token_at(s: &[u8]) -> Option<(Token, usize)> {
     use Token::*;
     let has = |p: &[u8]| s.starts_with(p);
     let lower_after = |n: usize| s.get(n).is_some_and(u8::is_ascii_lowercase);
-    let digit_at = |n: usize| s.get(n).is_some_and(u8::is_ascii_digit);
     Some(match s[0] {
         b'J' if has(b"January") => (LongMonth, 7),
         b'J' if has(b"Jan") && !lower_after(3) => (Month, 3),
@@ -142,23 +141,24 @@ fn token_at(s: &[u8]) -> Option<(Token, usize)> {
             let z = s[0] == b'Z';
             (Offset { z, shape: *shape }, 1 + pat.len())
         }
-        b'.' | b',' if s.len() > 1 && (s[1] == b'0' || s[1] == b'9') => {
-            let run = s[1..].iter().take_while(|&&c| c == s[1]).count();
-            if digit_at(1 + run) {
-                return None;
-            }
-            let nines = s[1] == b'9';
-            (
-                Frac {
-                    nines,
-                    digits: run,
-                    sep: s[0],
-                },
-                1 + run,
-            )
-        }
+        b'.' | b',' => return frac_token(s),
         _ => return None,
     })
+}
+
+/// A separator and a run of `0`s or `9`s that no digit follows.
+fn frac_token(s: &[u8]) -> Option<(Token, usize)> {
+    let c = *s.get(1).filter(|c| matches!(c, b'0' | b'9'))?;
+    let run = s[1..].iter().take_while(|&&d| d == c).count();
+    if s.get(1 + run).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let tok = Token::Frac {
+        nines: c == b'9',
+        digits: run,
+        sep: s[0],
+    };
+    Some((tok, 1 + run))
 }
 
 /// `x` in decimal, zero-padded to `width` digits after a `-` for negatives (Go's
@@ -188,10 +188,6 @@ pub fn format(t: &Time, layout: &[u8]) -> Vec<u8> {
 
 fn push_token(out: &mut Vec<u8>, tok: Token, f: &Fields) {
     use Token::*;
-    let h12 = match f.hour % 12 {
-        0 => 12,
-        h => h,
-    };
     match tok {
         LongMonth => out.extend_from_slice(MONTHS[f.month as usize - 1].as_bytes()),
         Month => out.extend_from_slice(&MONTHS[f.month as usize - 1].as_bytes()[..3]),
@@ -217,6 +213,20 @@ fn push_token(out: &mut Vec<u8>, tok: Token, f: &Fields) {
             push_int(out, f.yday.into(), 0);
         }
         ZeroYearDay => push_int(out, f.yday.into(), 3),
+        LongYear => push_int(out, f.year, 4),
+        Year => push_int(out, f.year % 100, 2),
+        _ => push_clock(out, tok, f),
+    }
+}
+
+/// The clock, AM/PM, zone and fraction tokens.
+fn push_clock(out: &mut Vec<u8>, tok: Token, f: &Fields) {
+    use Token::*;
+    let h12 = match f.hour % 12 {
+        0 => 12,
+        h => h,
+    };
+    match tok {
         Hour => push_int(out, f.hour.into(), 2),
         Hour12 => push_int(out, h12.into(), 0),
         ZeroHour12 => push_int(out, h12.into(), 2),
@@ -224,14 +234,14 @@ fn push_token(out: &mut Vec<u8>, tok: Token, f: &Fields) {
         ZeroMinute => push_int(out, f.min.into(), 2),
         Second => push_int(out, f.sec.into(), 0),
         ZeroSecond => push_int(out, f.sec.into(), 2),
-        LongYear => push_int(out, f.year, 4),
-        Year => push_int(out, f.year % 100, 2),
         Pm => out.extend_from_slice(if f.hour >= 12 { b"PM" } else { b"AM" }),
         LowerPm => out.extend_from_slice(if f.hour >= 12 { b"pm" } else { b"am" }),
         Tz if !f.offset.abbrev.is_empty() => out.extend_from_slice(f.offset.abbrev.as_bytes()),
         Tz => push_offset(out, f.offset.secs, false, Shape::HoursMinutes),
         Offset { z, shape } => push_offset(out, f.offset.secs, z, shape),
         Frac { nines, digits, sep } => push_frac(out, f.nsec, nines, digits, sep),
+        // Date tokens never reach here: push_token writes them.
+        _ => {}
     }
 }
 

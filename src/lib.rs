@@ -16,6 +16,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+pub mod calendar;
 pub mod channel;
 pub mod cli;
 pub mod clock;

@@ -236,12 +236,20 @@ impl Copier {
                     }
                     return Ok(p);
                 }
-                // Channels name themselves through their metatable's `__name`.
+                // Channels and error objects name themselves through their metatable's
+                // `__name`; an error object travels as its message (SPEC §9.1).
                 let named = ud
                     .metatable()
                     .and_then(|mt| mt.get::<Option<mlua::LuaString>>("__name"))
                     .ok()
                     .flatten();
+                if named.as_ref().is_some_and(|n| n == "error") {
+                    let msg = Value::UserData(ud.clone())
+                        .to_string()
+                        .map_err(|_| CopyError::Unsupported("userdata"))?;
+                    self.charge(msg.len())?;
+                    return Ok(Payload::Str(msg.into_bytes().into()));
+                }
                 if named.is_some_and(|n| n == "channel") {
                     return Err(CopyError::Unsupported("channel"));
                 }

@@ -2,8 +2,10 @@
 //! them into the `process`, `channel`, `time` and `uuid` modules.
 
 pub mod args;
+pub mod calendar;
 pub mod channel;
 pub mod duration;
+pub mod errors;
 mod misc;
 pub mod object;
 pub mod process;
@@ -54,9 +56,13 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     channel::open(lua, &raw)?;
     process::open(lua, &raw)?;
     time::open(lua, &raw)?;
+    // Calendar time and error objects (SPEC §9).
+    calendar::open(lua, &raw)?;
+    errors::open(lua, &raw)?;
     misc::open(lua, &raw, fuel)?;
     let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
+    calendar::register(lua, exports.get("time_methods")?)?;
     lua.set_app_data(object::EventMaker(exports.get("make_event")?));
     let installed = Installed {
         proc_main: exports.get("proc_main")?,

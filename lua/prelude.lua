@@ -512,6 +512,7 @@ return {
   make_event = make_event,
   register_host = register_host,
   chan_methods = Channel,
+  readonly = readonly,
   time_methods = time_methods,
   builtin = BUILTIN,
 }

@@ -23,6 +23,7 @@ pub mod clock;
 pub mod core;
 pub mod entry;
 pub mod error;
+pub mod hostbox;
 mod ffi;
 pub mod ids;
 pub mod limits;

@@ -126,6 +126,35 @@ impl Payload {
         renumber(&all[idx], &index, &mut HashMap::new(), &mut 0)
     }
 
+    /// The payloads of a message as one value: the first alone, `nil` for none, or an array
+    /// of them (tables shared between them stay shared).
+    pub fn combined(all: &[Payload]) -> Payload {
+        match all {
+            [] => Payload::Nil,
+            [_] => Payload::standalone(all, 0),
+            many => {
+                let mut index = HashMap::new();
+                for p in many {
+                    index_tables(p, &mut index);
+                }
+                let (mut seen, mut next) = (HashMap::new(), 1);
+                let entries = many
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let v = renumber(p, &index, &mut seen, &mut next);
+                        (Payload::Int(i as i64 + 1), v)
+                    })
+                    .collect();
+                Payload::Table(Box::new(PTable {
+                    id: 0,
+                    narr: many.len() as u32,
+                    entries,
+                }))
+            }
+        }
+    }
+
     /// Rebuilds the value inside the Lua state.
     ///
     /// # Errors

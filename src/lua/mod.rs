@@ -39,6 +39,8 @@ pub struct Installed {
     pub register_host: Function,
     /// Modules `require` finds by name.
     pub builtin: Table,
+    /// `readonly(table, name)`: the read-only proxy scripts see of a shared table.
+    pub readonly: Function,
 }
 
 /// Installs the bindings and the prelude into `lua`; `fuel` is what the preemption hook
@@ -68,6 +70,7 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
         proc_main: exports.get("proc_main")?,
         register_host: exports.get("register_host")?,
         builtin: exports.get("builtin")?,
+        readonly: exports.get("readonly")?,
     };
     lua.set_app_data(installed.clone());
     Ok(installed)
@@ -104,10 +107,16 @@ pub fn thread_traceback(lua: &Lua, thread: &Thread) -> String {
     crate::ffi::traceback(lua.state(), thread.state())
 }
 
-/// Adds a module that `require(name)` returns in every process.
+/// Adds a module that `require(name)` returns in every process. A table is shared by every
+/// process, so scripts get it read-only (like the standard libraries): assigning to it
+/// raises `attempt to modify read-only table '<name>' (field '<key>')`.
 ///
 /// # Errors
 /// Only Lua allocation failures.
-pub fn register_module(builtin: &Table, name: &str, module: Value) -> mlua::Result<()> {
-    builtin.set(name, module)
+pub fn register_module(installed: &Installed, name: &str, module: Value) -> mlua::Result<()> {
+    let module = match module {
+        Value::Table(t) => installed.readonly.call::<Value>((t, name))?,
+        other => other,
+    };
+    installed.builtin.set(name, module)
 }

@@ -13,7 +13,6 @@ pub struct Registry {
     names: HashMap<Box<str>, ProcId>,
 }
 
-
 impl Registry {
     /// Maps `name` to `p`; fine when `p` already holds it. Returns whether the name is new.
     ///
@@ -43,11 +42,6 @@ impl Registry {
     /// Number of registered names.
     pub fn len(&self) -> usize {
         self.names.len()
-    }
-
-    /// Whether no name is registered.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
     }
 }
 

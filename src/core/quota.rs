@@ -140,13 +140,11 @@ impl Core {
     }
 
     /// Whether one more refusable event (CANCEL) may wait for `proc`.
-    pub fn event_room(&self, proc: ProcId) -> Result<(), Quota> {
-        let waiting = self
-            .procs
-            .get(proc)
-            .and_then(|p| p.events)
-            .and_then(|ch| self.chans.get(ch))
-            .map_or(0, |c| c.q.len());
+    pub fn event_room(&mut self, proc: ProcId) -> Result<(), Quota> {
+        let events = self.procs.get(proc).and_then(|p| p.events);
+        let waiting = events
+            .and_then(|ch| self.chans.get_mut(ch))
+            .map_or(0, |c| c.q.buffer_mut().len());
         if waiting >= MAX_PENDING_EVENTS {
             Err(Quota::Events)
         } else {

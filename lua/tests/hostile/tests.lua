@@ -314,7 +314,18 @@ function M.out_of_range_durations_are_refused()
   refused_duration(time.after, "time.after")
   refused_duration(time.timer, "time.timer")
   refused_duration(time.ticker, "time.ticker")
-  refused_duration(time.parse_duration, "time.parse_duration")
+  -- parse_duration: NaN and infinities are not durations at all (SPEC 9.6), huge ones are
+  -- out of range; both are error objects
+  for _, d in ipairs({ 0 / 0, 1 / 0, -1 / 0 }) do
+    local v, err = time.parse_duration(d)
+    assert.eq(v, nil)
+    assert.eq(tostring(err), "invalid value type: number")
+  end
+  for _, d in ipairs({ 1e308, -1e308, 2 ^ 63 }) do
+    local v, err = time.parse_duration(d)
+    assert.eq(v, nil)
+    assert.contains(tostring(err), "time.parse_duration: duration out of range")
+  end
   -- the largest representable float below 2^63 still is a duration
   assert.eq(time.parse_duration(2 ^ 62):nanoseconds(), 1 << 62)
   assert.eq(time.sleep(-1.5), true)

@@ -36,16 +36,13 @@ end
 
 -- Runs `src` (given the parent's PID as `...`) in a child on `opts.host` (default
 -- app:processes); returns its EXIT event after the checks above. `expect` is a plain
--- substring of the child's error, or a function checking the event. With `opts.watch` (a
--- duration) the attack is one that never ends by itself: after watching it that long the
--- parent terminates it and expects "process terminated".
+-- substring of the child's error, or a function checking the event.
 function M.run(src, expect, opts)
   opts = opts or {}
   local before = snapshot()
   local inbox = process.inbox()
   local pid = assert(process.spawn_monitored("test.hostile:workers:run", opts.host or HOST, src,
     process.pid()))
-  local watch = opts.watch and time.after(opts.watch)
   local tk = time.ticker(TICK_NS)
   local ticks = tk:channel()
   local events = process.events()
@@ -53,14 +50,8 @@ function M.run(src, expect, opts)
   local last, worst = time.now(), 0
   local ev
   while not ev do
-    local cases = { events:case_receive(), ticks:case_receive(), deadline:case_receive() }
-    if watch then cases[4] = watch:case_receive() end
-    local r = channel.select(cases)
+    local r = channel.select { events:case_receive(), ticks:case_receive(), deadline:case_receive() }
     if r.channel == deadline then error("the attack did not end within 15s", 2) end
-    if watch and r.channel == watch then
-      watch = nil
-      assert.eq(process.terminate(pid), true, "the attacker is still there to terminate")
-    end
     local now = time.now()
     local late = now:sub(last):nanoseconds() - TICK_NS
     if late > worst then worst = late end
@@ -76,7 +67,6 @@ function M.run(src, expect, opts)
     error(("the ticker was %d ms late"):format(worst // 1000000), 2)
   end
   assert.eq(ev.kind, process.event.EXIT)
-  if opts.watch then expect = "process terminated" end
   if type(expect) == "function" then
     expect(ev)
   else

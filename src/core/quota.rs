@@ -5,13 +5,17 @@
 //! waiting messages may use at most half the runtime's memory ceiling, which the Lua heap's
 //! own ceiling gives up while they wait.
 
-use super::Core;
+use super::{Core, Fire};
 use crate::ids::ProcId;
 
-/// Armed timers (sleeps, `time.after`, timers, tickers) per process.
-pub const MAX_TIMERS_PER_PROCESS: usize = 1_000;
-/// Live channels (user channels, timer channels, subscriptions) per process.
-pub const MAX_CHANNELS_PER_PROCESS: usize = 10_000;
+/// Armed timers (sleeps, `time.after`, timers, tickers) per process: one per this many
+/// bytes of its host's memory limit (131,072 for the default 128 MiB).
+pub const BYTES_PER_TIMER: usize = 1_024;
+/// Armed tickers per process: each fires again and again, so fewer.
+pub const MAX_TICKERS_PER_PROCESS: usize = 1_000;
+/// Live channels (user channels, timer channels, subscriptions) per process: one per this
+/// many bytes of its host's memory limit (262,144 for the default 128 MiB).
+pub const BYTES_PER_CHANNEL: usize = 512;
 /// Topic subscriptions per process.
 pub const MAX_LISTENERS_PER_PROCESS: usize = 1_000;
 /// Registered names per process.
@@ -23,15 +27,17 @@ pub const MAX_REASON_BYTES: usize = 16 << 10;
 /// Events waiting in one process's events channel beyond which a CANCEL is refused.
 pub const MAX_PENDING_EVENTS: usize = 256;
 /// Timers and channels a process makes between two collections a quota may force.
-const MADE_PER_FORCED_COLLECT: usize = MAX_TIMERS_PER_PROCESS / 2;
+const MADE_PER_FORCED_COLLECT: usize = MAX_TICKERS_PER_PROCESS / 2;
 
 /// Which quota a refused call reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quota {
-    /// [`MAX_TIMERS_PER_PROCESS`].
-    Timers,
-    /// [`MAX_CHANNELS_PER_PROCESS`].
-    Channels,
+    /// One timer per [`BYTES_PER_TIMER`] of the memory limit.
+    Timers(usize),
+    /// [`MAX_TICKERS_PER_PROCESS`].
+    Tickers,
+    /// One channel per [`BYTES_PER_CHANNEL`] of the memory limit.
+    Channels(usize),
     /// [`MAX_LISTENERS_PER_PROCESS`].
     Listeners,
     /// [`MAX_NAMES_PER_PROCESS`].
@@ -43,14 +49,14 @@ pub enum Quota {
 impl std::fmt::Display for Quota {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Quota::Timers => write!(
+            Quota::Timers(max) => {
+                write!(f, "too many armed timers in this process (at most {max})")
+            }
+            Quota::Tickers => write!(
                 f,
-                "too many armed timers in this process (at most {MAX_TIMERS_PER_PROCESS})"
+                "too many armed tickers in this process (at most {MAX_TICKERS_PER_PROCESS})"
             ),
-            Quota::Channels => write!(
-                f,
-                "too many channels in this process (at most {MAX_CHANNELS_PER_PROCESS})"
-            ),
+            Quota::Channels(max) => write!(f, "too many channels in this process (at most {max})"),
             Quota::Listeners => write!(
                 f,
                 "too many topic subscriptions in this process (at most {MAX_LISTENERS_PER_PROCESS})"
@@ -68,6 +74,15 @@ impl std::fmt::Display for Quota {
 }
 
 impl Core {
+    /// `proc`'s host memory limit over `bytes_each` (at least 1,000).
+    fn per_memory(&self, proc: ProcId, bytes_each: usize) -> usize {
+        let limit = self
+            .procs
+            .get(proc)
+            .map_or(0, |p| self.hosts[p.pid.host as usize].limits.memory_bytes);
+        (limit / bytes_each).max(1_000)
+    }
+
     /// Whether a quota reached by `proc` may run a full collection (to free timers and
     /// channels it dropped) before refusing: once per [`MADE_PER_FORCED_COLLECT`] made, so
     /// a loop that keeps hitting the quota cannot turn it into a collection loop.
@@ -91,32 +106,52 @@ impl Core {
     /// collected channels first, whose timers count until then).
     pub fn timer_room(&mut self, proc: ProcId) -> Result<(), Quota> {
         self.channel_room(proc)?;
-        let full = |c: &Core| {
-            c.procs
-                .get(proc)
-                .is_some_and(|p| p.timers.len() >= MAX_TIMERS_PER_PROCESS)
-        };
+        let max = self.per_memory(proc, BYTES_PER_TIMER);
+        let full = |c: &Core| c.procs.get(proc).is_some_and(|p| p.timers.len() >= max);
         if full(self) {
             self.sweep();
             if full(self) {
-                return Err(Quota::Timers);
+                return Err(Quota::Timers(max));
             }
         }
         self.made_one(proc);
         Ok(())
     }
 
+    /// Whether `proc` may arm one more ticker (and timer, and channel). Counting its
+    /// tickers walks its timers, only once it has [`MAX_TICKERS_PER_PROCESS`] timers.
+    pub fn ticker_room(&mut self, proc: ProcId) -> Result<(), Quota> {
+        let tickers = |c: &Core| {
+            let Some(p) = c.procs.get(proc) else {
+                return 0;
+            };
+            if p.timers.len() < MAX_TICKERS_PER_PROCESS {
+                return 0;
+            }
+            p.timers
+                .iter()
+                .filter(|t| {
+                    matches!(c.timers.peek(**t), Some((_, task)) if matches!(task.fire, Fire::Tick { .. }))
+                })
+                .count()
+        };
+        if tickers(self) >= MAX_TICKERS_PER_PROCESS {
+            self.sweep();
+            if tickers(self) >= MAX_TICKERS_PER_PROCESS {
+                return Err(Quota::Tickers);
+            }
+        }
+        self.timer_room(proc)
+    }
+
     /// Whether `proc` may make one more channel.
     pub fn channel_room(&mut self, proc: ProcId) -> Result<(), Quota> {
-        let full = |c: &Core| {
-            c.procs
-                .get(proc)
-                .is_some_and(|p| p.chans.len() >= MAX_CHANNELS_PER_PROCESS)
-        };
+        let max = self.per_memory(proc, BYTES_PER_CHANNEL);
+        let full = |c: &Core| c.procs.get(proc).is_some_and(|p| p.chans.len() >= max);
         if full(self) {
             self.sweep();
             if full(self) {
-                return Err(Quota::Channels);
+                return Err(Quota::Channels(max));
             }
         }
         self.made_one(proc);

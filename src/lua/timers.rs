@@ -61,7 +61,14 @@ pub fn register(lua: &Lua, timer: Table, ticker: Table) -> mlua::Result<()> {
 /// Arms a new timer channel owned by the running process: fires after `d` ns (then every
 /// `tick` ns when given). `Err` names the quota the process reached (see `core/quota.rs`).
 fn arm_channel(lua: &Lua, d: i64, tick: Option<u64>) -> mlua::Result<Armed> {
-    if let Err(q) = room(lua, |c, p| c.timer_room(p))? {
+    let check = |c: &mut Core, p| {
+        if tick.is_some() {
+            c.ticker_room(p)
+        } else {
+            c.timer_room(p)
+        }
+    };
+    if let Err(q) = room(lua, check)? {
         return Ok(Err(q));
     }
     let obj = new_object(lua, ChanKind::Timer, if tick.is_some() { 16 } else { 1 })?;

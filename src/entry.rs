@@ -3,11 +3,12 @@
 
 use crate::error::{Error, Result};
 use crate::manifest::{App, EntryKind};
+use crate::security::Policies;
 use mlua::{Function, Lua, LuaOptions, StdLib};
 use std::rc::Rc;
 
 /// Modules `require` finds without an import.
-pub const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel"];
+pub const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel", "ctx", "security"];
 
 /// One entry of the app.
 #[derive(Debug)]
@@ -30,12 +31,19 @@ pub struct EntryInfo {
 #[derive(Debug, Default)]
 pub struct Entries {
     list: Vec<EntryInfo>,
+    /// The app's `security.policy` entries.
+    policies: Policies,
 }
 
 impl Entries {
     /// The entries of `app`.
     pub fn of(app: &App) -> Entries {
-        let index = |id: &str| app.entries.iter().position(|t| t.id == id).map(|i| i as u32);
+        let index = |id: &str| {
+            app.entries
+                .iter()
+                .position(|t| t.id == id)
+                .map(|i| i as u32)
+        };
         let list = app
             .entries
             .iter()
@@ -55,7 +63,18 @@ impl Entries {
                 chunk: None,
             })
             .collect();
-        Entries { list }
+        let policies = Policies::new(
+            app.entries
+                .iter()
+                .filter_map(|e| e.policy.clone())
+                .collect(),
+        );
+        Entries { list, policies }
+    }
+
+    /// The app's policies (SPEC §11.3).
+    pub fn policies(&self) -> &Policies {
+        &self.policies
     }
 
     /// The entry at `idx`.

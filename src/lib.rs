@@ -19,6 +19,7 @@
 pub mod channel;
 pub mod cli;
 pub mod clock;
+pub mod context;
 pub mod core;
 pub mod entry;
 pub mod error;
@@ -34,6 +35,7 @@ pub mod registry;
 pub mod request;
 pub mod rng;
 pub mod runtime;
+pub mod security;
 pub mod testrun;
 pub mod timer;
 pub mod trace;

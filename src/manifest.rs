@@ -10,6 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::limits::{ALLOWABLE_MODULES, LimitOverrides, MAX_PAYLOAD_DEPTH, parse_size};
+use crate::security::Policy;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub mod compact;
+pub mod policy;
 
 /// Largest Lua source file an entry may name.
 pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
@@ -112,6 +114,8 @@ pub struct Entry {
     pub origin: String,
     /// For an entry expanded from a `test.suite` or `process.set` entry: that entry's id.
     pub expanded_from: Option<String>,
+    /// For a `security.policy` entry: its policy (SPEC §11.3).
+    pub policy: Option<Policy>,
 }
 
 impl Entry {
@@ -172,6 +176,8 @@ struct RawEntry {
     max_payload_bytes: Option<Spanned<SizeValue>>,
     max_payload_depth: Option<Spanned<u64>>,
     allow: Option<Spanned<Vec<String>>>,
+    policy: Option<MetaValue>,
+    groups: Option<MetaValue>,
 }
 
 /// A size in a manifest: bytes, or text such as `64MiB`.
@@ -317,6 +323,17 @@ impl App {
             .kind
             .ok_or_else(|| field_err(shown, line, "kind", &format!("is missing (entry {id})")))?;
         let kind_v = EntryKind::parse(&kind.value);
+        let policy = if kind.value == policy::KIND {
+            let at = policy::At {
+                file: shown,
+                line,
+                id: &id,
+                ns,
+            };
+            Some(policy::build(at, raw.policy.take(), raw.groups.take())?)
+        } else {
+            None
+        };
         let is_compact = compact::is_compact(&kind.value);
         if let (true, Some(m)) = (is_compact, &raw.method) {
             return Err(field_err(
@@ -349,6 +366,7 @@ impl App {
             limits,
             origin: format!("{shown}:{line}"),
             expanded_from: None,
+            policy,
         })
     }
 
@@ -452,6 +470,7 @@ fn default_host() -> Entry {
         limits: LimitOverrides::default(),
         origin: "(default host)".to_string(),
         expanded_from: None,
+        policy: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! means the record is gone. Created and destroyed only by the core's verbs.
 
 use crate::channel::Channel;
+use crate::context::SpawnContext;
 use crate::ids::{ChanId, PidRef, ProcId, TaskId, TimerId, WaitId};
 use crate::limits::Limits;
 use crate::message::{ChanKind, Item};
@@ -11,6 +12,7 @@ use crate::request::{Outcome, Request};
 use mlua::{AnyUserData, Thread};
 use smallvec::SmallVec;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 /// What a task is resumed with next.
 #[derive(Debug, Default)]
@@ -113,6 +115,9 @@ pub struct Process {
     pub heap_checked: usize,
     /// Instructions it may still run (`None`: unbounded), counted by the hook.
     pub instructions_left: Option<u64>,
+    /// Spawn context (values, actor, scope; SPEC §10.1), set at spawn and never changed;
+    /// `None` when it carries nothing.
+    pub context: Option<Rc<SpawnContext>>,
 }
 
 /// A parked operation's place in a channel's wait list.

@@ -9,8 +9,9 @@
 //! at load into one test (or one `process.lua` entry) per function its source defines.
 
 use crate::error::{Error, Result};
-use crate::limits::{ALLOWABLE_MODULES, LimitOverrides, MAX_PAYLOAD_DEPTH, parse_size};
+use crate::limits::LimitOverrides;
 use crate::security::Policy;
+use host_limits::{SizeValue, limit_fields};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub mod compact;
+mod host_limits;
 pub mod policy;
 
 /// Largest Lua source file an entry may name.
@@ -62,6 +64,17 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// The manifest's name of the kind (`process.lua`, `process.host`, …).
+    pub fn name(&self) -> &str {
+        match self {
+            EntryKind::Process => "process.lua",
+            EntryKind::Function => "function.lua",
+            EntryKind::Library => "library.lua",
+            EntryKind::Host => "process.host",
+            EntryKind::Other(s) => s,
+        }
+    }
+
     fn parse(s: &str) -> EntryKind {
         match s {
             "process.lua" => EntryKind::Process,
@@ -180,60 +193,6 @@ struct RawEntry {
     groups: Option<MetaValue>,
 }
 
-/// A size in a manifest: bytes, or text such as `64MiB`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum SizeValue {
-    Bytes(u64),
-    Text(String),
-}
-
-fn size_field(shown: &str, field: &str, v: Option<Spanned<SizeValue>>) -> Result<Option<usize>> {
-    let Some(v) = v else { return Ok(None) };
-    let line = v.referenced.line();
-    match v.value {
-        SizeValue::Bytes(b) => Ok(Some(b as usize)),
-        SizeValue::Text(t) => parse_size(&t)
-            .map(Some)
-            .map_err(|e| field_err(shown, line, field, &format!("is invalid: {e}"))),
-    }
-}
-
-fn limit_fields(shown: &str, raw: &mut RawEntry) -> Result<LimitOverrides> {
-    if let Some(allow) = &raw.allow {
-        for m in &allow.value {
-            if !ALLOWABLE_MODULES.contains(&m.as_str()) {
-                return Err(field_err(
-                    shown,
-                    allow.referenced.line(),
-                    "allow",
-                    &format!("names {m:?}; only {ALLOWABLE_MODULES:?} can be allowed"),
-                ));
-            }
-        }
-    }
-    Ok(LimitOverrides {
-        max_processes: raw.max_processes.take().map(|m| m.value),
-        memory_bytes: size_field(shown, "max_memory", raw.max_memory.take())?,
-        max_instructions: raw.max_instructions.take().map(|m| m.value),
-        mailbox_len: raw.mailbox_limit.take().map(|m| m.value as usize),
-        payload_bytes: size_field(shown, "max_payload_bytes", raw.max_payload_bytes.take())?,
-        payload_depth: match raw.max_payload_depth.take() {
-            Some(d) if d.value as usize > MAX_PAYLOAD_DEPTH => {
-                return Err(field_err(
-                    shown,
-                    d.referenced.line(),
-                    "max_payload_depth",
-                    &format!("is {}; at most {MAX_PAYLOAD_DEPTH} is allowed", d.value),
-                ));
-            }
-            Some(d) => Some(d.value as usize),
-            None => None,
-        },
-        allow: raw.allow.take().map(|a| a.value),
-    })
-}
-
 impl App {
     /// Loads every `_index.yaml` under `root`.
     ///
@@ -243,8 +202,17 @@ impl App {
     /// folder cannot be read.
     pub fn load(root: impl AsRef<Path>) -> Result<App> {
         let root = root.as_ref().to_path_buf();
+        if !root.exists() {
+            return Err(Error::NotFound(format!(
+                "app folder not found: {}",
+                root.display()
+            )));
+        }
         if !root.is_dir() {
-            return Err(Error::Io(format!("{}: not a directory", root.display())));
+            return Err(Error::Io(format!(
+                "app folder is not a directory: {}",
+                root.display()
+            )));
         }
         let mut files = Vec::new();
         find_manifests(&root, &mut files)?;

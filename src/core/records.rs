@@ -4,6 +4,7 @@
 
 use crate::channel::Channel;
 use crate::context::SpawnContext;
+use crate::hostbox::HostQueue;
 use crate::ids::{ChanId, PidRef, ProcId, TaskId, TimerId, WaitId};
 use crate::limits::Limits;
 use crate::message::{ChanKind, Item};
@@ -118,6 +119,8 @@ pub struct Process {
     /// Spawn context (values, actor, scope; SPEC §10.1), set at spawn and never changed;
     /// `None` when it carries nothing.
     pub context: Option<Rc<SpawnContext>>,
+    /// For a host mailbox (a process without a coroutine): where its deliveries go.
+    pub sink: Option<Rc<HostQueue>>,
 }
 
 /// A parked operation's place in a channel's wait list.
@@ -200,4 +203,6 @@ pub struct Host {
     pub limits: Limits,
     /// Processes alive on it now.
     pub live: u64,
+    /// Whether scripts may spawn on it (false for `host`, where host mailboxes live).
+    pub spawnable: bool,
 }

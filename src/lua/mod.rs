@@ -2,6 +2,7 @@
 //! them into the `process`, `channel`, `time`, `uuid`, `ctx` and `security` modules.
 
 pub mod args;
+pub mod calendar;
 pub mod channel;
 pub mod ctx;
 pub mod duration;
@@ -41,6 +42,8 @@ pub struct Installed {
     pub register_host: Function,
     /// Modules `require` finds by name.
     pub builtin: Table,
+    /// `readonly(table, name)`: the read-only proxy scripts see of a shared table.
+    pub readonly: Function,
 }
 
 /// Installs the bindings and the prelude into `lua`; `fuel` is what the preemption hook
@@ -58,6 +61,9 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     channel::open(lua, &raw)?;
     process::open(lua, &raw)?;
     time::open(lua, &raw)?;
+    // Calendar time and error objects (SPEC §9).
+    calendar::open(lua, &raw)?;
+    errors::open(lua, &raw)?;
     misc::open(lua, &raw, fuel)?;
     // Spawn context, spawners and security (SPEC §10–§11).
     ctx::open(lua, &raw)?;
@@ -65,6 +71,7 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     security::open(lua, &raw)?;
     let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
+    calendar::register(lua, exports.get("time_methods")?)?;
     spawner::register(lua, exports.get("spawner_methods")?)?;
     security::register(lua, &exports)?;
     lua.set_app_data(object::EventMaker(exports.get("make_event")?));
@@ -72,6 +79,7 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
         proc_main: exports.get("proc_main")?,
         register_host: exports.get("register_host")?,
         builtin: exports.get("builtin")?,
+        readonly: exports.get("readonly")?,
     };
     lua.set_app_data(installed.clone());
     Ok(installed)
@@ -108,10 +116,16 @@ pub fn thread_traceback(lua: &Lua, thread: &Thread) -> String {
     crate::ffi::traceback(lua.state(), thread.state())
 }
 
-/// Adds a module that `require(name)` returns in every process.
+/// Adds a module that `require(name)` returns in every process. A table is shared by every
+/// process, so scripts get it read-only (like the standard libraries): assigning to it
+/// raises `attempt to modify read-only table '<name>' (field '<key>')`.
 ///
 /// # Errors
 /// Only Lua allocation failures.
-pub fn register_module(builtin: &Table, name: &str, module: Value) -> mlua::Result<()> {
-    builtin.set(name, module)
+pub fn register_module(installed: &Installed, name: &str, module: Value) -> mlua::Result<()> {
+    let module = match module {
+        Value::Table(t) => installed.readonly.call::<Value>((t, name))?,
+        other => other,
+    };
+    installed.builtin.set(name, module)
 }

@@ -1,7 +1,7 @@
 //! The `ctx` Lua module (SPEC §10.3): reading the running process's spawn context values,
 //! and the copying of string-keyed tables that spawners and actors share.
 //!
-//! Values live in the core as payloads ([`SpawnContext`]); every read rebuilds fresh Lua
+//! Values live in the core as payloads (`SpawnContext`); every read rebuilds fresh Lua
 //! values, so a script changing what it got changes nothing else.
 
 use super::args::{Ret, arg, bad_arg, core, raise, ret, type_name};

@@ -1,5 +1,5 @@
 //! The `security` Lua module (SPEC §11): Actor, Scope and Policy objects over the plain data
-//! of [`crate::security`], and the running process's actor and scope.
+//! of `crate::security`, and the running process's actor and scope.
 //!
 //! The objects are userdata (not sendable) wrapping an `Rc` of immutable data; their methods
 //! are raw functions the prelude wraps so errors reach Lua as plain strings. Nothing here

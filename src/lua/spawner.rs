@@ -1,7 +1,7 @@
 //! Spawners (SPEC §10.2): `process.with_context` / `with_options` and the Spawner object,
 //! an immutable recipe of context values, actor, scope and options that spawns children.
 //!
-//! A Spawner is userdata holding an `Rc` of the [`SpawnContext`] its children get; every
+//! A Spawner is userdata holding an `Rc` of the `SpawnContext` its children get; every
 //! `with_*` builds a new one. Spawning goes through `process::spawn_from` like the plain
 //! calls, with the spawner's context instead of the caller's.
 

@@ -1,6 +1,7 @@
 //! The `time` Lua module (SPEC §4): durations, sleep, after, timer, ticker, now, Time and
 //! Duration objects, constants. Every reading goes through the core's `Clock`, so a
 //! virtual clock changes nothing here.
+//!
 
 use super::args::{Ret, arg, block_on, core, fail, ret};
 use super::channel::new_object;

@@ -134,6 +134,13 @@ local process = {
   get_options = function() return finish(raw.get_options()) end,
   cancel = function(dest, reason) return finish(raw.cancel(dest, reason)) end,
   terminate = function(dest) return finish(raw.terminate(dest)) end,
+  list = raw.list,
+  info = raw.info,
+  traceback = function(dest)
+    local tb, err = raw.traceback_of(dest)
+    if tb == raw.TRACEBACK_SELF then return raw.traceback(nil, 2) end
+    return tb, err
+  end,
   event = readonly({ EXIT = "pid.exit", LINK_DOWN = "pid.link.down", CANCEL = "pid.cancel" },
     "process.event"),
   registry = readonly({
@@ -439,10 +446,14 @@ local function new_env(e, h)
   return setmetatable(env, ENV_MT)
 end
 
+-- The built-in supervisor (lua/supervisor.lua): its module and the main of its processes.
+local SUPERVISOR_MAIN
+
 local function proc_main(e, h, ...)
+  local id, method = raw_entry(e)
+  if id == "supervisor" then return SUPERVISOR_MAIN(...) end
   local env = new_env(e, h)
   local mod = chunk_of(e)(env)
-  local id, method = raw_entry(e)
   local f
   if type(mod) == "function" then
     f = mod
@@ -481,4 +492,10 @@ return {
   register_host = register_host,
   chan_methods = Channel,
   builtin = BUILTIN,
+  finish = finish,
+  modules = { process = process, channel = channel, time = time },
+  install_supervisor = function(sup)
+    BUILTIN.supervisor = readonly(sup.module, "supervisor")
+    SUPERVISOR_MAIN = sup.main
+  end,
 }

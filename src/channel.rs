@@ -219,6 +219,11 @@ impl<T, W: PartialEq + Copy> Channel<T, W> {
         !self.recvq.is_empty()
     }
 
+    /// Whether a parked receiver matches `f` (introspection).
+    pub fn has_receiver_where(&self, f: impl FnMut(&W) -> bool) -> bool {
+        self.recvq.iter().any(f)
+    }
+
     /// Whether any waiter is parked.
     pub fn has_waiters(&self) -> bool {
         !self.recvq.is_empty() || !self.sendq.is_empty()

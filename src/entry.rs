@@ -7,7 +7,11 @@ use mlua::{Function, Lua, LuaOptions, StdLib};
 use std::rc::Rc;
 
 /// Modules `require` finds without an import.
-pub const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel"];
+pub const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel", "supervisor"];
+
+/// The entry id of built-in supervisor processes (SPEC §12.1): no `:`, so no manifest entry
+/// can clash with it. The prelude runs `lua/supervisor.lua` for it instead of a chunk.
+pub const SUPERVISOR_ENTRY: &str = "supervisor";
 
 /// One entry of the app.
 #[derive(Debug)]
@@ -35,7 +39,12 @@ pub struct Entries {
 impl Entries {
     /// The entries of `app`.
     pub fn of(app: &App) -> Entries {
-        let index = |id: &str| app.entries.iter().position(|t| t.id == id).map(|i| i as u32);
+        let index = |id: &str| {
+            app.entries
+                .iter()
+                .position(|t| t.id == id)
+                .map(|i| i as u32)
+        };
         let list = app
             .entries
             .iter()
@@ -54,6 +63,14 @@ impl Entries {
                     .map(|s| (Rc::from(chunk_text(&s.text).as_str()), s.chunk_name.clone())),
                 chunk: None,
             })
+            .chain(std::iter::once(EntryInfo {
+                id: SUPERVISOR_ENTRY.into(),
+                spawnable: true,
+                method: None,
+                imports: Vec::new(),
+                source: None,
+                chunk: None,
+            }))
             .collect();
         Entries { list }
     }

@@ -12,8 +12,10 @@
 //! [`Request`]: crate::request::Request
 //! [`Outcome`]: crate::request::Outcome
 
+mod calls;
 mod chans;
 mod exits;
+mod introspect;
 mod mailbox;
 mod processes;
 mod records;
@@ -22,9 +24,11 @@ mod select;
 mod timers;
 mod wait;
 
-pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
+pub use calls::{CALL_TOPIC, Call};
 pub use chans::SendResult;
+pub use introspect::{ProcState, ProcessInfo, WaitKind};
 pub use processes::Parent;
+pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use run::{Next, Slice, Stopped, Turn};
 pub use select::SelectResult;
 
@@ -41,7 +45,7 @@ use crate::trace::Tracer;
 use mlua::Thread;
 use slotmap::SlotMap;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 /// How the root process ended.
@@ -109,6 +113,10 @@ pub struct Core {
     /// Under `--explore`/`--perturb`: reorders tasks that are ready together and timers
     /// with equal deadlines, from a seed.
     perturb: Option<Rng>,
+    /// Processes that accept supervisor calls (`core/calls.rs`).
+    supervisors: BTreeSet<ProcId>,
+    /// Supervisor calls waiting for their reply.
+    calls: Vec<Call>,
 }
 
 /// Under perturbation, how many tasks at the head of the run queue may run next.
@@ -173,6 +181,8 @@ impl Core {
             seed: cfg.seed,
             virtual_work: cfg.virtual_work,
             perturb: cfg.perturb.map(Rng),
+            supervisors: BTreeSet::new(),
+            calls: Vec::new(),
         }
     }
 
@@ -200,7 +210,9 @@ impl Core {
 
     /// The PID string of live process `p` (`""` when it has ended).
     pub fn pid_string_of(&self, p: ProcId) -> String {
-        self.pid_of(p).map(|pid| self.pid_string(pid)).unwrap_or_default()
+        self.pid_of(p)
+            .map(|pid| self.pid_string(pid))
+            .unwrap_or_default()
     }
 
     /// The id of the entry live process `p` runs.
@@ -286,7 +298,10 @@ impl Core {
 
     /// The index of the host named `name`.
     pub fn find_host(&self, name: &str) -> Option<u32> {
-        self.hosts.iter().position(|h| h.name == name).map(|i| i as u32)
+        self.hosts
+            .iter()
+            .position(|h| h.name == name)
+            .map(|i| i as u32)
     }
 
     /// Number of hosts.

@@ -59,7 +59,12 @@ impl Core {
             num: self.next_pid,
         };
         self.next_pid += 1;
-        let proc = self.procs.insert(new_process(pid, entry, instructions_left));
+        let mut record = new_process(pid, entry, instructions_left);
+        record.parent = parent
+            .and_then(|par| self.procs.get(par.proc))
+            .map(|p| p.pid);
+        record.started_at = self.clock.wall_ns();
+        let proc = self.procs.insert(record);
         let task = self.tasks.insert(Task {
             proc,
             thread: Some(thread),
@@ -80,7 +85,11 @@ impl Core {
             }
         }
         self.queue(task);
-        log::debug!("spawn {} entry {}", self.pid_string(pid), self.entries.id(entry));
+        log::debug!(
+            "spawn {} entry {}",
+            self.pid_string(pid),
+            self.entries.id(entry)
+        );
         self.trace_with("spawn", |c| {
             let parent = parent.map(|p| c.pid_field(c.procs[p.proc].pid));
             vec![
@@ -148,12 +157,16 @@ impl Core {
             self.procs[target].watchers = list;
         }
         self.procs[target].watchers.push(watcher);
+        self.procs[watcher].monitoring.insert(target);
     }
 
     /// Stops `watcher` monitoring `target`.
     pub fn unmonitor(&mut self, watcher: ProcId, target: ProcId) {
         if let Some(p) = self.procs.get_mut(target) {
             p.watchers.retain(|x| *x != watcher);
+        }
+        if let Some(p) = self.procs.get_mut(watcher) {
+            p.monitoring.remove(&target);
         }
     }
 }
@@ -182,5 +195,10 @@ fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64>) -> Proce
         heap: 0,
         heap_checked: 0,
         instructions_left,
+        instructions_run: 0,
+        monitoring: BTreeSet::new(),
+        parent: None,
+        started_at: 0,
+        upgrades: 0,
     }
 }

@@ -4,9 +4,11 @@
 pub mod args;
 pub mod channel;
 pub mod duration;
+pub mod introspect;
 mod misc;
 pub mod object;
 pub mod process;
+mod supervise;
 pub mod time;
 
 use crate::core::Core;
@@ -17,6 +19,9 @@ use std::rc::Rc;
 
 /// The prelude's source.
 const PRELUDE: &str = include_str!("../../lua/prelude.lua");
+
+/// The built-in supervisor (`require("supervisor")`, SPEC §12.1).
+const SUPERVISOR: &str = include_str!("../../lua/supervisor.lua");
 
 /// Where `print` writes.
 pub struct Output(pub Box<dyn Write>);
@@ -54,8 +59,20 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     channel::open(lua, &raw)?;
     process::open(lua, &raw)?;
     time::open(lua, &raw)?;
-    misc::open(lua, &raw, fuel)?;
-    let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
+    misc::open(lua, &raw, fuel.clone())?;
+    supervise::open(lua, &raw)?;
+    introspect::open(lua, &raw, fuel)?;
+    let exports: Table = lua
+        .load(PRELUDE)
+        .set_name("@prelude.lua")
+        .call(raw.clone())?;
+    let sup: Table = lua
+        .load(SUPERVISOR)
+        .set_name("@supervisor.lua")
+        .call((raw, exports.clone()))?;
+    exports
+        .get::<Function>("install_supervisor")?
+        .call::<()>(sup)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
     lua.set_app_data(object::EventMaker(exports.get("make_event")?));
     let installed = Installed {

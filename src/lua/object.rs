@@ -112,7 +112,7 @@ pub fn item_value(lua: &Lua, core: &Core, item: Item, kind: ChanKind) -> mlua::R
         Item::Lua(v) => Ok(v),
         Item::Time(ns) => Ok(Value::UserData(lua.create_userdata(TimeObj(ns))?)),
         Item::Msg(m) => match kind {
-            ChanKind::Listen { message: false } => raw_payload(lua, &m.payloads),
+            ChanKind::Listen { message: false } | ChanKind::Reply => raw_payload(lua, &m.payloads),
             _ => {
                 let from = m.from.map(|p| core.pid_string(p)).unwrap_or_default();
                 Ok(Value::UserData(
@@ -161,7 +161,9 @@ fn raw_payload(lua: &Lua, payloads: &[Payload]) -> mlua::Result<Value> {
 /// `case, value, ok` (case from 1) for a select.
 pub fn outcome_values(lua: &Lua, core: &Core, o: Outcome) -> mlua::Result<MultiValue> {
     match (o.case, o.done) {
-        (None, Done::Received(item, kind)) => (item_value(lua, core, item, kind)?, true).into_lua_multi(lua),
+        (None, Done::Received(item, kind)) => {
+            (item_value(lua, core, item, kind)?, true).into_lua_multi(lua)
+        }
         (None, Done::Closed) => (Value::Nil, false).into_lua_multi(lua),
         (None, Done::Sent | Done::Slept) => true.into_lua_multi(lua),
         (None, Done::SendClosed) => (Value::Nil, "send on closed channel").into_lua_multi(lua),

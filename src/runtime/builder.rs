@@ -121,7 +121,7 @@ impl RuntimeBuilder {
         self
     }
 
-        /// Creates the runtime for `app`, compiling every Lua entry.
+    /// Creates the runtime for `app`, compiling every Lua entry.
     ///
     /// # Errors
     /// [`Error::Lua`] naming the entry and line of a syntax error; [`Error::Poll`] when the

@@ -15,6 +15,7 @@
 mod calls;
 mod chans;
 mod exits;
+mod hosted;
 mod introspect;
 mod mailbox;
 mod processes;
@@ -24,8 +25,9 @@ mod select;
 mod timers;
 mod wait;
 
-pub use calls::{CALL_TOPIC, Call};
+pub use calls::Call;
 pub use chans::SendResult;
+pub use hosted::Crash;
 pub use introspect::{ProcState, ProcessInfo, WaitKind};
 pub use processes::Parent;
 pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
@@ -117,6 +119,10 @@ pub struct Core {
     supervisors: BTreeSet<ProcId>,
     /// Supervisor calls waiting for their reply.
     calls: Vec<Call>,
+    /// Host mailboxes alive, with the queue each one fills.
+    mailboxes: Vec<ProcId>,
+    /// Processes that ended abnormally since the runtime last asked.
+    crashes: Vec<Crash>,
 }
 
 /// Under perturbation, how many tasks at the head of the run queue may run next.
@@ -165,6 +171,7 @@ impl Core {
                     name,
                     limits,
                     live: 0,
+                    spawnable: true,
                 })
                 .collect(),
             entries: cfg.entries,
@@ -181,6 +188,8 @@ impl Core {
             seed: cfg.seed,
             virtual_work: cfg.virtual_work,
             perturb: cfg.perturb.map(Rng),
+            mailboxes: Vec::new(),
+            crashes: Vec::new(),
             supervisors: BTreeSet::new(),
             calls: Vec::new(),
         }
@@ -300,7 +309,7 @@ impl Core {
     pub fn find_host(&self, name: &str) -> Option<u32> {
         self.hosts
             .iter()
-            .position(|h| h.name == name)
+            .position(|h| h.name == name && h.spawnable)
             .map(|i| i as u32)
     }
 
@@ -396,6 +405,12 @@ impl Core {
     /// Makes `p` the root process.
     pub fn set_root(&mut self, p: ProcId) {
         self.root = Some(p);
+        self.root_exit = None;
+    }
+
+    /// Forgets the root and how it ended (after the host was told).
+    pub fn clear_root(&mut self) {
+        self.root = None;
         self.root_exit = None;
     }
 

@@ -29,6 +29,7 @@ impl Core {
         let h = self
             .hosts
             .get(host as usize)
+            .filter(|h| h.spawnable)
             .ok_or_else(|| SpawnError::HostNotFound(String::new()))?;
         if h.limits.max_processes.is_some_and(|m| h.live >= m) {
             return Err(SpawnError::MaxProcesses);
@@ -171,7 +172,7 @@ impl Core {
     }
 }
 
-fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64>) -> Process {
+pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64>) -> Process {
     Process {
         pid,
         entry,
@@ -200,5 +201,6 @@ fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64>) -> Proce
         parent: None,
         started_at: 0,
         upgrades: 0,
+        sink: None,
     }
 }

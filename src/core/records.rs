@@ -3,6 +3,7 @@
 //! means the record is gone. Created and destroyed only by the core's verbs.
 
 use crate::channel::Channel;
+use crate::hostbox::HostQueue;
 use crate::ids::{ChanId, PidRef, ProcId, TaskId, TimerId, WaitId};
 use crate::limits::Limits;
 use crate::message::{ChanKind, Item};
@@ -11,6 +12,7 @@ use crate::request::{Outcome, Request};
 use mlua::{AnyUserData, Thread};
 use smallvec::SmallVec;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 /// What a task is resumed with next.
 #[derive(Debug, Default)]
@@ -125,6 +127,8 @@ pub struct Process {
     pub started_at: i64,
     /// Successful `process.upgrade` calls so far.
     pub upgrades: u32,
+    /// For a host mailbox (a process without a coroutine): where its deliveries go.
+    pub sink: Option<Rc<HostQueue>>,
 }
 
 /// A parked operation's place in a channel's wait list.
@@ -207,4 +211,6 @@ pub struct Host {
     pub limits: Limits,
     /// Processes alive on it now.
     pub live: u64,
+    /// Whether scripts may spawn on it (false for `host`, where host mailboxes live).
+    pub spawnable: bool,
 }

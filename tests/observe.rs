@@ -44,3 +44,22 @@ fn the_report_lists_every_process_and_the_tracebacks_of_waiting_ones() {
         "{report}"
     );
 }
+
+#[test]
+fn run_report_prints_the_processes_left_behind_and_a_deadlock_always_does() {
+    let app = util::fixture("observe");
+    let r = util::moonhost(&["run", app.as_str(), "obs:main"]);
+    assert_eq!(r.code, Some(1), "{}", r.show());
+    let at = r
+        .stderr
+        .find("moonhost report: 2 live processes")
+        .expect("report");
+    assert!(r.stderr[..at].contains("deadlock"), "{}", r.show());
+    assert!(r.stderr.contains("\tchild\n"), "{}", r.show());
+    let ok = util::moonhost(&["run", "--report", app.as_str(), "obs:main", "x"]);
+    assert!(
+        ok.stderr.contains("moonhost report: 1 live processes"),
+        "{}",
+        ok.show()
+    );
+}

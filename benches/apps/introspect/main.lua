@@ -4,7 +4,7 @@ local function idle()
   process.inbox():receive()
 end
 
-local function main(n)
+local function main(n, verbose)
   n = math.tointeger(tonumber(n))
   if not n or n < 1 then return nil, "usage: main <processes>" end
   local pids = {}
@@ -22,7 +22,8 @@ local function main(n)
   local all = process.list()
   local list_ns = time.now():sub(t0):nanoseconds()
   if #all ~= n + 1 then return nil, "list has " .. #all end
-  for i = 1, n do process.terminate(pids[i]) end
+  for i = 1, n do process.send(pids[i], "stop") end
+  if verbose then print(info_ns / n, list_ns) end
   return { ops = n, info_ns = info_ns, list_ns = list_ns }
 end
 

@@ -291,6 +291,28 @@ function M.cancel_shuts_the_supervisor_down_normally()
   assert.eq(ev.error, nil)
 end
 
+function M.a_supervisor_whose_starter_fails_shuts_down_with_linked_process_failed()
+  local starter = process.spawn(W .. "starter", HOST, process.pid())
+  local sup = helpers.recv(process.listen("sup"), "the supervisor's PID")
+  next_sup_event("child.start", "a")
+  process.send(starter, "fail")
+  assert.eq(next_sup_event("child.exit", "a").action, "keep")
+  local ev = next_sup_event("supervisor.exit")
+  assert.eq(ev.supervisor, sup)
+  assert.eq(ev.error, "linked process failed")
+  helpers.wait_gone(sup)
+end
+
+function M.a_normal_exit_of_the_starter_does_not_stop_the_supervisor()
+  local starter = process.spawn(W .. "starter", HOST, process.pid(), true)
+  local sup = helpers.recv(process.listen("sup"), "the supervisor's PID")
+  next_sup_event("child.start", "a")
+  helpers.wait_gone(starter)
+  helpers.assert_quiet(process.listen("supervisor.event"), "no event after the starter ended")
+  assert.eq(supervisor.which_children(sup)[1].status, "running")
+  assert.eq(supervisor.stop(sup), true)
+end
+
 function M.run_turns_the_caller_into_the_supervisor()
   local pid = process.spawn_monitored(W .. "runner", HOST, { notify = process.pid(),
     children = { child("a", "server") } })

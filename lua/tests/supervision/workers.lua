@@ -49,4 +49,16 @@ function M.idle()
   process.inbox():receive()
 end
 
+-- Starts a supervisor reporting to `notify`, then fails on any message (or, with `normal`,
+-- returns at once): a failing starter stops the supervisor, a normal exit does not.
+function M.starter(notify, normal)
+  local supervisor = require("supervisor")
+  local sup = supervisor.start({ notify = notify, children = {
+    { id = "a", entry = "test.supervision:workers:server", shutdown = "50ms" } } })
+  process.send(notify, "sup", sup)
+  if normal then return end
+  process.inbox():receive()
+  error("starter fails", 0)
+end
+
 return M

@@ -15,6 +15,7 @@ use slotmap::{Key, KeyData};
 
 /// Adds the raw supervisor functions to the prelude's `raw` table.
 pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
+    raw.set("SUPERVISOR_METHOD", crate::entry::SUPERVISOR_METHOD)?;
     raw.set("sup_mark", lua.create_function(sup_mark)?)?;
     raw.set("sup_call", lua.create_function(sup_call)?)?;
     raw.set("sup_wait", lua.create_function(sup_wait)?)?;

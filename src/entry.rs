@@ -3,11 +3,20 @@
 
 use crate::error::{Error, Result};
 use crate::manifest::{App, EntryKind};
+use crate::security::Policies;
 use mlua::{Function, Lua, LuaOptions, StdLib};
 use std::rc::Rc;
 
 /// Modules `require` finds without an import.
-pub const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel", "supervisor"];
+pub const BUILTIN_MODULES: &[&str] = &[
+    "time",
+    "uuid",
+    "process",
+    "channel",
+    "ctx",
+    "security",
+    "supervisor",
+];
 
 /// The entry id of built-in supervisor processes (SPEC §12.1): no `:`, so no manifest entry
 /// can clash with it. The prelude runs `lua/supervisor.lua` for it instead of a chunk.
@@ -40,6 +49,8 @@ pub struct EntryInfo {
 #[derive(Debug, Default)]
 pub struct Entries {
     list: Vec<EntryInfo>,
+    /// The app's `security.policy` entries.
+    policies: Policies,
 }
 
 impl Entries {
@@ -80,7 +91,18 @@ impl Entries {
                 chunk: None,
             }))
             .collect();
-        Entries { list }
+        let policies = Policies::new(
+            app.entries
+                .iter()
+                .filter_map(|e| e.policy.clone())
+                .collect(),
+        );
+        Entries { list, policies }
+    }
+
+    /// The app's policies (SPEC §11.3).
+    pub fn policies(&self) -> &Policies {
+        &self.policies
     }
 
     /// The entry at `idx`.

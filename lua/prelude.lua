@@ -330,6 +330,7 @@ local BUILTIN = {
   uuid = readonly(uuid, "uuid"),
   process = BASE.process,
   channel = BASE.channel,
+  sim = readonly(raw.load_sim(finish), "sim"),
 }
 
 -- A process's globals fall back to BASE. Assigning nil to a built-in name the process has

@@ -6,6 +6,7 @@ use crate::error::DeliverError;
 use crate::ids::{ChanId, PidRef, ProcId};
 use crate::message::{ChanKind, Event, EventKind, Item, Message};
 use crate::payload::Payload;
+use crate::sim::{FaultKind, payload_hash};
 use mlua::AnyUserData;
 use smallvec::SmallVec;
 
@@ -21,14 +22,10 @@ impl Core {
         &mut self,
         to: ProcId,
         from: Option<PidRef>,
-        topic: Box<str>,
-        payloads: SmallVec<[Payload; 1]>,
+        mut topic: Box<str>,
+        mut payloads: SmallVec<[Payload; 1]>,
     ) -> Result<(), DeliverError> {
-        let p = &self.procs[to];
-        let chan = match p.listeners.iter().find(|l| *l.topic == *topic) {
-            Some(l) => l.chan,
-            None => self.inbox(to),
-        };
+        let chan = self.route(to, &topic);
         let bytes: usize = payloads.iter().map(|p| p.measure().0).sum();
         let p = &mut self.procs[to];
         let limits = &self.hosts[p.pid.host as usize].limits;
@@ -37,6 +34,53 @@ impl Core {
         if full && !self.chans[chan].q.has_receivers() {
             return Err(DeliverError::MailboxFull);
         }
+        let copies = match self.send_fault(to, &topic) {
+            Some(FaultKind::Drop) => return Ok(()),
+            Some(FaultKind::Dup) => 2,
+            _ => 1,
+        };
+        if copies == 1 {
+            match self.maybe_hold(to, from, topic, payloads, bytes) {
+                Some((t, p)) => (topic, payloads) = (t, p),
+                None => return Ok(()),
+            }
+        }
+        for i in 0..copies {
+            let payloads = if i + 1 < copies {
+                payloads.clone()
+            } else {
+                std::mem::take(&mut payloads)
+            };
+            let topic = if i + 1 < copies {
+                topic.clone()
+            } else {
+                std::mem::take(&mut topic)
+            };
+            self.enqueue(chan, to, from, topic, payloads, bytes);
+        }
+        Ok(())
+    }
+
+    /// The channel a message to `to` on `topic` goes to now: its subscription, or the inbox.
+    pub(super) fn route(&mut self, to: ProcId, topic: &str) -> ChanId {
+        let p = &self.procs[to];
+        match p.listeners.iter().find(|l| *l.topic == *topic) {
+            Some(l) => l.chan,
+            None => self.inbox(to),
+        }
+    }
+
+    /// Puts one accepted message into `chan` (`to`'s inbox or subscription).
+    pub(super) fn enqueue(
+        &mut self,
+        chan: ChanId,
+        to: ProcId,
+        from: Option<PidRef>,
+        topic: Box<str>,
+        payloads: SmallVec<[Payload; 1]>,
+        bytes: usize,
+    ) {
+        let p = &mut self.procs[to];
         p.msg_seq += 1;
         let seq = p.msg_seq;
         self.trace_with("send", |c| {
@@ -45,6 +89,7 @@ impl Core {
                 ("to", c.pid_field(c.procs[to].pid)),
                 ("topic", (*topic).into()),
                 ("payloads", payloads.len().into()),
+                ("hash", payload_hash(&payloads).into()),
             ]
         });
         let msg = Message {
@@ -55,7 +100,6 @@ impl Core {
             bytes,
         };
         self.offer(chan, Item::Msg(Box::new(msg)));
-        Ok(())
     }
 
     /// The subscription of `proc` to `topic`, switched to `message` mode: its channel and

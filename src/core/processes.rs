@@ -79,6 +79,7 @@ impl Core {
                 self.add_watcher(par.proc, proc);
             }
         }
+        self.sched_spawned(proc);
         self.queue(task);
         log::debug!("spawn {} entry {}", self.pid_string(pid), self.entries.id(entry));
         self.trace_with("spawn", |c| {

@@ -7,6 +7,7 @@ pub mod duration;
 mod misc;
 pub mod object;
 pub mod process;
+pub mod sim;
 pub mod time;
 
 use crate::core::Core;
@@ -55,6 +56,7 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     process::open(lua, &raw)?;
     time::open(lua, &raw)?;
     misc::open(lua, &raw, fuel)?;
+    sim::open(lua, &raw)?;
     let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
     lua.set_app_data(object::EventMaker(exports.get("make_event")?));

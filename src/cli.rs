@@ -4,8 +4,8 @@
 use crate::manifest::App;
 use crate::message::Exit;
 use crate::runtime::{RunOutcome, Runtime, check_syntax};
-use crate::testrun::{self, TestOptions};
 use crate::sim::{Faults, Strategy};
+use crate::testrun::{self, TestOptions};
 use crate::trace::Divergence;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -318,7 +318,9 @@ fn test(app: &Path, opts: &TestOptions) -> i32 {
     if opts.trace.is_some() || opts.replay.is_some() {
         let n = testrun::select(&app, &opts.filters).len();
         if n != 1 {
-            eprintln!("moonhost: --trace and --replay need exactly one selected test ({n} selected)");
+            eprintln!(
+                "moonhost: --trace and --replay need exactly one selected test ({n} selected)"
+            );
             return 2;
         }
     }

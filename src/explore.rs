@@ -225,7 +225,10 @@ pub fn decisions(path: &Path) -> Vec<Map<String, Value>> {
 
 /// Shrinks the failing run `o` (seed `seed`): its block of output.
 pub fn shrink_seed(app: &App, entry: &Entry, o: &TestOptions, seed: u64) -> String {
-    let dir = o.out.clone().unwrap_or_else(|| PathBuf::from("moonhost-sim"));
+    let dir = o
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("moonhost-sim"));
     let full = dir.join(format!("{}.seed{seed}.jsonl", file_id(&entry.id)));
     let min = dir.join(format!("{}.seed{seed}.min.jsonl", file_id(&entry.id)));
     shrink(app, entry, o, &full, &min, &format!("seed {seed}"))
@@ -245,7 +248,10 @@ pub fn shrink(
         None => traced(app, entry, o, full),
     };
     let Some(first) = first.filter(|v| !v.passed) else {
-        return format!("shrink {} {what}: nothing to shrink (the run passed)\n", entry.id);
+        return format!(
+            "shrink {} {what}: nothing to shrink (the run passed)\n",
+            entry.id
+        );
     };
     let want = signature(first.message.as_deref().unwrap_or(""));
     let all = decisions(o.replay.as_deref().unwrap_or(full));
@@ -293,10 +299,8 @@ fn from_header(o: &mut TestOptions, path: &Path) {
     let text = |k: &str| h.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     o.seed = h.get("seed").and_then(Value::as_u64);
     o.strategy = Strategy::parse(&text("strategy")).unwrap_or_default();
-    o.faults = crate::sim::Faults::parse(&text("faults"), |d| {
-        crate::lua::duration::parse(d).ok()
-    })
-    .unwrap_or_default();
+    o.faults = crate::sim::Faults::parse(&text("faults"), |d| crate::lua::duration::parse(d).ok())
+        .unwrap_or_default();
 }
 
 /// One candidate: the run with exactly `cand` applied, traced to `trace` when given.
@@ -419,7 +423,11 @@ mod tests {
             ..Summary::default()
         };
         s.distinct.insert(("a".into(), "x".into()));
-        s.merge(&[("zeta".into(), false), ("alpha".into(), false), ("hit".into(), true)]);
+        s.merge(&[
+            ("zeta".into(), false),
+            ("alpha".into(), false),
+            ("hit".into(), true),
+        ]);
         assert_eq!(
             s.line(),
             "explored 4 schedules: 1 failed, 1 distinct failures; sometimes never hit: alpha, zeta"

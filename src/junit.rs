@@ -28,9 +28,17 @@ pub fn write(
     if let Some(seed) = opts.seed.or(opts.explore.map(|_| 1)) {
         write!(out, "  <properties>")?;
         write!(out, r#"<property name="seed" value="{seed}"/>"#)?;
-        write!(out, r#"<property name="strategy" value="{}"/>"#, opts.strategy)?;
+        write!(
+            out,
+            r#"<property name="strategy" value="{}"/>"#,
+            opts.strategy
+        )?;
         if !opts.faults.is_empty() {
-            write!(out, r#"<property name="faults" value="{}"/>"#, esc(&opts.faults.to_string()))?;
+            write!(
+                out,
+                r#"<property name="faults" value="{}"/>"#,
+                esc(&opts.faults.to_string())
+            )?;
         }
         if let Some(k) = opts.explore {
             write!(out, r#"<property name="explore" value="{k}"/>"#)?;
@@ -38,7 +46,12 @@ pub fn write(
         writeln!(out, "</properties>")?;
     }
     for (name, tests) in &suites {
-        writeln!(out, r#"  <testsuite name="{}" {}>"#, esc(name), counts(tests))?;
+        writeln!(
+            out,
+            r#"  <testsuite name="{}" {}>"#,
+            esc(name),
+            counts(tests)
+        )?;
         for (e, v) in tests.iter().map(|r| (r.0, &r.1)) {
             let time = v.as_ref().map_or(0.0, |v| v.elapsed.as_secs_f64());
             let open = format!(
@@ -84,9 +97,7 @@ fn counts(tests: &[&(&Entry, Option<Verdict>)]) -> String {
         .filter_map(|r| r.1.as_ref())
         .map(|v| v.elapsed.as_secs_f64())
         .sum();
-    format!(
-        r#"tests="{n}" failures="{failures}" errors="0" skipped="{skipped}" time="{time:.3}""#
-    )
+    format!(r#"tests="{n}" failures="{failures}" errors="0" skipped="{skipped}" time="{time:.3}""#)
 }
 
 /// XML-escapes `s`; characters XML 1.0 forbids become U+FFFD.
@@ -113,6 +124,9 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_replaces_forbidden_characters() {
-        assert_eq!(esc("a<b>&\"c'\u{1}"), "a&lt;b&gt;&amp;&quot;c&apos;\u{fffd}");
+        assert_eq!(
+            esc("a<b>&\"c'\u{1}"),
+            "a&lt;b&gt;&amp;&quot;c&apos;\u{fffd}"
+        );
     }
 }

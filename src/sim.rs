@@ -42,9 +42,7 @@ impl Strategy {
         let name = parts.next().unwrap_or("");
         let rest: Vec<&str> = parts.collect();
         let unknown = || {
-            format!(
-                "--strategy: unknown strategy '{s}' (known: fifo, random, pct[:D[:H]], pos)"
-            )
+            format!("--strategy: unknown strategy '{s}' (known: fifo, random, pct[:D[:H]], pos)")
         };
         match (name, rest.len()) {
             ("fifo", 0) => Ok(Strategy::Fifo),
@@ -427,8 +425,10 @@ mod tests {
         );
         assert_eq!(
             Strategy::parse("lifo"),
-            Err("--strategy: unknown strategy 'lifo' (known: fifo, random, pct[:D[:H]], pos)"
-                .into())
+            Err(
+                "--strategy: unknown strategy 'lifo' (known: fifo, random, pct[:D[:H]], pos)"
+                    .into()
+            )
         );
         assert_eq!(
             Strategy::parse("pct:0"),

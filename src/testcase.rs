@@ -151,7 +151,11 @@ fn run_with(
             virtual_ns = Some(c.clock().now());
         }
         verdict.sim.steps = c.steps();
-        verdict.sim.sometimes = c.sometimes_seen().iter().map(|(k, v)| (k.clone(), *v)).collect();
+        verdict.sim.sometimes = c
+            .sometimes_seen()
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
         if matches!(out, Ok(RunOutcome::Exited(_))) && c.tracer().is_replaying() {
             verdict.sim.replayed = Some(c.tracer().compared());
         }
@@ -213,4 +217,3 @@ impl Write for OutputBox {
         self.0.flush()
     }
 }
-

@@ -4,10 +4,10 @@
 //! last) then `(meta.order, id)`, and runs each as the root process of a fresh runtime with
 //! its own time limit, so nothing a test leaves behind can disturb the next one.
 
-use crate::manifest::{App, Entry, MetaValue};
 use crate::explore::{self, Summary};
-use std::path::PathBuf;
+use crate::manifest::{App, Entry, MetaValue};
 use std::io::Write;
+use std::path::PathBuf;
 
 pub use crate::testcase::{DEFAULT_TIMEOUT, SimSeen, TestOptions, Verdict, run_guided, run_one};
 
@@ -133,7 +133,10 @@ pub fn run_all(
 fn single_run(app: &App, t: &Entry, opts: &TestOptions, output: Box<dyn Write>) -> Verdict {
     let mut v = run_one(app, t, opts, output);
     if opts.shrink {
-        let dir = opts.out.clone().unwrap_or_else(|| PathBuf::from("moonhost-sim"));
+        let dir = opts
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("moonhost-sim"));
         let (full, min, what) = match (&opts.replay, opts.seed) {
             (Some(r), _) => {
                 let min = r.with_extension("").with_extension("min.jsonl");
@@ -143,7 +146,11 @@ fn single_run(app: &App, t: &Entry, opts: &TestOptions, output: Box<dyn Write>) 
                 let seed = seed.unwrap_or(1);
                 let id = explore::file_id(&t.id);
                 let full = dir.join(format!("{id}.seed{seed}.jsonl"));
-                (full, dir.join(format!("{id}.seed{seed}.min.jsonl")), format!("seed {seed}"))
+                (
+                    full,
+                    dir.join(format!("{id}.seed{seed}.min.jsonl")),
+                    format!("seed {seed}"),
+                )
             }
         };
         v.sim.after = explore::shrink(app, t, opts, &full, &min, &what);

@@ -201,10 +201,7 @@ impl Tracer {
     /// Applies `decisions` (pick and fault records) at the steps they name instead of
     /// comparing records: what a shrinking candidate runs with.
     pub fn set_guide(&mut self, decisions: Vec<Map<String, Value>>) {
-        self.guide = Some(Guide {
-            decisions,
-            next: 0,
-        });
+        self.guide = Some(Guide { decisions, next: 0 });
     }
 
     /// Whether decisions come from a guide.

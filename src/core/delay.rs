@@ -31,7 +31,11 @@ pub struct Delays {
 impl Delays {
     /// The earliest due time of a held message.
     pub fn next_due(&self) -> Option<u64> {
-        self.pairs.values().filter_map(|q| q.front()).map(|h| h.due).min()
+        self.pairs
+            .values()
+            .filter_map(|q| q.front())
+            .map(|h| h.due)
+            .min()
     }
 
     /// Whether any message is held.
@@ -43,7 +47,9 @@ impl Delays {
 impl Core {
     /// `sim.delay`: the next send of `from` to `to` enters `to`'s mailbox `ns` later.
     pub fn script_delay(&mut self, from: ProcId, to: ProcId, ns: u64) {
-        self.delays.scripted.retain(|(f, t, _)| !(*f == from && *t == to));
+        self.delays
+            .scripted
+            .retain(|(f, t, _)| !(*f == from && *t == to));
         self.delays.scripted.push((from, to, ns));
     }
 
@@ -59,7 +65,12 @@ impl Core {
     ) -> Option<(Box<str>, SmallVec<[Payload; 1]>)> {
         let key = (from.map_or(0, |f| f.num), to);
         let now = self.clock.now();
-        let behind = self.delays.pairs.get(&key).and_then(|q| q.back()).map(|h| h.due);
+        let behind = self
+            .delays
+            .pairs
+            .get(&key)
+            .and_then(|q| q.back())
+            .map(|h| h.due);
         let by = match behind {
             Some(_) => None,
             None => self.delay_for(to, &topic),
@@ -84,7 +95,11 @@ impl Core {
     fn delay_for(&mut self, to: ProcId, topic: &str) -> Option<u64> {
         let me = self.current_proc();
         let scripted = me.and_then(|me| {
-            let i = self.delays.scripted.iter().position(|(f, t, _)| *f == me && *t == to)?;
+            let i = self
+                .delays
+                .scripted
+                .iter()
+                .position(|(f, t, _)| *f == me && *t == to)?;
             Some(self.delays.scripted.remove(i).2)
         });
         let by = match scripted {

@@ -34,7 +34,10 @@ impl Core {
         log::debug!("exit {} {:?}", self.pid_string(pid), exit);
         self.trace_with("exit", |c| {
             let (error, value) = match &exit {
-                Exit::Normal(v) => (serde_json::Value::Null, payload_hash(std::slice::from_ref(v))),
+                Exit::Normal(v) => (
+                    serde_json::Value::Null,
+                    payload_hash(std::slice::from_ref(v)),
+                ),
                 Exit::Error(e) => (e.as_str().into(), 0),
             };
             vec![

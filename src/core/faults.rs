@@ -56,7 +56,10 @@ impl FaultState {
         let Some(f) = self.faults.get(kind).copied() else {
             return false;
         };
-        let rng = self.streams.get_mut(kind.stream()).expect("stream per fault");
+        let rng = self
+            .streams
+            .get_mut(kind.stream())
+            .expect("stream per fault");
         sim::chance(rng, f.prob)
     }
 }
@@ -100,7 +103,11 @@ impl Core {
             if killable.is_empty() || !self.faults.roll(FaultKind::Kill) {
                 return;
             }
-            let rng = self.faults.streams.get_mut("fault.kill").expect("kill stream");
+            let rng = self
+                .faults
+                .streams
+                .get_mut("fault.kill")
+                .expect("kill stream");
             Some(killable[(rng.next_u64() % killable.len() as u64) as usize])
         } else {
             None
@@ -128,7 +135,10 @@ impl Core {
             None
         }?;
         self.trace_with("fault", |c| {
-            let from = c.current_proc().map(|p| c.pid_string_of(p)).unwrap_or_default();
+            let from = c
+                .current_proc()
+                .map(|p| c.pid_string_of(p))
+                .unwrap_or_default();
             vec![
                 ("kind", kind.name().into()),
                 ("from", from.into()),
@@ -157,12 +167,19 @@ impl Core {
                 (None, Some(Arg::Prob(a))) => a,
                 _ => 0.25,
             };
-            let rng = self.faults.streams.get_mut("buggify").expect("buggify stream");
+            let rng = self
+                .faults
+                .streams
+                .get_mut("buggify")
+                .expect("buggify stream");
             sim::chance(rng, per_call)
         };
         if fire {
             self.trace_with("fault", |c| {
-                let pid = c.current_proc().map(|p| c.pid_string_of(p)).unwrap_or_default();
+                let pid = c
+                    .current_proc()
+                    .map(|p| c.pid_string_of(p))
+                    .unwrap_or_default();
                 vec![
                     ("kind", "buggify".into()),
                     ("site", site.into()),
@@ -192,7 +209,11 @@ impl Core {
 
     /// `sim.sometimes(cond, name)`: notes the evaluation.
     pub fn sometimes(&mut self, name: &str, hit: bool) {
-        let e = self.faults.sometimes.entry(name.to_string()).or_insert(false);
+        let e = self
+            .faults
+            .sometimes
+            .entry(name.to_string())
+            .or_insert(false);
         *e |= hit;
         self.trace_with("assert", |_| {
             vec![

@@ -56,7 +56,11 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
 fn site(lua: &Lua, level: usize) -> mlua::Result<String> {
     Ok(lua
         .inspect_stack(level, |d| {
-            let src = d.source().short_src.map(|s| s.into_owned()).unwrap_or_default();
+            let src = d
+                .source()
+                .short_src
+                .map(|s| s.into_owned())
+                .unwrap_or_default();
             format!("{src}:{}", d.current_line().unwrap_or(0))
         })
         .unwrap_or_else(|| "?".into()))

@@ -145,7 +145,7 @@ impl RuntimeBuilder {
         self
     }
 
-        /// Creates the runtime for `app`, compiling every Lua entry.
+    /// Creates the runtime for `app`, compiling every Lua entry.
     ///
     /// # Errors
     /// [`Error::Lua`] naming the entry and line of a syntax error; [`Error::Poll`] when the
@@ -238,8 +238,12 @@ impl RuntimeBuilder {
                 Some(v) => v.as_bool().unwrap_or(false),
                 None => self.seed.is_some(),
             },
-            sim: match sim_config(header.as_ref(), self.seed.is_some(), self.strategy, self.faults)
-            {
+            sim: match sim_config(
+                header.as_ref(),
+                self.seed.is_some(),
+                self.strategy,
+                self.faults,
+            ) {
                 Ok(mut s) => {
                     s.follow |= guided;
                     s

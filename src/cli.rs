@@ -301,11 +301,11 @@ fn measured(app: &App, entry: &str, args: &[String], sim: &Simulation) -> Strate
     if let Some(s) = sim.seed {
         b = b.seed(s);
     }
-    let steps = b.build(app).ok().and_then(|mut rt| {
+    let steps = b.build(app).ok().map(|mut rt| {
         let _ = rt.run_entry(entry, args);
         let steps = rt.core().steps();
         rt.shutdown();
-        Some(steps)
+        steps
     });
     sim.strategy.with_horizon(steps.unwrap_or(1))
 }

@@ -5,6 +5,9 @@ use crate::manifest::Entry;
 use crate::testcase::{TestOptions, Verdict};
 use std::io::Write;
 
+/// One selected test and its verdict (`None`: skipped).
+type Row<'a> = (&'a Entry, Option<Verdict>);
+
 /// Writes the XML for `results` (a skipped test has no verdict).
 ///
 /// # Errors
@@ -12,9 +15,9 @@ use std::io::Write;
 pub fn write(
     out: &mut dyn Write,
     opts: &TestOptions,
-    results: &[(&Entry, Option<Verdict>)],
+    results: &[Row<'_>],
 ) -> std::io::Result<()> {
-    let mut suites: Vec<(String, Vec<&(&Entry, Option<Verdict>)>)> = Vec::new();
+    let mut suites: Vec<(String, Vec<&Row<'_>>)> = Vec::new();
     for r in results {
         let name = r.0.meta_str("suite").unwrap_or("(none)").to_string();
         match suites.iter_mut().find(|(n, _)| *n == name) {
@@ -22,7 +25,7 @@ pub fn write(
             None => suites.push((name, vec![r])),
         }
     }
-    let all: Vec<&(&Entry, Option<Verdict>)> = results.iter().collect();
+    let all: Vec<&Row<'_>> = results.iter().collect();
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(out, r#"<testsuites name="moonhost" {}>"#, counts(&all))?;
     if let Some(seed) = opts.seed.or(opts.explore.map(|_| 1)) {
@@ -85,7 +88,7 @@ pub fn write(
     writeln!(out, "</testsuites>")
 }
 
-fn counts(tests: &[&(&Entry, Option<Verdict>)]) -> String {
+fn counts(tests: &[&Row<'_>]) -> String {
     let n = tests.len();
     let failures = tests
         .iter()

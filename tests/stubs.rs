@@ -10,7 +10,13 @@ use std::path::Path;
 const SURFACE: &str = "lua/tests/api/surface.lua";
 const STUBS_DIR: &str = "lua/types";
 /// One stub file per built-in module.
-const MODULE_FILES: [&str; 4] = ["process.lua", "channel.lua", "time.lua", "uuid.lua"];
+const MODULE_FILES: [&str; 5] = [
+    "process.lua",
+    "channel.lua",
+    "time.lua",
+    "uuid.lua",
+    "sim.lua",
+];
 
 /// Standard Lua 5.4 names per library: LuaLS describes them already.
 const STANDARD: [(&str, &str); 3] = [

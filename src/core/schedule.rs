@@ -76,7 +76,7 @@ impl Schedule {
     }
 
     /// The strategy the run was made with.
-    pub fn strategy(&self) -> Strategy {
+    pub fn label(&self) -> Strategy {
         self.label
     }
 
@@ -232,6 +232,6 @@ impl Core {
 
     /// The resolved strategy of the run.
     pub fn strategy(&self) -> Strategy {
-        self.sched.strategy()
+        self.sched.label()
     }
 }

@@ -19,6 +19,7 @@ function M.surface_is_exactly_the_documented_api()
   assert.eq(keys(process.event), "CANCEL EXIT LINK_DOWN")
   assert.eq(keys(channel), "new select")
   assert.eq(keys(require("uuid")), "v4")
+  assert.eq(keys(require("sim")), "always buggify delay enabled kill protect seed sometimes")
   assert.eq(keys(coroutine), "close create isyieldable resume running spawn status wrap yield")
   local time = require("time")
   local fns = {}

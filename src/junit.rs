@@ -12,11 +12,7 @@ type Row<'a> = (&'a Entry, Option<Verdict>);
 ///
 /// # Errors
 /// When writing fails.
-pub fn write(
-    out: &mut dyn Write,
-    opts: &TestOptions,
-    results: &[Row<'_>],
-) -> std::io::Result<()> {
+pub fn write(out: &mut dyn Write, opts: &TestOptions, results: &[Row<'_>]) -> std::io::Result<()> {
     let mut suites: Vec<(String, Vec<&Row<'_>>)> = Vec::new();
     for r in results {
         let name = r.0.meta_str("suite").unwrap_or("(none)").to_string();

@@ -94,6 +94,26 @@ pub enum Command {
         #[command(flatten)]
         sim: SimArgs,
     },
+    /// Work with trace files.
+    Trace {
+        /// What to do with the trace.
+        #[command(subcommand)]
+        action: TraceAction,
+    },
+}
+
+/// `moonhost trace` actions.
+#[derive(Debug, Subcommand)]
+pub enum TraceAction {
+    /// Writes FILE (a --trace recording) as Chrome trace-event JSON (Perfetto,
+    /// chrome://tracing): a track per process, slices for turns, arrows for messages.
+    Export {
+        /// The JSON Lines trace.
+        file: PathBuf,
+        /// Where to write the JSON (stdout by default).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// The resolved strategy and faults of `sim`, or the usage error (SPEC §14.2-§14.4).
@@ -135,6 +155,9 @@ pub fn main() -> i32 {
     let command = Cli::parse().command;
     let sim = match &command {
         Command::Run { sim, .. } | Command::Test { sim, .. } => sim.clone(),
+        Command::Trace {
+            action: TraceAction::Export { file, out },
+        } => return export(file, out.as_deref()),
     };
     let (strategy, faults) = match resolve_sim(&sim) {
         Ok(r) => r,
@@ -156,6 +179,7 @@ pub fn main() -> i32 {
             };
             run(&app, &entry, &args, &s)
         }
+        Command::Trace { .. } => 2,
         Command::Test {
             app,
             filters,
@@ -179,6 +203,37 @@ pub fn main() -> i32 {
                 app_dir: app.display().to_string(),
             };
             test(&app, &opts)
+        }
+    }
+}
+
+/// `moonhost trace export FILE [--out OUT]`.
+fn export(file: &Path, out: Option<&Path>) -> i32 {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("moonhost: {}: {e}", file.display());
+            return 2;
+        }
+    };
+    let json = match crate::chrome::export(&text) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("moonhost: {}: {e}", file.display());
+            return 2;
+        }
+    };
+    match out {
+        Some(o) => match std::fs::write(o, json) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("moonhost: {}: {e}", o.display());
+                2
+            }
+        },
+        None => {
+            println!("{json}");
+            0
         }
     }
 }

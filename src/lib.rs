@@ -17,6 +17,7 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 pub mod channel;
+pub mod chrome;
 pub mod cli;
 pub mod clock;
 pub mod core;

@@ -399,3 +399,52 @@ fn junit_writes_xml_on_stdout_and_the_closing_lines_on_stderr() {
     assert!(r.2.contains("explored 50 schedules: "), "{}", r.2);
     assert!(r.2.contains("0 passed, 1 failed"), "{}", r.2);
 }
+
+#[test]
+fn trace_export_writes_chrome_trace_events_with_paired_flows() {
+    let app = fixture("depth2");
+    let trace = temp("chrome.jsonl");
+    let json = temp("chrome.json");
+    let tr = trace.to_str().unwrap();
+    run(&[
+        "test",
+        &app,
+        "--seed",
+        "11",
+        "--strategy",
+        "pct:2:15",
+        "--trace",
+        tr,
+    ]);
+    let r = run(&["trace", "export", tr, "--out", json.to_str().unwrap()]);
+    assert_eq!(r.0, 0, "{}", r.2);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).expect("valid JSON");
+    let evs = v["traceEvents"].as_array().expect("traceEvents");
+    let mut starts = std::collections::BTreeSet::new();
+    let mut ends = std::collections::BTreeSet::new();
+    let mut last = 0.0;
+    for e in evs {
+        let ts = e["ts"].as_f64().expect("every event has ts");
+        assert!(ts >= last, "timestamps never go back: {e}");
+        last = ts;
+        match e["ph"].as_str().expect("ph") {
+            "s" => assert!(starts.insert(e["id"].as_u64().unwrap())),
+            "f" => assert!(ends.insert(e["id"].as_u64().unwrap())),
+            "X" => assert!(e["dur"].as_f64().unwrap() >= 0.0),
+            "M" | "i" => {}
+            other => panic!("unexpected phase {other}"),
+        }
+    }
+    assert!(!starts.is_empty(), "messages become flows");
+    assert_eq!(starts, ends, "every flow has a start and an end");
+    let tracks = evs.iter().filter(|e| e["name"] == "thread_name").count();
+    assert_eq!(tracks, 11, "one track per process");
+    let bad = temp("bad.jsonl");
+    std::fs::write(&bad, "nope\n").unwrap();
+    let r = run(&["trace", "export", bad.to_str().unwrap()]);
+    assert_eq!(
+        (r.0, r.2.trim_end().ends_with("line 1: not a JSON object")),
+        (2, true)
+    );
+}

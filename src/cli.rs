@@ -170,6 +170,19 @@ pub fn main() -> i32 {
         Command::Run {
             app, entry, args, ..
         } => {
+            if let Some(k) = sim.explore {
+                let Ok(a) = load(&app) else { return 2 };
+                let x = crate::explore_run::RunExplore {
+                    app_dir: &app.display().to_string(),
+                    entry: &entry,
+                    args: &args,
+                    seed: sim.seed.unwrap_or(1),
+                    k,
+                    strategy,
+                    faults: &faults,
+                };
+                return crate::explore_run::explore(&a, &x);
+            }
             let s = Simulation {
                 seed: sim.seed,
                 strategy,

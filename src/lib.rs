@@ -24,6 +24,7 @@ pub mod core;
 pub mod entry;
 pub mod error;
 pub mod explore;
+pub mod explore_run;
 mod ffi;
 pub mod ids;
 pub mod junit;

@@ -448,3 +448,39 @@ fn trace_export_writes_chrome_trace_events_with_paired_flows() {
         (2, true)
     );
 }
+
+#[test]
+fn run_explores_an_entry_and_prints_replay_commands() {
+    let app = fixture("faults");
+    let r = run(&[
+        "run",
+        &app,
+        "faults:always_main",
+        "--explore",
+        "3",
+        "--strategy",
+        "pos",
+    ]);
+    assert_eq!(r.0, 1, "{} {}", r.1, r.2);
+    assert!(
+        r.1.contains("failed under 3 of 3 explored schedules"),
+        "{}",
+        r.1
+    );
+    assert!(
+        r.1.contains("  seed 2: sim.always failed: arithmetic_holds\n"),
+        "{}",
+        r.1
+    );
+    let replay = format!("replay: moonhost run {app} faults:always_main --seed 2 --strategy pos");
+    assert!(r.1.contains(&replay), "{}", r.1);
+    assert!(
+        r.1.ends_with(
+            "explored 3 schedules: 3 failed, 1 distinct failures; sometimes never hit: none\n"
+        ),
+        "{}",
+        r.1
+    );
+    let ok = run(&["run", &app, "faults:always_main"]);
+    assert_eq!(ok.0, 0, "no exploration without a seed: {}", ok.2);
+}

@@ -263,10 +263,11 @@ fn sim_config(
     faults: Faults,
 ) -> Result<SimConfig> {
     let Some(h) = header else {
+        // Strategies and faults exist only in simulation mode.
         return Ok(SimConfig {
             live: seeded,
-            strategy,
-            faults,
+            strategy: if seeded { strategy } else { Strategy::Fifo },
+            faults: if seeded { faults } else { Faults::default() },
             follow: false,
         });
     };

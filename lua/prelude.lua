@@ -64,8 +64,30 @@ local raw_recv, raw_send, raw_select, is_chan = raw.chan_recv, raw.chan_send, ra
 local CASE = { __name = "channel.case", __metatable = false }
 
 local Channel = {}
-function Channel.receive(ch) return finish(raw_recv(ch)) end
-function Channel.send(ch, v) return finish(raw_send(ch, v)) end
+-- receive and send are the hot path: written out instead of going through `finish`.
+function Channel.receive(ch)
+  local v, ok = raw_recv(ch)
+  if v == BLOCK then
+    v, ok = co_yield(BLOCK)
+    if v == NO_YIELD then error(CANNOT_YIELD, 2) end
+  elseif v == RAISE then
+    error(ok, 2)
+  end
+  return v, ok
+end
+function Channel.send(ch, v)
+  local r, err = raw_send(ch, v)
+  if r == BLOCK then
+    r, err = co_yield(BLOCK)
+    if r == NO_YIELD then error(CANNOT_YIELD, 2) end
+    -- a woken send returns `true`, or `nil, "send on closed channel"`
+    if err == nil then return r end
+  elseif r == RAISE then
+    error(err, 2)
+  end
+  if err == nil then return r end
+  return r, err
+end
 function Channel.close(ch) return finish(raw.chan_close(ch)) end
 function Channel.case_receive(ch)
   if not is_chan(ch) then
@@ -153,8 +175,31 @@ local time = {
   ticker = function(d) return finish(raw.ticker(d)) end,
   now = raw.now,
   parse_duration = function(v) return finish(raw.parse_duration(v)) end,
+  -- calendar time (SPEC §9)
+  date = function(...) return finish(raw.cal_date(...)) end,
+  unix = function(...) return finish(raw.cal_unix(...)) end,
+  parse = function(...) return finish(raw.cal_parse(...)) end,
+  load_location = function(...) return finish(raw.load_location(...)) end,
+  fixed_zone = function(...) return finish(raw.fixed_zone(...)) end,
+  utc = raw.utc,
+  localtz = raw.localtz,
 }
 for k, v in pairs(raw.time_consts) do time[k] = v end
+
+-- Time methods: wrapped so a raw method's RAISE becomes a plain-string error at the caller.
+local time_methods = {}
+for name, f in pairs(raw.time_methods) do
+  time_methods[name] = function(...) return finish(f(...)) end
+end
+
+-- errors (SPEC §9.1)
+local errors = {}
+for k, v in pairs(raw.errors) do
+  if k ~= "is_error" then errors[k] = v end
+end
+local raw_errors_new = raw.errors.new
+errors.new = function(v) return finish(raw_errors_new(v)) end
+local is_error = raw.errors.is_error
 
 local uuid = { v4 = raw.uuid_v4 }
 
@@ -310,6 +355,7 @@ local BASE = {
   process = readonly(process, "process"),
   channel = readonly(channel, "channel"),
   time = readonly(time, "time"),
+  errors = readonly(errors, "errors"),
   print = print,
   unpack = table.unpack,
   pcall = function(f, ...) return after_catch(base_pcall(f, ...)) end,
@@ -440,10 +486,19 @@ local function new_env(e, h)
   return setmetatable(env, ENV_MT)
 end
 
-local function proc_main(e, h, ...)
+-- A process that returns `nil, err` with an error object ends with its message (SPEC §9.1).
+local function ended(...)
+  if select("#", ...) >= 2 and is_error((select(2, ...))) then
+    return (...), tostring((select(2, ...))), select(3, ...)
+  end
+  return ...
+end
+
+-- Every main task starts here, with its entry's compiled chunk and method (handed over by
+-- the scheduler from entry.rs, so a spawn makes no call back into Rust).
+local function proc_main(chunk, method, e, h, ...)
   local env = new_env(e, h)
-  local mod = chunk_of(e)(env)
-  local id, method = raw_entry(e)
+  local mod = chunk(env)
   local f
   if type(mod) == "function" then
     f = mod
@@ -451,10 +506,10 @@ local function proc_main(e, h, ...)
     f = mod[method or "main"]
   end
   if type(f) ~= "function" then
-    error("entry " .. id .. ": method '" .. tostring(method or "main") ..
+    error("entry " .. raw_entry(e) .. ": method '" .. tostring(method or "main") ..
       "' not found in the table its chunk returns", 0)
   end
-  return f(...)
+  return ended(f(...))
 end
 
 local result_mt = {
@@ -481,5 +536,7 @@ return {
   make_event = make_event,
   register_host = register_host,
   chan_methods = Channel,
+  readonly = readonly,
+  time_methods = time_methods,
   builtin = BUILTIN,
 }

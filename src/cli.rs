@@ -275,9 +275,12 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
         Ok(a) => a,
         Err(code) => return code,
     };
+    // Every crash, the root's included, is reported as `moonhost: process <pid> (<entry>)
+    // failed: <error>` and its traceback (SPEC §13.1).
     let mut b = Runtime::builder()
         .strategy(measured(&app, entry, args, sim))
-        .faults(sim.faults.clone());
+        .faults(sim.faults.clone())
+        .on_crash(|r| eprintln!("moonhost: {r}"));
     if let Some(s) = sim.seed {
         b = b.seed(s);
     }
@@ -315,15 +318,10 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
     match outcome {
         Ok(RunOutcome::Exited(root)) => match root.exit {
             Exit::Normal(_) => 0,
-            Exit::Error(msg) => {
-                eprintln!("{msg}");
-                if let Some(tb) = root.traceback {
-                    eprintln!("{tb}");
-                }
-                1
-            }
+            // Already reported by the crash hook.
+            Exit::Error(_) => 1,
         },
-        Ok(RunOutcome::Deadlock) => {
+        Ok(RunOutcome::Deadlock | RunOutcome::Idle) => {
             eprintln!("moonhost: deadlock: the root process is blocked and nothing can wake it");
             1
         }
@@ -393,7 +391,17 @@ fn test(app: &Path, opts: &TestOptions) -> i32 {
         }
     }
     let mut out = std::io::stdout();
+    let none_match = !opts.filters.is_empty() && testrun::select(&app, &opts.filters).is_empty();
     match testrun::run_all(&app, opts, &mut out) {
+        Ok(_) if none_match => {
+            let filters: Vec<String> = opts.filters.iter().map(|f| format!("'{f}'")).collect();
+            let all = testrun::select(&app, &[]).len();
+            eprintln!(
+                "moonhost: no test matches {} ({all} tests in the app)",
+                filters.join(", ")
+            );
+            1
+        }
         Ok((_, 0)) => 0,
         Ok(_) => 1,
         Err(e) => {

@@ -16,14 +16,16 @@ pub struct EntryInfo {
     pub id: String,
     /// Whether `spawn` accepts it (`process.lua` or `function.lua`).
     pub spawnable: bool,
+    /// The manifest's kind name (`process.lua`, `process.host`, …).
+    pub kind: String,
     /// The function of the returned table a process runs (`main` when absent).
     pub method: Option<String>,
     /// `require` names and the entry index each one loads (`None`: the target is missing).
     pub imports: Vec<(String, Option<u32>)>,
     /// Chunk text and chunk name, when the entry has Lua source.
     source: Option<(Rc<str>, String)>,
-    /// The compiled chunk, once compiled.
-    chunk: Option<Function>,
+    /// The compiled chunk and the method name as a Lua string, once compiled.
+    chunk: Option<(Function, Option<mlua::LuaString>)>,
 }
 
 /// Every entry of the app, by index (the manifest's order).
@@ -47,6 +49,7 @@ impl Entries {
             .map(|e| EntryInfo {
                 id: e.id.clone(),
                 spawnable: matches!(e.kind, EntryKind::Process | EntryKind::Function),
+                kind: e.kind.name().to_string(),
                 method: e.method.clone(),
                 imports: e
                     .imports
@@ -81,6 +84,25 @@ impl Entries {
             .map(|i| i as u32)
     }
 
+    /// Why `id` cannot be spawned, for a host's error message: `entry not found: <id>` with
+    /// the closest spawnable id as a suggestion, or `<id> is a <kind> entry, not a process`.
+    pub fn not_spawnable(&self, id: &str) -> String {
+        if let Some(e) = self.list.iter().find(|e| e.id == id) {
+            return format!("{id} is a {} entry, not a process", e.kind);
+        }
+        let best = self
+            .list
+            .iter()
+            .filter(|e| e.spawnable)
+            .map(|e| (edit_distance(&e.id, id), &e.id))
+            .filter(|(d, cand)| *d <= 2.max(cand.len() / 4))
+            .min();
+        match best {
+            Some((_, cand)) => format!("entry not found: {id} (did you mean {cand}?)"),
+            None => format!("entry not found: {id}"),
+        }
+    }
+
     /// The entry index `alias` imports into entry `idx`; `Some(None)` when the alias is
     /// declared but its target is missing.
     pub fn import(&self, idx: u32, alias: &str) -> Option<Option<u32>> {
@@ -93,19 +115,33 @@ impl Entries {
     /// # Errors
     /// `no Lua source for entry #idx`, or the syntax error naming the entry and line.
     pub fn chunk(&mut self, lua: &Lua, idx: u32) -> Result<Function> {
+        self.start(lua, idx).map(|(f, _)| f)
+    }
+
+    /// What a process of entry `idx` starts with: the compiled chunk (compiled on first
+    /// use) and the method to call, as a Lua string (`None`: `main`).
+    ///
+    /// # Errors
+    /// As [`Entries::chunk`].
+    pub fn start(&mut self, lua: &Lua, idx: u32) -> Result<(Function, Option<mlua::LuaString>)> {
         let e = self
             .list
             .get_mut(idx as usize)
             .ok_or_else(|| Error::NotFound(format!("no Lua source for entry #{idx}")))?;
-        if let Some(f) = &e.chunk {
-            return Ok(f.clone());
+        if let Some(c) = &e.chunk {
+            return Ok(c.clone());
         }
         let Some((text, name)) = &e.source else {
             return Err(Error::NotFound(format!("no Lua source for entry #{idx}")));
         };
         let f = compile_entry(lua, &e.id, text, name)?;
-        e.chunk = Some(f.clone());
-        Ok(f)
+        let method = e
+            .method
+            .as_deref()
+            .map(|m| lua.create_string(m))
+            .transpose()?;
+        e.chunk = Some((f.clone(), method.clone()));
+        Ok((f, method))
     }
 }
 
@@ -144,14 +180,70 @@ pub fn check_syntax(app: &App) -> Result<()> {
         }
         if let Some(src) = &e.source {
             compile_entry(&lua, &e.id, &chunk_text(&src.text), &src.chunk_name)?;
+            if let Some(m) = &e.method
+                && !mentions(&src.text, m)
+            {
+                return Err(Error::Manifest(format!(
+                    "entry {}: method '{m}' is not defined in {} (a typo in `method`?)",
+                    e.id, src.chunk_name
+                )));
+            }
         }
     }
     Ok(())
+}
+
+/// Whether `src` uses `name` as an identifier anywhere (a method the chunk's table can
+/// hold must be named in its source, unless the script builds names at run time).
+fn mentions(src: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    src.match_indices(name).any(|(i, _)| {
+        let before = src[..i].chars().next_back();
+        let after = src[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+/// Levenshtein distance between two ids (for "did you mean" suggestions).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 fn one_line(e: &mlua::Error) -> String {
     match e {
         mlua::Error::SyntaxError { message, .. } => message.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{edit_distance, mentions};
+
+    #[test]
+    fn methods_are_found_as_whole_identifiers() {
+        assert!(mentions("function M.main() end", "main"));
+        assert!(mentions("return { main = f }", "main"));
+        assert!(!mentions("function M.mainly() end", "main"));
+        assert!(!mentions("function M.main() end", "mian"));
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("app:main", "app:mian"), 2);
+        assert_eq!(edit_distance("app:main", "app:main"), 0);
+        assert_eq!(edit_distance("app:main", "app:mains"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 }

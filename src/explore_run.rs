@@ -46,7 +46,9 @@ fn once(app: &App, x: &RunExplore<'_>, seed: u64, strategy: Strategy) -> (Option
             Exit::Normal(_) => None,
             Exit::Error(m) => Some(m),
         },
-        Ok(RunOutcome::Deadlock) => Some("deadlock: the root process is blocked".into()),
+        Ok(RunOutcome::Deadlock | RunOutcome::Idle) => {
+            Some("deadlock: the root process is blocked".into())
+        }
         Ok(RunOutcome::TimedOut) => Some("timed out".into()),
         Ok(RunOutcome::Interrupted) => Some("interrupted".into()),
         Ok(RunOutcome::Diverged(_)) => Some("diverged".into()),

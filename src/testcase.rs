@@ -125,10 +125,19 @@ fn run_with(
         elapsed: Duration::ZERO,
         sim: SimSeen::default(),
     };
+    // Tests crash processes on purpose; what crashed is shown only when the test fails.
+    let crashes = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = crashes.clone();
+    let root_entry = entry.id.clone();
     let mut builder = Runtime::builder()
         .output(OutputBox(output))
         .strategy(opts.strategy)
-        .faults(opts.faults.clone());
+        .faults(opts.faults.clone())
+        .on_crash(move |r| {
+            if r.entry != root_entry {
+                seen.borrow_mut().push(r.to_string());
+            }
+        });
     if let Some(s) = opts.seed {
         builder = builder.seed(s);
     }
@@ -164,6 +173,16 @@ fn run_with(
         out
     });
     judge(&mut verdict, outcome, opts);
+    let crashed = crashes.borrow();
+    if !verdict.passed && !crashed.is_empty() {
+        let mut tb = verdict.traceback.take().unwrap_or_default();
+        tb.push_str("\nprocesses that crashed during the test:");
+        for c in crashed.iter() {
+            tb.push_str("\n  ");
+            tb.push_str(&c.replace('\n', "\n    "));
+        }
+        verdict.traceback = Some(tb.trim_start().to_string());
+    }
     verdict.elapsed = match virtual_ns {
         Some(ns) => Duration::from_nanos(ns),
         None => started.elapsed(),
@@ -196,7 +215,7 @@ fn judge(verdict: &mut Verdict, outcome: crate::error::Result<RunOutcome>, opts:
             ));
             verdict.traceback = d.traceback;
         }
-        Ok(RunOutcome::Deadlock) => {
+        Ok(RunOutcome::Deadlock | RunOutcome::Idle) => {
             verdict.message =
                 Some("blocked forever: no process can run and no timer is armed".into());
         }

@@ -155,7 +155,7 @@ impl Core {
             if !self.procs.contains_key(key.1) {
                 continue;
             }
-            let chan = self.route(key.1, &h.topic);
+            let chan = self.release_route(key.1, &h.topic);
             self.enqueue(chan, key.1, h.from, h.topic, h.payloads, h.bytes);
         }
     }

@@ -25,15 +25,13 @@ impl Core {
         mut topic: Box<str>,
         mut payloads: SmallVec<[Payload; 1]>,
     ) -> Result<(), DeliverError> {
-        let chan = self.route(to, &topic);
         let bytes: usize = payloads.iter().map(|p| p.measure().0).sum();
-        let p = &mut self.procs[to];
-        let limits = &self.hosts[p.pid.host as usize].limits;
-        let full = limits.mailbox_len.is_some_and(|max| p.mailbox >= max)
-            || p.mailbox_bytes.saturating_add(bytes) > limits.memory_bytes;
-        if full && !self.chans[chan].q.has_receivers() {
-            return Err(DeliverError::MailboxFull);
-        }
+        let chan = if self.is_mailbox(to) {
+            None
+        } else {
+            Some(self.route(to, &topic, bytes)?)
+        };
+        // Accepted: only now may a fault drop, duplicate or delay it (SPEC §14.4).
         let copies = match self.send_fault(to, &topic) {
             Some(FaultKind::Drop) => return Ok(()),
             Some(FaultKind::Dup) => 2,
@@ -46,34 +44,27 @@ impl Core {
             }
         }
         for i in 0..copies {
-            let payloads = if i + 1 < copies {
-                payloads.clone()
-            } else {
+            let last = i + 1 == copies;
+            let payloads = if last {
                 std::mem::take(&mut payloads)
-            };
-            let topic = if i + 1 < copies {
-                topic.clone()
             } else {
+                payloads.clone()
+            };
+            let topic = if last {
                 std::mem::take(&mut topic)
+            } else {
+                topic.clone()
             };
             self.enqueue(chan, to, from, topic, payloads, bytes);
         }
         Ok(())
     }
 
-    /// The channel a message to `to` on `topic` goes to now: its subscription, or the inbox.
-    pub(super) fn route(&mut self, to: ProcId, topic: &str) -> ChanId {
-        let p = &self.procs[to];
-        match p.listeners.iter().find(|l| *l.topic == *topic) {
-            Some(l) => l.chan,
-            None => self.inbox(to),
-        }
-    }
-
-    /// Puts one accepted message into `chan` (`to`'s inbox or subscription).
+    /// Puts one accepted message into `chan` (`to`'s inbox or subscription), or `to`'s host
+    /// mailbox when `chan` is `None`.
     pub(super) fn enqueue(
         &mut self,
-        chan: ChanId,
+        chan: Option<ChanId>,
         to: ProcId,
         from: Option<PidRef>,
         topic: Box<str>,
@@ -99,7 +90,39 @@ impl Core {
             payloads,
             bytes,
         };
-        self.offer(chan, Item::Msg(Box::new(msg)));
+        match chan {
+            Some(chan) => {
+                self.offer(chan, Item::Msg(Box::new(msg)));
+            }
+            None => self.deliver_to_host(to, msg),
+        }
+    }
+
+    /// Where a held message to `to` on `topic` goes when it is released: its listener, the
+    /// inbox, or the host mailbox (`None`). It was accepted already, so no limit applies.
+    pub(super) fn release_route(&mut self, to: ProcId, topic: &str) -> Option<ChanId> {
+        if self.is_mailbox(to) {
+            return None;
+        }
+        let p = &self.procs[to];
+        Some(match p.listeners.iter().find(|l| *l.topic == *topic) {
+            Some(l) => l.chan,
+            None => self.inbox(to),
+        })
+    }
+
+    /// The channel a message on `topic` to `to` goes to (its listener, else the inbox),
+    /// refusing when it would wait over the host's mailbox limits.
+    fn route(&mut self, to: ProcId, topic: &str, bytes: usize) -> Result<ChanId, DeliverError> {
+        let chan = self.release_route(to, topic).expect("not a host mailbox");
+        let p = &self.procs[to];
+        let limits = &self.hosts[p.pid.host as usize].limits;
+        let full = limits.mailbox_len.is_some_and(|max| p.mailbox >= max)
+            || p.mailbox_bytes.saturating_add(bytes) > limits.memory_bytes;
+        if full && !self.chans[chan].q.has_receivers() {
+            return Err(DeliverError::MailboxFull);
+        }
+        Ok(chan)
     }
 
     /// The subscription of `proc` to `topic`, switched to `message` mode: its channel and
@@ -202,6 +225,9 @@ impl Core {
                 ("kind", ev.kind.name().into()),
             ]
         });
+        let Some(ev) = self.event_to_host(to, ev) else {
+            return;
+        };
         let chan = self.events(to);
         self.offer(chan, Item::Event(Box::new(ev)));
     }

@@ -16,6 +16,7 @@ mod chans;
 mod delay;
 mod exits;
 mod faults;
+mod hosted;
 mod mailbox;
 mod processes;
 mod records;
@@ -27,6 +28,7 @@ mod wait;
 
 pub use chans::SendResult;
 pub use faults::{FaultState, KILLED};
+pub use hosted::Crash;
 pub use processes::Parent;
 pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use run::{Next, Slice, Stopped, Turn};
@@ -116,6 +118,10 @@ pub struct Core {
     faults: FaultState,
     /// Messages whose delivery a `delay` holds back.
     delays: delay::Delays,
+    /// Host mailboxes alive, with the queue each one fills.
+    mailboxes: Vec<ProcId>,
+    /// Processes that ended abnormally since the runtime last asked.
+    crashes: Vec<Crash>,
 }
 
 /// Most finished coroutines kept for reuse.
@@ -174,6 +180,7 @@ impl Core {
                     name,
                     limits,
                     live: 0,
+                    spawnable: true,
                 })
                 .collect(),
             entries: cfg.entries,
@@ -192,6 +199,8 @@ impl Core {
             sched: schedule::Schedule::new(cfg.sim.strategy, cfg.seed, cfg.sim.follow),
             faults: FaultState::new(cfg.sim.faults, cfg.seed, cfg.sim.live, cfg.sim.follow),
             delays: delay::Delays::default(),
+            mailboxes: Vec::new(),
+            crashes: Vec::new(),
         }
     }
 
@@ -309,7 +318,7 @@ impl Core {
     pub fn find_host(&self, name: &str) -> Option<u32> {
         self.hosts
             .iter()
-            .position(|h| h.name == name)
+            .position(|h| h.name == name && h.spawnable)
             .map(|i| i as u32)
     }
 
@@ -405,6 +414,12 @@ impl Core {
     /// Makes `p` the root process.
     pub fn set_root(&mut self, p: ProcId) {
         self.root = Some(p);
+        self.root_exit = None;
+    }
+
+    /// Forgets the root and how it ended (after the host was told).
+    pub fn clear_root(&mut self) {
+        self.root = None;
         self.root_exit = None;
     }
 

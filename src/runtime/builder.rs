@@ -26,6 +26,8 @@ const GC_PAUSE_PERCENT: i32 = 400;
 
 /// Builds a [`Runtime`].
 pub struct RuntimeBuilder {
+    manual_clock: bool,
+    on_crash: Option<super::embed::CrashHook>,
     seed: Option<u64>,
     strategy: Strategy,
     faults: Faults,
@@ -42,6 +44,7 @@ impl std::fmt::Debug for RuntimeBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuntimeBuilder")
             .field("seed", &self.seed)
+            .field("manual_clock", &self.manual_clock)
             .field("slice", &self.slice)
             .finish()
     }
@@ -50,6 +53,8 @@ impl std::fmt::Debug for RuntimeBuilder {
 impl Default for RuntimeBuilder {
     fn default() -> Self {
         RuntimeBuilder {
+            manual_clock: false,
+            on_crash: None,
             seed: None,
             strategy: Strategy::Fifo,
             faults: Faults::default(),
@@ -65,6 +70,23 @@ impl Default for RuntimeBuilder {
 }
 
 impl RuntimeBuilder {
+    /// Time is virtual and moves only by `Runtime::advance_clock`: it starts at
+    /// 2026-01-01T00:00:00Z, never jumps while processes are idle, and `time.*`, `os.time`
+    /// and `os.clock` follow it. Combine with [`RuntimeBuilder::seed`] to seed random
+    /// sources, uuids and PIDs too.
+    pub fn manual_clock(mut self) -> Self {
+        self.manual_clock = true;
+        self
+    }
+
+    /// Calls `hook` once for every process that ends abnormally, after its monitors and
+    /// links were notified (otherwise each crash is logged with `log::error!`, target
+    /// `moonhost::crash`).
+    pub fn on_crash(mut self, hook: impl FnMut(&crate::hostbox::CrashReport) + 'static) -> Self {
+        self.on_crash = Some(Box::new(hook));
+        self
+    }
+
     /// Runs on a virtual clock seeded with `seed` (simulation mode).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -107,7 +129,7 @@ impl RuntimeBuilder {
     }
 
     /// Replays the trace at `path`: a virtual clock follows it, and the run stops at the
-    /// first record that differs ([`RunOutcome::Diverged`]).
+    /// first record that differs ([`RunOutcome::Diverged`](super::RunOutcome::Diverged)).
     pub fn replay(mut self, path: impl Into<PathBuf>) -> Self {
         self.replay = Some(path.into());
         self
@@ -172,6 +194,8 @@ impl RuntimeBuilder {
         if let Some(g) = self.guide.take() {
             tracer.set_guide(g);
         }
+        let manual_clock = self.manual_clock;
+        let crash_hook = self.on_crash.take();
         let core = self.core(&lua, &installed, app, tracer, guided)?;
         lua.set_app_data(core);
         let poll = mio::Poll::new().map_err(|e| Error::Poll(e.to_string()))?;
@@ -187,6 +211,9 @@ impl RuntimeBuilder {
                 flag: Arc::new(AtomicBool::new(false)),
                 waker: Arc::new(waker),
             },
+            manual_clock,
+            crash_hook,
+            crash_pending: false,
         })
     }
 
@@ -209,6 +236,7 @@ impl RuntimeBuilder {
         let clock = match (recorded("wall0").and_then(|v| v.as_i64()), self.seed) {
             (Some(wall0), _) => Clock::virtual_at(wall0),
             (None, Some(_)) => Clock::virtual_at(VIRTUAL_EPOCH_NS),
+            (None, None) if self.manual_clock => Clock::virtual_at(VIRTUAL_EPOCH_NS),
             (None, None) => Clock::real(),
         };
         // math.random is one generator shared by all processes; seeding it from the run's
@@ -236,7 +264,7 @@ impl RuntimeBuilder {
             seed,
             virtual_work: match recorded("virtual") {
                 Some(v) => v.as_bool().unwrap_or(false),
-                None => self.seed.is_some(),
+                None => self.seed.is_some() && !self.manual_clock,
             },
             sim: match sim_config(
                 header.as_ref(),

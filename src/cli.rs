@@ -37,7 +37,7 @@ pub struct SimArgs {
     /// Run on a virtual clock seeded with N (simulation mode).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Scheduling strategy: fifo, random, pct[:D[:H]] or pos (needs --seed or --explore).
+    /// Scheduling strategy: `fifo`, `random`, `pct[:D[:H]]` or `pos` (needs --seed or --explore).
     #[arg(long, value_name = "NAME")]
     pub strategy: Option<String>,
     /// Alias of `--strategy random`.

@@ -131,6 +131,18 @@ pub fn run_all(
 
 /// One run of a test (not exploring), shrunk afterwards with `--shrink`.
 fn single_run(app: &App, t: &Entry, opts: &TestOptions, output: Box<dyn Write>) -> Verdict {
+    // PCT without a horizon measures it by one FIFO run of this test (SPEC §14.2).
+    let resolved;
+    let opts = match opts.seed {
+        Some(seed) if opts.strategy.needs_horizon() => {
+            resolved = TestOptions {
+                strategy: explore::resolve(app, t, opts, seed),
+                ..opts.clone()
+            };
+            &resolved
+        }
+        _ => opts,
+    };
     let mut v = run_one(app, t, opts, output);
     if opts.shrink {
         let dir = opts

@@ -56,6 +56,7 @@ mod chrome;
 #[doc(hidden)]
 pub mod cli;
 mod clock;
+mod context;
 mod core;
 mod entry;
 mod error;
@@ -81,6 +82,7 @@ mod request;
 mod rng;
 #[doc(hidden)]
 pub mod runtime;
+mod security;
 #[doc(hidden)]
 pub mod sim;
 mod testcase;

@@ -3,7 +3,7 @@
 
 use crate::manifest::App;
 use crate::message::Exit;
-use crate::runtime::{RunOutcome, Runtime, check_syntax};
+use crate::runtime::{RunOutcome, Runtime, RuntimeBuilder, check_syntax};
 use crate::sim::{Faults, Strategy};
 use crate::testrun::{self, TestOptions};
 use crate::trace::Divergence;
@@ -77,6 +77,9 @@ pub enum Command {
         /// Simulation flags.
         #[command(flatten)]
         sim: SimArgs,
+        /// Write the process report (SPEC §12.4) to stderr when the run ends.
+        #[arg(long)]
+        report: bool,
     },
     /// Run every entry with meta.type: test.
     Test {
@@ -168,7 +171,11 @@ pub fn main() -> i32 {
     };
     match command {
         Command::Run {
-            app, entry, args, ..
+            app,
+            entry,
+            args,
+            report,
+            ..
         } => {
             if let Some(k) = sim.explore {
                 let Ok(a) = load(&app) else { return 2 };
@@ -189,6 +196,7 @@ pub fn main() -> i32 {
                 faults,
                 trace: sim.trace,
                 replay: sim.replay,
+                report,
             };
             run(&app, &entry, &args, &s)
         }
@@ -259,6 +267,8 @@ struct Simulation {
     faults: Faults,
     trace: Option<PathBuf>,
     replay: Option<PathBuf>,
+    /// `--report`: print the process report when the run ends.
+    report: bool,
 }
 
 fn load(app: &Path) -> Result<App, i32> {
@@ -270,15 +280,13 @@ fn load(app: &Path) -> Result<App, i32> {
         })
 }
 
-fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
-    let app = match load(app) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
+/// The runtime builder of a `run`: strategy (PCT's horizon measured), faults, clock,
+/// trace or replay, and the crash hook.
+fn builder_for(app: &App, entry: &str, args: &[String], sim: &Simulation) -> RuntimeBuilder {
     // Every crash, the root's included, is reported as `moonhost: process <pid> (<entry>)
     // failed: <error>` and its traceback (SPEC §13.1).
     let mut b = Runtime::builder()
-        .strategy(measured(&app, entry, args, sim))
+        .strategy(measured(app, entry, args, sim))
         .faults(sim.faults.clone())
         .on_crash(|r| eprintln!("moonhost: {r}"));
     if let Some(s) = sim.seed {
@@ -290,6 +298,15 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
     if let Some(r) = &sim.replay {
         b = b.replay(r);
     }
+    b
+}
+
+fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
+    let app = match load(app) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let b = builder_for(&app, entry, args, sim);
     let mut always = None;
     let mut replayed = None;
     let outcome = b.build(&app).and_then(|mut rt| {
@@ -305,11 +322,22 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
             replayed = Some(c.tracer().compared());
         }
         drop(c);
+        // A deadlock always gets the report, after its message.
+        let deadlock = matches!(outcome, Ok(RunOutcome::Deadlock | RunOutcome::Idle));
+        let report = (sim.report || deadlock).then(|| rt.report());
         rt.shutdown();
-        outcome
+        outcome.map(|o| (o, report))
     });
+    let (outcome, report) = match outcome {
+        Ok((o, r)) => (Ok(o), r),
+        Err(e) => (Err(e), None),
+    };
     if let (Some(n), Ok(RunOutcome::Exited(_))) = (replayed, &outcome) {
         eprintln!("replay: ok ({n} records)");
+    }
+    let deadlock = matches!(outcome, Ok(RunOutcome::Deadlock | RunOutcome::Idle));
+    if let Some(r) = report.as_deref().filter(|_| !deadlock) {
+        eprint!("{r}");
     }
     if let Some(a) = always {
         eprintln!("moonhost: {a}");
@@ -323,6 +351,9 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
         },
         Ok(RunOutcome::Deadlock | RunOutcome::Idle) => {
             eprintln!("moonhost: deadlock: the root process is blocked and nothing can wake it");
+            if let Some(r) = &report {
+                eprint!("{r}");
+            }
             1
         }
         Ok(RunOutcome::TimedOut) => 1,

@@ -12,11 +12,13 @@
 //! [`Request`]: crate::request::Request
 //! [`Outcome`]: crate::request::Outcome
 
+mod calls;
 mod chans;
 mod delay;
 mod exits;
 mod faults;
 mod hosted;
+mod introspect;
 mod mailbox;
 mod processes;
 mod records;
@@ -26,9 +28,11 @@ mod select;
 mod timers;
 mod wait;
 
+pub use calls::Call;
 pub use chans::SendResult;
 pub use faults::{FaultState, KILLED};
 pub use hosted::Crash;
+pub use introspect::{ProcState, ProcessInfo, WaitKind};
 pub use processes::Parent;
 pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use run::{Next, Slice, Stopped, Turn};
@@ -47,7 +51,7 @@ use crate::trace::Tracer;
 use mlua::Thread;
 use slotmap::SlotMap;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 /// How the root process ended.
@@ -118,6 +122,10 @@ pub struct Core {
     faults: FaultState,
     /// Messages whose delivery a `delay` holds back.
     delays: delay::Delays,
+    /// Processes that accept supervisor calls (`core/calls.rs`).
+    supervisors: BTreeSet<ProcId>,
+    /// Supervisor calls waiting for their reply.
+    calls: Vec<Call>,
     /// Host mailboxes alive, with the queue each one fills.
     mailboxes: Vec<ProcId>,
     /// Processes that ended abnormally since the runtime last asked.
@@ -201,6 +209,8 @@ impl Core {
             delays: delay::Delays::default(),
             mailboxes: Vec::new(),
             crashes: Vec::new(),
+            supervisors: BTreeSet::new(),
+            calls: Vec::new(),
         }
     }
 

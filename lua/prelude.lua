@@ -459,6 +459,7 @@ local BUILTIN = {
   security = readonly(security, "security"),
   process = BASE.process,
   channel = BASE.channel,
+  sim = readonly(raw.load_sim(finish), "sim"),
 }
 
 -- A process's globals fall back to BASE. Assigning nil to a built-in name the process has

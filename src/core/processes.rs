@@ -90,6 +90,7 @@ impl Core {
                 self.add_watcher(par.proc, proc);
             }
         }
+        self.sched_spawned(proc);
         self.queue(task);
         log::debug!(
             "spawn {} entry {}",

@@ -13,6 +13,7 @@ mod misc;
 pub mod object;
 pub mod process;
 pub mod security;
+pub mod sim;
 pub mod spawner;
 mod supervise;
 pub mod time;
@@ -78,6 +79,7 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     ctx::open(lua, &raw)?;
     spawner::open(lua, &raw)?;
     security::open(lua, &raw)?;
+    sim::open(lua, &raw)?;
     supervise::open(lua, &raw)?;
     introspect::open(lua, &raw, fuel)?;
     let exports: Table = lua

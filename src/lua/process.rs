@@ -300,7 +300,13 @@ fn feed(lua: &Lua, c: &mut Core, p: ProcId, events: bool) -> mlua::Result<mlua::
 
 /// Resolves the destination argument of monitor/link-like calls; `Err` carries the
 /// binding's result. An ended PID becomes `ended`.
-fn target(lua: &Lua, c: &Core, args: &MultiValue, func: &str, ended: &str) -> Result<ProcId, Ret> {
+pub(super) fn target(
+    lua: &Lua,
+    c: &Core,
+    args: &MultiValue,
+    func: &str,
+    ended: &str,
+) -> Result<ProcId, Ret> {
     let dest = arg(args, 1);
     if dest.is_nil() {
         return Err(fail(lua, format!("{func} requires a destination argument")));

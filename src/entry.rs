@@ -35,7 +35,12 @@ pub struct Entries {
 impl Entries {
     /// The entries of `app`.
     pub fn of(app: &App) -> Entries {
-        let index = |id: &str| app.entries.iter().position(|t| t.id == id).map(|i| i as u32);
+        let index = |id: &str| {
+            app.entries
+                .iter()
+                .position(|t| t.id == id)
+                .map(|i| i as u32)
+        };
         let list = app
             .entries
             .iter()

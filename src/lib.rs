@@ -37,6 +37,7 @@ pub mod runtime;
 pub mod testrun;
 pub mod timer;
 pub mod trace;
+pub mod watchdog;
 
 pub use crate::core::RootExit;
 pub use crate::error::{Error, Result};

@@ -13,7 +13,6 @@ pub struct Registry {
     names: HashMap<Box<str>, ProcId>,
 }
 
-
 impl Registry {
     /// Maps `name` to `p`; fine when `p` already holds it. Returns whether the name is new.
     ///

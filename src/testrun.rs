@@ -5,8 +5,8 @@
 //! its own time limit, so nothing a test leaves behind can disturb the next one.
 
 use crate::manifest::{App, Entry, MetaValue};
-use crate::payload::Payload;
 use crate::message::Exit;
+use crate::payload::Payload;
 use crate::runtime::{RunOutcome, Runtime};
 use std::io::Write;
 use std::time::{Duration, Instant};

@@ -22,9 +22,9 @@ mod select;
 mod timers;
 mod wait;
 
-pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use chans::SendResult;
 pub use processes::Parent;
+pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use run::{Next, Slice, Stopped, Turn};
 pub use select::SelectResult;
 
@@ -200,7 +200,9 @@ impl Core {
 
     /// The PID string of live process `p` (`""` when it has ended).
     pub fn pid_string_of(&self, p: ProcId) -> String {
-        self.pid_of(p).map(|pid| self.pid_string(pid)).unwrap_or_default()
+        self.pid_of(p)
+            .map(|pid| self.pid_string(pid))
+            .unwrap_or_default()
     }
 
     /// The id of the entry live process `p` runs.
@@ -286,7 +288,10 @@ impl Core {
 
     /// The index of the host named `name`.
     pub fn find_host(&self, name: &str) -> Option<u32> {
-        self.hosts.iter().position(|h| h.name == name).map(|i| i as u32)
+        self.hosts
+            .iter()
+            .position(|h| h.name == name)
+            .map(|i| i as u32)
     }
 
     /// Number of hosts.

@@ -59,7 +59,9 @@ impl Core {
             num: self.next_pid,
         };
         self.next_pid += 1;
-        let proc = self.procs.insert(new_process(pid, entry, instructions_left));
+        let proc = self
+            .procs
+            .insert(new_process(pid, entry, instructions_left));
         let task = self.tasks.insert(Task {
             proc,
             thread: Some(thread),
@@ -80,7 +82,11 @@ impl Core {
             }
         }
         self.queue(task);
-        log::debug!("spawn {} entry {}", self.pid_string(pid), self.entries.id(entry));
+        log::debug!(
+            "spawn {} entry {}",
+            self.pid_string(pid),
+            self.entries.id(entry)
+        );
         self.trace_with("spawn", |c| {
             let parent = parent.map(|p| c.pid_field(c.procs[p.proc].pid));
             vec![

@@ -140,9 +140,9 @@ impl Core {
     /// Whether `proc`'s heap charge is over half its limit and has grown by an eighth of
     /// it since the last reconciliation (see `Runtime::reconcile`).
     pub fn needs_reconcile(&self, proc: ProcId, limit: usize) -> bool {
-        self.procs.get(proc).is_some_and(|p| {
-            p.heap > limit / 2 && p.heap >= p.heap_checked + limit / 8
-        })
+        self.procs
+            .get(proc)
+            .is_some_and(|p| p.heap > limit / 2 && p.heap >= p.heap_checked + limit / 8)
     }
 
     /// Scales every process's heap charge down so that together they do not exceed `live`

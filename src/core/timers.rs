@@ -80,7 +80,10 @@ impl Core {
     fn fire(&mut self, deadline: u64, task: TimerTask) {
         self.trace_with("timer", |c| {
             let owner = c.procs[task.owner].pid;
-            vec![("pid", c.pid_field(owner)), ("kind", task.fire.kind().into())]
+            vec![
+                ("pid", c.pid_field(owner)),
+                ("kind", task.fire.kind().into()),
+            ]
         });
         match task.fire {
             Fire::Wake(w) => {

@@ -6,7 +6,7 @@
 
 use super::args::{self, Ret, arg, bad_arg, block_on, core, fail, raise, ret};
 use super::object::{chan_id, chan_object, outcome_values};
-use crate::core::{SendResult, SelectResult};
+use crate::core::{SelectResult, SendResult};
 use crate::ids::ChanId;
 use crate::message::{ChanKind, Item};
 use crate::request::{Case, Outcome, Request};
@@ -76,7 +76,9 @@ fn chan_send(lua: &Lua, args: MultiValue) -> Ret {
     match c.try_send(ch, Item::Lua(arg(&args, 2))) {
         SendResult::Done => ret(lua, true),
         SendResult::Closed => raise(lua, "send on closed channel"),
-        SendResult::WouldBlock(item) => block_on(lua, &mut c, "channel.send", Request::Send(ch, item)),
+        SendResult::WouldBlock(item) => {
+            block_on(lua, &mut c, "channel.send", Request::Send(ch, item))
+        }
     }
 }
 
@@ -113,7 +115,11 @@ fn chan_close(lua: &Lua, args: MultiValue) -> Ret {
 
 /// Reads the cases of a select: `{channel, is_send, value}` tables made by
 /// `case_receive` / `case_send`.
-fn read_cases(lua: &Lua, cases: &Table, n: usize) -> mlua::Result<Result<SmallVec<[Case; 4]>, Ret>> {
+fn read_cases(
+    lua: &Lua,
+    cases: &Table,
+    n: usize,
+) -> mlua::Result<Result<SmallVec<[Case; 4]>, Ret>> {
     let mut list = SmallVec::with_capacity(n);
     for i in 1..=n {
         let case: Value = cases.raw_get(i)?;
@@ -127,7 +133,10 @@ fn read_cases(lua: &Lua, cases: &Table, n: usize) -> mlua::Result<Result<SmallVe
         };
         let ch: Value = t.raw_get(1)?;
         let Some(id) = chan_id(&ch) else {
-            return Ok(Err(raise(lua, format!("channel.select: case #{i} has no channel"))));
+            return Ok(Err(raise(
+                lua,
+                format!("channel.select: case #{i} has no channel"),
+            )));
         };
         let is_send: bool = t.raw_get::<Option<bool>>(2)?.unwrap_or(false);
         let v = if is_send {

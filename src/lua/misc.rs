@@ -24,7 +24,10 @@ pub fn open(lua: &Lua, raw: &Table, fuel: Rc<Fuel>) -> mlua::Result<()> {
     )?;
     raw.set("traceback", lua.create_function(traceback)?)?;
     let f = fuel.clone();
-    raw.set("doomed", lua.create_function(move |_, ()| Ok(f.doomed.get()))?)?;
+    raw.set(
+        "doomed",
+        lua.create_function(move |_, ()| Ok(f.doomed.get()))?,
+    )?;
     raw.set(
         "gc_collect",
         lua.create_function(move |lua, full: bool| preempt::collect_in_slice(lua, &fuel, full))?,
@@ -124,9 +127,7 @@ fn open_coroutines(lua: &Lua, raw: &Table) -> mlua::Result<()> {
 fn open_clocks(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set(
         "unix_now",
-        lua.create_function(|lua, ()| {
-            Ok(core(lua)?.clock().wall_ns().div_euclid(1_000_000_000))
-        })?,
+        lua.create_function(|lua, ()| Ok(core(lua)?.clock().wall_ns().div_euclid(1_000_000_000)))?,
     )?;
     raw.set(
         "virtual_seconds",

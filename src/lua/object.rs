@@ -161,7 +161,9 @@ fn raw_payload(lua: &Lua, payloads: &[Payload]) -> mlua::Result<Value> {
 /// `case, value, ok` (case from 1) for a select.
 pub fn outcome_values(lua: &Lua, core: &Core, o: Outcome) -> mlua::Result<MultiValue> {
     match (o.case, o.done) {
-        (None, Done::Received(item, kind)) => (item_value(lua, core, item, kind)?, true).into_lua_multi(lua),
+        (None, Done::Received(item, kind)) => {
+            (item_value(lua, core, item, kind)?, true).into_lua_multi(lua)
+        }
         (None, Done::Closed) => (Value::Nil, false).into_lua_multi(lua),
         (None, Done::Sent | Done::Slept) => true.into_lua_multi(lua),
         (None, Done::SendClosed) => (Value::Nil, "send on closed channel").into_lua_multi(lua),

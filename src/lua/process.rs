@@ -97,7 +97,10 @@ fn spawn(lua: &Lua, args: MultiValue) -> Ret {
     };
     let host_s = host.to_string_lossy();
     let entry_s = entry.to_string_lossy();
-    let mode = Mode { link: mode & 2 != 0, monitor: mode & 1 != 0 };
+    let mode = Mode {
+        link: mode & 2 != 0,
+        monitor: mode & 1 != 0,
+    };
     match spawn_child(lua, &entry_s, &host_s, copied, mode)? {
         Ok(pid) => ret(lua, pid),
         Err(e) => fail(lua, e.to_string()),
@@ -136,7 +139,8 @@ fn spawn_child(
         link: mode.link,
         monitor: mode.monitor,
     });
-    Ok(c.spawn(thread, e, h, args, parent).map(|pid| c.pid_string(pid)))
+    Ok(c.spawn(thread, e, h, args, parent)
+        .map(|pid| c.pid_string(pid)))
 }
 
 /// `process.pid()` -> the caller's PID.

@@ -257,5 +257,4 @@ mod tests {
         );
         assert_eq!(t.to_string(), "{a = {1}, b = {1}, self = <cycle>}");
     }
-
-    }
+}

@@ -121,7 +121,7 @@ impl RuntimeBuilder {
         self
     }
 
-        /// Creates the runtime for `app`, compiling every Lua entry.
+    /// Creates the runtime for `app`, compiling every Lua entry.
     ///
     /// # Errors
     /// [`Error::Lua`] naming the entry and line of a syntax error; [`Error::Poll`] when the
@@ -143,7 +143,12 @@ impl RuntimeBuilder {
             }
             (None, None) => Tracer::default(),
         };
-        let core = self.core(&lua, &installed, app, tracer)?;
+        let mut core = self.core(&lua, &installed, app, tracer)?;
+        // A simulation or a recorded run preempts by count alone, so a seed or a trace
+        // replays the same.
+        if !core.clock().is_virtual() && !core.tracer().is_on() {
+            preempt::watch(&lua, &fuel)?;
+        }
         lua.set_app_data(core);
         let poll = mio::Poll::new().map_err(|e| Error::Poll(e.to_string()))?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)

@@ -11,6 +11,7 @@ use crate::lua::args::is_block;
 use crate::lua::object::outcome_values;
 use crate::message::Exit;
 use crate::payload::Payload;
+use crate::preempt;
 use mlua::{MultiValue, Thread, Value};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -84,15 +85,16 @@ impl Runtime {
         let lua = &self.lua;
         let base = lua.used_memory();
         let cap = base.saturating_add(slice.allowance).min(slice.ceiling);
-        self.fuel.refill(slice.budget, base, slice.allowance, slice.ceiling);
+        self.fuel
+            .refill(slice.budget, base, slice.allowance, slice.ceiling);
         let _ = lua.set_memory_limit(cap);
         let resume = std::mem::take(&mut turn.resume);
+        preempt::begin_slice(&self.fuel, turn.thread.state(), slice.budget);
         let res: Resumed = match self.resume_args(resume) {
-            Ok(args) => catch_unwind(AssertUnwindSafe(|| {
-                turn.thread.resume::<MultiValue>(args)
-            })),
+            Ok(args) => catch_unwind(AssertUnwindSafe(|| turn.thread.resume::<MultiValue>(args))),
             Err(e) => Ok(Err(e)),
         };
+        preempt::end_slice(&self.fuel);
         let _ = self.lua.set_memory_limit(slice.ceiling);
         self.account(turn.proc, &res);
         self.conclude(turn.task, turn.proc, turn.thread, res, cap < slice.ceiling);
@@ -122,7 +124,12 @@ impl Runtime {
     fn account(&self, proc: crate::ids::ProcId, res: &Resumed) {
         let after = self.lua.used_memory();
         let mut core = self.core();
-        core.charge(proc, self.fuel.mem_base.get(), after, self.fuel.budget.get());
+        core.charge(
+            proc,
+            self.fuel.mem_base.get(),
+            after,
+            self.fuel.budget.get(),
+        );
         self.fuel.budget.set(u64::MAX);
         if core.clock().is_virtual() && core.virtual_work() {
             // Work takes virtual time too, so timers still fire beside a busy process.
@@ -140,7 +147,14 @@ impl Runtime {
     /// Acts on how the resume stopped: park or requeue a suspended task, end a finished or
     /// failed process. `capped` says the process's own limit (not the runtime's ceiling)
     /// bounded its heap.
-    fn conclude(&self, tid: TaskId, proc: crate::ids::ProcId, thread: Thread, res: Resumed, capped: bool) {
+    fn conclude(
+        &self,
+        tid: TaskId,
+        proc: crate::ids::ProcId,
+        thread: Thread,
+        res: Resumed,
+        capped: bool,
+    ) {
         let mut core = self.core();
         if !core.is_alive(proc) {
             return;
@@ -169,7 +183,12 @@ impl Runtime {
                 }
             }
             Ok(Err(e)) => {
-                let (msg, tb) = failure(&e, capped, core.limits_of(proc).map(|l| l.memory_bytes), core.memory_ceiling());
+                let (msg, tb) = failure(
+                    &e,
+                    capped,
+                    core.limits_of(proc).map(|l| l.memory_bytes),
+                    core.memory_ceiling(),
+                );
                 core.restore_thread(tid, thread);
                 core.end_process(proc, Exit::Error(msg), tb);
             }
@@ -186,8 +205,18 @@ impl Runtime {
     }
 
     /// Traces a suspension (and the stack of a replay that diverged here).
-    fn trace_stop(&self, core: &mut crate::core::Core, proc: crate::ids::ProcId, thread: &Thread, how: Stopped) {
-        let ev = if how == Stopped::Blocked { "park" } else { "yield" };
+    fn trace_stop(
+        &self,
+        core: &mut crate::core::Core,
+        proc: crate::ids::ProcId,
+        thread: &Thread,
+        how: Stopped,
+    ) {
+        let ev = if how == Stopped::Blocked {
+            "park"
+        } else {
+            "yield"
+        };
         core.trace_with(ev, |c| vec![("pid", c.pid_string_of(proc).into())]);
         if let Some(d) = &mut core.tracer().diverged
             && d.traceback.is_none()
@@ -195,7 +224,11 @@ impl Runtime {
             d.traceback = Some(lua::thread_traceback(&self.lua, thread));
         }
         if log::log_enabled!(log::Level::Debug) {
-            let what = if how == Stopped::Blocked { "parked" } else { "yielded" };
+            let what = if how == Stopped::Blocked {
+                "parked"
+            } else {
+                "yielded"
+            };
             log::debug!("{} {what}", core.pid_string_of(proc));
         }
     }
@@ -229,7 +262,12 @@ impl Runtime {
 
 /// The exit message and traceback of a resume that raised: memory errors name the limit
 /// that was reached (the process's own when `capped`, else the runtime's ceiling).
-fn failure(e: &mlua::Error, capped: bool, limit: Option<usize>, ceiling: usize) -> (String, Option<String>) {
+fn failure(
+    e: &mlua::Error,
+    capped: bool,
+    limit: Option<usize>,
+    ceiling: usize,
+) -> (String, Option<String>) {
     let (msg, tb) = split_error(e);
     if !is_memory_error(e) {
         return (msg, tb);

@@ -153,8 +153,31 @@ local time = {
   ticker = function(d) return finish(raw.ticker(d)) end,
   now = raw.now,
   parse_duration = function(v) return finish(raw.parse_duration(v)) end,
+  -- calendar time (SPEC §9)
+  date = function(...) return finish(raw.cal_date(...)) end,
+  unix = function(...) return finish(raw.cal_unix(...)) end,
+  parse = function(...) return finish(raw.cal_parse(...)) end,
+  load_location = function(...) return finish(raw.load_location(...)) end,
+  fixed_zone = function(...) return finish(raw.fixed_zone(...)) end,
+  utc = raw.utc,
+  localtz = raw.localtz,
 }
 for k, v in pairs(raw.time_consts) do time[k] = v end
+
+-- Time methods: wrapped so a raw method's RAISE becomes a plain-string error at the caller.
+local time_methods = {}
+for name, f in pairs(raw.time_methods) do
+  time_methods[name] = function(...) return finish(f(...)) end
+end
+
+-- errors (SPEC §9.1)
+local errors = {}
+for k, v in pairs(raw.errors) do
+  if k ~= "is_error" then errors[k] = v end
+end
+local raw_errors_new = raw.errors.new
+errors.new = function(v) return finish(raw_errors_new(v)) end
+local is_error = raw.errors.is_error
 
 local uuid = { v4 = raw.uuid_v4 }
 
@@ -310,6 +333,7 @@ local BASE = {
   process = readonly(process, "process"),
   channel = readonly(channel, "channel"),
   time = readonly(time, "time"),
+  errors = readonly(errors, "errors"),
   print = print,
   unpack = table.unpack,
   pcall = function(f, ...) return after_catch(base_pcall(f, ...)) end,
@@ -439,6 +463,14 @@ local function new_env(e, h)
   return setmetatable(env, ENV_MT)
 end
 
+-- A process that returns `nil, err` with an error object ends with its message (SPEC §9.1).
+local function ended(...)
+  if select("#", ...) >= 2 and is_error((select(2, ...))) then
+    return (...), tostring((select(2, ...))), select(3, ...)
+  end
+  return ...
+end
+
 local function proc_main(e, h, ...)
   local env = new_env(e, h)
   local mod = chunk_of(e)(env)
@@ -453,7 +485,7 @@ local function proc_main(e, h, ...)
     error("entry " .. id .. ": method '" .. tostring(method or "main") ..
       "' not found in the table its chunk returns", 0)
   end
-  return f(...)
+  return ended(f(...))
 end
 
 local result_mt = {
@@ -480,5 +512,7 @@ return {
   make_event = make_event,
   register_host = register_host,
   chan_methods = Channel,
+  readonly = readonly,
+  time_methods = time_methods,
   builtin = BUILTIN,
 }

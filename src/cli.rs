@@ -142,7 +142,11 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let mut b = Runtime::builder().perturb(sim.perturb);
+    // Every crash, the root's included, is reported as `moonhost: process <pid> (<entry>)
+    // failed: <error>` and its traceback (SPEC §13.1).
+    let mut b = Runtime::builder()
+        .perturb(sim.perturb)
+        .on_crash(|r| eprintln!("moonhost: {r}"));
     if let Some(s) = sim.seed {
         b = b.seed(s);
     }
@@ -164,15 +168,10 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
     match outcome {
         Ok(RunOutcome::Exited(root)) => match root.exit {
             Exit::Normal(_) => 0,
-            Exit::Error(msg) => {
-                eprintln!("{msg}");
-                if let Some(tb) = root.traceback {
-                    eprintln!("{tb}");
-                }
-                1
-            }
+            // Already reported by the crash hook.
+            Exit::Error(_) => 1,
         },
-        Ok(RunOutcome::Deadlock) => {
+        Ok(RunOutcome::Deadlock | RunOutcome::Idle) => {
             eprintln!("moonhost: deadlock: the root process is blocked and nothing can wake it");
             1
         }

@@ -16,6 +16,8 @@ pub struct EntryInfo {
     pub id: String,
     /// Whether `spawn` accepts it (`process.lua` or `function.lua`).
     pub spawnable: bool,
+    /// The manifest's kind name (`process.lua`, `process.host`, …).
+    pub kind: String,
     /// The function of the returned table a process runs (`main` when absent).
     pub method: Option<String>,
     /// `require` names and the entry index each one loads (`None`: the target is missing).
@@ -47,6 +49,7 @@ impl Entries {
             .map(|e| EntryInfo {
                 id: e.id.clone(),
                 spawnable: matches!(e.kind, EntryKind::Process | EntryKind::Function),
+                kind: e.kind.name().to_string(),
                 method: e.method.clone(),
                 imports: e
                     .imports
@@ -79,6 +82,25 @@ impl Entries {
             .iter()
             .position(|e| e.id == id && e.spawnable)
             .map(|i| i as u32)
+    }
+
+    /// Why `id` cannot be spawned, for a host's error message: `entry not found: <id>` with
+    /// the closest spawnable id as a suggestion, or `<id> is a <kind> entry, not a process`.
+    pub fn not_spawnable(&self, id: &str) -> String {
+        if let Some(e) = self.list.iter().find(|e| e.id == id) {
+            return format!("{id} is a {} entry, not a process", e.kind);
+        }
+        let best = self
+            .list
+            .iter()
+            .filter(|e| e.spawnable)
+            .map(|e| (edit_distance(&e.id, id), &e.id))
+            .filter(|(d, cand)| *d <= 2.max(cand.len() / 4))
+            .min();
+        match best {
+            Some((_, cand)) => format!("entry not found: {id} (did you mean {cand}?)"),
+            None => format!("entry not found: {id}"),
+        }
     }
 
     /// The entry index `alias` imports into entry `idx`; `Some(None)` when the alias is
@@ -149,9 +171,38 @@ pub fn check_syntax(app: &App) -> Result<()> {
     Ok(())
 }
 
+/// Levenshtein distance between two ids (for "did you mean" suggestions).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 fn one_line(e: &mlua::Error) -> String {
     match e {
         mlua::Error::SyntaxError { message, .. } => message.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edit_distance;
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("app:main", "app:mian"), 2);
+        assert_eq!(edit_distance("app:main", "app:main"), 0);
+        assert_eq!(edit_distance("app:main", "app:mains"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 }

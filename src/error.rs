@@ -12,8 +12,15 @@ pub enum Error {
     Io(String),
     /// A Lua chunk failed to compile, or the Lua state failed to set up.
     Lua(String),
-    /// An entry id or host that the app does not declare.
+    /// An entry id, host or process that does not exist; the message names it
+    /// (`entry not found: app:mian (did you mean app:main?)`).
     NotFound(String),
+    /// The runtime refused an operation of the host, as it would refuse a script's
+    /// (`mailbox full`, `name already registered`, payload limits).
+    Refused(String),
+    /// A clock operation that the runtime's clock does not allow
+    /// (`advance_clock` without a manual clock).
+    Clock(String),
     /// The operating system's poll failed.
     Poll(String),
     /// A Rust value could not be encoded as a [`Payload`](crate::Payload), or a payload
@@ -27,7 +34,9 @@ impl fmt::Display for Error {
             Error::Manifest(m) => write!(f, "manifest error: {m}"),
             Error::Io(m) => write!(f, "i/o error: {m}"),
             Error::Lua(m) => write!(f, "lua error: {m}"),
-            Error::NotFound(m) => write!(f, "not found: {m}"),
+            Error::NotFound(m) => f.write_str(m),
+            Error::Refused(m) => f.write_str(m),
+            Error::Clock(m) => f.write_str(m),
             Error::Poll(m) => write!(f, "poll error: {m}"),
             Error::Payload(m) => write!(f, "payload error: {m}"),
         }

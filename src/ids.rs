@@ -60,3 +60,79 @@ mod tests {
         assert_eq!(parse_pid(b"{a|b|3}"), Some((&b"a|b"[..], 3)));
     }
 }
+
+/// A process identity as the embedding host sees it: the string Lua sees
+/// (`{app:processes|7}`), parsed into its host and number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pid {
+    host: String,
+    num: u64,
+}
+
+impl Pid {
+    /// A PID on host `host` with number `num`.
+    pub fn new(host: &str, num: u64) -> Pid {
+        Pid {
+            host: host.to_string(),
+            num,
+        }
+    }
+
+    /// The host's entry id (`app:processes`), or `host` for a host mailbox.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The number, unique within a run.
+    pub fn number(&self) -> u64 {
+        self.num
+    }
+}
+
+impl std::fmt::Display for Pid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format_pid(&self.host, self.num))
+    }
+}
+
+/// Why a string is not a PID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PidParseError(pub String);
+
+impl std::fmt::Display for PidParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not a PID: '{}' (expected {{host|number}})", self.0)
+    }
+}
+
+impl std::error::Error for PidParseError {}
+
+impl std::str::FromStr for Pid {
+    type Err = PidParseError;
+
+    fn from_str(s: &str) -> Result<Pid, PidParseError> {
+        match parse_pid(s.as_bytes()) {
+            Some((host, num)) if !host.is_empty() => Ok(Pid {
+                host: String::from_utf8_lossy(host).into_owned(),
+                num,
+            }),
+            _ => Err(PidParseError(s.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod pid_tests {
+    use super::*;
+
+    #[test]
+    fn pid_round_trips_through_display_and_from_str() {
+        let p = Pid::new("app:processes", 7);
+        assert_eq!(p.to_string(), "{app:processes|7}");
+        assert_eq!("{app:processes|7}".parse::<Pid>(), Ok(p));
+        assert!("app:processes|7".parse::<Pid>().is_err());
+        assert!("{|7}".parse::<Pid>().is_err());
+        let e = "nope".parse::<Pid>().unwrap_err();
+        assert_eq!(e.to_string(), "not a PID: 'nope' (expected {host|number})");
+    }
+}

@@ -16,12 +16,14 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+pub mod calendar;
 pub mod channel;
 pub mod cli;
 pub mod clock;
 pub mod core;
 pub mod entry;
 pub mod error;
+pub mod hostbox;
 mod ffi;
 pub mod ids;
 pub mod limits;

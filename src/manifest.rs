@@ -60,6 +60,17 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// The manifest's name of the kind (`process.lua`, `process.host`, …).
+    pub fn name(&self) -> &str {
+        match self {
+            EntryKind::Process => "process.lua",
+            EntryKind::Function => "function.lua",
+            EntryKind::Library => "library.lua",
+            EntryKind::Host => "process.host",
+            EntryKind::Other(s) => s,
+        }
+    }
+
     fn parse(s: &str) -> EntryKind {
         match s {
             "process.lua" => EntryKind::Process,
@@ -237,8 +248,14 @@ impl App {
     /// folder cannot be read.
     pub fn load(root: impl AsRef<Path>) -> Result<App> {
         let root = root.as_ref().to_path_buf();
+        if !root.exists() {
+            return Err(Error::NotFound(format!("app folder not found: {}", root.display())));
+        }
         if !root.is_dir() {
-            return Err(Error::Io(format!("{}: not a directory", root.display())));
+            return Err(Error::Io(format!(
+                "app folder is not a directory: {}",
+                root.display()
+            )));
         }
         let mut files = Vec::new();
         find_manifests(&root, &mut files)?;

@@ -126,6 +126,35 @@ impl Payload {
         renumber(&all[idx], &index, &mut HashMap::new(), &mut 0)
     }
 
+    /// The payloads of a message as one value: the first alone, `nil` for none, or an array
+    /// of them (tables shared between them stay shared).
+    pub fn combined(all: &[Payload]) -> Payload {
+        match all {
+            [] => Payload::Nil,
+            [_] => Payload::standalone(all, 0),
+            many => {
+                let mut index = HashMap::new();
+                for p in many {
+                    index_tables(p, &mut index);
+                }
+                let (mut seen, mut next) = (HashMap::new(), 1);
+                let entries = many
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let v = renumber(p, &index, &mut seen, &mut next);
+                        (Payload::Int(i as i64 + 1), v)
+                    })
+                    .collect();
+                Payload::Table(Box::new(PTable {
+                    id: 0,
+                    narr: many.len() as u32,
+                    entries,
+                }))
+            }
+        }
+    }
+
     /// Rebuilds the value inside the Lua state.
     ///
     /// # Errors
@@ -236,12 +265,20 @@ impl Copier {
                     }
                     return Ok(p);
                 }
-                // Channels name themselves through their metatable's `__name`.
+                // Channels and error objects name themselves through their metatable's
+                // `__name`; an error object travels as its message (SPEC §9.1).
                 let named = ud
                     .metatable()
                     .and_then(|mt| mt.get::<Option<mlua::LuaString>>("__name"))
                     .ok()
                     .flatten();
+                if named.as_ref().is_some_and(|n| n == "error") {
+                    let msg = Value::UserData(ud.clone())
+                        .to_string()
+                        .map_err(|_| CopyError::Unsupported("userdata"))?;
+                    self.charge(msg.len())?;
+                    return Ok(Payload::Str(msg.into_bytes().into()));
+                }
                 if named.is_some_and(|n| n == "channel") {
                     return Err(CopyError::Unsupported("channel"));
                 }

@@ -8,11 +8,14 @@
 //! bare `coroutine.yield`) sends it to the back of the queue.
 
 mod builder;
+mod embed;
+mod frames;
 mod scheduler;
 
 pub use crate::core::RootExit;
 pub use crate::entry::{check_syntax, compile_entry};
 pub use builder::RuntimeBuilder;
+pub use frames::Step;
 pub use scheduler::{classify, show_bytes, split_error};
 
 use crate::core::Core;
@@ -73,6 +76,9 @@ pub enum RunOutcome {
     Interrupted,
     /// A replay found a record that differs from the trace.
     Diverged(Divergence),
+    /// Nothing is runnable and no timer is armed, but the host can still act: a host
+    /// mailbox is open or the clock is manual (send, advance the clock, or run again).
+    Idle,
 }
 
 /// A moonhost runtime: one Lua state whose processes share one OS thread.
@@ -83,6 +89,10 @@ pub struct Runtime {
     events: mio::Events,
     installed: Installed,
     interrupt: Interrupt,
+    /// Whether time moves only by `advance_clock`.
+    manual_clock: bool,
+    /// Where crash reports go (`log::error!` when `None`).
+    crash_hook: Option<embed::CrashHook>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -119,12 +129,13 @@ impl Runtime {
         &self.lua
     }
 
-    /// Makes `require(name)` return `module` in every process.
+    /// Makes `require(name)` return `module` in every process; a table is read-only to
+    /// scripts (`engine.x = 1` raises `attempt to modify read-only table 'engine' (field 'x')`).
     ///
     /// # Errors
     /// Only Lua allocation failures.
     pub fn register_module(&self, name: &str, module: Value) -> Result<()> {
-        lua::register_module(&self.installed.builtin, name, module)?;
+        lua::register_module(&self.installed, name, module)?;
         Ok(())
     }
 
@@ -144,10 +155,9 @@ impl Runtime {
             .map(|a| Payload::Str(a.as_bytes().into()))
             .collect();
         let mut core = self.core();
-        let idx = core
-            .entries()
-            .find_spawnable(entry)
-            .ok_or_else(|| Error::NotFound(format!("entry not found: {entry}")))?;
+        let Some(idx) = core.entries().find_spawnable(entry) else {
+            return Err(Error::NotFound(core.entries().not_spawnable(entry)));
+        };
         if core.host_count() == 0 {
             return Err(Error::NotFound("host not found".into()));
         }
@@ -224,7 +234,12 @@ impl Runtime {
                 return Ok(RunOutcome::Exited(exit));
             }
             for _ in 0..TURN_BUDGET_RESUMES {
-                if !self.step()? || self.core().root_exit().is_some() || self.turn_ends() {
+                let ran = self.step()?;
+                self.report_crashes();
+                if !ran || self.core().root_exit().is_some() || self.turn_ends() {
+                    break;
+                }
+                if limit.is_some_and(|l| started.elapsed() >= l) {
                     break;
                 }
             }
@@ -241,7 +256,12 @@ impl Runtime {
                 return Ok(RunOutcome::Interrupted);
             }
             if !self.idle(limit.map(|l| started + l))? {
-                return Ok(RunOutcome::Deadlock);
+                let host_can_act = self.manual_clock || self.core().has_mailboxes();
+                return Ok(if host_can_act {
+                    RunOutcome::Idle
+                } else {
+                    RunOutcome::Deadlock
+                });
             }
         }
     }
@@ -255,6 +275,7 @@ impl Runtime {
         }
         core.trace_with("turn", |_| Vec::new());
         core.sweep();
+        core.sweep_mailboxes();
         core.fire_due();
         core.root_exit().cloned()
     }

@@ -109,9 +109,18 @@ pub fn run_one(app: &App, entry: &Entry, opts: &TestOptions, output: Box<dyn Wri
         traceback: None,
         elapsed: Duration::ZERO,
     };
+    // Tests crash processes on purpose; what crashed is shown only when the test fails.
+    let crashes = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = crashes.clone();
+    let root_entry = entry.id.clone();
     let mut builder = Runtime::builder()
         .output(OutputBox(output))
-        .perturb(opts.perturb);
+        .perturb(opts.perturb)
+        .on_crash(move |r| {
+            if r.entry != root_entry {
+                seen.borrow_mut().push(r.to_string());
+            }
+        });
     if let Some(s) = opts.seed {
         builder = builder.seed(s);
     }
@@ -137,11 +146,21 @@ pub fn run_one(app: &App, entry: &Entry, opts: &TestOptions, output: Box<dyn Wri
         Ok(RunOutcome::Diverged(d)) => {
             verdict.message = Some(format!("replay diverged at trace line {}", d.line));
         }
-        Ok(RunOutcome::Deadlock) => {
+        Ok(RunOutcome::Deadlock | RunOutcome::Idle) => {
             verdict.message =
                 Some("blocked forever: no process can run and no timer is armed".into());
         }
         Err(e) => verdict.message = Some(e.to_string()),
+    }
+    let crashed = crashes.borrow();
+    if !verdict.passed && !crashed.is_empty() {
+        let mut tb = verdict.traceback.take().unwrap_or_default();
+        tb.push_str("\nprocesses that crashed during the test:");
+        for c in crashed.iter() {
+            tb.push_str("\n  ");
+            tb.push_str(&c.replace('\n', "\n    "));
+        }
+        verdict.traceback = Some(tb.trim_start().to_string());
     }
     verdict.elapsed = started.elapsed();
     verdict

@@ -10,6 +10,11 @@ impl Core {
     /// Marks a process to end abnormally with `reason` at its next scheduling point, waking
     /// it if it is parked.
     pub fn kill(&mut self, proc: ProcId, reason: &str) {
+        if self.is_mailbox(proc) {
+            // No coroutine to end at its next scheduling point: it ends now.
+            self.end_process(proc, Exit::Error(reason.to_string()), None);
+            return;
+        }
         let Some(p) = self.procs.get_mut(proc) else {
             return;
         };
@@ -61,6 +66,9 @@ impl Core {
             } else {
                 self.kill(l, "linked process failed");
             }
+        }
+        if let Exit::Error(e) = &exit {
+            self.record_crash(proc, e, traceback.as_deref());
         }
         self.drop_process(proc);
         if self.root == Some(proc) {

@@ -24,19 +24,13 @@ impl Core {
         topic: Box<str>,
         payloads: SmallVec<[Payload; 1]>,
     ) -> Result<(), DeliverError> {
-        let p = &self.procs[to];
-        let chan = match p.listeners.iter().find(|l| *l.topic == *topic) {
-            Some(l) => l.chan,
-            None => self.inbox(to),
-        };
         let bytes: usize = payloads.iter().map(|p| p.measure().0).sum();
+        let chan = if self.is_mailbox(to) {
+            None
+        } else {
+            Some(self.route(to, &topic, bytes)?)
+        };
         let p = &mut self.procs[to];
-        let limits = &self.hosts[p.pid.host as usize].limits;
-        let full = limits.mailbox_len.is_some_and(|max| p.mailbox >= max)
-            || p.mailbox_bytes.saturating_add(bytes) > limits.memory_bytes;
-        if full && !self.chans[chan].q.has_receivers() {
-            return Err(DeliverError::MailboxFull);
-        }
         p.msg_seq += 1;
         let seq = p.msg_seq;
         self.trace_with("send", |c| {
@@ -54,8 +48,31 @@ impl Core {
             payloads,
             bytes,
         };
-        self.offer(chan, Item::Msg(Box::new(msg)));
+        match chan {
+            Some(chan) => {
+                self.offer(chan, Item::Msg(Box::new(msg)));
+            }
+            None => self.deliver_to_host(to, msg),
+        }
         Ok(())
+    }
+
+    /// The channel a message on `topic` to `to` goes to (its listener, else the inbox),
+    /// refusing when it would wait over the host's mailbox limits.
+    fn route(&mut self, to: ProcId, topic: &str, bytes: usize) -> Result<ChanId, DeliverError> {
+        let p = &self.procs[to];
+        let chan = match p.listeners.iter().find(|l| *l.topic == *topic) {
+            Some(l) => l.chan,
+            None => self.inbox(to),
+        };
+        let p = &self.procs[to];
+        let limits = &self.hosts[p.pid.host as usize].limits;
+        let full = limits.mailbox_len.is_some_and(|max| p.mailbox >= max)
+            || p.mailbox_bytes.saturating_add(bytes) > limits.memory_bytes;
+        if full && !self.chans[chan].q.has_receivers() {
+            return Err(DeliverError::MailboxFull);
+        }
+        Ok(chan)
     }
 
     /// The subscription of `proc` to `topic`, switched to `message` mode: its channel and
@@ -158,6 +175,9 @@ impl Core {
                 ("kind", ev.kind.name().into()),
             ]
         });
+        let Some(ev) = self.event_to_host(to, ev) else {
+            return;
+        };
         let chan = self.events(to);
         self.offer(chan, Item::Event(Box::new(ev)));
     }

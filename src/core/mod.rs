@@ -14,6 +14,7 @@
 
 mod chans;
 mod exits;
+mod hosted;
 mod mailbox;
 mod processes;
 mod records;
@@ -23,6 +24,7 @@ mod timers;
 mod wait;
 
 pub use chans::SendResult;
+pub use hosted::Crash;
 pub use processes::Parent;
 pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use run::{Next, Slice, Stopped, Turn};
@@ -109,6 +111,10 @@ pub struct Core {
     /// Under `--explore`/`--perturb`: reorders tasks that are ready together and timers
     /// with equal deadlines, from a seed.
     perturb: Option<Rng>,
+    /// Host mailboxes alive, with the queue each one fills.
+    mailboxes: Vec<ProcId>,
+    /// Processes that ended abnormally since the runtime last asked.
+    crashes: Vec<Crash>,
 }
 
 /// Under perturbation, how many tasks at the head of the run queue may run next.
@@ -157,6 +163,7 @@ impl Core {
                     name,
                     limits,
                     live: 0,
+                    spawnable: true,
                 })
                 .collect(),
             entries: cfg.entries,
@@ -173,6 +180,8 @@ impl Core {
             seed: cfg.seed,
             virtual_work: cfg.virtual_work,
             perturb: cfg.perturb.map(Rng),
+            mailboxes: Vec::new(),
+            crashes: Vec::new(),
         }
     }
 
@@ -386,6 +395,12 @@ impl Core {
     /// Makes `p` the root process.
     pub fn set_root(&mut self, p: ProcId) {
         self.root = Some(p);
+        self.root_exit = None;
+    }
+
+    /// Forgets the root and how it ended (after the host was told).
+    pub fn clear_root(&mut self) {
+        self.root = None;
         self.root_exit = None;
     }
 

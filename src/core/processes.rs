@@ -29,6 +29,7 @@ impl Core {
         let h = self
             .hosts
             .get(host as usize)
+            .filter(|h| h.spawnable)
             .ok_or_else(|| SpawnError::HostNotFound(String::new()))?;
         if h.limits.max_processes.is_some_and(|m| h.live >= m) {
             return Err(SpawnError::MaxProcesses);
@@ -164,7 +165,7 @@ impl Core {
     }
 }
 
-fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64>) -> Process {
+pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64>) -> Process {
     Process {
         pid,
         entry,
@@ -188,5 +189,6 @@ fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64>) -> Proce
         heap: 0,
         heap_checked: 0,
         instructions_left,
+        sink: None,
     }
 }

@@ -3,6 +3,7 @@
 //! means the record is gone. Created and destroyed only by the core's verbs.
 
 use crate::channel::Channel;
+use crate::hostbox::HostQueue;
 use crate::ids::{ChanId, PidRef, ProcId, TaskId, TimerId, WaitId};
 use crate::limits::Limits;
 use crate::message::{ChanKind, Item};
@@ -11,6 +12,7 @@ use crate::request::{Outcome, Request};
 use mlua::{AnyUserData, Thread};
 use smallvec::SmallVec;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 /// What a task is resumed with next.
 #[derive(Debug, Default)]
@@ -113,6 +115,8 @@ pub struct Process {
     pub heap_checked: usize,
     /// Instructions it may still run (`None`: unbounded), counted by the hook.
     pub instructions_left: Option<u64>,
+    /// For a host mailbox (a process without a coroutine): where its deliveries go.
+    pub sink: Option<Rc<HostQueue>>,
 }
 
 /// A parked operation's place in a channel's wait list.
@@ -195,4 +199,6 @@ pub struct Host {
     pub limits: Limits,
     /// Processes alive on it now.
     pub live: u64,
+    /// Whether scripts may spawn on it (false for `host`, where host mailboxes live).
+    pub spawnable: bool,
 }

@@ -2,8 +2,10 @@
 //! them into the `process`, `channel`, `time` and `uuid` modules.
 
 pub mod args;
+pub mod calendar;
 pub mod channel;
 pub mod duration;
+pub mod errors;
 mod misc;
 pub mod object;
 pub mod process;
@@ -37,6 +39,8 @@ pub struct Installed {
     pub register_host: Function,
     /// Modules `require` finds by name.
     pub builtin: Table,
+    /// `readonly(table, name)`: the read-only proxy scripts see of a shared table.
+    pub readonly: Function,
 }
 
 /// Installs the bindings and the prelude into `lua`; `fuel` is what the preemption hook
@@ -54,14 +58,19 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     channel::open(lua, &raw)?;
     process::open(lua, &raw)?;
     time::open(lua, &raw)?;
+    // Calendar time and error objects (SPEC §9).
+    calendar::open(lua, &raw)?;
+    errors::open(lua, &raw)?;
     misc::open(lua, &raw, fuel)?;
     let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
+    calendar::register(lua, exports.get("time_methods")?)?;
     lua.set_app_data(object::EventMaker(exports.get("make_event")?));
     let installed = Installed {
         proc_main: exports.get("proc_main")?,
         register_host: exports.get("register_host")?,
         builtin: exports.get("builtin")?,
+        readonly: exports.get("readonly")?,
     };
     lua.set_app_data(installed.clone());
     Ok(installed)
@@ -98,10 +107,16 @@ pub fn thread_traceback(lua: &Lua, thread: &Thread) -> String {
     crate::ffi::traceback(lua.state(), thread.state())
 }
 
-/// Adds a module that `require(name)` returns in every process.
+/// Adds a module that `require(name)` returns in every process. A table is shared by every
+/// process, so scripts get it read-only (like the standard libraries): assigning to it
+/// raises `attempt to modify read-only table '<name>' (field '<key>')`.
 ///
 /// # Errors
 /// Only Lua allocation failures.
-pub fn register_module(builtin: &Table, name: &str, module: Value) -> mlua::Result<()> {
-    builtin.set(name, module)
+pub fn register_module(installed: &Installed, name: &str, module: Value) -> mlua::Result<()> {
+    let module = match module {
+        Value::Table(t) => installed.readonly.call::<Value>((t, name))?,
+        other => other,
+    };
+    installed.builtin.set(name, module)
 }

@@ -85,44 +85,11 @@ pub fn rfc3339(unix_ns: i64, nano: bool) -> String {
     out
 }
 
+// A TimeObj reads as a Time in the local zone; its methods (SPEC §9.4) live in
+// lua/calendar.rs, shared with the calendar's own Time values.
 impl UserData for TimeObj {
-    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("sub", |_, t, o: AnyUserData| {
-            Ok(DurationObj(t.0.saturating_sub(o.borrow::<TimeObj>()?.0)))
-        });
-        m.add_method("add", |_, t, d: Value| {
-            let d = to_duration(&d, "Time:add").map_err(mlua::Error::runtime)?;
-            Ok(TimeObj(t.0.saturating_add(d)))
-        });
-        m.add_method("unix", |_, t, ()| Ok(t.0.div_euclid(1_000_000_000)));
-        m.add_method("unix_nano", |_, t, ()| Ok(t.0));
-        m.add_method("before", |_, t, o: AnyUserData| {
-            Ok(t.0 < o.borrow::<TimeObj>()?.0)
-        });
-        m.add_method("after", |_, t, o: AnyUserData| {
-            Ok(t.0 > o.borrow::<TimeObj>()?.0)
-        });
-        m.add_method("equal", |_, t, o: AnyUserData| {
-            Ok(t.0 == o.borrow::<TimeObj>()?.0)
-        });
-        m.add_method("hour", |_, t, ()| Ok(civil(t.0).3));
-        m.add_method("minute", |_, t, ()| Ok(civil(t.0).4));
-        m.add_method("second", |_, t, ()| Ok(civil(t.0).5));
-        m.add_method("year", |_, t, ()| Ok(civil(t.0).0));
-        m.add_method("month", |_, t, ()| Ok(civil(t.0).1));
-        m.add_method("day", |_, t, ()| Ok(civil(t.0).2));
-        m.add_method("nanosecond", |_, t, ()| Ok(civil(t.0).6));
-        m.add_method("format_rfc3339", |_, t, ()| Ok(rfc3339(t.0, false)));
-        m.add_meta_method(MetaMethod::ToString, |_, t, ()| Ok(rfc3339(t.0, true)));
-        m.add_meta_method(MetaMethod::Eq, |_, t, o: AnyUserData| {
-            Ok(o.borrow::<TimeObj>().map(|o| o.0 == t.0).unwrap_or(false))
-        });
-        m.add_meta_method(MetaMethod::Lt, |_, t, o: AnyUserData| {
-            Ok(t.0 < o.borrow::<TimeObj>()?.0)
-        });
-        m.add_meta_method(MetaMethod::Le, |_, t, o: AnyUserData| {
-            Ok(t.0 <= o.borrow::<TimeObj>()?.0)
-        });
+    fn register(reg: &mut mlua::UserDataRegistry<Self>) {
+        super::calendar::time_metatable(reg);
     }
 }
 
@@ -304,11 +271,28 @@ fn ticker(lua: &Lua, args: MultiValue) -> Ret {
     }
 }
 
-/// `time.parse_duration(v)` -> Duration, or `nil, err`.
+/// `time.parse_duration(v)` -> Duration, or `nil, err` with an error object of kind
+/// `INVALID` (SPEC §9.6): Go's message, or `invalid value type: <lua type>`.
 fn parse_duration(lua: &Lua, args: MultiValue) -> Ret {
-    match to_duration(&arg(&args, 1), "time.parse_duration") {
+    let v = arg(&args, 1);
+    let parsed = match &v {
+        Value::Integer(_) | Value::String(_) => to_duration(&v, "time.parse_duration"),
+        Value::Number(n) if n.is_finite() => to_duration(&v, "time.parse_duration"),
+        Value::UserData(ud) if ud.is::<DurationObj>() => to_duration(&v, "time.parse_duration"),
+        other => Err(format!(
+            "invalid value type: {}",
+            super::args::type_name(other)
+        )),
+    };
+    match parsed {
         Ok(d) => ret(lua, DurationObj(d)),
-        Err(e) => fail(lua, e),
+        Err(e) => ret(
+            lua,
+            (
+                Value::Nil,
+                super::errors::ErrorObj::new(super::errors::INVALID, e),
+            ),
+        ),
     }
 }
 

@@ -28,6 +28,8 @@ const PERTURB_SALT: u64 = 0x7065_7274_7572_6221;
 
 /// Builds a [`Runtime`].
 pub struct RuntimeBuilder {
+    manual_clock: bool,
+    on_crash: Option<super::embed::CrashHook>,
     seed: Option<u64>,
     perturb: bool,
     trace: Option<PathBuf>,
@@ -42,6 +44,7 @@ impl std::fmt::Debug for RuntimeBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuntimeBuilder")
             .field("seed", &self.seed)
+            .field("manual_clock", &self.manual_clock)
             .field("slice", &self.slice)
             .finish()
     }
@@ -50,6 +53,8 @@ impl std::fmt::Debug for RuntimeBuilder {
 impl Default for RuntimeBuilder {
     fn default() -> Self {
         RuntimeBuilder {
+            manual_clock: false,
+            on_crash: None,
             seed: None,
             perturb: false,
             trace: None,
@@ -63,6 +68,23 @@ impl Default for RuntimeBuilder {
 }
 
 impl RuntimeBuilder {
+    /// Time is virtual and moves only by `Runtime::advance_clock`: it starts at
+    /// 2026-01-01T00:00:00Z, never jumps while processes are idle, and `time.*`, `os.time`
+    /// and `os.clock` follow it. Combine with [`RuntimeBuilder::seed`] to seed random
+    /// sources, uuids and PIDs too.
+    pub fn manual_clock(mut self) -> Self {
+        self.manual_clock = true;
+        self
+    }
+
+    /// Calls `hook` once for every process that ends abnormally, after its monitors and
+    /// links were notified (otherwise each crash is logged with `log::error!`, target
+    /// `moonhost::crash`).
+    pub fn on_crash(mut self, hook: impl FnMut(&crate::hostbox::CrashReport) + 'static) -> Self {
+        self.on_crash = Some(Box::new(hook));
+        self
+    }
+
     /// Runs on a virtual clock seeded with `seed` (simulation mode).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -126,7 +148,7 @@ impl RuntimeBuilder {
     /// # Errors
     /// [`Error::Lua`] naming the entry and line of a syntax error; [`Error::Poll`] when the
     /// OS poller cannot be created.
-    pub fn build(self, app: &App) -> Result<Runtime> {
+    pub fn build(mut self, app: &App) -> Result<Runtime> {
         let lua = Lua::new_with(StdLib::ALL_SAFE, LuaOptions::new())?;
         // Processes allocate in bursts (spawn storms, message floods); a longer pause between
         // cycles halves GC work there at the cost of a larger heap between collections.
@@ -143,9 +165,11 @@ impl RuntimeBuilder {
             }
             (None, None) => Tracer::default(),
         };
+        let manual_clock = self.manual_clock;
+        let crash_hook = self.on_crash.take();
         let mut core = self.core(&lua, &installed, app, tracer)?;
-        // A simulation or a recorded run preempts by count alone, so a seed or a trace
-        // replays the same.
+        // A simulation, a manual clock or a recorded run preempts by count alone, so a
+        // seed or a trace replays the same.
         if !core.clock().is_virtual() && !core.tracer().is_on() {
             preempt::watch(&lua, &fuel)?;
         }
@@ -163,6 +187,8 @@ impl RuntimeBuilder {
                 flag: Arc::new(AtomicBool::new(false)),
                 waker: Arc::new(waker),
             },
+            manual_clock,
+            crash_hook,
         })
     }
 
@@ -178,6 +204,7 @@ impl RuntimeBuilder {
         let clock = match (recorded("wall0").and_then(|v| v.as_i64()), self.seed) {
             (Some(wall0), _) => Clock::virtual_at(wall0),
             (None, Some(_)) => Clock::virtual_at(VIRTUAL_EPOCH_NS),
+            (None, None) if self.manual_clock => Clock::virtual_at(VIRTUAL_EPOCH_NS),
             (None, None) => Clock::real(),
         };
         // math.random is one generator shared by all processes; seeding it from the run's
@@ -205,7 +232,7 @@ impl RuntimeBuilder {
             seed,
             virtual_work: match recorded("virtual") {
                 Some(v) => v.as_bool().unwrap_or(false),
-                None => self.seed.is_some(),
+                None => self.seed.is_some() && !self.manual_clock,
             },
             perturb: self.perturb.then_some(seed ^ PERTURB_SALT),
         }))

@@ -41,6 +41,10 @@ impl Runtime {
         let Some(deadline) = core.next_deadline() else {
             return Ok(false);
         };
+        if self.manual_clock {
+            // Only the host moves a manual clock.
+            return Ok(false);
+        }
         if core.clock().is_virtual() {
             core.advance_clock_to(deadline);
             return Ok(true);

@@ -24,7 +24,25 @@ function M.surface_is_exactly_the_documented_api()
   local fns = {}
   for k, v in pairs(time) do if type(v) == "function" then fns[#fns + 1] = k end end
   table.sort(fns)
-  assert.eq(table.concat(fns, " "), "after now parse_duration sleep ticker timer")
+  assert.eq(table.concat(fns, " "), "after date fixed_zone load_location now parse "
+    .. "parse_duration sleep ticker timer unix")
+  assert.eq(tostring(time.utc), "UTC")
+  assert.eq(type(time.localtz), "userdata")
+  -- SPEC §9.1
+  assert.eq(keys(errors), "ALREADY_EXISTS CANCELED CONFLICT INTERNAL INVALID NOT_FOUND "
+    .. "PERMISSION_DENIED RATE_LIMITED TIMEOUT UNAVAILABLE UNKNOWN is new")
+  -- SPEC §9.4: every Time method, on both kinds of Time (now() and date())
+  local methods = { "year", "month", "day", "hour", "minute", "second", "nanosecond",
+    "weekday", "year_day", "date", "clock", "is_zero", "location", "utc", "in_local",
+    "in_location", "add", "sub", "add_date", "round", "truncate", "equal", "before", "after",
+    "format", "format_rfc3339", "unix", "unix_nano" }
+  for _, t in ipairs({ time.now(), time.date(2024, 1, 1, 0, 0, 0, 0, time.utc) }) do
+    for _, m in ipairs(methods) do
+      assert.eq(type(t[m]), "function", "time method " .. m)
+    end
+  end
+  local loc = time.utc
+  assert.eq(type(loc.string), "function")
   local ch = channel.new(1)
   for _, m in ipairs({ "send", "receive", "close", "case_send", "case_receive" }) do
     assert.eq(type(ch[m]), "function", "channel method " .. m)

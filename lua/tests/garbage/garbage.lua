@@ -16,7 +16,8 @@ end
 local M = {}
 
 -- Calls f with one argument of every kind, then two; checks the outcome is a value, a
--- `nil|false, string` failure, or a raised error whose message is a string.
+-- `nil|false, string` failure (or an error object, SPEC §9.1, whose message is a string), or
+-- a raised error whose message is a string.
 local function hammer(name, f)
   local vs = values()
   for _, a in ipairs(vs) do
@@ -26,7 +27,11 @@ local function hammer(name, f)
       if not ok then
         assert.eq(type(r1), "string", where .. " raised a non-string")
       elseif r1 == nil or r1 == false then
-        if r2 ~= nil then assert.eq(type(r2), "string", where .. " error value") end
+        if type(r2) == "userdata" then
+          assert.eq(type(r2:message()), "string", where .. " error object message")
+        elseif r2 ~= nil then
+          assert.eq(type(r2), "string", where .. " error value")
+        end
       end
     end
   end

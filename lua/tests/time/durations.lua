@@ -86,30 +86,47 @@ function M.duration_tostring_go_form()
   return true
 end
 
+-- parse_duration fails with an error object (SPEC §9.6): kind INVALID, not retryable, and
+-- `tostring`/`:message()` give Go's message.
+local function duration_error(err, what)
+  assert.eq(type(err), "userdata", what .. ": error object")
+  assert.eq(err:kind(), errors.INVALID, what .. ": kind")
+  assert.eq(err:retryable(), false, what .. ": retryable")
+  assert.eq(err:message(), tostring(err), what .. ": message")
+  return tostring(err)
+end
+
 function M.bad_duration_strings()
   for _, s in ipairs { "x", "", "1", "s", "1.s.", "--1s" } do
     local d, err = time.parse_duration(s)
     assert.eq(d, nil, "parse_duration(" .. s .. ")")
-    assert.eq(type(err), "string")
-    assert.contains(err, "time: ")
-    assert.contains(err, '"' .. s .. '"')
+    local msg = duration_error(err, "parse_duration(" .. s .. ")")
+    assert.contains(msg, "time: ")
+    assert.contains(msg, '"' .. s .. '"')
   end
   local d, err = time.parse_duration("x")
   assert.eq(d, nil)
-  assert.eq(err, 'time: invalid duration "x"')
+  assert.eq(duration_error(err, "x"), 'time: invalid duration "x"')
   d, err = time.parse_duration("")
-  assert.eq(err, 'time: invalid duration ""')
+  assert.eq(duration_error(err, "empty"), 'time: invalid duration ""')
   return true
 end
 
 function M.bad_duration_go_details()
   -- Go's exact messages for the other failure kinds
   local _, err = time.parse_duration("1x")
-  assert.eq(err, 'time: unknown unit "x" in duration "1x"')
+  assert.eq(duration_error(err, "1x"), 'time: unknown unit "x" in duration "1x"')
   _, err = time.parse_duration("1")
-  assert.eq(err, 'time: missing unit in duration "1"')
+  assert.eq(duration_error(err, "1"), 'time: missing unit in duration "1"')
   _, err = time.parse_duration("9999999999h")
-  assert.eq(err, 'time: invalid duration "9999999999h"')
+  assert.eq(duration_error(err, "9999999999h"), 'time: invalid duration "9999999999h"')
+  -- a value of another type names its Lua type
+  for _, v in ipairs { {}, true, print } do
+    local d
+    d, err = time.parse_duration(v)
+    assert.eq(d, nil)
+    assert.eq(duration_error(err, type(v)), "invalid value type: " .. type(v))
+  end
   return true
 end
 

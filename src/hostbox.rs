@@ -94,7 +94,6 @@ impl Mailbox {
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }
-
 }
 
 /// A process that ended abnormally (SPEC §13.1), reported once after its monitors and links
@@ -116,7 +115,11 @@ pub struct CrashReport {
 impl std::fmt::Display for CrashReport {
     /// `process <pid> (<entry>) failed: <error>`, then the traceback on its own lines.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "process {} ({}) failed: {}", self.pid, self.entry, self.error)?;
+        write!(
+            f,
+            "process {} ({}) failed: {}",
+            self.pid, self.entry, self.error
+        )?;
         if let Some(tb) = &self.traceback {
             write!(f, "\n{tb}")?;
         }

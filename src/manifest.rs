@@ -249,7 +249,10 @@ impl App {
     pub fn load(root: impl AsRef<Path>) -> Result<App> {
         let root = root.as_ref().to_path_buf();
         if !root.exists() {
-            return Err(Error::NotFound(format!("app folder not found: {}", root.display())));
+            return Err(Error::NotFound(format!(
+                "app folder not found: {}",
+                root.display()
+            )));
         }
         if !root.is_dir() {
             return Err(Error::Io(format!(

@@ -30,7 +30,11 @@ fn run_fails_with(entry: &str, error: &str) -> Run {
     let r = run_entry(entry, &[]);
     assert_eq!(r.code, Some(1), "{}", r.show());
     let want = format!("moonhost: process {{app:processes|1}} ({entry}) failed: {error}");
-    assert!(r.stderr.lines().any(|l| l == want), "want {want:?}\n{}", r.show());
+    assert!(
+        r.stderr.lines().any(|l| l == want),
+        "want {want:?}\n{}",
+        r.show()
+    );
     r
 }
 

@@ -32,7 +32,10 @@ pub struct Crash {
 impl Core {
     /// The host-visible form of `pid`.
     pub fn public_pid(&self, pid: PidRef) -> Pid {
-        let host = self.hosts.get(pid.host as usize).map_or("?", |h| h.name.as_str());
+        let host = self
+            .hosts
+            .get(pid.host as usize)
+            .map_or("?", |h| h.name.as_str());
         Pid::new(host, pid.num)
     }
 
@@ -78,7 +81,9 @@ impl Core {
         self.pids.insert(pid.num, proc);
         self.register_name(name, proc)?;
         self.mailboxes.push(proc);
-        self.trace_with("mailbox", |c| vec![("pid", c.pid_field(pid)), ("name", name.into())]);
+        self.trace_with("mailbox", |c| {
+            vec![("pid", c.pid_field(pid)), ("name", name.into())]
+        });
         Ok((proc, queue))
     }
 

@@ -3,7 +3,7 @@
 
 use super::Runtime;
 use crate::core::Core;
-use crate::error::{Error, Result, ResolveError};
+use crate::error::{Error, ResolveError, Result};
 use crate::hostbox::{CrashReport, Mailbox};
 use crate::ids::{Pid, PidRef, ProcId};
 use crate::lua;
@@ -53,7 +53,13 @@ impl Runtime {
     ///
     /// # Errors
     /// As [`Runtime::send`]; [`Error::NotFound`] when `from` is closed.
-    pub fn send_from(&mut self, from: &Mailbox, to: &str, topic: &str, payload: Payload) -> Result<()> {
+    pub fn send_from(
+        &mut self,
+        from: &Mailbox,
+        to: &str,
+        topic: &str,
+        payload: Payload,
+    ) -> Result<()> {
         let sender = {
             let core = self.core();
             let p = mailbox_proc(&core, from)?;
@@ -62,7 +68,13 @@ impl Runtime {
         self.send_as(sender, to, topic, payload)
     }
 
-    fn send_as(&mut self, from: Option<PidRef>, to: &str, topic: &str, payload: Payload) -> Result<()> {
+    fn send_as(
+        &mut self,
+        from: Option<PidRef>,
+        to: &str,
+        topic: &str,
+        payload: Payload,
+    ) -> Result<()> {
         if topic.starts_with('@') {
             return Err(Error::Refused("cannot send to @ topics".into()));
         }
@@ -97,7 +109,10 @@ impl Runtime {
         let (proc, queue) = core
             .open_mailbox(name)
             .map_err(|e| Error::Refused(format!("{e}: {name}")))?;
-        let pid = core.pid_of(proc).map(|p| core.public_pid(p)).expect("just opened");
+        let pid = core
+            .pid_of(proc)
+            .map(|p| core.public_pid(p))
+            .expect("just opened");
         Ok(Mailbox::new(pid, name.to_string(), queue))
     }
 

@@ -20,6 +20,11 @@ pub const HOOK_EVERY_INSTRUCTIONS: u32 = 10_000;
 /// milliseconds of hooked VM time, so that even a simulation (which has no watchdog) keeps
 /// such a slice under 50 ms. A real-clock run also ends it after [`crate::watchdog::OVERDUE`].
 pub const STUCK_INSTRUCTIONS_MAX: u64 = 5_000_000;
+/// Under the watchdog, a stretch where the process cannot yield is ended after
+/// [`watchdog::OVERDUE_TICKS`] only once it has also run this many instructions there: a
+/// busy loop does so in a few milliseconds, while a process that mostly runs Rust bindings
+/// (whose hook calls often land in their short protected Lua calls) never does.
+pub const STUCK_WATCHED_INSTRUCTIONS: u64 = 2_000_000;
 /// Instructions between hook calls in coroutines a script creates: short-lived coroutines
 /// restart Lua's per-coroutine count, so theirs is kept small to leave little uncounted.
 pub const COROUTINE_HOOK_INSTRUCTIONS: i32 = 1_000;
@@ -48,9 +53,14 @@ pub struct Fuel {
     pub stuck: Cell<u64>,
     /// The watchdog registration of a real-clock run (unset: preemption by count alone).
     pub watch: OnceCell<Registration>,
-    /// The watchdog clock ([`watchdog::now_ms`]) when the process last began running where
-    /// it cannot yield.
+    /// The heap limit last given to Lua (0: none yet), so a resume sets it only when it
+    /// changes.
+    pub heap_cap: Cell<usize>,
+    /// The watchdog tick ([`watchdog::ticks`]) when the process last began running where
+    /// it cannot yield, and the coroutine it did so in.
     pub stuck_since: Cell<u64>,
+    /// The coroutine of that stretch: a hook call in another one starts a new stretch.
+    pub stuck_in: Cell<*mut mlua::ffi::lua_State>,
     /// The process coroutine running without a hook in this slice (null: none).
     pub armable: Cell<*mut mlua::ffi::lua_State>,
 }
@@ -66,7 +76,9 @@ impl Default for Fuel {
             mem_allowance: Cell::new(usize::MAX),
             mem_ceiling: Cell::new(usize::MAX),
             stuck: Cell::new(0),
+            heap_cap: Cell::new(0),
             stuck_since: Cell::new(0),
+            stuck_in: Cell::new(std::ptr::null_mut()),
             watch: OnceCell::new(),
             armable: Cell::new(std::ptr::null_mut()),
         }
@@ -74,6 +86,15 @@ impl Default for Fuel {
 }
 
 impl Fuel {
+    /// Limits Lua's heap to `cap` bytes, unless that is the limit already.
+    #[inline]
+    pub fn cap_heap(&self, lua: &Lua, cap: usize) {
+        if self.heap_cap.get() != cap {
+            self.heap_cap.set(cap);
+            let _ = lua.set_memory_limit(cap);
+        }
+    }
+
     /// Fills the tank for one resume: `budget` instructions, `allowance` bytes of growth
     /// from a heap of `base` bytes, under the runtime's `ceiling`.
     pub fn refill(&self, budget: u64, base: usize, allowance: usize, ceiling: usize) {
@@ -108,7 +129,7 @@ pub fn collect_in_slice(lua: &Lua, fuel: &Fuel, full: bool) -> mlua::Result<bool
     fuel.mem_allowance.set(left.saturating_add(grown));
     let cap = post.saturating_add(left).min(fuel.mem_ceiling.get());
     if cap != usize::MAX {
-        let _ = lua.set_memory_limit(cap);
+        fuel.cap_heap(lua, cap);
     }
     Ok(done)
 }
@@ -221,13 +242,15 @@ fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmSta
         return Ok(VmState::Continue);
     }
     fuel.progress.set(progress);
-    if fuel.stuck.get() == 0 {
-        fuel.stuck_since.set(watchdog::now_ms());
+    if fuel.stuck.get() == 0 || fuel.stuck_in.get() != state {
+        fuel.stuck_since.set(watchdog::ticks());
+        fuel.stuck_in.set(state);
     }
     let stuck = fuel.stuck.get() + ran;
     fuel.stuck.set(stuck);
     let long = watch.is_some()
-        && watchdog::now_ms().saturating_sub(fuel.stuck_since.get()) >= watchdog::OVERDUE_MS;
+        && stuck >= STUCK_WATCHED_INSTRUCTIONS
+        && watchdog::ticks().saturating_sub(fuel.stuck_since.get()) >= watchdog::OVERDUE_TICKS;
     if stuck > STUCK_INSTRUCTIONS_MAX || long {
         return doom(fuel, STUCK_IN_C, yieldable);
     }

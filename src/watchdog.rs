@@ -2,8 +2,8 @@
 //! runtime each tick, and when one slice has been running for a tick it asks for a
 //! preemption and interrupts the runtime's thread with a signal whose handler arms a
 //! one-shot count hook on the running process coroutine (NOTES.md, "Preemption"). It also
-//! keeps a coarse clock ([`now_ms`]) by which the preemption hook ends code that has run
-//! for [`OVERDUE`] where it cannot yield.
+//! counts its ticks ([`ticks`]), by which the preemption hook ends code that has run for
+//! [`OVERDUE_TICKS`] where it cannot yield.
 //!
 //! The runtime thread pays two atomic stores per slice; Lua code between preemptions runs
 //! at full VM speed. Only real-clock runs use it: a simulation preempts by instruction
@@ -12,21 +12,23 @@
 use crate::ffi;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often the watchdog looks: a slice is preempted after one to two ticks.
 pub const TICK: Duration = Duration::from_millis(2);
-/// How long Lua code may run where it cannot yield before it is ended (no slice may hold
-/// the thread over 50 ms; the clock is a tick coarse).
-pub const OVERDUE_MS: u64 = 40;
+/// Ticks Lua code may run where it cannot yield before it is ended: 40 ms at least, since
+/// each tick sleeps [`TICK`] (no slice may hold the thread over 50 ms). Counting ticks
+/// rather than reading a clock the watchdog updates means a watchdog delayed by a loaded
+/// machine can only end such code later, never sooner.
+pub const OVERDUE_TICKS: u64 = 20;
 
-/// Milliseconds since the watchdog started, as of its last tick.
-static CLOCK_MS: AtomicU64 = AtomicU64::new(0);
+/// Ticks since the watchdog started.
+static TICKS: AtomicU64 = AtomicU64::new(0);
 
-/// The watchdog's coarse clock in milliseconds (it stands still while nothing is watched).
+/// The watchdog's tick count (it stands still while nothing is watched).
 #[inline]
-pub fn now_ms() -> u64 {
-    CLOCK_MS.load(Ordering::Relaxed)
+pub fn ticks() -> u64 {
+    TICKS.load(Ordering::Relaxed)
 }
 
 /// What one runtime shares with the watchdog.
@@ -138,15 +140,13 @@ impl Drop for Registration {
 /// The watchdog thread: sleeps while nothing is registered, else looks every [`TICK`].
 fn watch() {
     let b = board();
-    let start = Instant::now();
     let mut slots = b.slots.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if slots.is_empty() {
             slots = b.changed.wait(slots).unwrap_or_else(|e| e.into_inner());
             continue;
         }
-        let ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        CLOCK_MS.store(ms, Ordering::Relaxed);
+        TICKS.fetch_add(1, Ordering::Relaxed);
         for w in slots.iter_mut() {
             look(w);
         }

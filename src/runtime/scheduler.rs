@@ -91,7 +91,7 @@ impl Runtime {
         let cap = base.saturating_add(slice.allowance).min(slice.ceiling);
         self.fuel
             .refill(slice.budget, base, slice.allowance, slice.ceiling);
-        let _ = lua.set_memory_limit(cap);
+        self.fuel.cap_heap(lua, cap);
         let resume = std::mem::take(&mut turn.resume);
         preempt::begin_slice(&self.fuel, turn.thread.state(), slice.budget);
         let res: Resumed = match self.resume_args(resume) {
@@ -99,7 +99,7 @@ impl Runtime {
             Err(e) => Ok(Err(e)),
         };
         preempt::end_slice(&self.fuel);
-        let _ = self.lua.set_memory_limit(slice.ceiling);
+        self.fuel.cap_heap(&self.lua, slice.ceiling);
         self.account(turn.proc, &res);
         self.conclude(turn.task, turn.proc, turn.thread, res, cap < slice.ceiling);
         Ok(true)

@@ -70,19 +70,9 @@ impl<T, W: PartialEq + Copy> Channel<T, W> {
         }
     }
 
-    /// Buffer capacity.
-    pub fn cap(&self) -> usize {
-        self.cap
-    }
-
     /// Whether `close` was called.
     pub fn is_closed(&self) -> bool {
         self.closed
-    }
-
-    /// Number of buffered items.
-    pub fn len(&self) -> usize {
-        self.buf.len()
     }
 
     /// Whether the buffer is empty.
@@ -149,6 +139,7 @@ impl<T, W: PartialEq + Copy> Channel<T, W> {
         self.sendq.push_back((w, item));
     }
 
+    #[cfg(test)]
     /// Removes every parked entry of waiter `w` (a select that completed elsewhere).
     pub fn withdraw(&mut self, w: W) {
         self.recvq.retain(|x| *x != w);
@@ -219,6 +210,7 @@ impl<T, W: PartialEq + Copy> Channel<T, W> {
         !self.recvq.is_empty()
     }
 
+    #[cfg(test)]
     /// Whether any waiter is parked.
     pub fn has_waiters(&self) -> bool {
         !self.recvq.is_empty() || !self.sendq.is_empty()

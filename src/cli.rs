@@ -212,7 +212,17 @@ fn test(app: &Path, opts: &TestOptions) -> i32 {
         Err(code) => return code,
     };
     let mut out = std::io::stdout();
+    let none_match = !opts.filters.is_empty() && testrun::select(&app, &opts.filters).is_empty();
     match testrun::run_all(&app, opts, &mut out) {
+        Ok(_) if none_match => {
+            let filters: Vec<String> = opts.filters.iter().map(|f| format!("'{f}'")).collect();
+            let all = testrun::select(&app, &[]).len();
+            eprintln!(
+                "moonhost: no test matches {} ({all} tests in the app)",
+                filters.join(", ")
+            );
+            1
+        }
         Ok((_, 0)) => 0,
         Ok(_) => 1,
         Err(e) => {

@@ -166,9 +166,28 @@ pub fn check_syntax(app: &App) -> Result<()> {
         }
         if let Some(src) = &e.source {
             compile_entry(&lua, &e.id, &chunk_text(&src.text), &src.chunk_name)?;
+            if let Some(m) = &e.method
+                && !mentions(&src.text, m)
+            {
+                return Err(Error::Manifest(format!(
+                    "entry {}: method '{m}' is not defined in {} (a typo in `method`?)",
+                    e.id, src.chunk_name
+                )));
+            }
         }
     }
     Ok(())
+}
+
+/// Whether `src` uses `name` as an identifier anywhere (a method the chunk's table can
+/// hold must be named in its source, unless the script builds names at run time).
+fn mentions(src: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    src.match_indices(name).any(|(i, _)| {
+        let before = src[..i].chars().next_back();
+        let after = src[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
 }
 
 /// Levenshtein distance between two ids (for "did you mean" suggestions).
@@ -196,7 +215,15 @@ fn one_line(e: &mlua::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::edit_distance;
+    use super::{edit_distance, mentions};
+
+    #[test]
+    fn methods_are_found_as_whole_identifiers() {
+        assert!(mentions("function M.main() end", "main"));
+        assert!(mentions("return { main = f }", "main"));
+        assert!(!mentions("function M.mainly() end", "main"));
+        assert!(!mentions("function M.main() end", "mian"));
+    }
 
     #[test]
     fn edit_distance_counts_single_edits() {

@@ -43,11 +43,6 @@ impl Registry {
     pub fn len(&self) -> usize {
         self.names.len()
     }
-
-    /// Whether no name is registered.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -59,19 +59,9 @@ impl<K: Key, T> TimerHeap<K, T> {
         data
     }
 
-    /// Whether `key` is still armed.
-    pub fn contains(&self, key: K) -> bool {
-        self.armed.contains_key(key)
-    }
-
     /// Deadline and data of an armed timer.
     pub fn peek(&self, key: K) -> Option<(u64, &T)> {
         self.armed.get(key).map(|a| (a.deadline, &a.data))
-    }
-
-    /// Mutable access to the data of an armed timer.
-    pub fn get_mut(&mut self, key: K) -> Option<&mut T> {
-        self.armed.get_mut(key).map(|a| &mut a.data)
     }
 
     /// The earliest live deadline, dropping stale heap heads on the way.

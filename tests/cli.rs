@@ -109,11 +109,19 @@ fn run_raised_table_is_1_without_panic() {
 }
 
 #[test]
-fn run_missing_method_fails_naming_entry_and_method() {
-    let r = run_entry("cli:fail_missing_method", &[]);
-    assert_ne!(r.code, Some(0), "{}", r.show());
-    assert!(r.stderr.contains("cli:fail_missing_method"), "{}", r.show());
-    assert!(r.stderr.contains("no_such_method"), "{}", r.show());
+fn run_missing_method_fails_at_load_naming_entry_method_and_file() {
+    // Reported when the app loads, whichever entry is run (issue 10).
+    for entry in ["cli:fail_missing_method", "cli:ok"] {
+        let r = moonhost(&["run", &fixture("bad_method"), entry]);
+        assert_eq!(r.code, Some(2), "{}", r.show());
+        assert_eq!(
+            r.stderr.trim(),
+            "moonhost: manifest error: entry cli:fail_missing_method: method 'mian' is not \
+             defined in main.lua (a typo in `method`?)",
+            "{}",
+            r.show()
+        );
+    }
 }
 
 #[test]

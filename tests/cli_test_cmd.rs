@@ -223,10 +223,17 @@ fn runner_filters_keep_ids_containing_any() {
 }
 
 #[test]
-fn runner_filter_matching_nothing_is_0() {
+fn runner_filter_matching_nothing_is_1_and_says_so() {
+    // A typo'd filter must not pass as "all green" (issue 10).
     let r = moonhost(&["test", &fixture("test_app"), "no_such_test"]);
-    assert_eq!(r.code, Some(0), "{}", r.show());
+    assert_eq!(r.code, Some(1), "{}", r.show());
     assert_eq!(r.lines(), ["0 passed, 0 failed"]);
+    assert!(
+        r.stderr
+            .starts_with("moonhost: no test matches 'no_such_test'"),
+        "{}",
+        r.show()
+    );
     let r = moonhost(&[
         "test",
         "--format",
@@ -234,7 +241,7 @@ fn runner_filter_matching_nothing_is_0() {
         &fixture("test_app"),
         "no_such_test",
     ]);
-    assert_eq!(r.code, Some(0), "{}", r.show());
+    assert_eq!(r.code, Some(1), "{}", r.show());
     assert_eq!(r.lines().first(), Some(&"TAP version 13"));
     assert_eq!(r.lines().last(), Some(&"0 passed, 0 failed"));
 }

@@ -299,7 +299,7 @@ impl Core {
     pub fn find_host(&self, name: &str) -> Option<u32> {
         self.hosts
             .iter()
-            .position(|h| h.name == name)
+            .position(|h| h.name == name && h.spawnable)
             .map(|i| i as u32)
     }
 

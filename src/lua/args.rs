@@ -2,7 +2,7 @@
 //!
 //! Raw bindings never raise through mlua (its errors reach Lua as userdata, while SPEC.md
 //! promises plain strings). A binding that must raise returns the `RAISE` marker and the
-//! message; one that would block records a [`Request`] for its task and returns the `BLOCK`
+//! message; one that would block records a `Request` for its task and returns the `BLOCK`
 //! marker, which the prelude's wrapper yields to the scheduler (the scheduler parks the
 //! task). Both markers are light userdata the scripts cannot obtain.
 

@@ -1,8 +1,7 @@
 //! The `time` Lua module (SPEC §4): durations, sleep, after, timer, ticker, now, Time and
-//! Duration objects, constants. Every reading goes through the core's [`Clock`], so a
+//! Duration objects, constants. Every reading goes through the core's `Clock`, so a
 //! virtual clock changes nothing here.
 //!
-//! [`Clock`]: crate::clock::Clock
 
 use super::args::{Ret, arg, block_on, core, fail, ret};
 use super::channel::new_object;

@@ -105,7 +105,7 @@ impl RuntimeBuilder {
     }
 
     /// Replays the trace at `path`: a virtual clock follows it, and the run stops at the
-    /// first record that differs ([`RunOutcome::Diverged`]).
+    /// first record that differs ([`RunOutcome::Diverged`](super::RunOutcome::Diverged)).
     pub fn replay(mut self, path: impl Into<PathBuf>) -> Self {
         self.replay = Some(path.into());
         self

@@ -64,8 +64,30 @@ local raw_recv, raw_send, raw_select, is_chan = raw.chan_recv, raw.chan_send, ra
 local CASE = { __name = "channel.case", __metatable = false }
 
 local Channel = {}
-function Channel.receive(ch) return finish(raw_recv(ch)) end
-function Channel.send(ch, v) return finish(raw_send(ch, v)) end
+-- receive and send are the hot path: written out instead of going through `finish`.
+function Channel.receive(ch)
+  local v, ok = raw_recv(ch)
+  if v == BLOCK then
+    v, ok = co_yield(BLOCK)
+    if v == NO_YIELD then error(CANNOT_YIELD, 2) end
+  elseif v == RAISE then
+    error(ok, 2)
+  end
+  return v, ok
+end
+function Channel.send(ch, v)
+  local r, err = raw_send(ch, v)
+  if r == BLOCK then
+    r, err = co_yield(BLOCK)
+    if r == NO_YIELD then error(CANNOT_YIELD, 2) end
+    -- a woken send returns `true`, or `nil, "send on closed channel"`
+    if err == nil then return r end
+  elseif r == RAISE then
+    error(err, 2)
+  end
+  if err == nil then return r end
+  return r, err
+end
 function Channel.close(ch) return finish(raw.chan_close(ch)) end
 function Channel.case_receive(ch)
   if not is_chan(ch) then
@@ -471,10 +493,11 @@ local function ended(...)
   return ...
 end
 
-local function proc_main(e, h, ...)
+-- Every main task starts here, with its entry's compiled chunk and method (handed over by
+-- the scheduler from entry.rs, so a spawn makes no call back into Rust).
+local function proc_main(chunk, method, e, h, ...)
   local env = new_env(e, h)
-  local mod = chunk_of(e)(env)
-  local id, method = raw_entry(e)
+  local mod = chunk(env)
   local f
   if type(mod) == "function" then
     f = mod
@@ -482,7 +505,7 @@ local function proc_main(e, h, ...)
     f = mod[method or "main"]
   end
   if type(f) ~= "function" then
-    error("entry " .. id .. ": method '" .. tostring(method or "main") ..
+    error("entry " .. raw_entry(e) .. ": method '" .. tostring(method or "main") ..
       "' not found in the table its chunk returns", 0)
   end
   return ended(f(...))

@@ -24,8 +24,8 @@ pub struct EntryInfo {
     pub imports: Vec<(String, Option<u32>)>,
     /// Chunk text and chunk name, when the entry has Lua source.
     source: Option<(Rc<str>, String)>,
-    /// The compiled chunk, once compiled.
-    chunk: Option<Function>,
+    /// The compiled chunk and the method name as a Lua string, once compiled.
+    chunk: Option<(Function, Option<mlua::LuaString>)>,
 }
 
 /// Every entry of the app, by index (the manifest's order).
@@ -115,19 +115,33 @@ impl Entries {
     /// # Errors
     /// `no Lua source for entry #idx`, or the syntax error naming the entry and line.
     pub fn chunk(&mut self, lua: &Lua, idx: u32) -> Result<Function> {
+        self.start(lua, idx).map(|(f, _)| f)
+    }
+
+    /// What a process of entry `idx` starts with: the compiled chunk (compiled on first
+    /// use) and the method to call, as a Lua string (`None`: `main`).
+    ///
+    /// # Errors
+    /// As [`Entries::chunk`].
+    pub fn start(&mut self, lua: &Lua, idx: u32) -> Result<(Function, Option<mlua::LuaString>)> {
         let e = self
             .list
             .get_mut(idx as usize)
             .ok_or_else(|| Error::NotFound(format!("no Lua source for entry #{idx}")))?;
-        if let Some(f) = &e.chunk {
-            return Ok(f.clone());
+        if let Some(c) = &e.chunk {
+            return Ok(c.clone());
         }
         let Some((text, name)) = &e.source else {
             return Err(Error::NotFound(format!("no Lua source for entry #{idx}")));
         };
         let f = compile_entry(lua, &e.id, text, name)?;
-        e.chunk = Some(f.clone());
-        Ok(f)
+        let method = e
+            .method
+            .as_deref()
+            .map(|m| lua.create_string(m))
+            .transpose()?;
+        e.chunk = Some((f.clone(), method.clone()));
+        Ok((f, method))
     }
 }
 

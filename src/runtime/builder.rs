@@ -189,6 +189,7 @@ impl RuntimeBuilder {
             },
             manual_clock,
             crash_hook,
+            crash_pending: false,
         })
     }
 

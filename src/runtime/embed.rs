@@ -146,6 +146,7 @@ impl Runtime {
     /// Hands the crashes recorded since the last call to the `on_crash` hook, or to
     /// `log::error!` (target `moonhost::crash`) when there is none.
     pub(super) fn report_crashes(&mut self) {
+        self.crash_pending = false;
         let crashes = {
             let mut core = self.core();
             if !core.has_crashes() {

@@ -156,6 +156,8 @@ local process = {
   get_options = function() return finish(raw.get_options()) end,
   cancel = function(dest, reason) return finish(raw.cancel(dest, reason)) end,
   terminate = function(dest) return finish(raw.terminate(dest)) end,
+  with_context = function(values) return finish(raw.with_context(values)) end,
+  with_options = function(options) return finish(raw.with_options(options)) end,
   event = readonly({ EXIT = "pid.exit", LINK_DOWN = "pid.link.down", CANCEL = "pid.cancel" },
     "process.event"),
   registry = readonly({
@@ -202,6 +204,23 @@ errors.new = function(v) return finish(raw_errors_new(v)) end
 local is_error = raw.errors.is_error
 
 local uuid = { v4 = raw.uuid_v4 }
+
+------------------------------------------------------------------------------------------
+-- spawn context, spawners and security (SPEC §10–§11): methods of the Rust objects are
+-- wrapped so their errors reach the caller as plain strings.
+
+local function wrapped(fns)
+  local out = {}
+  for name, f in pairs(fns) do out[name] = function(...) return finish(f(...)) end end
+  return out
+end
+
+local raw_ctx_get, raw_ctx_all = raw.ctx_get, raw.ctx_all
+local ctx = {
+  get = function(key) return finish(raw_ctx_get(key)) end,
+  all = function() return finish(raw_ctx_all()) end,
+}
+local security = wrapped(raw.security)
 
 ------------------------------------------------------------------------------------------
 -- coroutine: stock behaviour, plus passing the scheduler's yields (BLOCK, PREEMPT and
@@ -374,6 +393,8 @@ end
 local BUILTIN = {
   time = BASE.time,
   uuid = readonly(uuid, "uuid"),
+  ctx = readonly(ctx, "ctx"),
+  security = readonly(security, "security"),
   process = BASE.process,
   channel = BASE.channel,
 }
@@ -537,5 +558,9 @@ return {
   chan_methods = Channel,
   readonly = readonly,
   time_methods = time_methods,
+  spawner_methods = wrapped(raw.spawner_methods),
+  actor_methods = wrapped(raw.actor_methods),
+  scope_methods = wrapped(raw.scope_methods),
+  policy_methods = wrapped(raw.policy_methods),
   builtin = BUILTIN,
 }

@@ -3,11 +3,12 @@
 
 use crate::error::{Error, Result};
 use crate::manifest::{App, EntryKind};
+use crate::security::Policies;
 use mlua::{Function, Lua, LuaOptions, StdLib};
 use std::rc::Rc;
 
 /// Modules `require` finds without an import.
-pub const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel"];
+pub const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel", "ctx", "security"];
 
 /// One entry of the app.
 #[derive(Debug)]
@@ -32,6 +33,8 @@ pub struct EntryInfo {
 #[derive(Debug, Default)]
 pub struct Entries {
     list: Vec<EntryInfo>,
+    /// The app's `security.policy` entries.
+    policies: Policies,
 }
 
 impl Entries {
@@ -63,7 +66,18 @@ impl Entries {
                 chunk: None,
             })
             .collect();
-        Entries { list }
+        let policies = Policies::new(
+            app.entries
+                .iter()
+                .filter_map(|e| e.policy.clone())
+                .collect(),
+        );
+        Entries { list, policies }
+    }
+
+    /// The app's policies (SPEC §11.3).
+    pub fn policies(&self) -> &Policies {
+        &self.policies
     }
 
     /// The entry at `idx`.

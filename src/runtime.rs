@@ -176,7 +176,7 @@ impl Runtime {
         });
         let thread = lua::task_thread(&self.lua, &mut core)?;
         let pid = core
-            .spawn(thread, idx, 0, payloads, None)
+            .spawn(thread, idx, 0, payloads, None, None)
             .map_err(|e| Error::NotFound(e.to_string()))?;
         let proc = core.proc_by_pid(pid).expect("just spawned");
         core.set_root(proc);

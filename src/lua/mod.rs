@@ -1,14 +1,17 @@
 //! Lua bindings: `install` builds the raw Rust functions and runs the prelude that wraps
-//! them into the `process`, `channel`, `time` and `uuid` modules.
+//! them into the `process`, `channel`, `time`, `uuid`, `ctx` and `security` modules.
 
 pub mod args;
 pub mod calendar;
 pub mod channel;
+pub mod ctx;
 pub mod duration;
 pub mod errors;
 mod misc;
 pub mod object;
 pub mod process;
+pub mod security;
+pub mod spawner;
 pub mod time;
 
 use crate::core::Core;
@@ -62,9 +65,15 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     calendar::open(lua, &raw)?;
     errors::open(lua, &raw)?;
     misc::open(lua, &raw, fuel)?;
+    // Spawn context, spawners and security (SPEC §10–§11).
+    ctx::open(lua, &raw)?;
+    spawner::open(lua, &raw)?;
+    security::open(lua, &raw)?;
     let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
     calendar::register(lua, exports.get("time_methods")?)?;
+    spawner::register(lua, exports.get("spawner_methods")?)?;
+    security::register(lua, &exports)?;
     lua.set_app_data(object::EventMaker(exports.get("make_event")?));
     let installed = Installed {
         proc_main: exports.get("proc_main")?,

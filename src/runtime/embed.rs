@@ -33,7 +33,7 @@ impl Runtime {
             .map_err(|e| Error::Refused(e.to_string()))?;
         let thread = lua::task_thread(&self.lua, &mut core)?;
         let pid = core
-            .spawn(thread, e, h, args, None)
+            .spawn(thread, e, h, args, None, None)
             .map_err(|e| Error::Refused(e.to_string()))?;
         Ok(core.public_pid(pid))
     }

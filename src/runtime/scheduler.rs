@@ -67,6 +67,9 @@ impl Runtime {
     /// runnable, the root ended, a timer is due, or a replay's recorded turn ended.
     pub(super) fn step(&mut self) -> Result<bool> {
         let Some((turn, args, slice)) = self.prepare() else {
+            // Taking the next task may have ended processes marked for killing.
+            let crashed = self.core().has_crashes();
+            self.crash_pending |= crashed;
             return Ok(false);
         };
         let cap = self

@@ -23,7 +23,8 @@ pub const STUCK_INSTRUCTIONS_MAX: u64 = 5_000_000;
 /// Under the watchdog, a stretch where the process cannot yield is ended after
 /// [`watchdog::OVERDUE_TICKS`] only once it has also run this many instructions there: a
 /// busy loop does so in a few milliseconds, while a process that mostly runs Rust bindings
-/// (whose hook calls often land in their short protected Lua calls) never does.
+/// (whose hook calls often land in their short protected Lua calls) never does. Strictly
+/// more, so that a host's instruction limit of this size is reported as that limit.
 pub const STUCK_WATCHED_INSTRUCTIONS: u64 = 2_000_000;
 /// Instructions between hook calls in coroutines a script creates: short-lived coroutines
 /// restart Lua's per-coroutine count, so theirs is kept small to leave little uncounted.
@@ -249,7 +250,7 @@ fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmSta
     let stuck = fuel.stuck.get() + ran;
     fuel.stuck.set(stuck);
     let long = watch.is_some()
-        && stuck >= STUCK_WATCHED_INSTRUCTIONS
+        && stuck > STUCK_WATCHED_INSTRUCTIONS
         && watchdog::ticks().saturating_sub(fuel.stuck_since.get()) >= watchdog::OVERDUE_TICKS;
     if stuck > STUCK_INSTRUCTIONS_MAX || long {
         return doom(fuel, STUCK_IN_C, yieldable);

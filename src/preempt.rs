@@ -210,7 +210,10 @@ pub fn watch(lua: &Lua, fuel: &Fuel) -> mlua::Result<()> {
 pub fn install(lua: &Lua, fuel: Rc<Fuel>, slice: u32) -> mlua::Result<()> {
     let triggers = HookTriggers::new().every_nth_instruction(slice.max(1));
     fuel.slice.set(u64::from(slice.max(1)));
-    lua.set_global_hook(triggers, move |lua, _| on_count(&fuel, lua.state()))
+    lua.set_global_hook(triggers, move |lua, _| on_count(&fuel, lua.state()))?;
+    // Kept for every run: `tune_coroutine` gives coroutines this hook in simulations too.
+    ffi::remember_global_hook(lua.state());
+    Ok(())
 }
 
 fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmState> {

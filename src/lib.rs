@@ -84,6 +84,7 @@ mod timer;
 mod trace;
 mod watchdog;
 
+pub use crate::core::{ProcState, ProcessInfo, WaitKind};
 pub use crate::error::{Error, Result};
 pub use crate::hostbox::{CrashReport, Delivery, Mailbox};
 pub use crate::ids::{Pid, PidParseError};

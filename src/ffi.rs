@@ -4,7 +4,9 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 use mlua::ffi;
-use std::ffi::CStr;
+use std::cell::Cell;
+use std::ffi::{CStr, c_int};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Whether the running coroutine `state` may yield here (false inside Lua called from C
 /// without a continuation: a `table.sort` comparator, a `__tostring`, a finalizer).
@@ -49,21 +51,6 @@ pub fn hook_interval(state: *mut ffi::lua_State) -> u64 {
         .max(1)
 }
 
-/// Makes the count hook of coroutine `co` (inherited from its creator) fire every `count`
-/// instructions.
-pub fn set_hook_interval(co: *mut ffi::lua_State, count: i32) {
-    // SAFETY: `co` is a live coroutine (the caller holds its handle) that is not running;
-    // lua_sethook with the hook function and mask it already has only changes its count
-    // fields.
-    unsafe {
-        let f = ffi::lua_gethook(co);
-        if f.is_some() {
-            let mask = ffi::lua_gethookmask(co);
-            ffi::lua_sethook(co, f, mask, count);
-        }
-    }
-}
-
 /// Whether the suspended coroutine `state` was stopped by the preemption hook rather than
 /// by `coroutine.yield`: a hook yield leaves a Lua function on top of its stack, a
 /// `coroutine.yield` leaves the C function `yield`.
@@ -78,5 +65,139 @@ pub fn is_hook_yielded(state: *mut ffi::lua_State) -> bool {
             && ffi::lua_getinfo(state, c"S".as_ptr(), &mut ar) != 0
             && !ar.what.is_null()
             && CStr::from_ptr(ar.what).to_bytes() != b"C"
+    }
+}
+
+/// The hook function mlua installs for [`mlua::Lua::set_global_hook`], read back from the
+/// state it was set on, so hooks can be re-armed on coroutines that have none (0: unknown).
+static GLOBAL_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+/// Hook events of the preemption hook: instruction counts only.
+const COUNT_MASK: c_int = ffi::LUA_MASKCOUNT;
+
+thread_local! {
+    /// The coroutine the watchdog's signal arms a count hook on: the process coroutine the
+    /// scheduler is running without a hook on this thread (null between such slices).
+    static ARMABLE: Cell<*mut ffi::lua_State> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// Remembers the hook mlua just installed on `state` with `set_global_hook`; false when
+/// there is none.
+pub fn remember_global_hook(state: *mut ffi::lua_State) -> bool {
+    // SAFETY: `state` is the live main state of the caller's Lua; lua_gethook reads a field.
+    let f = unsafe { ffi::lua_gethook(state) };
+    match f {
+        Some(f) => {
+            GLOBAL_HOOK.store(f as usize, Ordering::Relaxed);
+            true
+        }
+        None => false,
+    }
+}
+
+fn global_hook() -> Option<ffi::lua_Hook> {
+    let f = GLOBAL_HOOK.load(Ordering::Relaxed);
+    if f == 0 {
+        return None;
+    }
+    // SAFETY: a non-zero value was stored by `remember_global_hook` from a `lua_Hook`
+    // function pointer of this very type, so transmuting it back yields that pointer.
+    Some(unsafe { std::mem::transmute::<usize, ffi::lua_Hook>(f) })
+}
+
+/// Whether coroutine `co` has any hook.
+pub fn has_hook(co: *mut ffi::lua_State) -> bool {
+    // SAFETY: `co` is a live coroutine (the caller holds its handle); lua_gethook reads a
+    // field.
+    unsafe { ffi::lua_gethook(co).is_some() }
+}
+
+/// Gives coroutine `co` mlua's global count hook, firing every `count` instructions (no-op
+/// before [`remember_global_hook`]). Restarts the coroutine's count.
+pub fn set_count_hook(co: *mut ffi::lua_State, count: i32) {
+    if let Some(f) = global_hook() {
+        // SAFETY: `co` is a live coroutine of the Lua the hook was read from (the caller
+        // holds its handle); lua_sethook only sets its hook fields and call-info traps.
+        unsafe { ffi::lua_sethook(co, Some(f), COUNT_MASK, count.max(1)) };
+    }
+}
+
+/// Removes every hook from coroutine `co`: its Lua code then runs at full VM speed.
+pub fn clear_hook(co: *mut ffi::lua_State) {
+    // SAFETY: as in `set_count_hook`; a null hook with mask 0 clears the fields.
+    unsafe { ffi::lua_sethook(co, None, 0, 0) };
+}
+
+/// Names the coroutine the watchdog's signal arms on this thread (null: none).
+pub fn set_armable(co: *mut ffi::lua_State) {
+    ARMABLE.with(|a| a.set(co));
+}
+
+/// Instructions between hook calls once the watchdog has armed a coroutine.
+pub const ARMED_COUNT: i32 = 1_000;
+
+/// The signal the watchdog sends (harmless by default, rarely used by programs).
+const WATCHDOG_SIGNAL: c_int = libc::SIGURG;
+
+extern "C" fn on_watchdog_signal(_sig: c_int) {
+    let co = ARMABLE.with(|a| a.get());
+    if co.is_null() {
+        return;
+    }
+    if let Some(f) = global_hook() {
+        // SAFETY: `co` was set by the scheduler on this thread and stays a live coroutine
+        // while it is set (it is cleared before the resume that it names returns). Lua
+        // documents lua_sethook as callable from a signal handler on the thread running the
+        // state (lua.c's Ctrl-C handler does the same): it stores the hook, mask and counts
+        // and sets the traps of the coroutine's call infos, and the hook is checked before
+        // each call. The thread-local was already touched by `set_armable` on this thread,
+        // so reading it allocates nothing.
+        unsafe { ffi::lua_sethook(co, Some(f), COUNT_MASK, ARMED_COUNT) };
+    }
+}
+
+/// Installs the watchdog's signal handler (once per OS process).
+///
+/// # Errors
+/// The OS error when `sigaction` fails.
+pub fn install_watchdog_handler() -> std::io::Result<()> {
+    static DONE: std::sync::OnceLock<std::io::Result<()>> = std::sync::OnceLock::new();
+    let r = DONE.get_or_init(|| {
+        // SAFETY: `act` is a zeroed sigaction owned by this frame, filled with a handler of
+        // the plain `fn(c_int)` form (no SA_SIGINFO) that only touches a thread-local
+        // `Cell` and calls lua_sethook (see `on_watchdog_signal`); SA_RESTART keeps
+        // interrupted system calls (poll, read) going.
+        unsafe {
+            let mut act = std::mem::zeroed::<libc::sigaction>();
+            act.sa_sigaction = on_watchdog_signal as extern "C" fn(c_int) as libc::sighandler_t;
+            act.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut act.sa_mask);
+            if libc::sigaction(WATCHDOG_SIGNAL, &act, std::ptr::null_mut()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    });
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+    }
+}
+
+/// The calling OS thread, as the watchdog names it.
+pub fn this_thread() -> u64 {
+    // SAFETY: pthread_self has no preconditions.
+    let t = unsafe { libc::pthread_self() };
+    t as u64
+}
+
+/// Sends the watchdog's signal to OS thread `t` (from [`this_thread`]), which must still be
+/// running: the watchdog only signals threads whose runtime is registered, and a runtime
+/// unregisters (under the watchdog's lock) before its thread can end.
+pub fn interrupt_thread(t: u64) {
+    // SAFETY: `t` is a pthread_t read by `this_thread` on a thread that, per this
+    // function's contract, has not ended; pthread_kill only queues a signal.
+    unsafe {
+        libc::pthread_kill(t as libc::pthread_t, WATCHDOG_SIGNAL);
     }
 }

@@ -90,6 +90,7 @@ mod testcase;
 pub mod testrun;
 mod timer;
 mod trace;
+mod watchdog;
 
 pub use crate::core::{ProcState, ProcessInfo, WaitKind};
 pub use crate::error::{Error, Result};

@@ -3,8 +3,9 @@
 //! cannot and keeps running).
 
 use crate::ffi;
+use crate::watchdog::{self, Registration};
 use mlua::{HookTriggers, Lua, VmState};
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 
 /// Why a process over its instruction limit ends.
@@ -15,8 +16,16 @@ pub const STUCK_IN_C: &str = "process ran too long inside a call that cannot yie
 
 /// Instructions between two preemption checks.
 pub const HOOK_EVERY_INSTRUCTIONS: u32 = 10_000;
-/// Instructions a process may run where it cannot yield before it is ended.
-pub const STUCK_INSTRUCTIONS_MAX: u64 = 100_000_000;
+/// Instructions a process may run where it cannot yield before it is ended: a few tens of
+/// milliseconds of hooked VM time, so that even a simulation (which has no watchdog) keeps
+/// such a slice under 50 ms. A real-clock run also ends it after [`crate::watchdog::OVERDUE`].
+pub const STUCK_INSTRUCTIONS_MAX: u64 = 5_000_000;
+/// Under the watchdog, a stretch where the process cannot yield is ended after
+/// [`watchdog::OVERDUE_TICKS`] only once it has also run this many instructions there: a
+/// busy loop does so in a few milliseconds, while a process that mostly runs Rust bindings
+/// (whose hook calls often land in their short protected Lua calls) never does. Strictly
+/// more, so that a host's instruction limit of this size is reported as that limit.
+pub const STUCK_WATCHED_INSTRUCTIONS: u64 = 2_000_000;
 /// Instructions between hook calls in coroutines a script creates: short-lived coroutines
 /// restart Lua's per-coroutine count, so theirs is kept small to leave little uncounted.
 pub const COROUTINE_HOOK_INSTRUCTIONS: i32 = 1_000;
@@ -43,6 +52,18 @@ pub struct Fuel {
     /// Instructions run in a row where the process could not yield (Lua called from C
     /// without a continuation); reset at every resume.
     pub stuck: Cell<u64>,
+    /// The watchdog registration of a real-clock run (unset: preemption by count alone).
+    pub watch: OnceCell<Registration>,
+    /// The heap limit last given to Lua (0: none yet), so a resume sets it only when it
+    /// changes.
+    pub heap_cap: Cell<usize>,
+    /// The watchdog tick ([`watchdog::ticks`]) when the process last began running where
+    /// it cannot yield, and the coroutine it did so in.
+    pub stuck_since: Cell<u64>,
+    /// The coroutine of that stretch: a hook call in another one starts a new stretch.
+    pub stuck_in: Cell<*mut mlua::ffi::lua_State>,
+    /// The process coroutine running without a hook in this slice (null: none).
+    pub armable: Cell<*mut mlua::ffi::lua_State>,
 }
 
 impl Default for Fuel {
@@ -56,11 +77,25 @@ impl Default for Fuel {
             mem_allowance: Cell::new(usize::MAX),
             mem_ceiling: Cell::new(usize::MAX),
             stuck: Cell::new(0),
+            heap_cap: Cell::new(0),
+            stuck_since: Cell::new(0),
+            stuck_in: Cell::new(std::ptr::null_mut()),
+            watch: OnceCell::new(),
+            armable: Cell::new(std::ptr::null_mut()),
         }
     }
 }
 
 impl Fuel {
+    /// Limits Lua's heap to `cap` bytes, unless that is the limit already.
+    #[inline]
+    pub fn cap_heap(&self, lua: &Lua, cap: usize) {
+        if self.heap_cap.get() != cap {
+            self.heap_cap.set(cap);
+            let _ = lua.set_memory_limit(cap);
+        }
+    }
+
     /// Fills the tank for one resume: `budget` instructions, `allowance` bytes of growth
     /// from a heap of `base` bytes, under the runtime's `ceiling`.
     pub fn refill(&self, budget: u64, base: usize, allowance: usize, ceiling: usize) {
@@ -95,15 +130,76 @@ pub fn collect_in_slice(lua: &Lua, fuel: &Fuel, full: bool) -> mlua::Result<bool
     fuel.mem_allowance.set(left.saturating_add(grown));
     let cap = post.saturating_add(left).min(fuel.mem_ceiling.get());
     if cap != usize::MAX {
-        let _ = lua.set_memory_limit(cap);
+        fuel.cap_heap(lua, cap);
     }
     Ok(done)
 }
 
 /// Makes a coroutine a script creates check its fuel more often (see
 /// [`COROUTINE_HOOK_INSTRUCTIONS`]).
+/// Under the watchdog the creating process may run without a hook; the coroutine gets
+/// one all the same, since the watchdog only arms process coroutines.
 pub fn tune_coroutine(co: &mlua::Thread) {
-    ffi::set_hook_interval(co.state(), COROUTINE_HOOK_INSTRUCTIONS);
+    ffi::set_count_hook(co.state(), COROUTINE_HOOK_INSTRUCTIONS);
+}
+
+/// Prepares coroutine `co` for a slice with `budget` instructions left. Under the
+/// watchdog, a process without an instruction limit runs without any hook (the watchdog
+/// arms one when the slice overruns); one with a limit keeps its count hook.
+#[inline]
+pub fn begin_slice(fuel: &Fuel, co: *mut mlua::ffi::lua_State, budget: u64) {
+    let Some(w) = fuel.watch.get() else {
+        return;
+    };
+    if budget == u64::MAX {
+        if ffi::has_hook(co) {
+            ffi::clear_hook(co);
+        }
+        fuel.armable.set(co);
+        ffi::set_armable(co);
+    } else if !ffi::has_hook(co) {
+        let every = i32::try_from(fuel.slice.get()).unwrap_or(i32::MAX);
+        ffi::set_count_hook(co, every);
+    }
+    w.slot().begin();
+}
+
+/// Ends the slice [`begin_slice`] started: the watchdog no longer arms its coroutine.
+#[inline]
+pub fn end_slice(fuel: &Fuel) {
+    if let Some(w) = fuel.watch.get() {
+        ffi::set_armable(std::ptr::null_mut());
+        fuel.armable.set(std::ptr::null_mut());
+        w.slot().end();
+    }
+}
+
+/// Preempts by watchdog from now on (real-clock runs): registers the runtime and makes
+/// mlua recognise hook yields by the suspended frame alone, since process coroutines then
+/// may have no hook while suspended by one. Without the signal handler, keeps counting.
+///
+/// # Errors
+/// Lua errors from the one-off coroutine that sets mlua's mode.
+pub fn watch(lua: &Lua, fuel: &Fuel) -> mlua::Result<()> {
+    if !ffi::remember_global_hook(lua.state()) {
+        return Ok(());
+    }
+    let Some(reg) = Registration::new() else {
+        return Ok(());
+    };
+    // A coroutine suspended by a hook and then stripped of it: mlua notes that hooks can
+    // be removed while yielded and from then on looks at the suspended frame.
+    let f = lua
+        .load("local a = 1 local b = a + 1 return b")
+        .into_function()?;
+    let co = lua.create_thread(f)?;
+    co.set_hook(HookTriggers::new().every_nth_instruction(1), |_, _| {
+        Ok(VmState::Yield)
+    })?;
+    co.resume::<()>(())?;
+    co.remove_hook();
+    let _ = fuel.watch.set(reg);
+    Ok(())
 }
 
 /// Installs the count hook: every `slice` instructions it charges the running process,
@@ -114,7 +210,10 @@ pub fn tune_coroutine(co: &mlua::Thread) {
 pub fn install(lua: &Lua, fuel: Rc<Fuel>, slice: u32) -> mlua::Result<()> {
     let triggers = HookTriggers::new().every_nth_instruction(slice.max(1));
     fuel.slice.set(u64::from(slice.max(1)));
-    lua.set_global_hook(triggers, move |lua, _| on_count(&fuel, lua.state()))
+    lua.set_global_hook(triggers, move |lua, _| on_count(&fuel, lua.state()))?;
+    // Kept for every run: `tune_coroutine` gives coroutines this hook in simulations too.
+    ffi::remember_global_hook(lua.state());
+    Ok(())
 }
 
 fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmState> {
@@ -122,6 +221,13 @@ fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmSta
     if let Some(reason) = fuel.doomed.get() {
         return doom(fuel, reason, yieldable);
     }
+    if yieldable && state == fuel.armable.get() {
+        // Armed by the watchdog on a process running without a hook: preempt it, and let
+        // it run hookless again.
+        ffi::clear_hook(state);
+        return Ok(VmState::Yield);
+    }
+    let watch = fuel.watch.get().map(Registration::slot);
     // Instructions since the last call: this coroutine's hook interval.
     let ran = ffi::hook_interval(state);
     let left = fuel.budget.get();
@@ -132,7 +238,7 @@ fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmSta
     let progress = fuel.progress.get() + ran;
     if yieldable {
         fuel.stuck.set(0);
-        if progress >= fuel.slice.get() {
+        if progress >= fuel.slice.get() || watch.is_some_and(|w| w.preempt_due()) {
             fuel.progress.set(0);
             return Ok(VmState::Yield);
         }
@@ -140,9 +246,16 @@ fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmSta
         return Ok(VmState::Continue);
     }
     fuel.progress.set(progress);
+    if fuel.stuck.get() == 0 || fuel.stuck_in.get() != state {
+        fuel.stuck_since.set(watchdog::ticks());
+        fuel.stuck_in.set(state);
+    }
     let stuck = fuel.stuck.get() + ran;
     fuel.stuck.set(stuck);
-    if stuck > STUCK_INSTRUCTIONS_MAX {
+    let long = watch.is_some()
+        && stuck > STUCK_WATCHED_INSTRUCTIONS
+        && watchdog::ticks().saturating_sub(fuel.stuck_since.get()) >= watchdog::OVERDUE_TICKS;
+    if stuck > STUCK_INSTRUCTIONS_MAX || long {
         return doom(fuel, STUCK_IN_C, yieldable);
     }
     Ok(VmState::Continue)

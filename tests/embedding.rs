@@ -149,7 +149,15 @@ fn manual_clock_wakes_a_100ms_sleep_on_the_sixth_frame() {
 fn idle_reports_the_next_timer_and_the_clock_does_not_jump() {
     let mut rt = manual();
     rt.spawn("embed:sleeper", HOST, vec![]).unwrap();
-    match rt.run_for(Duration::from_millis(5)).unwrap() {
+    // A loaded machine may need more than one frame to get the sleeper parked.
+    let mut step = rt.run_for(Duration::from_millis(5)).unwrap();
+    for _ in 0..100 {
+        if !matches!(step, Step::Busy) {
+            break;
+        }
+        step = rt.run_for(Duration::from_millis(5)).unwrap();
+    }
+    match step {
         Step::Idle { next_timer } => assert_eq!(next_timer, Some(Duration::from_millis(100))),
         other => panic!("{other:?}"),
     }

@@ -196,7 +196,12 @@ impl RuntimeBuilder {
         }
         let manual_clock = self.manual_clock;
         let crash_hook = self.on_crash.take();
-        let core = self.core(&lua, &installed, app, tracer, guided)?;
+        let mut core = self.core(&lua, &installed, app, tracer, guided)?;
+        // A simulation, a manual clock or a recorded run preempts by count alone, so a
+        // seed or a trace replays the same.
+        if !core.clock().is_virtual() && !core.tracer().is_on() {
+            preempt::watch(&lua, &fuel)?;
+        }
         lua.set_app_data(core);
         let poll = mio::Poll::new().map_err(|e| Error::Poll(e.to_string()))?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)

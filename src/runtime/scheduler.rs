@@ -11,6 +11,7 @@ use crate::lua::args::is_block;
 use crate::lua::object::outcome_values;
 use crate::message::Exit;
 use crate::payload::Payload;
+use crate::preempt;
 use mlua::{MultiValue, Thread, Value};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -77,11 +78,13 @@ impl Runtime {
             .get()
             .saturating_add(slice.allowance)
             .min(slice.ceiling);
+        preempt::begin_slice(&self.fuel, turn.thread.state(), slice.budget);
         let res: Resumed = match args {
             Ok(args) => catch_unwind(AssertUnwindSafe(|| turn.thread.resume::<MultiValue>(args))),
             Err(e) => Ok(Err(e)),
         };
-        let _ = self.lua.set_memory_limit(slice.ceiling);
+        preempt::end_slice(&self.fuel);
+        self.fuel.cap_heap(&self.lua, slice.ceiling);
         let mut core = self.core();
         self.account(&mut core, turn.proc, &res);
         self.conclude(
@@ -128,7 +131,7 @@ impl Runtime {
         let cap = base.saturating_add(slice.allowance).min(slice.ceiling);
         self.fuel
             .refill(slice.budget, base, slice.allowance, slice.ceiling);
-        let _ = lua.set_memory_limit(cap);
+        self.fuel.cap_heap(lua, cap);
         let resume = std::mem::take(&mut turn.resume);
         let args = resume_args(lua, &mut core, resume);
         Some((turn, args, slice))

@@ -40,4 +40,12 @@ function M.stubborn()
   while true do process.events():receive() end
 end
 
+-- Runs 100,000 loop iterations, then reports its own `instructions` to `to`.
+function M.counter(to)
+  local x = 0
+  for n = 1, 100000 do x = x + n end
+  process.send(to, "counted", process.info(process.pid()).instructions)
+  return x
+end
+
 return M

@@ -66,7 +66,7 @@ function M.error_object_sent_as_message()
 end
 
 function M.process_returning_an_error_object_fails_with_its_message()
-  local pid = assert(process.spawn_monitored("test.calendar:returns_error", HOST))
+  local pid = assert(process.spawn_monitored("test.calendar:workers:returns_error", HOST))
   while true do
     local ev = process.events():receive()
     if ev.from == pid and ev.kind == "pid.exit" then
@@ -74,11 +74,6 @@ function M.process_returning_an_error_object_fails_with_its_message()
       return true
     end
   end
-end
-
-function M.returns_error()
-  local _, err = time.load_location("")
-  return nil, err
 end
 
 return M

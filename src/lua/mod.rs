@@ -62,7 +62,14 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     calendar::open(lua, &raw)?;
     errors::open(lua, &raw)?;
     misc::open(lua, &raw, fuel)?;
-    let exports: Table = lua.load(PRELUDE).set_name("@prelude.lua").call(raw)?;
+    // Loaded stripped of source name and lines: the built-ins it defines add no position to
+    // their errors, as stock Lua's C functions, and `string.dump` refuses them.
+    let code = lua.load(PRELUDE).set_name("@prelude.lua").into_function()?;
+    let stripped = code.dump(true);
+    let exports: Table = lua
+        .load(&stripped[..])
+        .set_mode(mlua::chunk::ChunkMode::Binary)
+        .call(raw)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
     calendar::register(lua, exports.get("time_methods")?)?;
     lua.set_app_data(object::EventMaker(exports.get("make_event")?));

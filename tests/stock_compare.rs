@@ -83,7 +83,7 @@ fn app_dir(name: &str, src: &str) -> PathBuf {
 
 /// What `src` prints inside a process at instruction slice `slice` (None: the default).
 fn in_process(name: &str, src: &str, slice: Option<u32>) -> String {
-    let app = App::load(&app_dir(name, src)).expect("app loads");
+    let app = App::load(app_dir(name, src)).expect("app loads");
     let out = Sink::default();
     let mut builder = Runtime::builder().output(out.clone());
     if let Some(n) = slice {

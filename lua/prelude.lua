@@ -64,8 +64,30 @@ local raw_recv, raw_send, raw_select, is_chan = raw.chan_recv, raw.chan_send, ra
 local CASE = { __name = "channel.case", __metatable = false }
 
 local Channel = {}
-function Channel.receive(ch) return finish(raw_recv(ch)) end
-function Channel.send(ch, v) return finish(raw_send(ch, v)) end
+-- receive and send are the hot path: written out instead of going through `finish`.
+function Channel.receive(ch)
+  local v, ok = raw_recv(ch)
+  if v == BLOCK then
+    v, ok = co_yield(BLOCK)
+    if v == NO_YIELD then error(CANNOT_YIELD, 2) end
+  elseif v == RAISE then
+    error(ok, 2)
+  end
+  return v, ok
+end
+function Channel.send(ch, v)
+  local r, err = raw_send(ch, v)
+  if r == BLOCK then
+    r, err = co_yield(BLOCK)
+    if r == NO_YIELD then error(CANNOT_YIELD, 2) end
+    -- a woken send returns `true`, or `nil, "send on closed channel"`
+    if err == nil then return r end
+  elseif r == RAISE then
+    error(err, 2)
+  end
+  if err == nil then return r end
+  return r, err
+end
 function Channel.close(ch) return finish(raw.chan_close(ch)) end
 function Channel.case_receive(ch)
   if not is_chan(ch) then
@@ -134,6 +156,8 @@ local process = {
   get_options = function() return finish(raw.get_options()) end,
   cancel = function(dest, reason) return finish(raw.cancel(dest, reason)) end,
   terminate = function(dest) return finish(raw.terminate(dest)) end,
+  with_context = function(values) return finish(raw.with_context(values)) end,
+  with_options = function(options) return finish(raw.with_options(options)) end,
   event = readonly({ EXIT = "pid.exit", LINK_DOWN = "pid.link.down", CANCEL = "pid.cancel" },
     "process.event"),
   registry = readonly({
@@ -180,6 +204,23 @@ errors.new = function(v) return finish(raw_errors_new(v)) end
 local is_error = raw.errors.is_error
 
 local uuid = { v4 = raw.uuid_v4 }
+
+------------------------------------------------------------------------------------------
+-- spawn context, spawners and security (SPEC §10–§11): methods of the Rust objects are
+-- wrapped so their errors reach the caller as plain strings.
+
+local function wrapped(fns)
+  local out = {}
+  for name, f in pairs(fns) do out[name] = function(...) return finish(f(...)) end end
+  return out
+end
+
+local raw_ctx_get, raw_ctx_all = raw.ctx_get, raw.ctx_all
+local ctx = {
+  get = function(key) return finish(raw_ctx_get(key)) end,
+  all = function() return finish(raw_ctx_all()) end,
+}
+local security = wrapped(raw.security)
 
 ------------------------------------------------------------------------------------------
 -- coroutine: stock behaviour, plus passing the scheduler's yields (BLOCK, PREEMPT and
@@ -387,6 +428,8 @@ end
 local BUILTIN = {
   time = BASE.time,
   uuid = readonly(uuid, "uuid"),
+  ctx = readonly(ctx, "ctx"),
+  security = readonly(security, "security"),
   process = BASE.process,
   channel = BASE.channel,
 }
@@ -497,10 +540,11 @@ local function ended(...)
   return ...
 end
 
-local function proc_main(e, h, ...)
+-- Every main task starts here, with its entry's compiled chunk and method (handed over by
+-- the scheduler from entry.rs, so a spawn makes no call back into Rust).
+local function proc_main(chunk, method, e, h, ...)
   local env = new_env(e, h)
-  local mod = chunk_of(e)(env)
-  local id, method = raw_entry(e)
+  local mod = chunk(env)
   local f
   if type(mod) == "function" then
     f = mod
@@ -508,7 +552,7 @@ local function proc_main(e, h, ...)
     f = mod[method or "main"]
   end
   if type(f) ~= "function" then
-    error("entry " .. id .. ": method '" .. tostring(method or "main") ..
+    error("entry " .. raw_entry(e) .. ": method '" .. tostring(method or "main") ..
       "' not found in the table its chunk returns", 0)
   end
   return ended(f(...))
@@ -540,5 +584,9 @@ return {
   chan_methods = Channel,
   readonly = readonly,
   time_methods = time_methods,
+  spawner_methods = wrapped(raw.spawner_methods),
+  actor_methods = wrapped(raw.actor_methods),
+  scope_methods = wrapped(raw.scope_methods),
+  policy_methods = wrapped(raw.policy_methods),
   builtin = BUILTIN,
 }

@@ -3,11 +3,12 @@
 
 use crate::error::{Error, Result};
 use crate::manifest::{App, EntryKind};
+use crate::security::Policies;
 use mlua::{Function, Lua, LuaOptions, StdLib};
 use std::rc::Rc;
 
 /// Modules `require` finds without an import.
-pub const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel"];
+pub const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel", "ctx", "security"];
 
 /// One entry of the app.
 #[derive(Debug)]
@@ -24,14 +25,16 @@ pub struct EntryInfo {
     pub imports: Vec<(String, Option<u32>)>,
     /// Chunk text and chunk name, when the entry has Lua source.
     source: Option<(Rc<str>, String)>,
-    /// The compiled chunk, once compiled.
-    chunk: Option<Function>,
+    /// The compiled chunk and the method name as a Lua string, once compiled.
+    chunk: Option<(Function, Option<mlua::LuaString>)>,
 }
 
 /// Every entry of the app, by index (the manifest's order).
 #[derive(Debug, Default)]
 pub struct Entries {
     list: Vec<EntryInfo>,
+    /// The app's `security.policy` entries.
+    policies: Policies,
 }
 
 impl Entries {
@@ -63,7 +66,18 @@ impl Entries {
                 chunk: None,
             })
             .collect();
-        Entries { list }
+        let policies = Policies::new(
+            app.entries
+                .iter()
+                .filter_map(|e| e.policy.clone())
+                .collect(),
+        );
+        Entries { list, policies }
+    }
+
+    /// The app's policies (SPEC §11.3).
+    pub fn policies(&self) -> &Policies {
+        &self.policies
     }
 
     /// The entry at `idx`.
@@ -115,19 +129,33 @@ impl Entries {
     /// # Errors
     /// `no Lua source for entry #idx`, or the syntax error naming the entry and line.
     pub fn chunk(&mut self, lua: &Lua, idx: u32) -> Result<Function> {
+        self.start(lua, idx).map(|(f, _)| f)
+    }
+
+    /// What a process of entry `idx` starts with: the compiled chunk (compiled on first
+    /// use) and the method to call, as a Lua string (`None`: `main`).
+    ///
+    /// # Errors
+    /// As [`Entries::chunk`].
+    pub fn start(&mut self, lua: &Lua, idx: u32) -> Result<(Function, Option<mlua::LuaString>)> {
         let e = self
             .list
             .get_mut(idx as usize)
             .ok_or_else(|| Error::NotFound(format!("no Lua source for entry #{idx}")))?;
-        if let Some(f) = &e.chunk {
-            return Ok(f.clone());
+        if let Some(c) = &e.chunk {
+            return Ok(c.clone());
         }
         let Some((text, name)) = &e.source else {
             return Err(Error::NotFound(format!("no Lua source for entry #{idx}")));
         };
         let f = compile_entry(lua, &e.id, text, name)?;
-        e.chunk = Some(f.clone());
-        Ok(f)
+        let method = e
+            .method
+            .as_deref()
+            .map(|m| lua.create_string(m))
+            .transpose()?;
+        e.chunk = Some((f.clone(), method.clone()));
+        Ok((f, method))
     }
 }
 

@@ -55,6 +55,7 @@ mod channel;
 #[doc(hidden)]
 pub mod cli;
 mod clock;
+mod context;
 mod core;
 mod entry;
 mod error;
@@ -76,6 +77,7 @@ mod request;
 mod rng;
 #[doc(hidden)]
 pub mod runtime;
+mod security;
 #[doc(hidden)]
 pub mod testrun;
 mod timer;

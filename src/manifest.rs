@@ -9,7 +9,9 @@
 //! at load into one test (or one `process.lua` entry) per function its source defines.
 
 use crate::error::{Error, Result};
-use crate::limits::{ALLOWABLE_MODULES, LimitOverrides, MAX_PAYLOAD_DEPTH, parse_size};
+use crate::limits::LimitOverrides;
+use crate::security::Policy;
+use host_limits::{SizeValue, limit_fields};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
@@ -17,6 +19,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub mod compact;
+mod host_limits;
+pub mod policy;
 
 /// Largest Lua source file an entry may name.
 pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
@@ -123,6 +127,8 @@ pub struct Entry {
     pub origin: String,
     /// For an entry expanded from a `test.suite` or `process.set` entry: that entry's id.
     pub expanded_from: Option<String>,
+    /// For a `security.policy` entry: its policy (SPEC §11.3).
+    pub policy: Option<Policy>,
 }
 
 impl Entry {
@@ -183,60 +189,8 @@ struct RawEntry {
     max_payload_bytes: Option<Spanned<SizeValue>>,
     max_payload_depth: Option<Spanned<u64>>,
     allow: Option<Spanned<Vec<String>>>,
-}
-
-/// A size in a manifest: bytes, or text such as `64MiB`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum SizeValue {
-    Bytes(u64),
-    Text(String),
-}
-
-fn size_field(shown: &str, field: &str, v: Option<Spanned<SizeValue>>) -> Result<Option<usize>> {
-    let Some(v) = v else { return Ok(None) };
-    let line = v.referenced.line();
-    match v.value {
-        SizeValue::Bytes(b) => Ok(Some(b as usize)),
-        SizeValue::Text(t) => parse_size(&t)
-            .map(Some)
-            .map_err(|e| field_err(shown, line, field, &format!("is invalid: {e}"))),
-    }
-}
-
-fn limit_fields(shown: &str, raw: &mut RawEntry) -> Result<LimitOverrides> {
-    if let Some(allow) = &raw.allow {
-        for m in &allow.value {
-            if !ALLOWABLE_MODULES.contains(&m.as_str()) {
-                return Err(field_err(
-                    shown,
-                    allow.referenced.line(),
-                    "allow",
-                    &format!("names {m:?}; only {ALLOWABLE_MODULES:?} can be allowed"),
-                ));
-            }
-        }
-    }
-    Ok(LimitOverrides {
-        max_processes: raw.max_processes.take().map(|m| m.value),
-        memory_bytes: size_field(shown, "max_memory", raw.max_memory.take())?,
-        max_instructions: raw.max_instructions.take().map(|m| m.value),
-        mailbox_len: raw.mailbox_limit.take().map(|m| m.value as usize),
-        payload_bytes: size_field(shown, "max_payload_bytes", raw.max_payload_bytes.take())?,
-        payload_depth: match raw.max_payload_depth.take() {
-            Some(d) if d.value as usize > MAX_PAYLOAD_DEPTH => {
-                return Err(field_err(
-                    shown,
-                    d.referenced.line(),
-                    "max_payload_depth",
-                    &format!("is {}; at most {MAX_PAYLOAD_DEPTH} is allowed", d.value),
-                ));
-            }
-            Some(d) => Some(d.value as usize),
-            None => None,
-        },
-        allow: raw.allow.take().map(|a| a.value),
-    })
+    policy: Option<MetaValue>,
+    groups: Option<MetaValue>,
 }
 
 impl App {
@@ -337,6 +291,17 @@ impl App {
             .kind
             .ok_or_else(|| field_err(shown, line, "kind", &format!("is missing (entry {id})")))?;
         let kind_v = EntryKind::parse(&kind.value);
+        let policy = if kind.value == policy::KIND {
+            let at = policy::At {
+                file: shown,
+                line,
+                id: &id,
+                ns,
+            };
+            Some(policy::build(at, raw.policy.take(), raw.groups.take())?)
+        } else {
+            None
+        };
         let is_compact = compact::is_compact(&kind.value);
         if let (true, Some(m)) = (is_compact, &raw.method) {
             return Err(field_err(
@@ -369,6 +334,7 @@ impl App {
             limits,
             origin: format!("{shown}:{line}"),
             expanded_from: None,
+            policy,
         })
     }
 
@@ -472,6 +438,7 @@ fn default_host() -> Entry {
         limits: LimitOverrides::default(),
         origin: "(default host)".to_string(),
         expanded_from: None,
+        policy: None,
     }
 }
 

@@ -93,6 +93,8 @@ pub struct Runtime {
     manual_clock: bool,
     /// Where crash reports go (`log::error!` when `None`).
     crash_hook: Option<embed::CrashHook>,
+    /// Whether the last step left crashes to report.
+    crash_pending: bool,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -174,7 +176,7 @@ impl Runtime {
         });
         let thread = lua::task_thread(&self.lua, &mut core)?;
         let pid = core
-            .spawn(thread, idx, 0, payloads, None)
+            .spawn(thread, idx, 0, payloads, None, None)
             .map_err(|e| Error::NotFound(e.to_string()))?;
         let proc = core.proc_by_pid(pid).expect("just spawned");
         core.set_root(proc);
@@ -234,12 +236,11 @@ impl Runtime {
                 return Ok(RunOutcome::Exited(exit));
             }
             for _ in 0..TURN_BUDGET_RESUMES {
-                let ran = self.step()?;
-                self.report_crashes();
-                if !ran || self.core().root_exit().is_some() || self.turn_ends() {
-                    break;
+                let go_on = self.step()?;
+                if self.crash_pending {
+                    self.report_crashes();
                 }
-                if limit.is_some_and(|l| started.elapsed() >= l) {
+                if !go_on || limit.is_some_and(|l| started.elapsed() >= l) {
                     break;
                 }
             }

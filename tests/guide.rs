@@ -10,7 +10,36 @@ use util::{Run, moonhost};
 
 const APP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/guide");
 
-/// Runs a guide entry and checks that it ended normally without writing to stderr.
+/// stderr without the crash reports of processes that failed on purpose
+/// (`moonhost: process <pid> (<entry>) failed: <error>` and its traceback, SPEC §13.1).
+fn beside_crash_reports(stderr: &str) -> String {
+    let mut out = String::new();
+    let mut in_report = false;
+    for line in stderr.lines() {
+        if line.starts_with("moonhost: process {") && line.contains(" failed: ") {
+            in_report = true;
+            continue;
+        }
+        if in_report && (line == "stack traceback:" || line.starts_with('\t')) {
+            continue;
+        }
+        in_report = false;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The crash reports on stderr, one line each.
+fn crash_reports(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("moonhost: process {") && l.contains(" failed: "))
+        .collect()
+}
+
+/// Runs a guide entry and checks that it ended normally, writing nothing to stderr but the
+/// crash reports of processes that fail on purpose.
 fn run_ok(entry: &str) -> Run {
     let id = format!("app.test.process:{entry}");
     let r = moonhost(&["run", APP, &id]);
@@ -26,7 +55,7 @@ fn run_ok(entry: &str) -> Run {
         "{id} panicked:\n{}",
         r.stderr
     );
-    assert_eq!(r.stderr, "", "{id} wrote to stderr");
+    assert_eq!(beside_crash_reports(&r.stderr), "", "{id} wrote to stderr");
     r
 }
 
@@ -98,6 +127,15 @@ fn topic_listener_receives_only_its_topic() {
 #[test]
 fn inbox_select_routes_by_topic_and_is_terminated() {
     let r = run_ok("inbox_select");
+    assert_eq!(
+        crash_reports(&r.stderr).len(),
+        1,
+        "the terminated worker is reported"
+    );
+    assert!(
+        crash_reports(&r.stderr)[0]
+            .ends_with("(app.test.process:inbox_worker) failed: process terminated")
+    );
     let lines = r.lines();
     let inbox: Vec<&&str> = lines
         .iter()
@@ -160,6 +198,13 @@ fn explicit_monitor_and_unmonitor() {
 #[test]
 fn spawn_linked_child_dies_with_its_parent() {
     let r = run_ok("spawn_linked");
+    let crashes = crash_reports(&r.stderr);
+    assert_eq!(
+        crashes.len(),
+        2,
+        "parent and linked child are reported: {crashes:?}"
+    );
+    assert!(crashes[1].ends_with("(app.test.process:child_worker) failed: linked process failed"));
     let lines = r.lines();
     assert_eq!(lines.len(), 2, "{lines:?}");
     let parent = columns(lines[0], "Parent exited:");
@@ -173,6 +218,7 @@ fn spawn_linked_child_dies_with_its_parent() {
 #[test]
 fn link_then_unlink_does_not_propagate() {
     let r = run_ok("link_unlink");
+    assert_eq!(crash_reports(&r.stderr).len(), 1, "only the target fails");
     let lines = r.lines();
     assert_eq!(lines.len(), 4, "{lines:?}");
     assert_eq!(lines[0], "Linked:\ttrue");
@@ -188,6 +234,11 @@ fn link_then_unlink_does_not_propagate() {
 #[test]
 fn trap_links_receives_link_down() {
     let r = run_ok("trap_links");
+    assert_eq!(
+        crash_reports(&r.stderr).len(),
+        1,
+        "only the linked worker fails"
+    );
     let lines = r.lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     let cols = columns(lines[0], "Linked process died:");

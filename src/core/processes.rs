@@ -1,12 +1,14 @@
 //! Processes of the core: spawning (main and extra tasks), links and monitors.
 
 use super::{Core, Process, Resume, Task};
+use crate::context::SpawnContext;
 use crate::error::SpawnError;
 use crate::ids::{PidRef, ProcId};
 use crate::payload::Payload;
 use mlua::Thread;
 use smallvec::SmallVec;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 /// Who spawns a child and how it is tied to it.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +40,8 @@ impl Core {
     }
 
     /// Creates a process running entry `entry` on `host` in coroutine `thread` (fresh or
-    /// pooled), with `args`, tied to `parent` as it asks. The child is queued, not run.
+    /// pooled), with `args`, tied to `parent` as it asks, carrying `context` (the caller
+    /// decides what it inherits, SPEC §10.1). The child is queued, not run.
     ///
     /// # Errors
     /// As [`Core::check_spawn`].
@@ -49,6 +52,7 @@ impl Core {
         host: u32,
         args: Vec<Payload>,
         parent: Option<Parent>,
+        context: Option<Rc<SpawnContext>>,
     ) -> Result<PidRef, SpawnError> {
         self.check_spawn(host)?;
         let h = &mut self.hosts[host as usize];
@@ -60,9 +64,9 @@ impl Core {
             num: self.next_pid,
         };
         self.next_pid += 1;
-        let proc = self
-            .procs
-            .insert(new_process(pid, entry, instructions_left));
+        let mut record = new_process(pid, entry, instructions_left);
+        record.context = context.filter(|c| !c.is_empty());
+        let proc = self.procs.insert(record);
         let task = self.tasks.insert(Task {
             proc,
             thread: Some(thread),
@@ -97,6 +101,11 @@ impl Core {
             ]
         });
         Ok(pid)
+    }
+
+    /// The spawn context of `proc` (`None` when it carries nothing or has ended).
+    pub fn spawn_context(&self, proc: ProcId) -> Option<Rc<SpawnContext>> {
+        self.procs.get(proc).and_then(|p| p.context.clone())
     }
 
     /// Adds an extra task to `proc` running `thread` (`coroutine.spawn`).
@@ -189,6 +198,7 @@ pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64
         heap: 0,
         heap_checked: 0,
         instructions_left,
+        context: None,
         sink: None,
     }
 }

@@ -3,6 +3,7 @@
 //! means the record is gone. Created and destroyed only by the core's verbs.
 
 use crate::channel::Channel;
+use crate::context::SpawnContext;
 use crate::hostbox::HostQueue;
 use crate::ids::{ChanId, PidRef, ProcId, TaskId, TimerId, WaitId};
 use crate::limits::Limits;
@@ -115,6 +116,9 @@ pub struct Process {
     pub heap_checked: usize,
     /// Instructions it may still run (`None`: unbounded), counted by the hook.
     pub instructions_left: Option<u64>,
+    /// Spawn context (values, actor, scope; SPEC §10.1), set at spawn and never changed;
+    /// `None` when it carries nothing.
+    pub context: Option<Rc<SpawnContext>>,
     /// For a host mailbox (a process without a coroutine): where its deliveries go.
     pub sink: Option<Rc<HostQueue>>,
 }

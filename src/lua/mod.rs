@@ -1,14 +1,17 @@
 //! Lua bindings: `install` builds the raw Rust functions and runs the prelude that wraps
-//! them into the `process`, `channel`, `time` and `uuid` modules.
+//! them into the `process`, `channel`, `time`, `uuid`, `ctx` and `security` modules.
 
 pub mod args;
 pub mod calendar;
 pub mod channel;
+pub mod ctx;
 pub mod duration;
 pub mod errors;
 mod misc;
 pub mod object;
 pub mod process;
+pub mod security;
+pub mod spawner;
 pub mod time;
 
 use crate::core::Core;
@@ -62,6 +65,10 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     calendar::open(lua, &raw)?;
     errors::open(lua, &raw)?;
     misc::open(lua, &raw, fuel)?;
+    // Spawn context, spawners and security (SPEC §10–§11).
+    ctx::open(lua, &raw)?;
+    spawner::open(lua, &raw)?;
+    security::open(lua, &raw)?;
     // Loaded stripped of source name and lines: the built-ins it defines add no position to
     // their errors, as stock Lua's C functions, and `string.dump` refuses them.
     let code = lua.load(PRELUDE).set_name("@prelude.lua").into_function()?;
@@ -72,6 +79,8 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
         .call(raw)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
     calendar::register(lua, exports.get("time_methods")?)?;
+    spawner::register(lua, exports.get("spawner_methods")?)?;
+    security::register(lua, &exports)?;
     lua.set_app_data(object::EventMaker(exports.get("make_event")?));
     let installed = Installed {
         proc_main: exports.get("proc_main")?,

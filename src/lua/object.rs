@@ -9,8 +9,7 @@ use crate::message::{ChanKind, Event, Exit, Item, Message};
 use crate::payload::{Payload, PayloadBox};
 use crate::request::{Done, Outcome};
 use mlua::{
-    AnyUserData, Function, IntoLuaMulti, Lua, MultiValue, Table, UserData, UserDataFields,
-    UserDataMethods, Value,
+    AnyUserData, Function, Lua, MultiValue, Table, UserData, UserDataFields, UserDataMethods, Value,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -160,22 +159,30 @@ fn raw_payload(lua: &Lua, payloads: &[Payload]) -> mlua::Result<Value> {
 /// sleep, `nil, "send on closed channel"` for a woken send on a closed channel, and
 /// `case, value, ok` (case from 1) for a select.
 pub fn outcome_values(lua: &Lua, core: &Core, o: Outcome) -> mlua::Result<MultiValue> {
-    match (o.case, o.done) {
-        (None, Done::Received(item, kind)) => {
-            (item_value(lua, core, item, kind)?, true).into_lua_multi(lua)
+    let mut mv = MultiValue::with_capacity(3);
+    let (value, ok) = match o.done {
+        Done::Received(item, kind) => (Some(item_value(lua, core, item, kind)?), true),
+        Done::Closed => (Some(Value::Nil), false),
+        Done::Sent | Done::Slept => (None, true),
+        Done::SendClosed => (None, false),
+    };
+    match o.case {
+        Some(i) => {
+            mv.push_back(Value::Integer(i64::from(i) + 1));
+            mv.push_back(value.unwrap_or(Value::Nil));
+            mv.push_back(Value::Boolean(ok));
         }
-        (None, Done::Closed) => (Value::Nil, false).into_lua_multi(lua),
-        (None, Done::Sent | Done::Slept) => true.into_lua_multi(lua),
-        (None, Done::SendClosed) => (Value::Nil, "send on closed channel").into_lua_multi(lua),
-        (Some(i), done) => {
-            let case = i64::from(i) + 1;
-            match done {
-                Done::Received(item, kind) => {
-                    (case, item_value(lua, core, item, kind)?, true).into_lua_multi(lua)
-                }
-                Done::Sent | Done::Slept => (case, Value::Nil, true).into_lua_multi(lua),
-                Done::Closed | Done::SendClosed => (case, Value::Nil, false).into_lua_multi(lua),
+        None => match value {
+            Some(v) => {
+                mv.push_back(v);
+                mv.push_back(Value::Boolean(ok));
             }
-        }
+            None if ok => mv.push_back(Value::Boolean(true)),
+            None => {
+                mv.push_back(Value::Nil);
+                mv.push_back(Value::String(lua.create_string("send on closed channel")?));
+            }
+        },
     }
+    Ok(mv)
 }

@@ -6,6 +6,7 @@
 
 use super::args::{Ret, arg, bad_arg, block_on, core, fail, raise, ret};
 use super::object::{chan_id, chan_object};
+use crate::context::SpawnContext;
 use crate::core::{Core, Parent};
 use crate::error::{ResolveError, SpawnError};
 use crate::ids::ProcId;
@@ -13,6 +14,7 @@ use crate::message::{ChanKind, Event, EventKind};
 use crate::payload::Payload;
 use crate::request::Request;
 use mlua::{Lua, MultiValue, Table, Value};
+use std::rc::Rc;
 
 /// Adds the raw process functions to the prelude's `raw` table.
 pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
@@ -66,23 +68,30 @@ fn dest_bytes(v: &Value) -> Option<Vec<u8>> {
 /// PID, or `nil, err` (`<name> requires at least id and host arguments`, `host not found`,
 /// `entry not found: <id>`, `max processes limit exceeded`, `cannot send <type>`).
 fn spawn(lua: &Lua, args: MultiValue) -> Ret {
-    let mode = arg(&args, 1).as_integer().unwrap_or(0);
-    let name = match mode {
-        1 => "spawn_monitored",
-        2 => "spawn_linked",
-        3 => "spawn_linked_monitored",
-        _ => "spawn",
-    };
+    let mode = Mode::of(arg(&args, 1).as_integer().unwrap_or(0));
+    spawn_from(lua, mode.name(), &args, 2, mode, None)
+}
+
+/// Spawns from `args[first..]` (entry, host, extra arguments) as `process.spawn*` does,
+/// giving the child `context`, or the caller's own when `None` (SPEC §10.1).
+pub(super) fn spawn_from(
+    lua: &Lua,
+    name: &str,
+    args: &MultiValue,
+    first: usize,
+    mode: Mode,
+    context: Option<Rc<SpawnContext>>,
+) -> Ret {
     let missing = || format!("{name} requires at least id and host arguments");
-    if args.len() < 3 {
+    if args.len() < first + 1 {
         return fail(lua, missing());
     }
-    let entry = match arg(&args, 2) {
+    let entry = match arg(args, first) {
         Value::String(s) => s,
         Value::Nil => return fail(lua, missing()),
         other => return fail(lua, bad_arg(name, 1, "string", &other)),
     };
-    let host = match arg(&args, 3) {
+    let host = match arg(args, first + 1) {
         Value::String(s) => s,
         Value::Nil => return fail(lua, missing()),
         other => return fail(lua, bad_arg(name, 2, "string", &other)),
@@ -91,17 +100,13 @@ fn spawn(lua: &Lua, args: MultiValue) -> Ret {
         let c = core(lua)?;
         c.payload_limits(c.current_proc())
     };
-    let copied = match Payload::copy_limited(args.iter().skip(3), depth, bytes) {
+    let copied = match Payload::copy_limited(args.iter().skip(first + 1), depth, bytes) {
         Ok(p) => p.into_vec(),
         Err(e) => return fail(lua, e.to_string()),
     };
     let host_s = host.to_string_lossy();
     let entry_s = entry.to_string_lossy();
-    let mode = Mode {
-        link: mode & 2 != 0,
-        monitor: mode & 1 != 0,
-    };
-    match spawn_child(lua, &entry_s, &host_s, copied, mode)? {
+    match spawn_child(lua, &entry_s, &host_s, copied, mode, context)? {
         Ok(pid) => ret(lua, pid),
         Err(e) => fail(lua, e.to_string()),
     }
@@ -109,19 +114,40 @@ fn spawn(lua: &Lua, args: MultiValue) -> Ret {
 
 /// How a child is tied to the process that spawns it.
 #[derive(Debug, Clone, Copy)]
-struct Mode {
+pub(super) struct Mode {
     link: bool,
     monitor: bool,
 }
 
+impl Mode {
+    /// From the mode bits: 1 = monitor, 2 = link.
+    pub(super) fn of(bits: i64) -> Mode {
+        Mode {
+            link: bits & 2 != 0,
+            monitor: bits & 1 != 0,
+        }
+    }
+
+    /// The `process` function spawning this way.
+    fn name(self) -> &'static str {
+        match (self.link, self.monitor) {
+            (false, true) => "spawn_monitored",
+            (true, false) => "spawn_linked",
+            (true, true) => "spawn_linked_monitored",
+            _ => "spawn",
+        }
+    }
+}
+
 /// Spawns `entry` on `host` for the running process (or the host, outside any process);
-/// the child's PID string.
+/// the child's PID string. The child carries `context`, or else the parent's.
 fn spawn_child(
     lua: &Lua,
     entry: &str,
     host: &str,
     args: Vec<Payload>,
     mode: Mode,
+    context: Option<Rc<SpawnContext>>,
 ) -> mlua::Result<Result<String, SpawnError>> {
     let mut c = core(lua)?;
     let Some(h) = c.find_host(host) else {
@@ -139,7 +165,8 @@ fn spawn_child(
         link: mode.link,
         monitor: mode.monitor,
     });
-    Ok(c.spawn(thread, e, h, args, parent)
+    let context = context.or_else(|| c.current_proc().and_then(|p| c.spawn_context(p)));
+    Ok(c.spawn(thread, e, h, args, parent, context)
         .map(|pid| c.pid_string(pid)))
 }
 

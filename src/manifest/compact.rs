@@ -149,6 +149,7 @@ pub fn expand(mut compact: Entry) -> Result<Vec<Entry>> {
             limits: compact.limits.clone(),
             origin: format!("{} ({}:{})", compact.origin, source.chunk_name, f.line),
             expanded_from: Some(compact.id.clone()),
+            policy: None,
         });
     }
     out.insert(0, compact);

@@ -184,6 +184,7 @@ impl RuntimeBuilder {
             },
             manual_clock,
             crash_hook,
+            crash_pending: false,
         })
     }
 

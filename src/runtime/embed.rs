@@ -33,7 +33,7 @@ impl Runtime {
             .map_err(|e| Error::Refused(e.to_string()))?;
         let thread = lua::task_thread(&self.lua, &mut core)?;
         let pid = core
-            .spawn(thread, e, h, args, None)
+            .spawn(thread, e, h, args, None, None)
             .map_err(|e| Error::Refused(e.to_string()))?;
         Ok(core.public_pid(pid))
     }
@@ -146,6 +146,7 @@ impl Runtime {
     /// Hands the crashes recorded since the last call to the `on_crash` hook, or to
     /// `log::error!` (target `moonhost::crash`) when there is none.
     pub(super) fn report_crashes(&mut self) {
+        self.crash_pending = false;
         let crashes = {
             let mut core = self.core();
             if !core.has_crashes() {

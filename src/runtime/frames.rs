@@ -64,13 +64,15 @@ impl Runtime {
             return Ok(Some(self.root_exited(exit)));
         }
         for _ in 0..TURN_BUDGET_RESUMES {
-            let ran = self.step()?;
-            self.report_crashes();
-            let exited = self.core().root_exit().cloned();
-            if let Some(exit) = exited {
-                return Ok(Some(self.root_exited(exit)));
+            let go_on = self.step()?;
+            if self.crash_pending {
+                self.report_crashes();
             }
-            if !ran || self.turn_ends() {
+            if !go_on {
+                let exited = self.core().root_exit().cloned();
+                if let Some(exit) = exited {
+                    return Ok(Some(self.root_exited(exit)));
+                }
                 break;
             }
             if Instant::now() >= deadline {

@@ -4,9 +4,9 @@
 //! coroutines; bindings record what they need and yield.
 
 use super::{Runtime, lua};
-use crate::core::{Next, Resume, Slice, Stopped, Turn};
+use crate::core::{Core, Next, Resume, Slice, Stopped, Turn};
 use crate::error::{Error, Result};
-use crate::ids::TaskId;
+use crate::ids::{ProcId, TaskId};
 use crate::lua::args::is_block;
 use crate::lua::object::outcome_values;
 use crate::message::Exit;
@@ -62,29 +62,67 @@ impl Runtime {
         }
     }
 
-    /// Whether the turn ends before its budget: a timer is due (so it fires on time), or,
-    /// in a replay, the recorded turn ended here.
-    pub(super) fn turn_ends(&mut self) -> bool {
-        let mut c = self.core();
-        if c.tracer().is_replaying() {
-            return c.tracer().next_turn_time().is_some();
-        }
-        c.timer_due()
+    /// Resumes the next runnable task. Returns false when the turn should end: nothing was
+    /// runnable, the root ended, a timer is due, or a replay's recorded turn ended.
+    pub(super) fn step(&mut self) -> Result<bool> {
+        let Some((turn, args, slice)) = self.prepare() else {
+            // Taking the next task may have ended processes marked for killing.
+            let crashed = self.core().has_crashes();
+            self.crash_pending |= crashed;
+            return Ok(false);
+        };
+        let cap = self
+            .fuel
+            .mem_base
+            .get()
+            .saturating_add(slice.allowance)
+            .min(slice.ceiling);
+        let res: Resumed = match args {
+            Ok(args) => catch_unwind(AssertUnwindSafe(|| turn.thread.resume::<MultiValue>(args))),
+            Err(e) => Ok(Err(e)),
+        };
+        let _ = self.lua.set_memory_limit(slice.ceiling);
+        let mut core = self.core();
+        self.account(&mut core, turn.proc, &res);
+        self.conclude(
+            &mut core,
+            turn.task,
+            turn.proc,
+            turn.thread,
+            res,
+            cap < slice.ceiling,
+        );
+        let crashed = core.has_crashes();
+        let go_on = core.root_exit().is_none()
+            && if core.tracer().is_replaying() {
+                core.tracer().next_turn_time().is_none()
+            } else {
+                !core.timer_due()
+            };
+        drop(core);
+        self.crash_pending |= crashed;
+        Ok(go_on)
     }
 
-    /// Resumes the next runnable task; false when the run queue is empty.
-    pub(super) fn step(&mut self) -> Result<bool> {
-        let next = self.core().next_turn();
-        let turn = match next {
-            Next::Empty => return Ok(false),
+    /// Takes the next task and sets up its slice (fuel, memory cap) and its resume values,
+    /// in one borrow of the core; `None` when nothing is runnable.
+    fn prepare(&mut self) -> Option<(Turn, mlua::Result<MultiValue>, Slice)> {
+        let mut core = self.core();
+        let mut turn = match core.next_turn() {
+            Next::Empty => return None,
             Next::Diverged(tid) => {
+                drop(core);
                 self.note_divergence(tid);
-                return Ok(false);
+                return None;
             }
             Next::Run(turn) => turn,
         };
-        let mut turn = turn;
-        let slice = self.reconcile(turn.slice, &turn);
+        let mut slice = turn.slice;
+        if core.needs_reconcile(turn.proc, slice.limit) {
+            drop(core);
+            slice = self.reconcile(slice, &turn);
+            core = self.core();
+        }
         let lua = &self.lua;
         let base = lua.used_memory();
         let cap = base.saturating_add(slice.allowance).min(slice.ceiling);
@@ -92,39 +130,14 @@ impl Runtime {
             .refill(slice.budget, base, slice.allowance, slice.ceiling);
         let _ = lua.set_memory_limit(cap);
         let resume = std::mem::take(&mut turn.resume);
-        let res: Resumed = match self.resume_args(resume) {
-            Ok(args) => catch_unwind(AssertUnwindSafe(|| turn.thread.resume::<MultiValue>(args))),
-            Err(e) => Ok(Err(e)),
-        };
-        let _ = self.lua.set_memory_limit(slice.ceiling);
-        self.account(turn.proc, &res);
-        self.conclude(turn.task, turn.proc, turn.thread, res, cap < slice.ceiling);
-        Ok(true)
-    }
-
-    /// The values a task is resumed with: the entry and its arguments on the first run,
-    /// the outcome it blocked for, or nothing. Built inside the task's slice, so its own
-    /// memory limit pays for them.
-    fn resume_args(&self, resume: Resume) -> mlua::Result<MultiValue> {
-        let lua = &self.lua;
-        Ok(match resume {
-            Resume::Nothing => MultiValue::new(),
-            Resume::Outcome(o) => outcome_values(lua, &self.core(), o)?,
-            Resume::Start { entry, host, args } => {
-                let mut mv = MultiValue::with_capacity(args.len() + 2);
-                mv.push_back(Value::Integer(i64::from(entry)));
-                mv.push_back(Value::Integer(i64::from(host)));
-                mv.extend(Payload::to_lua_many(lua, &args)?);
-                mv
-            }
-        })
+        let args = resume_args(lua, &mut core, resume);
+        Some((turn, args, slice))
     }
 
     /// Charges the resume's heap growth and instructions to its process, and moves a
     /// virtual clock by the work done.
-    fn account(&self, proc: crate::ids::ProcId, res: &Resumed) {
+    fn account(&self, core: &mut Core, proc: ProcId, res: &Resumed) {
         let after = self.lua.used_memory();
-        let mut core = self.core();
         core.charge(
             proc,
             self.fuel.mem_base.get(),
@@ -150,13 +163,13 @@ impl Runtime {
     /// bounded its heap.
     fn conclude(
         &self,
+        core: &mut Core,
         tid: TaskId,
-        proc: crate::ids::ProcId,
+        proc: ProcId,
         thread: Thread,
         res: Resumed,
         capped: bool,
     ) {
-        let mut core = self.core();
         if !core.is_alive(proc) {
             return;
         }
@@ -172,14 +185,14 @@ impl Runtime {
                 } else {
                     Stopped::Yielded
                 };
-                self.trace_stop(&mut core, proc, &thread, how);
+                self.trace_stop(core, proc, &thread, how);
                 core.suspended(tid, thread, how);
             }
             Ok(Ok(vals)) => {
                 if core.task_returned(tid, &thread) {
                     let (depth, bytes) = core.payload_limits(Some(proc));
                     let exit = classify(&vals, depth, bytes);
-                    lua::recycle(&self.lua, &mut core, thread);
+                    lua::recycle(&self.lua, core, thread);
                     core.end_process(proc, exit, None);
                 }
             }
@@ -239,9 +252,6 @@ impl Runtime {
     /// process's charge down so that together they do not exceed the live heap: memory a
     /// process allocated but someone else's slice freed stops counting against it.
     fn reconcile(&self, mut slice: Slice, turn: &Turn) -> Slice {
-        if !self.core().needs_reconcile(turn.proc, slice.limit) {
-            return slice;
-        }
         let _ = self.lua.gc_collect();
         let live = self.lua.used_memory();
         let heap = self.core().reconcile_heaps(turn.proc, live);
@@ -259,6 +269,29 @@ impl Runtime {
             }
         }
     }
+}
+
+/// The values a task is resumed with: the entry and its arguments on the first run, the
+/// outcome it blocked for, or nothing. Built inside the task's slice, so its own memory
+/// limit pays for them.
+fn resume_args(lua: &mlua::Lua, core: &mut Core, resume: Resume) -> mlua::Result<MultiValue> {
+    Ok(match resume {
+        Resume::Nothing => MultiValue::new(),
+        Resume::Outcome(o) => outcome_values(lua, core, o)?,
+        Resume::Start { entry, host, args } => {
+            let (chunk, method) = core
+                .entries_mut()
+                .start(lua, entry)
+                .map_err(|e| mlua::Error::runtime(e.to_string()))?;
+            let mut mv = MultiValue::with_capacity(args.len() + 4);
+            mv.push_back(Value::Function(chunk));
+            mv.push_back(method.map_or(Value::Nil, Value::String));
+            mv.push_back(Value::Integer(i64::from(entry)));
+            mv.push_back(Value::Integer(i64::from(host)));
+            mv.extend(Payload::to_lua_many(lua, &args)?);
+            mv
+        }
+    })
 }
 
 /// The exit message and traceback of a resume that raised: memory errors name the limit

@@ -1,6 +1,7 @@
 -- Tripwire: the whole Lua-visible API. When this fails, the API changed: update LUA_API.md
 -- and the expected lists below together.
 local assert = require("assert")
+local security = require("security")
 
 local function keys(t)
   local out = {}
@@ -14,11 +15,13 @@ local M = {}
 function M.surface_is_exactly_the_documented_api()
   assert.eq(keys(process), "cancel event events get_options id inbox link listen monitor pid "
     .. "registry send set_options spawn spawn_linked spawn_linked_monitored spawn_monitored "
-    .. "terminate unlink unlisten unmonitor")
+    .. "terminate unlink unlisten unmonitor with_context with_options")
   assert.eq(keys(process.registry), "lookup register unregister")
   assert.eq(keys(process.event), "CANCEL EXIT LINK_DOWN")
   assert.eq(keys(channel), "new select")
   assert.eq(keys(require("uuid")), "v4")
+  assert.eq(keys(require("ctx")), "all get")
+  assert.eq(keys(require("security")), "actor can named_scope new_actor new_scope policy scope")
   assert.eq(keys(coroutine), "close create isyieldable resume running spawn status wrap yield")
   local time = require("time")
   local fns = {}
@@ -32,20 +35,37 @@ function M.surface_is_exactly_the_documented_api()
   assert.eq(keys(errors), "ALREADY_EXISTS CANCELED CONFLICT INTERNAL INVALID NOT_FOUND "
     .. "PERMISSION_DENIED RATE_LIMITED TIMEOUT UNAVAILABLE UNKNOWN is new")
   -- SPEC §9.4: every Time method, on both kinds of Time (now() and date())
-  local methods = { "year", "month", "day", "hour", "minute", "second", "nanosecond",
+  local now = time.now()
+  local date = time.date(2024, 1, 1, 0, 0, 0, 0, time.utc)
+  for _, m in ipairs({ "year", "month", "day", "hour", "minute", "second", "nanosecond",
     "weekday", "year_day", "date", "clock", "is_zero", "location", "utc", "in_local",
     "in_location", "add", "sub", "add_date", "round", "truncate", "equal", "before", "after",
-    "format", "format_rfc3339", "unix", "unix_nano" }
-  for _, t in ipairs({ time.now(), time.date(2024, 1, 1, 0, 0, 0, 0, time.utc) }) do
-    for _, m in ipairs(methods) do
-      assert.eq(type(t[m]), "function", "time method " .. m)
-    end
+    "format", "format_rfc3339", "unix", "unix_nano" }) do
+    assert.eq(type(now[m]), "function", "time method " .. m)
+    assert.eq(type(date[m]), "function", "time method " .. m .. " (of time.date)")
   end
   local loc = time.utc
   assert.eq(type(loc.string), "function")
   local ch = channel.new(1)
   for _, m in ipairs({ "send", "receive", "close", "case_send", "case_receive" }) do
     assert.eq(type(ch[m]), "function", "channel method " .. m)
+  end
+  local sp = process.with_context({})
+  for _, m in ipairs({ "with_context", "with_options", "with_actor", "with_scope", "spawn",
+    "spawn_monitored", "spawn_linked", "spawn_linked_monitored" }) do
+    assert.eq(type(sp[m]), "function", "spawner method " .. m)
+  end
+  local actor = security.new_actor("a")
+  for _, m in ipairs({ "id", "meta" }) do
+    assert.eq(type(actor[m]), "function", "actor method " .. m)
+  end
+  local scope = security.new_scope()
+  for _, m in ipairs({ "policies", "with", "without", "contains", "evaluate" }) do
+    assert.eq(type(scope[m]), "function", "scope method " .. m)
+  end
+  local policy = security.policy("test.security:read_docs")
+  for _, m in ipairs({ "id", "evaluate" }) do
+    assert.eq(type(policy[m]), "function", "policy method " .. m)
   end
   return true
 end

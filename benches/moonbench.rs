@@ -63,6 +63,8 @@ struct Sizes {
     idle: [u64; 2],
     floor_ops: u64,
     floor_coroutines: u64,
+    restarts: u64,
+    info_procs: u64,
 }
 
 const FULL: Sizes = Sizes {
@@ -78,6 +80,8 @@ const FULL: Sizes = Sizes {
     idle: [10_000, 100_000],
     floor_ops: 1_000_000,
     floor_coroutines: 10_000,
+    restarts: 10_000,
+    info_procs: 100_000,
 };
 
 const QUICK: Sizes = Sizes {
@@ -93,6 +97,8 @@ const QUICK: Sizes = Sizes {
     idle: [1_000, 10_000],
     floor_ops: 100_000,
     floor_coroutines: 10_000,
+    restarts: 1_000,
+    info_procs: 10_000,
 };
 
 fn parse_args() -> Opts {
@@ -816,7 +822,54 @@ fn run_all(opts: &Opts) -> Bench<'_> {
         }));
     }
     linearity(&mut b, &idle_rows, s.idle);
+    supervision_rows(&mut b, s);
     b
+}
+
+/// Restart latency of a supervised child, and `process.info` with many live processes.
+fn supervision_rows(b: &mut Bench<'_>, s: &Sizes) {
+    let job = Job {
+        name: "supervision",
+        app: "supervision",
+        size: format!("{} restarts", group(s.restarts as f64)),
+        args: vec![s.restarts],
+        ..Job::default()
+    };
+    b.row(job, |sm, f| {
+        let restart = med(sm, |x| x.fig("restart_ns") / x.fig("ops"));
+        Row {
+            name: String::new(),
+            size: String::new(),
+            ns_op: restart,
+            floor: Some((f.spawn, format!("{} ns create+finish", ns(f.spawn)))),
+            ratio: Some(restart / f.spawn),
+            extra: "ns/op = crash message sent -> new incarnation running (it reports in)".into(),
+            failed: None,
+        }
+    });
+    let job = Job {
+        name: "process.info",
+        app: "introspect",
+        size: format!("{} live processes", group(s.info_procs as f64)),
+        args: vec![s.info_procs],
+        ..Job::default()
+    };
+    b.row(job, |sm, _| {
+        let info = med(sm, |x| x.fig("info_ns") / x.fig("ops"));
+        let list = med(sm, |x| x.fig("list_ns"));
+        Row {
+            name: String::new(),
+            size: String::new(),
+            ns_op: info,
+            floor: None,
+            ratio: None,
+            extra: format!(
+                "ns/op = one `process.info` (fresh table); `process.list` of all: {:.2} ms",
+                list / 1e6
+            ),
+            failed: None,
+        }
+    });
 }
 
 /// Notes on the larger row how its per-op time compares with the smaller size's.

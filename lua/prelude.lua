@@ -156,6 +156,13 @@ local process = {
   get_options = function() return finish(raw.get_options()) end,
   cancel = function(dest, reason) return finish(raw.cancel(dest, reason)) end,
   terminate = function(dest) return finish(raw.terminate(dest)) end,
+  list = raw.list,
+  info = raw.info,
+  traceback = function(dest)
+    local tb, err = raw.traceback_of(dest)
+    if tb == raw.TRACEBACK_SELF then return raw.traceback(nil, 2) end
+    return tb, err
+  end,
   with_context = function(values) return finish(raw.with_context(values)) end,
   with_options = function(options) return finish(raw.with_options(options)) end,
   event = readonly({ EXIT = "pid.exit", LINK_DOWN = "pid.link.down", CANCEL = "pid.cancel" },
@@ -532,6 +539,10 @@ local function new_env(e, h)
   return env
 end
 
+-- The built-in supervisor (lua/supervisor.lua): its module and the main of its processes.
+local SUPERVISOR_MAIN
+local SUPERVISOR_METHOD = raw.SUPERVISOR_METHOD
+
 -- A process that returns `nil, err` with an error object ends with its message (SPEC §9.1).
 local function ended(...)
   if select("#", ...) >= 2 and is_error((select(2, ...))) then
@@ -543,6 +554,7 @@ end
 -- Every main task starts here, with its entry's compiled chunk and method (handed over by
 -- the scheduler from entry.rs, so a spawn makes no call back into Rust).
 local function proc_main(chunk, method, e, h, ...)
+  if method == SUPERVISOR_METHOD then return SUPERVISOR_MAIN(...) end
   local env = new_env(e, h)
   local mod = chunk(env)
   local f
@@ -589,4 +601,10 @@ return {
   scope_methods = wrapped(raw.scope_methods),
   policy_methods = wrapped(raw.policy_methods),
   builtin = BUILTIN,
+  finish = finish,
+  modules = { process = process, channel = channel, time = time },
+  install_supervisor = function(sup)
+    BUILTIN.supervisor = readonly(sup.module, "supervisor")
+    SUPERVISOR_MAIN = sup.main
+  end,
 }

@@ -210,6 +210,11 @@ impl<T, W: PartialEq + Copy> Channel<T, W> {
         !self.recvq.is_empty()
     }
 
+    /// Whether a parked receiver matches `f` (introspection).
+    pub fn has_receiver_where(&self, f: impl FnMut(&W) -> bool) -> bool {
+        self.recvq.iter().any(f)
+    }
+
     #[cfg(test)]
     /// Whether any waiter is parked.
     pub fn has_waiters(&self) -> bool {

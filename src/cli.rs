@@ -51,6 +51,9 @@ pub enum Command {
         /// Re-run against the trace in FILE and stop at the first divergence.
         #[arg(long, value_name = "FILE", conflicts_with = "trace")]
         replay: Option<PathBuf>,
+        /// Write the process report (SPEC §12.4) to stderr when the run ends.
+        #[arg(long)]
+        report: bool,
     },
     /// Run every entry with meta.type: test.
     Test {
@@ -87,12 +90,14 @@ pub fn main() -> i32 {
             perturb,
             trace,
             replay,
+            report,
         } => {
             let sim = Simulation {
                 seed,
                 perturb,
                 trace,
                 replay,
+                report,
             };
             run(&app, &entry, &args, &sim)
         }
@@ -126,6 +131,8 @@ struct Simulation {
     perturb: bool,
     trace: Option<PathBuf>,
     replay: Option<PathBuf>,
+    /// `--report`: print the process report when the run ends.
+    report: bool,
 }
 
 fn load(app: &Path) -> Result<App, i32> {
@@ -162,9 +169,20 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
         // than once); Ctrl-C then keeps its default behaviour.
         let _ = ctrlc::set_handler(move || stop.interrupt());
         let outcome = rt.run_entry(entry, args);
+        // A deadlock always gets the report, after its message.
+        let deadlock = matches!(outcome, Ok(RunOutcome::Deadlock | RunOutcome::Idle));
+        let report = (sim.report || deadlock).then(|| rt.report());
         rt.shutdown();
-        outcome
+        outcome.map(|o| (o, report))
     });
+    let (outcome, report) = match outcome {
+        Ok((o, r)) => (Ok(o), r),
+        Err(e) => (Err(e), None),
+    };
+    let deadlock = matches!(outcome, Ok(RunOutcome::Deadlock | RunOutcome::Idle));
+    if let Some(r) = report.as_deref().filter(|_| !deadlock) {
+        eprint!("{r}");
+    }
     match outcome {
         Ok(RunOutcome::Exited(root)) => match root.exit {
             Exit::Normal(_) => 0,
@@ -173,6 +191,9 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
         },
         Ok(RunOutcome::Deadlock | RunOutcome::Idle) => {
             eprintln!("moonhost: deadlock: the root process is blocked and nothing can wake it");
+            if let Some(r) = &report {
+                eprint!("{r}");
+            }
             1
         }
         Ok(RunOutcome::TimedOut) => 1,

@@ -8,7 +8,23 @@ use mlua::{Function, Lua, LuaOptions, StdLib};
 use std::rc::Rc;
 
 /// Modules `require` finds without an import.
-pub const BUILTIN_MODULES: &[&str] = &["time", "uuid", "process", "channel", "ctx", "security"];
+pub const BUILTIN_MODULES: &[&str] = &[
+    "time",
+    "uuid",
+    "process",
+    "channel",
+    "ctx",
+    "security",
+    "supervisor",
+];
+
+/// The entry id of built-in supervisor processes (SPEC §12.1): no `:`, so no manifest entry
+/// can clash with it. The prelude runs `lua/supervisor.lua` for it instead of a chunk.
+pub const SUPERVISOR_ENTRY: &str = "supervisor";
+
+/// The method the supervisor entry hands the prelude: no manifest method can be it (a NUL
+/// byte), so `proc_main` runs `lua/supervisor.lua` instead of the (empty) chunk.
+pub const SUPERVISOR_METHOD: &str = "\0supervisor";
 
 /// One entry of the app.
 #[derive(Debug)]
@@ -65,6 +81,15 @@ impl Entries {
                     .map(|s| (Rc::from(chunk_text(&s.text).as_str()), s.chunk_name.clone())),
                 chunk: None,
             })
+            .chain(std::iter::once(EntryInfo {
+                id: SUPERVISOR_ENTRY.into(),
+                spawnable: true,
+                kind: "process.lua".into(),
+                method: Some(SUPERVISOR_METHOD.into()),
+                imports: Vec::new(),
+                source: Some((Rc::from("return nil"), SUPERVISOR_ENTRY.into())),
+                chunk: None,
+            }))
             .collect();
         let policies = Policies::new(
             app.entries

@@ -127,3 +127,21 @@ impl fmt::Display for NameTaken {
         f.write_str("name already registered")
     }
 }
+
+/// Why a supervisor call could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallError {
+    /// The process is alive but does not (or not yet) run a supervisor.
+    NotSupervisor,
+    /// The supervisor's mailbox limit is reached.
+    MailboxFull,
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::NotSupervisor => f.write_str("not a supervisor"),
+            CallError::MailboxFull => f.write_str("mailbox full"),
+        }
+    }
+}

@@ -83,6 +83,7 @@ pub mod testrun;
 mod timer;
 mod trace;
 
+pub use crate::core::{ProcState, ProcessInfo, WaitKind};
 pub use crate::error::{Error, Result};
 pub use crate::hostbox::{CrashReport, Delivery, Mailbox};
 pub use crate::ids::{Pid, PidParseError};

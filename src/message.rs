@@ -127,6 +127,8 @@ pub enum ChanKind {
     },
     /// A `time.after` / timer / ticker channel.
     Timer,
+    /// A supervisor call's private reply channel: raw payloads, never seen by scripts.
+    Reply,
 }
 
 impl ChanKind {

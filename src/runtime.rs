@@ -10,6 +10,7 @@
 mod builder;
 mod embed;
 mod frames;
+mod observe;
 mod scheduler;
 
 pub use crate::core::RootExit;

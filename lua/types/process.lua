@@ -157,6 +157,32 @@ function process.cancel(dest, reason) end
 ---@return string|nil err `"process not found"`
 function process.terminate(dest) end
 
+---Every live process's PID (or one host's), in spawn order, the caller included.
+---Errors: `"host not found"`.
+---@param host? string
+---@return PID[]|nil pids
+---@return string|nil err
+function process.list(host) end
+
+---A snapshot of a live process (SPEC §12.2): `pid`, `entry`, `host`, `parent`, `state`
+---(`"running"`/`"runnable"`/`"waiting"`), `waiting_on` (`"receive"`, `"send"`, `"select"`,
+---`"sleep"`, `"call"` or nil), `mailbox`, `memory`, `instructions`, `tasks`, `timers`,
+---`links`, `monitors`, `monitored_by`, `names`, `name`, `trap_links`, `started_at` (Time),
+---`upgrades`. Errors: `"info requires a destination argument"`,
+---`"could not resolve '<dest>' as PID or registered name"`, `"process not found"`.
+---@param dest Destination
+---@return table|nil info
+---@return string|nil err
+function process.info(dest) end
+
+---The traceback of a process's main coroutine where it is suspended (`"stack traceback:"`
+---before it starts; the caller's own current stack for itself). Errors as `process.info`
+---(`"traceback requires a destination argument"`).
+---@param dest Destination
+---@return string|nil traceback
+---@return string|nil err
+function process.traceback(dest) end
+
 ---The name registry (SPEC §2.4). Names are released when their process ends.
 ---@class process.registry
 process.registry = {}

@@ -48,6 +48,9 @@ impl Core {
         let at_ns = self.clock.wall_ns();
         let watchers = std::mem::take(&mut self.procs[proc].watchers);
         for w in watchers {
+            if let Some(wp) = self.procs.get_mut(w) {
+                wp.monitoring.remove(&proc);
+            }
             let ev = Event::ended(EventKind::Exit, pid, &exit, at_ns);
             self.push_event(w, ev);
         }
@@ -92,6 +95,9 @@ impl Core {
     }
 
     fn drop_process(&mut self, proc: ProcId) {
+        if !self.calls.is_empty() || !self.supervisors.is_empty() {
+            self.end_calls(proc);
+        }
         let p = self.procs.remove(proc).expect("end_process checked it");
         for t in p.timers {
             self.timers.cancel(t);

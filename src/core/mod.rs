@@ -12,9 +12,11 @@
 //! [`Request`]: crate::request::Request
 //! [`Outcome`]: crate::request::Outcome
 
+mod calls;
 mod chans;
 mod exits;
 mod hosted;
+mod introspect;
 mod mailbox;
 mod processes;
 mod records;
@@ -23,8 +25,10 @@ mod select;
 mod timers;
 mod wait;
 
+pub use calls::Call;
 pub use chans::SendResult;
 pub use hosted::Crash;
+pub use introspect::{ProcState, ProcessInfo, WaitKind};
 pub use processes::Parent;
 pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use run::{Next, Slice, Stopped, Turn};
@@ -43,7 +47,7 @@ use crate::trace::Tracer;
 use mlua::Thread;
 use slotmap::SlotMap;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 /// How the root process ended.
@@ -111,6 +115,10 @@ pub struct Core {
     /// Under `--explore`/`--perturb`: reorders tasks that are ready together and timers
     /// with equal deadlines, from a seed.
     perturb: Option<Rng>,
+    /// Processes that accept supervisor calls (`core/calls.rs`).
+    supervisors: BTreeSet<ProcId>,
+    /// Supervisor calls waiting for their reply.
+    calls: Vec<Call>,
     /// Host mailboxes alive, with the queue each one fills.
     mailboxes: Vec<ProcId>,
     /// Processes that ended abnormally since the runtime last asked.
@@ -182,6 +190,8 @@ impl Core {
             perturb: cfg.perturb.map(Rng),
             mailboxes: Vec::new(),
             crashes: Vec::new(),
+            supervisors: BTreeSet::new(),
+            calls: Vec::new(),
         }
     }
 

@@ -65,6 +65,10 @@ impl Core {
         };
         self.next_pid += 1;
         let mut record = new_process(pid, entry, instructions_left);
+        record.parent = parent
+            .and_then(|par| self.procs.get(par.proc))
+            .map(|p| p.pid);
+        record.started_at = self.clock.wall_ns();
         record.context = context.filter(|c| !c.is_empty());
         let proc = self.procs.insert(record);
         let task = self.tasks.insert(Task {
@@ -164,12 +168,16 @@ impl Core {
             self.procs[target].watchers = list;
         }
         self.procs[target].watchers.push(watcher);
+        self.procs[watcher].monitoring.insert(target);
     }
 
     /// Stops `watcher` monitoring `target`.
     pub fn unmonitor(&mut self, watcher: ProcId, target: ProcId) {
         if let Some(p) = self.procs.get_mut(target) {
             p.watchers.retain(|x| *x != watcher);
+        }
+        if let Some(p) = self.procs.get_mut(watcher) {
+            p.monitoring.remove(&target);
         }
     }
 }
@@ -198,6 +206,11 @@ pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64
         heap: 0,
         heap_checked: 0,
         instructions_left,
+        instructions_run: 0,
+        monitoring: BTreeSet::new(),
+        parent: None,
+        started_at: 0,
+        upgrades: 0,
         context: None,
         sink: None,
     }

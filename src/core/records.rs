@@ -116,6 +116,18 @@ pub struct Process {
     pub heap_checked: usize,
     /// Instructions it may still run (`None`: unbounded), counted by the hook.
     pub instructions_left: Option<u64>,
+    /// Instructions it has run so far (`process.info`), added up after each resume.
+    pub instructions_run: u64,
+    /// Processes it monitors (the reverse of their `watchers`); kept by monitor, unmonitor
+    /// and the targets' exits, read only by introspection. A set, so a parent monitoring
+    /// many children drops each one in log time.
+    pub monitoring: BTreeSet<ProcId>,
+    /// The process that spawned it (`None`: spawned from Rust); written once at spawn.
+    pub parent: Option<PidRef>,
+    /// Runtime-clock wall time of its spawn in unix nanoseconds; written once at spawn.
+    pub started_at: i64,
+    /// Successful `process.upgrade` calls so far.
+    pub upgrades: u32,
     /// Spawn context (values, actor, scope; SPEC §10.1), set at spawn and never changed;
     /// `None` when it carries nothing.
     pub context: Option<Rc<SpawnContext>>,

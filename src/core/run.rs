@@ -132,6 +132,8 @@ impl Core {
             return;
         };
         p.heap = (p.heap + after).saturating_sub(base);
+        let before = p.instructions_left.unwrap_or(u64::MAX);
+        p.instructions_run += before.saturating_sub(budget_left);
         if p.instructions_left.is_some() {
             p.instructions_left = Some(budget_left);
         }

@@ -7,11 +7,13 @@ pub mod channel;
 pub mod ctx;
 pub mod duration;
 pub mod errors;
+pub mod introspect;
 mod misc;
 pub mod object;
 pub mod process;
 pub mod security;
 pub mod spawner;
+mod supervise;
 pub mod time;
 
 use crate::core::Core;
@@ -22,6 +24,9 @@ use std::rc::Rc;
 
 /// The prelude's source.
 const PRELUDE: &str = include_str!("../../lua/prelude.lua");
+
+/// The built-in supervisor (`require("supervisor")`, SPEC §12.1).
+const SUPERVISOR: &str = include_str!("../../lua/supervisor.lua");
 
 /// Where `print` writes.
 pub struct Output(pub Box<dyn Write>);
@@ -64,19 +69,18 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     // Calendar time and error objects (SPEC §9).
     calendar::open(lua, &raw)?;
     errors::open(lua, &raw)?;
-    misc::open(lua, &raw, fuel)?;
+    misc::open(lua, &raw, fuel.clone())?;
     // Spawn context, spawners and security (SPEC §10–§11).
     ctx::open(lua, &raw)?;
     spawner::open(lua, &raw)?;
     security::open(lua, &raw)?;
-    // Loaded stripped of source name and lines: the built-ins it defines add no position to
-    // their errors, as stock Lua's C functions, and `string.dump` refuses them.
-    let code = lua.load(PRELUDE).set_name("@prelude.lua").into_function()?;
-    let stripped = code.dump(true);
-    let exports: Table = lua
-        .load(&stripped[..])
-        .set_mode(mlua::chunk::ChunkMode::Binary)
-        .call(raw)?;
+    supervise::open(lua, &raw)?;
+    introspect::open(lua, &raw, fuel)?;
+    let exports: Table = stripped(lua, PRELUDE, "@prelude.lua")?.call(raw.clone())?;
+    let sup: Table = stripped(lua, SUPERVISOR, "@supervisor.lua")?.call((raw, exports.clone()))?;
+    exports
+        .get::<Function>("install_supervisor")?
+        .call::<()>(sup)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
     calendar::register(lua, exports.get("time_methods")?)?;
     spawner::register(lua, exports.get("spawner_methods")?)?;
@@ -90,6 +94,16 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     };
     lua.set_app_data(installed.clone());
     Ok(installed)
+}
+
+/// The runtime's Lua source `src` compiled and stripped of source name and lines: the
+/// built-ins it defines add no position to their errors, as stock Lua's C functions, and
+/// `string.dump` refuses them (issue 15).
+fn stripped(lua: &Lua, src: &str, name: &str) -> mlua::Result<Function> {
+    let code = lua.load(src).set_name(name).into_function()?.dump(true);
+    lua.load(&code[..])
+        .set_mode(mlua::chunk::ChunkMode::Binary)
+        .into_function()
 }
 
 /// A coroutine for a new main task: a pooled one, or a fresh one starting in the prelude's

@@ -111,7 +111,7 @@ pub fn item_value(lua: &Lua, core: &Core, item: Item, kind: ChanKind) -> mlua::R
         Item::Lua(v) => Ok(v),
         Item::Time(ns) => Ok(Value::UserData(lua.create_userdata(TimeObj(ns))?)),
         Item::Msg(m) => match kind {
-            ChanKind::Listen { message: false } => raw_payload(lua, &m.payloads),
+            ChanKind::Listen { message: false } | ChanKind::Reply => raw_payload(lua, &m.payloads),
             _ => {
                 let from = m.from.map(|p| core.pid_string(p)).unwrap_or_default();
                 Ok(Value::UserData(

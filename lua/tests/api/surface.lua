@@ -13,13 +13,15 @@ end
 local M = {}
 
 function M.surface_is_exactly_the_documented_api()
-  assert.eq(keys(process), "cancel event events get_options id inbox link listen monitor pid "
-    .. "registry send set_options spawn spawn_linked spawn_linked_monitored spawn_monitored "
-    .. "terminate unlink unlisten unmonitor with_context with_options")
+  assert.eq(keys(process), "cancel event events get_options id inbox info link list listen "
+    .. "monitor pid registry send set_options spawn spawn_linked spawn_linked_monitored "
+    .. "spawn_monitored terminate traceback unlink unlisten unmonitor with_context with_options")
   assert.eq(keys(process.registry), "lookup register unregister")
   assert.eq(keys(process.event), "CANCEL EXIT LINK_DOWN")
   assert.eq(keys(channel), "new select")
   assert.eq(keys(require("uuid")), "v4")
+  assert.eq(keys(require("supervisor")), "delete_child restart_child run start start_child "
+    .. "stop terminate_child which_children")
   assert.eq(keys(require("ctx")), "all get")
   assert.eq(keys(require("security")), "actor can named_scope new_actor new_scope policy scope")
   assert.eq(keys(coroutine), "close create isyieldable resume running spawn status wrap yield")

@@ -35,6 +35,13 @@ end
 -- Proxies handed to scripts; `rawset` refuses them so nothing leaks between processes.
 local READONLY = setmetatable({}, { __mode = "k" })
 
+-- `pairs(proxy)` walks the real table through a closure: handing out `next, t` would give
+-- the script the shared table itself as the iteration state.
+local function pairs_of(t)
+  local function step(_, k) return next(t, k) end
+  return function(proxy) return step, proxy, nil end
+end
+
 local function readonly(t, name)
   local proxy = {}
   READONLY[proxy] = name
@@ -43,7 +50,7 @@ local function readonly(t, name)
     __newindex = function(_, k)
       error("attempt to modify read-only table '" .. name .. "' (field '" .. tostring(k) .. "')", 2)
     end,
-    __pairs = function() return next, t, nil end,
+    __pairs = pairs_of(t),
     __len = function() return #t end,
     __metatable = false,
   })
@@ -195,6 +202,14 @@ local time = {
 }
 for k, v in pairs(raw.time_consts) do time[k] = v end
 
+-- Timer and ticker methods: raw functions that return RAISE on a wrong self.
+local function wrapped(methods)
+  local t = {}
+  for k, f in pairs(methods) do t[k] = function(...) return finish(f(...)) end end
+  return t
+end
+local timer_methods, ticker_methods = wrapped(raw.timer_methods), wrapped(raw.ticker_methods)
+
 -- Time methods: wrapped so a raw method's RAISE becomes a plain-string error at the caller.
 local time_methods = {}
 for name, f in pairs(raw.time_methods) do
@@ -336,10 +351,33 @@ local function to_string_cast(_, x)
   error("bad argument #1 to 'string' (string or number expected, got " .. t .. ")", 2)
 end
 
+-- C library calls that can run long or build huge values go through a check in
+-- src/lua/bounds.rs first: nil runs the call, true yields the used-up slice first, a string
+-- is raised, false (string.rep) means the result is "".
+local bounds = raw.bounds
+local function bounded(check, f)
+  return function(...)
+    local verdict = check(...)
+    if verdict ~= nil then
+      if verdict == false then return "" end
+      if verdict ~= true then error(verdict, 2) end
+      if co_isyieldable() then co_yield(PREEMPT) end
+    end
+    return f(...)
+  end
+end
+
+local string_lib = {}
+for k, v in pairs(string) do string_lib[k] = v end
+for _, k in ipairs({ "rep", "find", "match", "gmatch", "gsub", "pack", "packsize", "unpack" }) do
+  string_lib[k] = bounded(bounds[k], string[k])
+end
+local table_lib = {}
+for k, v in pairs(table) do table_lib[k] = v end
+table_lib.move = bounded(bounds.move, table.move)
 -- `string.dump` refuses the runtime's built-ins as stock Lua refuses C functions (the
 -- prelude is loaded stripped of its source name and lines, src/lua/mod.rs).
-local string_lib, string_dump, is_builtin = {}, string.dump, raw.is_builtin
-for k, v in pairs(string) do string_lib[k] = v end
+local string_dump, is_builtin = string.dump, raw.is_builtin
 string_lib.dump = function(f, strip)
   if type(f) == "function" and is_builtin(f) then
     error("unable to dump given function", 2)
@@ -354,10 +392,11 @@ setmetatable(string_proxy, {
     error("attempt to modify read-only table 'string' (field '" .. tostring(k) .. "')", 2)
   end,
   __call = to_string_cast,
-  __pairs = function() return next, string_lib, nil end,
+  __pairs = pairs_of(string_lib),
   __metatable = false,
 })
 local string_mt = getmetatable("")
+string_mt.__index = string_lib
 string_mt.__metatable = false
 
 local write_line = raw.write
@@ -396,6 +435,9 @@ local function sandbox_collect(opt, ...)
       "' is not allowed (the collector is shared by all processes)", 2)
   end
   if opt == "collect" then
+    local verdict = bounds.collect()
+    if verdict == true and co_isyieldable() then co_yield(PREEMPT)
+    elseif type(verdict) == "string" then error(verdict, 2) end
     gc_collect(true)
     return 0
   elseif opt == "step" then
@@ -404,10 +446,23 @@ local function sandbox_collect(opt, ...)
   return base_collect(opt, ...)
 end
 
+-- Finalizers are refused: Lua runs `__gc` in whichever coroutine triggers the collection
+-- (another process, the scheduler, with hooks off), so a finalizer could act as that
+-- process or never end. Lua marks an object for finalization only when its metatable has a
+-- `__gc` field at `setmetatable` time, so refusing it there is enough.
+local base_setmetatable = setmetatable
+local function sandbox_setmetatable(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("setmetatable: __gc metamethods are not allowed (finalizers would run in " ..
+      "whichever process collects the object)", 2)
+  end
+  return base_setmetatable(t, mt)
+end
+
 local BASE = {
   _VERSION = _VERSION,
   string = string_proxy,
-  table = readonly(table, "table"),
+  table = readonly(table_lib, "table"),
   math = readonly(math, "math"),
   utf8 = readonly(utf8, "utf8"),
   os = readonly(os_lib, "os"),
@@ -423,11 +478,11 @@ local BASE = {
   collectgarbage = sandbox_collect,
   xpcall = function(f, h, ...) return after_catch(base_xpcall(f, h, ...)) end,
   rawset = guarded_rawset,
+  setmetatable = sandbox_setmetatable,
 }
 for _, k in ipairs({
   "assert", "error", "ipairs", "next", "pairs", "select", "tonumber",
-  "tostring", "type", "rawequal", "rawget", "rawlen", "setmetatable",
-  "getmetatable",
+  "tostring", "type", "rawequal", "rawget", "rawlen", "getmetatable",
 }) do
   BASE[k] = _G[k]
 end
@@ -439,6 +494,7 @@ local BUILTIN = {
   security = readonly(security, "security"),
   process = BASE.process,
   channel = BASE.channel,
+  sim = readonly(raw.load_sim(finish), "sim"),
 }
 
 ------------------------------------------------------------------------------------------
@@ -594,6 +650,8 @@ return {
   make_event = make_event,
   register_host = register_host,
   chan_methods = Channel,
+  timer_methods = timer_methods,
+  ticker_methods = ticker_methods,
   readonly = readonly,
   time_methods = time_methods,
   spawner_methods = wrapped(raw.spawner_methods),

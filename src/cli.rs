@@ -3,7 +3,8 @@
 
 use crate::manifest::App;
 use crate::message::Exit;
-use crate::runtime::{RunOutcome, Runtime, check_syntax};
+use crate::runtime::{RunOutcome, Runtime, RuntimeBuilder, check_syntax};
+use crate::sim::{Faults, Strategy};
 use crate::testrun::{self, TestOptions};
 use crate::trace::Divergence;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -26,6 +27,40 @@ pub enum Format {
     Text,
     /// TAP version 13.
     Tap,
+    /// JUnit XML on stdout (the closing lines on stderr).
+    Junit,
+}
+
+/// Simulation flags shared by `run` and `test` (SPEC §7, §14).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SimArgs {
+    /// Run on a virtual clock seeded with N (simulation mode).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Scheduling strategy: `fifo`, `random`, `pct[:D[:H]]` or `pos` (needs --seed or --explore).
+    #[arg(long, value_name = "NAME")]
+    pub strategy: Option<String>,
+    /// Alias of `--strategy random`.
+    #[arg(long)]
+    pub perturb: bool,
+    /// Faults to inject, e.g. kill=0.01,delay=0.05:5ms (needs --seed or --explore).
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    /// Run under K seeds (from --seed, default 1) and report every failing seed.
+    #[arg(long, value_name = "K")]
+    pub explore: Option<u64>,
+    /// Shrink a failing schedule to its fewest decisions (with --explore, --seed or --replay).
+    #[arg(long)]
+    pub shrink: bool,
+    /// Where --shrink (and --explore's failing traces) are written.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write a JSON Lines trace of every scheduling decision to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Re-run against the trace in FILE, following its decisions; stop at the first divergence.
+    #[arg(long, value_name = "FILE", conflicts_with = "trace")]
+    pub replay: Option<PathBuf>,
 }
 
 /// Subcommands.
@@ -39,18 +74,9 @@ pub enum Command {
         entry: String,
         /// Arguments passed to the entry's function as strings.
         args: Vec<String>,
-        /// Run on a virtual clock seeded with N (simulation mode).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Also reorder tasks ready together and timer ties from the seed.
-        #[arg(long, requires = "seed")]
-        perturb: bool,
-        /// Write a JSON Lines trace of every scheduling decision to FILE.
-        #[arg(long, value_name = "FILE")]
-        trace: Option<PathBuf>,
-        /// Re-run against the trace in FILE and stop at the first divergence.
-        #[arg(long, value_name = "FILE", conflicts_with = "trace")]
-        replay: Option<PathBuf>,
+        /// Simulation flags.
+        #[command(flatten)]
+        sim: SimArgs,
         /// Write the process report (SPEC §12.4) to stderr when the run ends.
         #[arg(long)]
         report: bool,
@@ -67,59 +93,168 @@ pub enum Command {
         /// Per-test time limit in seconds.
         #[arg(long, default_value_t = 30.0)]
         timeout: f64,
-        /// Run on a virtual clock seeded with N (simulation mode).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Also reorder tasks ready together and timer ties from the seed.
-        #[arg(long, requires = "seed")]
-        perturb: bool,
-        /// Run each test under K perturbed seeds and report every failing seed.
-        #[arg(long, value_name = "K", conflicts_with = "seed")]
-        explore: Option<u64>,
+        /// Simulation flags.
+        #[command(flatten)]
+        sim: SimArgs,
     },
+    /// Work with trace files.
+    Trace {
+        /// What to do with the trace.
+        #[command(subcommand)]
+        action: TraceAction,
+    },
+}
+
+/// `moonhost trace` actions.
+#[derive(Debug, Subcommand)]
+pub enum TraceAction {
+    /// Writes FILE (a --trace recording) as Chrome trace-event JSON (Perfetto,
+    /// chrome://tracing): a track per process, slices for turns, arrows for messages.
+    Export {
+        /// The JSON Lines trace.
+        file: PathBuf,
+        /// Where to write the JSON (stdout by default).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// The resolved strategy and faults of `sim`, or the usage error (SPEC §14.2-§14.4).
+///
+/// # Errors
+/// The message to print after `moonhost: ` (exit 2).
+pub fn resolve_sim(sim: &SimArgs) -> Result<(Strategy, Faults), String> {
+    let seeded = sim.seed.is_some() || sim.explore.is_some();
+    if sim.replay.is_some()
+        && (sim.seed.is_some() || sim.strategy.is_some() || sim.faults.is_some())
+            | sim.explore.is_some()
+            | sim.perturb
+    {
+        return Err("--replay takes seed, strategy and faults from the trace".into());
+    }
+    if (sim.strategy.is_some() || sim.perturb) && !seeded {
+        return Err("--strategy needs --seed or --explore".into());
+    }
+    if sim.faults.is_some() && !seeded {
+        return Err("--faults needs --seed or --explore".into());
+    }
+    if sim.shrink && !seeded && sim.replay.is_none() {
+        return Err("--shrink needs --explore, --seed or --replay".into());
+    }
+    let strategy = match (&sim.strategy, sim.perturb, sim.explore) {
+        (Some(s), _, _) => Strategy::parse(s)?,
+        (None, true, _) | (None, false, Some(_)) => Strategy::Random,
+        (None, false, None) => Strategy::Fifo,
+    };
+    let faults = match &sim.faults {
+        Some(f) => Faults::parse(f, |d| crate::lua::duration::parse(d).ok())?,
+        None => Faults::default(),
+    };
+    Ok((strategy, faults))
 }
 
 /// Parses the process arguments and runs; returns the exit code.
 pub fn main() -> i32 {
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    let sim = match &command {
+        Command::Run { sim, .. } | Command::Test { sim, .. } => sim.clone(),
+        Command::Trace {
+            action: TraceAction::Export { file, out },
+        } => return export(file, out.as_deref()),
+    };
+    let (strategy, faults) = match resolve_sim(&sim) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("moonhost: {e}");
+            return 2;
+        }
+    };
+    match command {
         Command::Run {
             app,
             entry,
             args,
-            seed,
-            perturb,
-            trace,
-            replay,
             report,
+            ..
         } => {
-            let sim = Simulation {
-                seed,
-                perturb,
-                trace,
-                replay,
+            if let Some(k) = sim.explore {
+                let Ok(a) = load(&app) else { return 2 };
+                let x = crate::explore_run::RunExplore {
+                    app_dir: &app.display().to_string(),
+                    entry: &entry,
+                    args: &args,
+                    seed: sim.seed.unwrap_or(1),
+                    k,
+                    strategy,
+                    faults: &faults,
+                };
+                return crate::explore_run::explore(&a, &x);
+            }
+            let s = Simulation {
+                seed: sim.seed,
+                strategy,
+                faults,
+                trace: sim.trace,
+                replay: sim.replay,
                 report,
             };
-            run(&app, &entry, &args, &sim)
+            run(&app, &entry, &args, &s)
         }
+        Command::Trace { .. } => 2,
         Command::Test {
             app,
             filters,
             format,
             timeout,
-            seed,
-            perturb,
-            explore,
+            ..
         } => {
             let opts = TestOptions {
                 filters,
                 tap: format == Format::Tap,
+                junit: format == Format::Junit,
                 timeout: Duration::from_secs_f64(timeout.max(0.001)),
-                seed,
-                perturb,
-                explore,
+                seed: sim.seed,
+                strategy,
+                faults,
+                explore: sim.explore,
+                trace: sim.trace,
+                replay: sim.replay,
+                shrink: sim.shrink,
+                out: sim.out,
                 app_dir: app.display().to_string(),
             };
             test(&app, &opts)
+        }
+    }
+}
+
+/// `moonhost trace export FILE [--out OUT]`.
+fn export(file: &Path, out: Option<&Path>) -> i32 {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("moonhost: {}: {e}", file.display());
+            return 2;
+        }
+    };
+    let json = match crate::chrome::export(&text) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("moonhost: {}: {e}", file.display());
+            return 2;
+        }
+    };
+    match out {
+        Some(o) => match std::fs::write(o, json) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("moonhost: {}: {e}", o.display());
+                2
+            }
+        },
+        None => {
+            println!("{json}");
+            0
         }
     }
 }
@@ -128,7 +263,8 @@ pub fn main() -> i32 {
 #[derive(Debug, Default)]
 struct Simulation {
     seed: Option<u64>,
-    perturb: bool,
+    strategy: Strategy,
+    faults: Faults,
     trace: Option<PathBuf>,
     replay: Option<PathBuf>,
     /// `--report`: print the process report when the run ends.
@@ -144,15 +280,14 @@ fn load(app: &Path) -> Result<App, i32> {
         })
 }
 
-fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
-    let app = match load(app) {
-        Ok(a) => a,
-        Err(code) => return code,
-    };
+/// The runtime builder of a `run`: strategy (PCT's horizon measured), faults, clock,
+/// trace or replay, and the crash hook.
+fn builder_for(app: &App, entry: &str, args: &[String], sim: &Simulation) -> RuntimeBuilder {
     // Every crash, the root's included, is reported as `moonhost: process <pid> (<entry>)
     // failed: <error>` and its traceback (SPEC §13.1).
     let mut b = Runtime::builder()
-        .perturb(sim.perturb)
+        .strategy(measured(app, entry, args, sim))
+        .faults(sim.faults.clone())
         .on_crash(|r| eprintln!("moonhost: {r}"));
     if let Some(s) = sim.seed {
         b = b.seed(s);
@@ -163,12 +298,30 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
     if let Some(r) = &sim.replay {
         b = b.replay(r);
     }
+    b
+}
+
+fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
+    let app = match load(app) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let b = builder_for(&app, entry, args, sim);
+    let mut always = None;
+    let mut replayed = None;
     let outcome = b.build(&app).and_then(|mut rt| {
         let stop = rt.interrupt_handle();
         // A second handler cannot be installed in the same process (tests call this more
         // than once); Ctrl-C then keeps its default behaviour.
         let _ = ctrlc::set_handler(move || stop.interrupt());
         let outcome = rt.run_entry(entry, args);
+        let mut c = rt.core();
+        c.tracer().flush();
+        always = c.always_failure().map(str::to_string);
+        if c.tracer().is_replaying() {
+            replayed = Some(c.tracer().compared());
+        }
+        drop(c);
         // A deadlock always gets the report, after its message.
         let deadlock = matches!(outcome, Ok(RunOutcome::Deadlock | RunOutcome::Idle));
         let report = (sim.report || deadlock).then(|| rt.report());
@@ -179,9 +332,16 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
         Ok((o, r)) => (Ok(o), r),
         Err(e) => (Err(e), None),
     };
+    if let (Some(n), Ok(RunOutcome::Exited(_))) = (replayed, &outcome) {
+        eprintln!("replay: ok ({n} records)");
+    }
     let deadlock = matches!(outcome, Ok(RunOutcome::Deadlock | RunOutcome::Idle));
     if let Some(r) = report.as_deref().filter(|_| !deadlock) {
         eprint!("{r}");
+    }
+    if let Some(a) = always {
+        eprintln!("moonhost: {a}");
+        return 1;
     }
     match outcome {
         Ok(RunOutcome::Exited(root)) => match root.exit {
@@ -227,11 +387,40 @@ fn report_divergence(d: &Divergence) {
     }
 }
 
+/// The strategy of a `run`, with PCT's horizon measured by one FIFO run when missing.
+fn measured(app: &App, entry: &str, args: &[String], sim: &Simulation) -> Strategy {
+    if !sim.strategy.needs_horizon() {
+        return sim.strategy;
+    }
+    let mut b = Runtime::builder()
+        .output(std::io::sink())
+        .faults(sim.faults.clone());
+    if let Some(s) = sim.seed {
+        b = b.seed(s);
+    }
+    let steps = b.build(app).ok().map(|mut rt| {
+        let _ = rt.run_entry(entry, args);
+        let steps = rt.core().steps();
+        rt.shutdown();
+        steps
+    });
+    sim.strategy.with_horizon(steps.unwrap_or(1))
+}
+
 fn test(app: &Path, opts: &TestOptions) -> i32 {
     let app = match load(app) {
         Ok(a) => a,
         Err(code) => return code,
     };
+    if opts.trace.is_some() || opts.replay.is_some() {
+        let n = testrun::select(&app, &opts.filters).len();
+        if n != 1 {
+            eprintln!(
+                "moonhost: --trace and --replay need exactly one selected test ({n} selected)"
+            );
+            return 2;
+        }
+    }
     let mut out = std::io::stdout();
     let none_match = !opts.filters.is_empty() && testrun::select(&app, &opts.filters).is_empty();
     match testrun::run_all(&app, opts, &mut out) {

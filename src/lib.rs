@@ -52,6 +52,7 @@
 
 mod calendar;
 mod channel;
+mod chrome;
 #[doc(hidden)]
 pub mod cli;
 mod clock;
@@ -59,10 +60,13 @@ mod context;
 mod core;
 mod entry;
 mod error;
+mod explore;
+mod explore_run;
 mod ffi;
 mod hostbox;
 #[doc(hidden)]
 pub mod ids;
+mod junit;
 mod limits;
 #[doc(hidden)]
 pub mod lua;
@@ -72,12 +76,16 @@ pub mod message;
 #[doc(hidden)]
 pub mod payload;
 mod preempt;
+mod progress;
 mod registry;
 mod request;
 mod rng;
 #[doc(hidden)]
 pub mod runtime;
 mod security;
+#[doc(hidden)]
+pub mod sim;
+mod testcase;
 #[doc(hidden)]
 pub mod testrun;
 mod timer;

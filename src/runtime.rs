@@ -173,6 +173,8 @@ impl Runtime {
                 ("seed", c.seed().into()),
                 ("wall0", c.clock().wall_origin().into()),
                 ("virtual", c.virtual_work().into()),
+                ("strategy", c.strategy().to_string().into()),
+                ("faults", c.faults().to_string().into()),
             ]
         });
         let thread = lua::task_thread(&self.lua, &mut core)?;

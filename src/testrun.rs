@@ -4,63 +4,12 @@
 //! last) then `(meta.order, id)`, and runs each as the root process of a fresh runtime with
 //! its own time limit, so nothing a test leaves behind can disturb the next one.
 
+use crate::explore::{self, Summary};
 use crate::manifest::{App, Entry, MetaValue};
-use crate::message::Exit;
-use crate::payload::Payload;
-use crate::runtime::{RunOutcome, Runtime};
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
-/// Default per-test time limit.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How to run tests.
-#[derive(Debug, Clone)]
-pub struct TestOptions {
-    /// Keep tests whose id contains any of these (all when empty).
-    pub filters: Vec<String>,
-    /// Print TAP version 13 instead of readable lines.
-    pub tap: bool,
-    /// Per-test time limit.
-    pub timeout: Duration,
-    /// Run on a virtual clock with this seed.
-    pub seed: Option<u64>,
-    /// Reorder tasks ready together and timer ties from the seed.
-    pub perturb: bool,
-    /// Run each test under seeds 1..=K with perturbation and report failing seeds.
-    pub explore: Option<u64>,
-    /// How the app folder was named on the command line (for replay commands).
-    pub app_dir: String,
-}
-
-impl Default for TestOptions {
-    fn default() -> Self {
-        TestOptions {
-            filters: Vec::new(),
-            tap: false,
-            timeout: DEFAULT_TIMEOUT,
-            seed: None,
-            perturb: false,
-            explore: None,
-            app_dir: ".".into(),
-        }
-    }
-}
-
-/// One test's result.
-#[derive(Debug, Clone)]
-pub struct Verdict {
-    /// Entry id.
-    pub id: String,
-    /// Whether it passed.
-    pub passed: bool,
-    /// Why it failed.
-    pub message: Option<String>,
-    /// Lua traceback of a raised error.
-    pub traceback: Option<String>,
-    /// Wall time it took.
-    pub elapsed: Duration,
-}
+pub use crate::testcase::{DEFAULT_TIMEOUT, SimSeen, TestOptions, Verdict, run_guided, run_one};
 
 /// The selected tests in run order.
 ///
@@ -99,124 +48,10 @@ pub fn select<'a>(app: &'a App, filters: &[String]) -> Vec<&'a Entry> {
     tests.into_iter().map(|(_, e)| e).collect()
 }
 
-/// Runs one test in a fresh runtime; `output` receives what the test prints.
-pub fn run_one(app: &App, entry: &Entry, opts: &TestOptions, output: Box<dyn Write>) -> Verdict {
-    let started = Instant::now();
-    let mut verdict = Verdict {
-        id: entry.id.clone(),
-        passed: false,
-        message: None,
-        traceback: None,
-        elapsed: Duration::ZERO,
-    };
-    // Tests crash processes on purpose; what crashed is shown only when the test fails.
-    let crashes = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-    let seen = crashes.clone();
-    let root_entry = entry.id.clone();
-    let mut builder = Runtime::builder()
-        .output(OutputBox(output))
-        .perturb(opts.perturb)
-        .on_crash(move |r| {
-            if r.entry != root_entry {
-                seen.borrow_mut().push(r.to_string());
-            }
-        });
-    if let Some(s) = opts.seed {
-        builder = builder.seed(s);
-    }
-    let outcome = builder.build(app).and_then(|mut rt| {
-        rt.spawn_root(&entry.id, &[])?;
-        rt.run(Some(opts.timeout))
-    });
-    match outcome {
-        Ok(RunOutcome::Exited(root)) => match root.exit {
-            Exit::Normal(Payload::Bool(false)) => {
-                verdict.message = Some("test returned false".into());
-            }
-            Exit::Normal(_) => verdict.passed = true,
-            Exit::Error(msg) => {
-                verdict.message = Some(msg);
-                verdict.traceback = root.traceback;
-            }
-        },
-        Ok(RunOutcome::TimedOut) => {
-            verdict.message = Some(format!("timed out after {:?}", opts.timeout));
-        }
-        Ok(RunOutcome::Interrupted) => verdict.message = Some("interrupted".into()),
-        Ok(RunOutcome::Diverged(d)) => {
-            verdict.message = Some(format!("replay diverged at trace line {}", d.line));
-        }
-        Ok(RunOutcome::Deadlock | RunOutcome::Idle) => {
-            verdict.message =
-                Some("blocked forever: no process can run and no timer is armed".into());
-        }
-        Err(e) => verdict.message = Some(e.to_string()),
-    }
-    let crashed = crashes.borrow();
-    if !verdict.passed && !crashed.is_empty() {
-        let mut tb = verdict.traceback.take().unwrap_or_default();
-        tb.push_str("\nprocesses that crashed during the test:");
-        for c in crashed.iter() {
-            tb.push_str("\n  ");
-            tb.push_str(&c.replace('\n', "\n    "));
-        }
-        verdict.traceback = Some(tb.trim_start().to_string());
-    }
-    verdict.elapsed = started.elapsed();
-    verdict
-}
-
-/// Runs one test under seeds `1..=k` with perturbation; the verdict fails if any seed
-/// fails, and its message lists each failing seed with the command that replays it.
-pub fn explore(app: &App, entry: &Entry, opts: &TestOptions, k: u64) -> Verdict {
-    let started = Instant::now();
-    let mut failures = Vec::new();
-    let mut first = None;
-    for seed in 1..=k {
-        let o = TestOptions {
-            seed: Some(seed),
-            perturb: true,
-            explore: None,
-            ..opts.clone()
-        };
-        let v = run_one(app, entry, &o, Box::new(std::io::sink()));
-        if !v.passed {
-            failures.push(format!(
-                "seed {seed}: {}\n    replay: moonhost test {} {} --seed {seed} --perturb",
-                v.message.as_deref().unwrap_or("failed"),
-                opts.app_dir,
-                entry.id
-            ));
-            first.get_or_insert(v.traceback);
-        }
-    }
-    Verdict {
-        id: entry.id.clone(),
-        passed: failures.is_empty(),
-        message: (!failures.is_empty()).then(|| {
-            format!(
-                "failed under {} of {k} explored seeds\n  {}",
-                failures.len(),
-                failures.join("\n  ")
-            )
-        }),
-        traceback: first.flatten(),
-        elapsed: started.elapsed(),
-    }
-}
-
-struct OutputBox(Box<dyn Write>);
-
-impl Write for OutputBox {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
 /// Runs the selected tests, printing as it goes; returns `(passed, failed)`.
+///
+/// With `junit`, stdout gets only the XML (written at the end) and the `explored` and
+/// closing lines go to stderr.
 ///
 /// # Errors
 /// Only when writing to `out` fails.
@@ -231,39 +66,108 @@ pub fn run_all(
         writeln!(out, "1..{}", tests.len())?;
     }
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let mut summary = Summary::default();
+    let mut results: Vec<(&Entry, Option<Verdict>)> = Vec::new();
     for (i, t) in tests.iter().enumerate() {
         out.flush()?;
         if let Some(reason) = skip_reason(t) {
             skipped += 1;
-            if opts.tap {
+            if opts.junit {
+            } else if opts.tap {
                 writeln!(out, "ok {} - {} # SKIP {reason}", i + 1, t.id)?;
             } else {
                 writeln!(out, "SKIP {} ({reason})", t.id)?;
             }
+            results.push((t, None));
             continue;
         }
+        let output: Box<dyn Write> = if opts.junit {
+            Box::new(std::io::sink())
+        } else {
+            Box::new(std::io::stdout())
+        };
         let v = match opts.explore {
-            Some(k) => explore(app, t, opts, k),
-            None => run_one(app, t, opts, Box::new(std::io::stdout())),
+            Some(k) => explore::explore(app, t, opts, k, &mut summary),
+            None => single_run(app, t, opts, output),
         };
         if v.passed {
             passed += 1;
         } else {
             failed += 1;
         }
-        if opts.tap {
+        if opts.junit {
+        } else if opts.tap {
             write_tap(out, i + 1, &v)?;
         } else {
             write_line(out, &v)?;
         }
+        if !opts.junit {
+            write!(out, "{}", v.sim.after)?;
+        }
+        if let Some(n) = v.sim.replayed {
+            eprintln!("replay: ok ({n} records)");
+        }
+        results.push((t, Some(v)));
     }
+    let mut closing = format!("{passed} passed, {failed} failed");
     if skipped > 0 {
-        writeln!(out, "{passed} passed, {failed} failed, {skipped} skipped")?;
+        closing.push_str(&format!(", {skipped} skipped"));
+    }
+    if opts.junit {
+        crate::junit::write(out, opts, &results)?;
+        if opts.explore.is_some() {
+            eprintln!("{}", summary.line());
+        }
+        eprintln!("{closing}");
     } else {
-        writeln!(out, "{passed} passed, {failed} failed")?;
+        if opts.explore.is_some() {
+            writeln!(out, "{}", summary.line())?;
+        }
+        writeln!(out, "{closing}")?;
     }
     out.flush()?;
     Ok((passed, failed))
+}
+
+/// One run of a test (not exploring), shrunk afterwards with `--shrink`.
+fn single_run(app: &App, t: &Entry, opts: &TestOptions, output: Box<dyn Write>) -> Verdict {
+    // PCT without a horizon measures it by one FIFO run of this test (SPEC §14.2).
+    let resolved;
+    let opts = match opts.seed {
+        Some(seed) if opts.strategy.needs_horizon() => {
+            resolved = TestOptions {
+                strategy: explore::resolve(app, t, opts, seed),
+                ..opts.clone()
+            };
+            &resolved
+        }
+        _ => opts,
+    };
+    let mut v = run_one(app, t, opts, output);
+    if opts.shrink {
+        let dir = opts
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("moonhost-sim"));
+        let (full, min, what) = match (&opts.replay, opts.seed) {
+            (Some(r), _) => {
+                let min = r.with_extension("").with_extension("min.jsonl");
+                (r.clone(), min, "replay".to_string())
+            }
+            (None, seed) => {
+                let seed = seed.unwrap_or(1);
+                let id = explore::file_id(&t.id);
+                let full = dir.join(format!("{id}.seed{seed}.jsonl"));
+                (
+                    full,
+                    dir.join(format!("{id}.seed{seed}.min.jsonl")),
+                    format!("seed {seed}"),
+                )
+            }
+        };
+        v.sim.after = explore::shrink(app, t, opts, &full, &min, &what);
+    }
+    v
 }
 
 /// Why a test is skipped: `meta.skip: true` or `meta.skip: "<reason>"`.

@@ -44,10 +44,19 @@ enum Mode {
     },
 }
 
+/// Decisions a shrinking candidate applies, by step.
+#[derive(Debug, Default)]
+struct Guide {
+    decisions: Vec<Map<String, Value>>,
+    next: usize,
+}
+
 /// Writes or checks trace records.
 #[derive(Debug, Default)]
 pub struct Tracer {
     mode: Mode,
+    /// Decisions to apply at their steps (a shrinking candidate), instead of the seed's.
+    guide: Option<Guide>,
     /// Task resumes so far.
     pub step: u64,
     /// First difference found while replaying.
@@ -80,8 +89,25 @@ impl Tracer {
             }
             match serde_json::from_str::<Value>(&line) {
                 Ok(Value::Object(m)) => expected.push(m),
-                _ => return Err(format!("{}:{}: not a trace record", path.display(), i + 1)),
+                _ => {
+                    return Err(format!(
+                        "{}:{}: not a moonhost trace (line is not a JSON object)",
+                        path.display(),
+                        i + 1
+                    ));
+                }
             }
+        }
+        let is_start = expected
+            .first()
+            .and_then(|r| r.get("ev"))
+            .and_then(Value::as_str)
+            == Some("start");
+        if !is_start {
+            return Err(format!(
+                "{}: not a moonhost trace (its first record must be a \"start\" record)",
+                path.display()
+            ));
         }
         Ok(Tracer {
             mode: Mode::Replay { expected, pos: 0 },
@@ -110,8 +136,8 @@ impl Tracer {
     /// The clock value of the next `turn` record, when replaying and it is next.
     pub fn next_turn_time(&self) -> Option<u64> {
         match &self.mode {
-            Mode::Replay { expected, pos } => expected
-                .get(*pos)
+            Mode::Replay { .. } => self
+                .next_decision()
                 .filter(|r| r.get("ev").and_then(Value::as_str) == Some("turn"))
                 .and_then(|r| r.get("t"))
                 .and_then(Value::as_u64),
@@ -121,10 +147,7 @@ impl Tracer {
 
     /// Owner PID and kind of the next record when it is a timer firing (replay only).
     pub fn next_timer(&self) -> Option<(String, String)> {
-        let Mode::Replay { expected, pos } = &self.mode else {
-            return None;
-        };
-        let r = expected.get(*pos)?;
+        let r = self.next_decision()?;
         if r.get("ev").and_then(Value::as_str) != Some("timer") {
             return None;
         }
@@ -154,9 +177,10 @@ impl Tracer {
                 false
             }
             Mode::Replay { expected, pos } => {
-                if self.diverged.is_some() {
+                if self.diverged.is_some() || is_info(ev) {
                     return false;
                 }
+                skip_info(expected, pos);
                 let line = *pos + 1;
                 let want = expected.get(*pos).cloned();
                 *pos += 1;
@@ -174,11 +198,114 @@ impl Tracer {
         }
     }
 
+    /// Applies `decisions` (pick and fault records) at the steps they name instead of
+    /// comparing records: what a shrinking candidate runs with.
+    pub fn set_guide(&mut self, decisions: Vec<Map<String, Value>>) {
+        self.guide = Some(Guide { decisions, next: 0 });
+    }
+
+    /// Whether decisions come from a guide.
+    pub fn is_guided(&self) -> bool {
+        self.guide.is_some()
+    }
+
+    /// The guide's decision for the current step when it has `ev` and `field == want`
+    /// (taken), skipping decisions of earlier steps that no longer applied.
+    fn guided(&mut self, ev: &str, field: &str, want: &str) -> Option<Map<String, Value>> {
+        let step = self.step;
+        let g = self.guide.as_mut()?;
+        let num = |r: &Map<String, Value>| r.get("step").and_then(Value::as_u64).unwrap_or(0);
+        while g.decisions.get(g.next).is_some_and(|r| num(r) < step) {
+            g.next += 1;
+        }
+        let r = g.decisions.get(g.next)?;
+        let s = |k: &str| r.get(k).and_then(Value::as_str);
+        if num(r) != step || s("ev") != Some(ev) || s(field) != Some(want) {
+            return None;
+        }
+        g.next += 1;
+        Some(r.clone())
+    }
+
+    /// The next decision record when it is a `pick` of `of` (`run` or `timer`): its `pos`.
+    pub fn next_pick(&mut self, of: &str) -> Option<usize> {
+        if self.guide.is_some() {
+            let r = self.guided("pick", "of", of)?;
+            return r.get("pos")?.as_u64().map(|p| p as usize);
+        }
+        let r = self.next_decision()?;
+        if r.get("ev")?.as_str()? != "pick" || r.get("of")?.as_str()? != of {
+            return None;
+        }
+        r.get("pos")?.as_u64().map(|p| p as usize)
+    }
+
+    /// The next record when it is a `fault` of `kind` (replay only).
+    pub fn next_fault(&mut self, kind: &str) -> Option<Map<String, Value>> {
+        if self.guide.is_some() {
+            return self.guided("fault", "kind", kind);
+        }
+        let r = self.next_decision()?;
+        if r.get("ev")?.as_str()? != "fault" || r.get("kind")?.as_str()? != kind {
+            return None;
+        }
+        Some(r.clone())
+    }
+
+    /// Whether the next record is a `buggify` fault at `site`.
+    pub fn next_fault_site(&mut self, site: &str) -> bool {
+        if self.guide.is_some() {
+            return self.guided("fault", "site", site).is_some();
+        }
+        self.next_fault("buggify")
+            .is_some_and(|r| r.get("site").and_then(Value::as_str) == Some(site))
+    }
+
+    /// The next record to compare, past information records (replay only).
+    fn next_decision(&self) -> Option<&Map<String, Value>> {
+        match &self.mode {
+            Mode::Replay { expected, pos } if self.diverged.is_none() => expected[*pos..]
+                .iter()
+                .find(|r| !r.get("ev").and_then(Value::as_str).is_some_and(is_info)),
+            _ => None,
+        }
+    }
+
+    /// Records compared so far in a replay (the file's lines less information records).
+    pub fn compared(&self) -> usize {
+        match &self.mode {
+            Mode::Replay { expected, pos } => expected[..(*pos).min(expected.len())]
+                .iter()
+                .filter(|r| !r.get("ev").and_then(Value::as_str).is_some_and(is_info))
+                .count(),
+            _ => 0,
+        }
+    }
+
     /// Flushes a recording.
     pub fn flush(&mut self) {
         if let Mode::Record(w) = &mut self.mode {
             let _ = w.flush();
         }
+    }
+}
+
+/// Records that inform (PCT priorities, demotions, assertions) and are not compared on
+/// replay: a replay follows decisions, it does not redraw priorities.
+const INFO: [&str; 5] = ["prio", "change", "demote", "buggify", "assert"];
+
+fn is_info(ev: &str) -> bool {
+    INFO.contains(&ev)
+}
+
+fn skip_info(expected: &[Map<String, Value>], pos: &mut usize) {
+    while expected
+        .get(*pos)
+        .and_then(|r| r.get("ev"))
+        .and_then(Value::as_str)
+        .is_some_and(is_info)
+    {
+        *pos += 1;
     }
 }
 
@@ -198,18 +325,20 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("t.jsonl");
         let mut rec = Tracer::record(&path).expect("create");
+        rec.emit(0, "start", &[]);
         rec.emit(5, "turn", &[]);
         rec.step = 1;
         rec.emit(7, "resume", &[("pid", "{a|1}".into())]);
         rec.flush();
         drop(rec);
         let mut rep = Tracer::replay(&path).expect("read");
+        assert!(!rep.emit(0, "start", &[]));
         assert_eq!(rep.next_turn_time(), Some(5));
         assert!(!rep.emit(99, "turn", &[]));
         rep.step = 1;
         assert!(rep.emit(7, "resume", &[("pid", "{a|2}".into())]));
         let d = rep.diverged.expect("diverged");
-        assert_eq!(d.line, 2);
+        assert_eq!(d.line, 3);
         assert!(d.expected.expect("line").contains("{a|1}"));
         assert!(d.actual.contains("{a|2}"));
     }

@@ -302,7 +302,8 @@ fn seed_trace_and_replay() {
     assert_eq!(a.code, Some(0), "{}", a.show());
     let recorded = std::fs::read(&trace).map(|b| b.len()).unwrap_or(0);
     assert!(recorded > 0, "--trace wrote nothing to {trace_s}");
-    let b = moonhost(&[
+    // SPEC §14.3: the seed comes from the trace; giving it again is a usage error.
+    let twice = moonhost(&[
         "run",
         "--seed",
         "5",
@@ -311,9 +312,12 @@ fn seed_trace_and_replay() {
         &app,
         "cli:seeded",
     ]);
+    assert_eq!(twice.code, Some(2), "{}", twice.show());
+    let b = moonhost(&["run", "--replay", &trace_s, &app, "cli:seeded"]);
     std::fs::remove_file(&trace).ok();
     assert_eq!(b.code, Some(0), "{}", b.show());
     assert_eq!(a.stdout, b.stdout);
+    assert!(b.stderr.starts_with("replay: ok ("), "{}", b.show());
 }
 
 // ------------------------------------------------------------------------------------------

@@ -10,13 +10,14 @@ use std::path::Path;
 const SURFACE: &str = "lua/tests/api/surface.lua";
 const STUBS_DIR: &str = "lua/types";
 /// One stub file per built-in module.
-const MODULE_FILES: [&str; 6] = [
+const MODULE_FILES: [&str; 7] = [
     "process.lua",
     "channel.lua",
     "time.lua",
     "uuid.lua",
     "ctx.lua",
     "security.lua",
+    "sim.lua",
 ];
 
 /// Standard Lua 5.4 names per library: LuaLS describes them already.

@@ -156,6 +156,7 @@ impl Core {
                 {
                     p.mailbox += 1;
                     p.mailbox_bytes += bytes;
+                    self.count_mailbox_bytes(bytes, true);
                 }
                 true
             }
@@ -168,6 +169,7 @@ impl Core {
         if let Some(p) = self.procs.get_mut(owner) {
             p.mailbox = p.mailbox.saturating_sub(1);
             p.mailbox_bytes = p.mailbox_bytes.saturating_sub(bytes);
+            self.count_mailbox_bytes(bytes, false);
         }
     }
 

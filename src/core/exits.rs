@@ -3,6 +3,7 @@
 use super::{Core, RootExit};
 use crate::ids::ProcId;
 use crate::message::{Event, EventKind, Exit};
+use crate::sim::payload_hash;
 
 impl Core {
     // ----- exits ----------------------------------------------------------------------------
@@ -37,11 +38,18 @@ impl Core {
         let pid = p.pid;
         log::debug!("exit {} {:?}", self.pid_string(pid), exit);
         self.trace_with("exit", |c| {
-            let error = match &exit {
-                Exit::Normal(_) => serde_json::Value::Null,
-                Exit::Error(e) => e.as_str().into(),
+            let (error, value) = match &exit {
+                Exit::Normal(v) => (
+                    serde_json::Value::Null,
+                    payload_hash(std::slice::from_ref(v)),
+                ),
+                Exit::Error(e) => (e.as_str().into(), 0),
             };
-            vec![("pid", c.pid_field(pid)), ("error", error)]
+            vec![
+                ("pid", c.pid_field(pid)),
+                ("error", error),
+                ("value", value.into()),
+            ]
         });
         self.pids.remove(&pid.num);
         self.release_names(proc);
@@ -74,7 +82,8 @@ impl Core {
             self.record_crash(proc, e, traceback.as_deref());
         }
         self.drop_process(proc);
-        if self.root == Some(proc) {
+        // A failed `sim.always` has already set the root's exit.
+        if self.root == Some(proc) && self.root_exit.is_none() {
             self.root_exit = Some(RootExit { exit, traceback });
         }
     }
@@ -99,6 +108,7 @@ impl Core {
             self.end_calls(proc);
         }
         let p = self.procs.remove(proc).expect("end_process checked it");
+        self.count_mailbox_bytes(p.mailbox_bytes, false);
         for t in p.timers {
             self.timers.cancel(t);
         }

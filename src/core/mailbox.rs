@@ -6,6 +6,7 @@ use crate::error::DeliverError;
 use crate::ids::{ChanId, PidRef, ProcId};
 use crate::message::{ChanKind, Event, EventKind, Item, Message};
 use crate::payload::Payload;
+use crate::sim::{FaultKind, payload_hash};
 use mlua::AnyUserData;
 use smallvec::SmallVec;
 
@@ -21,8 +22,8 @@ impl Core {
         &mut self,
         to: ProcId,
         from: Option<PidRef>,
-        topic: Box<str>,
-        payloads: SmallVec<[Payload; 1]>,
+        mut topic: Box<str>,
+        mut payloads: SmallVec<[Payload; 1]>,
     ) -> Result<(), DeliverError> {
         let bytes: usize = payloads.iter().map(|p| p.measure().0).sum();
         let chan = if self.is_mailbox(to) {
@@ -30,6 +31,46 @@ impl Core {
         } else {
             Some(self.route(to, &topic, bytes)?)
         };
+        // Accepted: only now may a fault drop, duplicate or delay it (SPEC §14.4).
+        let copies = match self.send_fault(to, &topic) {
+            Some(FaultKind::Drop) => return Ok(()),
+            Some(FaultKind::Dup) => 2,
+            _ => 1,
+        };
+        if copies == 1 {
+            match self.maybe_hold(to, from, topic, payloads, bytes) {
+                Some((t, p)) => (topic, payloads) = (t, p),
+                None => return Ok(()),
+            }
+        }
+        for i in 0..copies {
+            let last = i + 1 == copies;
+            let payloads = if last {
+                std::mem::take(&mut payloads)
+            } else {
+                payloads.clone()
+            };
+            let topic = if last {
+                std::mem::take(&mut topic)
+            } else {
+                topic.clone()
+            };
+            self.enqueue(chan, to, from, topic, payloads, bytes);
+        }
+        Ok(())
+    }
+
+    /// Puts one accepted message into `chan` (`to`'s inbox or subscription), or `to`'s host
+    /// mailbox when `chan` is `None`.
+    pub(super) fn enqueue(
+        &mut self,
+        chan: Option<ChanId>,
+        to: ProcId,
+        from: Option<PidRef>,
+        topic: Box<str>,
+        payloads: SmallVec<[Payload; 1]>,
+        bytes: usize,
+    ) {
         let p = &mut self.procs[to];
         p.msg_seq += 1;
         let seq = p.msg_seq;
@@ -39,6 +80,7 @@ impl Core {
                 ("to", c.pid_field(c.procs[to].pid)),
                 ("topic", (*topic).into()),
                 ("payloads", payloads.len().into()),
+                ("hash", payload_hash(&payloads).into()),
             ]
         });
         let msg = Message {
@@ -54,21 +96,31 @@ impl Core {
             }
             None => self.deliver_to_host(to, msg),
         }
-        Ok(())
+    }
+
+    /// Where a held message to `to` on `topic` goes when it is released: its listener, the
+    /// inbox, or the host mailbox (`None`). It was accepted already, so no limit applies.
+    pub(super) fn release_route(&mut self, to: ProcId, topic: &str) -> Option<ChanId> {
+        if self.is_mailbox(to) {
+            return None;
+        }
+        let p = &self.procs[to];
+        Some(match p.listeners.iter().find(|l| *l.topic == *topic) {
+            Some(l) => l.chan,
+            None => self.inbox(to),
+        })
     }
 
     /// The channel a message on `topic` to `to` goes to (its listener, else the inbox),
     /// refusing when it would wait over the host's mailbox limits.
     fn route(&mut self, to: ProcId, topic: &str, bytes: usize) -> Result<ChanId, DeliverError> {
-        let p = &self.procs[to];
-        let chan = match p.listeners.iter().find(|l| *l.topic == *topic) {
-            Some(l) => l.chan,
-            None => self.inbox(to),
-        };
+        let chan = self.release_route(to, topic).expect("not a host mailbox");
+        let runtime_full = !self.mailboxes_have_room(bytes);
         let p = &self.procs[to];
         let limits = &self.hosts[p.pid.host as usize].limits;
         let full = limits.mailbox_len.is_some_and(|max| p.mailbox >= max)
-            || p.mailbox_bytes.saturating_add(bytes) > limits.memory_bytes;
+            || p.mailbox_bytes.saturating_add(bytes) > limits.memory_bytes
+            || runtime_full;
         if full && !self.chans[chan].q.has_receivers() {
             return Err(DeliverError::MailboxFull);
         }

@@ -14,22 +14,28 @@
 
 mod calls;
 mod chans;
+mod delay;
 mod exits;
+mod faults;
 mod hosted;
 mod introspect;
 mod mailbox;
 mod processes;
+mod quota;
 mod records;
 mod run;
+mod schedule;
 mod select;
 mod timers;
 mod wait;
 
 pub use calls::Call;
 pub use chans::SendResult;
+pub use faults::{FaultState, KILLED};
 pub use hosted::Crash;
 pub use introspect::{ProcState, ProcessInfo, WaitKind};
 pub use processes::Parent;
+pub use quota::{MAX_NAME_BYTES, MAX_REASON_BYTES, Quota};
 pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use run::{Next, Slice, Stopped, Turn};
 pub use select::SelectResult;
@@ -41,7 +47,7 @@ use crate::ids::{ChanId, PidRef, ProcId, TaskId, TimerId, WaitId, format_pid, pa
 use crate::limits::Limits;
 use crate::message::Exit;
 use crate::registry::Registry;
-use crate::rng::Rng;
+use crate::sim::{Faults, Strategy};
 use crate::timer::TimerHeap;
 use crate::trace::Tracer;
 use mlua::Thread;
@@ -107,14 +113,19 @@ pub struct Core {
     /// them.
     task_threads: HashSet<usize>,
     memory_ceiling: usize,
+    /// Bytes of the messages waiting in every mailbox (see `quota.rs`).
+    mailbox_total: usize,
     tracer: Tracer,
     /// Seed of the run's random sources (entropy unless the run is seeded).
     seed: u64,
     /// Whether each resume moves the virtual clock (simulation mode, and replays of it).
     virtual_work: bool,
-    /// Under `--explore`/`--perturb`: reorders tasks that are ready together and timers
-    /// with equal deadlines, from a seed.
-    perturb: Option<Rng>,
+    /// The scheduling strategy's state (simulation mode).
+    sched: schedule::Schedule,
+    /// Faults to inject and the `sim` module's state.
+    faults: FaultState,
+    /// Messages whose delivery a `delay` holds back.
+    delays: delay::Delays,
     /// Processes that accept supervisor calls (`core/calls.rs`).
     supervisors: BTreeSet<ProcId>,
     /// Supervisor calls waiting for their reply.
@@ -124,9 +135,6 @@ pub struct Core {
     /// Processes that ended abnormally since the runtime last asked.
     crashes: Vec<Crash>,
 }
-
-/// Under perturbation, how many tasks at the head of the run queue may run next.
-const PERTURB_WINDOW: usize = 4;
 
 /// Most finished coroutines kept for reuse.
 const THREAD_POOL_MAX: usize = 4096;
@@ -148,8 +156,21 @@ pub struct CoreConfig {
     pub seed: u64,
     /// Whether resumes move the virtual clock.
     pub virtual_work: bool,
-    /// Seed of the schedule perturbation, when perturbing.
-    pub perturb: Option<u64>,
+    /// Simulation: the strategy, the faults, and whether both follow a replayed trace.
+    pub sim: SimConfig,
+}
+
+/// What simulation mode asks of the core (SPEC §14).
+#[derive(Debug, Clone, Default)]
+pub struct SimConfig {
+    /// Whether the run is in simulation mode (the `sim` module is live).
+    pub live: bool,
+    /// The scheduling strategy.
+    pub strategy: Strategy,
+    /// The faults to inject.
+    pub faults: Faults,
+    /// Whether picks and faults come from the replayed trace.
+    pub follow: bool,
 }
 
 impl Core {
@@ -184,10 +205,13 @@ impl Core {
             root_exit: None,
             task_threads: HashSet::new(),
             memory_ceiling: cfg.memory_ceiling,
+            mailbox_total: 0,
             tracer: cfg.tracer,
             seed: cfg.seed,
             virtual_work: cfg.virtual_work,
-            perturb: cfg.perturb.map(Rng),
+            sched: schedule::Schedule::new(cfg.sim.strategy, cfg.seed, cfg.sim.follow),
+            faults: FaultState::new(cfg.sim.faults, cfg.seed, cfg.sim.live, cfg.sim.follow),
+            delays: delay::Delays::default(),
             mailboxes: Vec::new(),
             crashes: Vec::new(),
             supervisors: BTreeSet::new(),
@@ -489,20 +513,8 @@ impl Core {
         {
             task.queued = true;
             self.run_queue.push_back(t);
+            self.sched_readied(t);
         }
-    }
-
-    /// Takes the next task to run: the head of the run queue, or under perturbation one of
-    /// the first few.
-    fn pop_task(&mut self) -> Option<TaskId> {
-        if let Some(rng) = &mut self.perturb {
-            let n = self.run_queue.len().min(PERTURB_WINDOW);
-            if n > 1 {
-                let k = (rng.next_u64() % n as u64) as usize;
-                return self.run_queue.remove(k);
-            }
-        }
-        self.run_queue.pop_front()
     }
 
     /// Whether a task is ready to run.
@@ -513,7 +525,7 @@ impl Core {
     /// Whether anything can still happen without outside input: a runnable task or an armed
     /// timer of a live process.
     pub fn has_work(&self) -> bool {
-        !self.run_queue.is_empty() || !self.timers.is_empty()
+        !self.run_queue.is_empty() || !self.timers.is_empty() || !self.delays.is_empty()
     }
 
     /// Ends every process without notifying anyone (the runtime is going away).

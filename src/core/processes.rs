@@ -90,6 +90,7 @@ impl Core {
                 self.add_watcher(par.proc, proc);
             }
         }
+        self.sched_spawned(proc);
         self.queue(task);
         log::debug!(
             "spawn {} entry {}",
@@ -206,6 +207,7 @@ pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64
         heap: 0,
         heap_checked: 0,
         instructions_left,
+        made_since_collect: 0,
         instructions_run: 0,
         monitoring: BTreeSet::new(),
         parent: None,

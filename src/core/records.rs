@@ -116,6 +116,8 @@ pub struct Process {
     pub heap_checked: usize,
     /// Instructions it may still run (`None`: unbounded), counted by the hook.
     pub instructions_left: Option<u64>,
+    /// Timers and channels made since a quota last forced a collection (see `quota.rs`).
+    pub made_since_collect: usize,
     /// Instructions it has run so far (`process.info`), added up after each resume.
     pub instructions_run: u64,
     /// Processes it monitors (the reverse of their `watchers`); kept by monitor, unmonitor

@@ -104,10 +104,11 @@ impl Core {
 
     /// Records the resume in the trace; true when a replay diverged there.
     fn trace_resume(&mut self, proc: ProcId) -> bool {
+        // Steps are counted untraced too: a shrinking candidate applies decisions by step.
+        self.tracer.step += 1;
         if !self.tracer.is_on() {
             return false;
         }
-        self.tracer.step += 1;
         let pid = self.pid_field(self.procs[proc].pid);
         let t = self.clock.now();
         self.tracer.emit(t, "resume", &[("pid", pid)]);
@@ -120,7 +121,7 @@ impl Core {
         Slice {
             allowance: limit.saturating_sub(p.heap),
             budget: p.instructions_left.unwrap_or(u64::MAX),
-            ceiling: self.memory_ceiling,
+            ceiling: self.heap_ceiling(),
             limit,
         }
     }
@@ -174,7 +175,11 @@ impl Core {
             // the outcome then waits on the task for the blocking yield.
             self.block(t);
         } else if how == Stopped::Yielded || matches!(task.resume, Resume::Outcome(_)) {
+            let proc = task.proc;
             self.queue(t);
+            if how == Stopped::Yielded {
+                self.sched_yielded(proc);
+            }
         } else if task.wait.is_none() {
             // A blocking yield with nothing to wait for cannot happen; never lose the task.
             self.queue(t);

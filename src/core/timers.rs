@@ -10,8 +10,8 @@ impl Core {
     /// Arms a timer owned by `owner`.
     pub fn arm(&mut self, owner: ProcId, deadline: u64, fire: Fire) -> TimerId {
         let task = TimerTask { owner, fire };
-        let t = match &mut self.perturb {
-            Some(rng) => self.timers.insert_ordered(deadline, rng.next_u64(), task),
+        let t = match self.sched.timer_order(owner) {
+            Some(order) => self.timers.insert_ordered(deadline, order, task),
             None => self.timers.insert(deadline, task),
         };
         if let Some(p) = self.procs.get_mut(owner) {
@@ -35,6 +35,9 @@ impl Core {
 
     /// Fires every timer due at the clock's current time; returns how many fired.
     pub fn fire_due(&mut self) -> usize {
+        if !self.delays.is_empty() {
+            self.release_due();
+        }
         if self.tracer.is_replaying() {
             return self.fire_recorded();
         }
@@ -116,13 +119,17 @@ impl Core {
 
     /// The earliest armed timer's deadline, in runtime nanoseconds.
     pub fn next_deadline(&mut self) -> Option<u64> {
-        self.timers.next_deadline()
+        let timers = self.timers.next_deadline();
+        match self.delays.next_due() {
+            Some(d) => Some(timers.map_or(d, |t| t.min(d))),
+            None => timers,
+        }
     }
 
     /// Whether a timer is due at the clock's current time.
     pub fn timer_due(&mut self) -> bool {
         let now = self.clock.now();
-        self.timers.next_deadline().is_some_and(|d| d <= now)
+        self.next_deadline().is_some_and(|d| d <= now)
     }
 
     /// Arms the timer feeding channel `chan`: one Time at `deadline` (then closed), or with

@@ -45,6 +45,9 @@ fn chan_new(lua: &Lua, args: MultiValue) -> Ret {
         Value::Number(_) => 0,
         ref other => return raise(lua, bad_arg("channel.new", 1, "number", other)),
     };
+    if let Err(q) = super::timers::room(lua, |c, p| c.channel_room(p))? {
+        return fail(lua, format!("channel.new: {q}"));
+    }
     let obj = new_object(lua, ChanKind::User, cap)?;
     ret(lua, obj)
 }

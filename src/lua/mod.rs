@@ -2,6 +2,7 @@
 //! them into the `process`, `channel`, `time`, `uuid`, `ctx` and `security` modules.
 
 pub mod args;
+pub mod bounds;
 pub mod calendar;
 pub mod channel;
 pub mod ctx;
@@ -12,9 +13,11 @@ mod misc;
 pub mod object;
 pub mod process;
 pub mod security;
+pub mod sim;
 pub mod spawner;
 mod supervise;
 pub mod time;
+pub mod timers;
 
 use crate::core::Core;
 use crate::preempt::Fuel;
@@ -69,11 +72,14 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     // Calendar time and error objects (SPEC §9).
     calendar::open(lua, &raw)?;
     errors::open(lua, &raw)?;
+    timers::open(lua, &raw)?;
+    bounds::open(lua, &raw, fuel.clone())?;
     misc::open(lua, &raw, fuel.clone())?;
     // Spawn context, spawners and security (SPEC §10–§11).
     ctx::open(lua, &raw)?;
     spawner::open(lua, &raw)?;
     security::open(lua, &raw)?;
+    sim::open(lua, &raw)?;
     supervise::open(lua, &raw)?;
     introspect::open(lua, &raw, fuel)?;
     let exports: Table = stripped(lua, PRELUDE, "@prelude.lua")?.call(raw.clone())?;
@@ -83,6 +89,11 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
         .call::<()>(sup)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
     calendar::register(lua, exports.get("time_methods")?)?;
+    timers::register(
+        lua,
+        exports.get("timer_methods")?,
+        exports.get("ticker_methods")?,
+    )?;
     spawner::register(lua, exports.get("spawner_methods")?)?;
     security::register(lua, &exports)?;
     lua.set_app_data(object::EventMaker(exports.get("make_event")?));

@@ -7,7 +7,7 @@
 use super::args::{Ret, arg, bad_arg, block_on, core, fail, raise, ret};
 use super::object::{chan_id, chan_object};
 use crate::context::SpawnContext;
-use crate::core::{Core, Parent};
+use crate::core::{Core, MAX_NAME_BYTES, MAX_REASON_BYTES, Parent};
 use crate::error::{ResolveError, SpawnError};
 use crate::ids::ProcId;
 use crate::message::{ChanKind, Event, EventKind};
@@ -248,6 +248,9 @@ fn listen(lua: &Lua, args: MultiValue) -> Ret {
     if let Some((_, obj)) = c.listener(p, &topic, message) {
         return ret(lua, obj);
     }
+    if let Err(q) = c.listener_room(p).and_then(|()| c.channel_room(p)) {
+        return fail(lua, format!("listen: {q}"));
+    }
     let chan = c.new_chan(p, ChanKind::Listen { message }, usize::MAX);
     let obj = chan_object(lua, &c, chan)?;
     c.listen(p, &topic, chan, obj.clone());
@@ -297,7 +300,13 @@ fn feed(lua: &Lua, c: &mut Core, p: ProcId, events: bool) -> mlua::Result<mlua::
 
 /// Resolves the destination argument of monitor/link-like calls; `Err` carries the
 /// binding's result. An ended PID becomes `ended`.
-fn target(lua: &Lua, c: &Core, args: &MultiValue, func: &str, ended: &str) -> Result<ProcId, Ret> {
+pub(super) fn target(
+    lua: &Lua,
+    c: &Core,
+    args: &MultiValue,
+    func: &str,
+    ended: &str,
+) -> Result<ProcId, Ret> {
     let dest = arg(args, 1);
     if dest.is_nil() {
         return Err(fail(lua, format!("{func} requires a destination argument")));
@@ -336,7 +345,11 @@ fn monitor(lua: &Lua, args: MultiValue) -> Ret {
 fn unmonitor(lua: &Lua, args: MultiValue) -> Ret {
     let mut c = core(lua)?;
     let p = me!(lua, c, "process.unmonitor");
-    let target_pid = dest_bytes(&arg(&args, 1)).and_then(|b| c.parse_pid(&b));
+    let dest = arg(&args, 1);
+    if !dest.is_nil() && dest_bytes(&dest).is_none() {
+        return fail(lua, bad_arg("unmonitor", 1, "string", &dest));
+    }
+    let target_pid = dest_bytes(&dest).and_then(|b| c.parse_pid(&b));
     match target(lua, &c, &args, "unmonitor", "") {
         Ok(t) => {
             if let Some(pid) = c.pid_of(t) {
@@ -430,6 +443,15 @@ fn cancel(lua: &Lua, args: MultiValue) -> Ret {
         Value::Nil => String::new(),
         other => return fail(lua, bad_arg("cancel", 2, "string", &other)),
     };
+    if reason.len() > MAX_REASON_BYTES {
+        return fail(
+            lua,
+            format!("cancel: reason too long (at most {MAX_REASON_BYTES} bytes)"),
+        );
+    }
+    if let Err(q) = c.event_room(t) {
+        return fail(lua, format!("cancel: {q}"));
+    }
     let Some(from) = c.current_proc().or(Some(t)).and_then(|p| c.pid_of(p)) else {
         return fail(lua, "process not found");
     };
@@ -465,6 +487,12 @@ fn register(lua: &Lua, args: MultiValue) -> Ret {
         Value::String(_) => return fail(lua, "name cannot be empty"),
         other => return fail(lua, bad_arg("register", 1, "string", &other)),
     };
+    if name.len() > MAX_NAME_BYTES {
+        return fail(
+            lua,
+            format!("register: name too long (at most {MAX_NAME_BYTES} bytes)"),
+        );
+    }
     let mut c = core(lua)?;
     let who = match arg(&args, 2) {
         Value::Nil => me!(lua, c, "process.registry.register"),
@@ -478,6 +506,11 @@ fn register(lua: &Lua, args: MultiValue) -> Ret {
             }
         }
     };
+    if c.lookup_name(&name).is_none()
+        && let Err(q) = c.name_room(who)
+    {
+        return fail(lua, format!("register: {q}"));
+    }
     match c.register_name(&name, who) {
         Ok(_) => ret(lua, true),
         Err(e) => fail(lua, e.to_string()),

@@ -4,11 +4,7 @@
 //!
 
 use super::args::{Ret, arg, block_on, core, fail, ret};
-use super::channel::new_object;
-use super::duration;
-use super::object::chan_id;
-use crate::ids::ChanId;
-use crate::message::ChanKind;
+use super::{duration, timers};
 use crate::request::Request;
 use mlua::{AnyUserData, Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods, Value};
 
@@ -20,21 +16,6 @@ pub struct TimeObj(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct DurationObj(pub i64);
 
-/// A `time.timer` object.
-#[derive(Debug)]
-pub struct TimerObj {
-    chan: ChanId,
-    obj: AnyUserData,
-}
-
-/// A `time.ticker` object.
-#[derive(Debug)]
-pub struct TickerObj {
-    chan: ChanId,
-    obj: AnyUserData,
-    period: u64,
-}
-
 /// Reads argument #1 of `func` as a duration: integer/float nanoseconds, Go string, or
 /// Duration.
 ///
@@ -43,13 +24,25 @@ pub struct TickerObj {
 pub fn to_duration(v: &Value, func: &str) -> Result<i64, String> {
     match v {
         Value::Integer(i) => Ok(*i),
-        Value::Number(n) if n.is_finite() => Ok(*n as i64),
+        Value::Number(n) => float_duration(*n, func),
         Value::String(s) => duration::parse(&s.to_string_lossy()),
         Value::UserData(ud) => match ud.borrow::<DurationObj>() {
             Ok(d) => Ok(d.0),
             Err(_) => Err(super::args::bad_arg(func, 1, "duration", v)),
         },
         other => Err(super::args::bad_arg(func, 1, "duration", other)),
+    }
+}
+
+/// A float number of nanoseconds, refused when it is NaN, infinite or outside the int64
+/// nanosecond range (a saturated 292-year sleep would block forever).
+fn float_duration(n: f64, func: &str) -> Result<i64, String> {
+    // 2^63 is exactly representable; every float below it in magnitude fits an i64.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if n.is_finite() && (-LIMIT..LIMIT).contains(&n) {
+        Ok(n as i64)
+    } else {
+        Err(format!("{func}: duration out of range ({n:e} nanoseconds)"))
     }
 }
 
@@ -111,32 +104,6 @@ impl UserData for DurationObj {
         });
         m.add_meta_method(MetaMethod::Le, |_, d, o: AnyUserData| {
             Ok(d.0 <= o.borrow::<DurationObj>()?.0)
-        });
-    }
-}
-
-impl UserData for TimerObj {
-    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("channel", |_, t, ()| Ok(t.obj.clone()));
-        m.add_method("stop", |lua, t, ()| Ok(core(lua)?.stop_chan_timer(t.chan)));
-        m.add_method("reset", |lua, t, d: Value| {
-            let d = to_duration(&d, "Timer:reset").map_err(mlua::Error::runtime)?;
-            let mut c = core(lua)?;
-            let deadline = c.clock().now().saturating_add(d.max(0) as u64);
-            Ok(c.reset_chan_timer(t.chan, deadline).unwrap_or(false))
-        });
-    }
-}
-
-impl UserData for TickerObj {
-    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("channel", |_, t, ()| Ok(t.obj.clone()));
-        m.add_method("period", |_, t, ()| Ok(DurationObj(t.period as i64)));
-        m.add_method("stop", |lua, t, ()| {
-            let mut c = core(lua)?;
-            c.stop_chan_timer(t.chan);
-            c.close(t.chan);
-            Ok(true)
         });
     }
 }
@@ -220,20 +187,11 @@ fn sleep(lua: &Lua, args: MultiValue) -> Ret {
     block_on(lua, &mut c, "time.sleep", Request::Sleep(deadline))
 }
 
-fn arm_channel(lua: &Lua, d: i64, tick: Option<u64>) -> mlua::Result<AnyUserData> {
-    let obj = new_object(lua, ChanKind::Timer, if tick.is_some() { 16 } else { 1 })?;
-    let id = chan_id(&Value::UserData(obj.clone())).expect("just made");
-    let mut c = core(lua)?;
-    let deadline = c.clock().now().saturating_add(d.max(0) as u64);
-    c.arm_chan(id, deadline, tick);
-    Ok(obj)
-}
-
 /// `time.after(d)` -> channel receiving one Time after `d`, then closed.
 fn after(lua: &Lua, args: MultiValue) -> Ret {
     match to_duration(&arg(&args, 1), "time.after") {
         Ok(d) if d <= 0 => fail(lua, "time.after: duration must be > 0"),
-        Ok(d) => ret(lua, arm_channel(lua, d, None)?),
+        Ok(d) => timers::made(lua, "time.after", timers::after_channel(lua, d)?),
         Err(e) => fail(lua, e),
     }
 }
@@ -241,11 +199,7 @@ fn after(lua: &Lua, args: MultiValue) -> Ret {
 /// `time.timer(d)` -> timer object.
 fn timer(lua: &Lua, args: MultiValue) -> Ret {
     match to_duration(&arg(&args, 1), "time.timer") {
-        Ok(d) => {
-            let obj = arm_channel(lua, d, None)?;
-            let chan = chan_id(&Value::UserData(obj.clone())).expect("made");
-            ret(lua, TimerObj { chan, obj })
-        }
+        Ok(d) => timers::made(lua, "time.timer", timers::new_timer(lua, d)?),
         Err(e) => fail(lua, e),
     }
 }
@@ -254,18 +208,7 @@ fn timer(lua: &Lua, args: MultiValue) -> Ret {
 fn ticker(lua: &Lua, args: MultiValue) -> Ret {
     match to_duration(&arg(&args, 1), "time.ticker") {
         Ok(d) if d <= 0 => fail(lua, "time.ticker: duration must be > 0"),
-        Ok(d) => {
-            let obj = arm_channel(lua, d, Some(d as u64))?;
-            let chan = chan_id(&Value::UserData(obj.clone())).expect("made");
-            ret(
-                lua,
-                TickerObj {
-                    chan,
-                    obj,
-                    period: d as u64,
-                },
-            )
-        }
+        Ok(d) => timers::made(lua, "time.ticker", timers::new_ticker(lua, d)?),
         Err(e) => fail(lua, e),
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{DEFAULT_MEMORY_CEILING_BYTES, Interrupt, Runtime, VIRTUAL_EPOCH_NS, WAKER_TOKEN};
 use crate::clock::Clock;
-use crate::core::{Core, CoreConfig};
+use crate::core::{Core, CoreConfig, SimConfig};
 use crate::entry::Entries;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
@@ -11,6 +11,7 @@ use crate::lua::{self, Installed, Output};
 use crate::manifest::App;
 use crate::preempt::{self, Fuel, HOOK_EVERY_INSTRUCTIONS};
 use crate::rng::Rng;
+use crate::sim::{Faults, Strategy};
 use crate::trace::Tracer;
 use mlua::state::{GcIncParams, GcMode};
 use mlua::{Lua, LuaOptions, StdLib};
@@ -23,15 +24,14 @@ use std::sync::atomic::AtomicBool;
 /// GC pause: a new cycle starts when the heap reaches this percentage of the live data.
 const GC_PAUSE_PERCENT: i32 = 400;
 
-/// Mixed into the seed for the perturbation generator, so it differs from `uuid.v4`'s.
-const PERTURB_SALT: u64 = 0x7065_7274_7572_6221;
-
 /// Builds a [`Runtime`].
 pub struct RuntimeBuilder {
     manual_clock: bool,
     on_crash: Option<super::embed::CrashHook>,
     seed: Option<u64>,
-    perturb: bool,
+    strategy: Strategy,
+    faults: Faults,
+    guide: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     trace: Option<PathBuf>,
     replay: Option<PathBuf>,
     slice: u32,
@@ -56,7 +56,9 @@ impl Default for RuntimeBuilder {
             manual_clock: false,
             on_crash: None,
             seed: None,
-            perturb: false,
+            strategy: Strategy::Fifo,
+            faults: Faults::default(),
+            guide: None,
             trace: None,
             replay: None,
             slice: HOOK_EVERY_INSTRUCTIONS,
@@ -92,9 +94,31 @@ impl RuntimeBuilder {
     }
 
     /// Reorders tasks that are ready together and timers with equal deadlines, from the
-    /// seed, to explore schedules a correct program must not depend on (needs a seed).
+    /// seed, to explore schedules a correct program must not depend on (needs a seed): the
+    /// `random` strategy.
     pub fn perturb(mut self, on: bool) -> Self {
-        self.perturb = on;
+        if on {
+            self.strategy = Strategy::Random;
+        }
+        self
+    }
+
+    /// The scheduling strategy of a seeded run (SPEC §14.2; FIFO by default).
+    pub fn strategy(mut self, s: Strategy) -> Self {
+        self.strategy = s;
+        self
+    }
+
+    /// Faults to inject into a seeded run (SPEC §14.4).
+    pub fn faults(mut self, f: Faults) -> Self {
+        self.faults = f;
+        self
+    }
+
+    /// Applies `decisions` (a trace's `pick` and `fault` records) at the steps they name,
+    /// every other pick FIFO and every other fault absent: a shrinking candidate.
+    pub fn guide(mut self, decisions: Vec<serde_json::Map<String, serde_json::Value>>) -> Self {
+        self.guide = Some(decisions);
         self
     }
 
@@ -165,9 +189,14 @@ impl RuntimeBuilder {
             }
             (None, None) => Tracer::default(),
         };
+        let mut tracer = tracer;
+        let guided = self.guide.is_some();
+        if let Some(g) = self.guide.take() {
+            tracer.set_guide(g);
+        }
         let manual_clock = self.manual_clock;
         let crash_hook = self.on_crash.take();
-        let core = self.core(&lua, &installed, app, tracer)?;
+        let core = self.core(&lua, &installed, app, tracer, guided)?;
         lua.set_app_data(core);
         let poll = mio::Poll::new().map_err(|e| Error::Poll(e.to_string()))?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)
@@ -190,7 +219,14 @@ impl RuntimeBuilder {
 
     /// The core for `app`: clock, seed and hosts from the builder (or the replayed trace's
     /// header), with the random sources seeded and the output set.
-    fn core(self, lua: &Lua, installed: &Installed, app: &App, mut tracer: Tracer) -> Result<Core> {
+    fn core(
+        self,
+        lua: &Lua,
+        installed: &Installed,
+        app: &App,
+        mut tracer: Tracer,
+        guided: bool,
+    ) -> Result<Core> {
         let header = tracer.header().cloned();
         let recorded = |k: &str| header.as_ref().and_then(|h| h.get(k)).cloned();
         let seed = recorded("seed")
@@ -230,9 +266,55 @@ impl RuntimeBuilder {
                 Some(v) => v.as_bool().unwrap_or(false),
                 None => self.seed.is_some() && !self.manual_clock,
             },
-            perturb: self.perturb.then_some(seed ^ PERTURB_SALT),
+            sim: match sim_config(
+                header.as_ref(),
+                self.seed.is_some(),
+                self.strategy,
+                self.faults,
+            ) {
+                Ok(mut s) => {
+                    s.follow |= guided;
+                    s
+                }
+                Err(e) => return Err(e),
+            },
         }))
     }
+}
+
+/// Simulation settings: the builder's, or a replayed trace's `start` record's (then picks
+/// and faults follow the trace).
+fn sim_config(
+    header: Option<&serde_json::Map<String, serde_json::Value>>,
+    seeded: bool,
+    strategy: Strategy,
+    faults: Faults,
+) -> Result<SimConfig> {
+    let Some(h) = header else {
+        // Strategies and faults exist only in simulation mode.
+        return Ok(SimConfig {
+            live: seeded,
+            strategy: if seeded { strategy } else { Strategy::Fifo },
+            faults: if seeded { faults } else { Faults::default() },
+            follow: false,
+        });
+    };
+    let text = |k: &str| h.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let bad = |what: &str, e: String| Error::Io(format!("trace start record: bad {what}: {e}"));
+    let strategy = match text("strategy") {
+        "" => Strategy::Fifo,
+        s => Strategy::parse(s).map_err(|e| bad("strategy", e))?,
+    };
+    let faults = match text("faults") {
+        "" => Faults::default(),
+        s => Faults::parse(s, |d| lua::duration::parse(d).ok()).map_err(|e| bad("faults", e))?,
+    };
+    Ok(SimConfig {
+        live: h.get("virtual").and_then(|v| v.as_bool()).unwrap_or(false),
+        strategy,
+        faults,
+        follow: true,
+    })
 }
 
 fn entropy() -> u64 {

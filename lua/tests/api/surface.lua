@@ -24,6 +24,7 @@ function M.surface_is_exactly_the_documented_api()
     .. "stop terminate_child which_children")
   assert.eq(keys(require("ctx")), "all get")
   assert.eq(keys(require("security")), "actor can named_scope new_actor new_scope policy scope")
+  assert.eq(keys(require("sim")), "always buggify delay enabled kill protect seed sometimes")
   assert.eq(keys(coroutine), "close create isyieldable resume running spawn status wrap yield")
   local time = require("time")
   local fns = {}

@@ -284,9 +284,26 @@ local function forward(co, ok, ...)
   return ok, ...
 end
 
-local function wrap_result(ok, ...)
+-- As stock `coroutine.wrap`: a body that raised has its pending to-be-closed variables
+-- closed (a close handler's error replaces the original), and a string error gets the
+-- caller's position. Called as a tail call, so level 2 is the caller of the wrapped function.
+local function wrap_result(co, ok, ...)
   if ok then return ... end
-  error((...), 0)
+  local err = ...
+  if co_status(co) == "dead" then
+    local closed, cerr = co_close(co)
+    if not closed then err = cerr end
+  end
+  if type(err) == "string" then error(err, 2) end
+  error(err, 0)
+end
+
+-- The type name stock Lua's bad-argument messages use (luaL_typeerror).
+local function type_name(n, v)
+  if n == 0 then return "no value" end
+  local mt = getmetatable(v)
+  if type(mt) == "table" and type(rawget(mt, "__name")) == "string" then return mt.__name end
+  return type(v)
 end
 
 local tune = raw.tune_coroutine
@@ -306,9 +323,18 @@ local sandbox_coroutine = {
   end,
   wrap = function(f)
     local co = create(f)
-    return function(...) return wrap_result(forward(co, co_resume(co, ...))) end
+    return function(...) return wrap_result(co, forward(co, co_resume(co, ...))) end
   end,
-  close = function(co)
+  close = function(...)
+    local co = ...
+    if type(co) ~= "thread" then
+      error("bad argument #1 to 'close' (thread expected, got " ..
+        type_name(select("#", ...), co) .. ")", 2)
+    end
+    local status = co_status(co)
+    if status == "running" or status == "normal" then
+      error("cannot close a " .. status .. " coroutine", 2)
+    end
     if is_task(co) then return false, "cannot close a process coroutine" end
     return co_close(co)
   end,
@@ -349,6 +375,15 @@ end
 local table_lib = {}
 for k, v in pairs(table) do table_lib[k] = v end
 table_lib.move = bounded(bounds.move, table.move)
+-- `string.dump` refuses the runtime's built-ins as stock Lua refuses C functions (the
+-- prelude is loaded stripped of its source name and lines, src/lua/mod.rs).
+local string_dump, is_builtin = string.dump, raw.is_builtin
+string_lib.dump = function(f, strip)
+  if type(f) == "function" and is_builtin(f) then
+    error("unable to dump given function", 2)
+  end
+  return string_dump(f, strip)
+end
 local string_proxy = {}
 READONLY[string_proxy] = "string"
 setmetatable(string_proxy, {
@@ -462,39 +497,6 @@ local BUILTIN = {
   sim = readonly(raw.load_sim(finish), "sim"),
 }
 
--- A process's globals fall back to BASE. Assigning nil to a built-in name the process has
--- not set itself hides it for that process: the environment switches to a metatable that
--- masks the removed names (only such processes pay for a function __index).
-local ENV_MT = { __metatable = false, __index = BASE }
-
-local function mask_builtin(env, k)
-  local removed = { [k] = true }
-  -- ENV_MT is protected (__metatable), so Lua's setmetatable would refuse; swap it raw.
-  raw.force_metatable(env, {
-    __metatable = false,
-    __index = function(_, key)
-      if removed[key] then return nil end
-      return BASE[key]
-    end,
-    __newindex = function(t, key, v)
-      if v == nil then
-        if BASE[key] ~= nil then removed[key] = true end
-      else
-        removed[key] = nil
-        rawset(t, key, v)
-      end
-    end,
-  })
-end
-
-ENV_MT.__newindex = function(t, k, v)
-  if v == nil and BASE[k] ~= nil then
-    mask_builtin(t, k)
-  else
-    rawset(t, k, v)
-  end
-end
-
 ------------------------------------------------------------------------------------------
 -- entries and the per-process environment
 
@@ -508,11 +510,14 @@ local function chunk_of(e)
 end
 
 local make_require
-make_require = function(e, env, loaded)
+make_require = function(e, env, loaded, std)
   return function(name)
     if type(name) ~= "string" then
       error("bad argument #1 to 'require' (string expected, got " .. type(name) .. ")", 2)
     end
+    -- As stock `package.loaded`: the standard libraries the process has, without files.
+    local m = std[name]
+    if m ~= nil then return m end
     local lib = raw_import(e, name)
     if lib then
       local v = loaded[lib]
@@ -520,28 +525,40 @@ make_require = function(e, env, loaded)
       if v == nil then
         loaded[lib] = LOADING
         local lenv = setmetatable({}, { __index = env, __newindex = env, __metatable = false })
-        rawset(lenv, "require", make_require(lib, env, loaded))
+        rawset(lenv, "require", make_require(lib, env, loaded, std))
         v = chunk_of(lib)(lenv)
         if v == nil then v = true end
         loaded[lib] = v
       end
       return v
     end
-    local m = BUILTIN[name]
+    m = BUILTIN[name]
     if m ~= nil then return m end
     error("module '" .. name .. "' not found", 2)
   end
 end
 
+-- Stock `load`, except that binary chunks are refused whatever the mode (bytecode is not
+-- checked by Lua, so it could break out of the sandbox).
 local function make_load(env)
-  return function(chunk, name, mode, fenv)
-    if mode ~= nil and mode ~= "t" then
-      return nil, "attempt to load a binary chunk (mode is '" .. tostring(mode) .. "')"
+  return function(chunk, name, mode, ...)
+    if mode == nil then mode = "bt" end
+    if type(mode) == "number" then mode = tostring(mode) end
+    if type(mode) ~= "string" then
+      error("bad argument #3 to 'load' (string expected, got " .. type_name(1, mode) .. ")", 2)
     end
-    if type(chunk) == "string" and chunk:byte(1) == 27 then
+    local fenv = env
+    if select("#", ...) > 0 then fenv = ... end
+    local binary = type(chunk) == "string" and chunk:byte(1) == 27
+    if binary then
+      if not mode:find("b", 1, true) then
+        return nil, "attempt to load a binary chunk (mode is '" .. mode .. "')"
+      end
       return nil, "attempt to load a binary chunk"
     end
-    if fenv == nil then fenv = env end
+    if not mode:find("t", 1, true) then
+      return nil, "attempt to load a text chunk (mode is '" .. mode .. "')"
+    end
     return load(chunk, name, "t", fenv)
   end
 end
@@ -556,17 +573,26 @@ local function register_host(idx, names)
   HOST_ALLOW[idx] = mods
 end
 
+-- The standard library names `require` resolves (as stock `package.loaded` does).
+local STD_NAMES = { "string", "table", "math", "utf8", "coroutine", "debug", "os" }
+
+-- A process's globals are its own table holding every name a script can use (so
+-- `pairs(_G)` lists them and `getmetatable(_G)` is nil, as in stock Lua); the shared
+-- libraries in it are read-only proxies.
 local function new_env(e, h)
-  -- Fields are filled before the metatable is set, so no __newindex call happens here.
-  local env = { _G = false, require = false, load = false }
+  local env = {}
+  for k, v in next, BASE do env[k] = v end
   env._G = env
-  env.require = make_require(e, env, {})
-  env.load = make_load(env)
   local allowed = HOST_ALLOW[h]
   if allowed then
     for name, mod in pairs(allowed) do env[name] = mod end
   end
-  return setmetatable(env, ENV_MT)
+  local std = { _G = env }
+  for _, name in ipairs(STD_NAMES) do std[name] = env[name] end
+  if allowed and allowed.io then std.io = allowed.io end
+  env.require = make_require(e, env, {}, std)
+  env.load = make_load(env)
+  return env
 end
 
 -- The built-in supervisor (lua/supervisor.lua): its module and the main of its processes.

@@ -32,9 +32,10 @@ pub fn open(lua: &Lua, raw: &Table, fuel: Rc<Fuel>) -> mlua::Result<()> {
         "gc_collect",
         lua.create_function(move |lua, full: bool| preempt::collect_in_slice(lua, &fuel, full))?,
     )?;
+    // The prelude is loaded stripped (src/lua/mod.rs), so its functions have no source.
     raw.set(
-        "force_metatable",
-        lua.create_function(|_, (t, mt): (Table, Option<Table>)| t.set_metatable(mt))?,
+        "is_builtin",
+        lua.create_function(|_, f: mlua::Function| Ok(f.info().source.as_deref() == Some("=?")))?,
     )?;
     Ok(())
 }

@@ -82,14 +82,8 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     sim::open(lua, &raw)?;
     supervise::open(lua, &raw)?;
     introspect::open(lua, &raw, fuel)?;
-    let exports: Table = lua
-        .load(PRELUDE)
-        .set_name("@prelude.lua")
-        .call(raw.clone())?;
-    let sup: Table = lua
-        .load(SUPERVISOR)
-        .set_name("@supervisor.lua")
-        .call((raw, exports.clone()))?;
+    let exports: Table = stripped(lua, PRELUDE, "@prelude.lua")?.call(raw.clone())?;
+    let sup: Table = stripped(lua, SUPERVISOR, "@supervisor.lua")?.call((raw, exports.clone()))?;
     exports
         .get::<Function>("install_supervisor")?
         .call::<()>(sup)?;
@@ -111,6 +105,16 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     };
     lua.set_app_data(installed.clone());
     Ok(installed)
+}
+
+/// The runtime's Lua source `src` compiled and stripped of source name and lines: the
+/// built-ins it defines add no position to their errors, as stock Lua's C functions, and
+/// `string.dump` refuses them (issue 15).
+fn stripped(lua: &Lua, src: &str, name: &str) -> mlua::Result<Function> {
+    let code = lua.load(src).set_name(name).into_function()?.dump(true);
+    lua.load(&code[..])
+        .set_mode(mlua::chunk::ChunkMode::Binary)
+        .into_function()
 }
 
 /// A coroutine for a new main task: a pooled one, or a fresh one starting in the prelude's

@@ -22,17 +22,12 @@ impl Core {
         }
     }
 
-    /// Whether task `t` has a recorded request the scheduler has not parked it on yet.
-    pub fn has_request(&self, t: TaskId) -> bool {
-        self.tasks.get(t).is_some_and(|t| t.request.is_some())
-    }
-
     /// Parks task `t` on its recorded request, trying it once more first (something may have
     /// changed between the binding and the yield). A request that completes now, or an
-    /// `Exit`, queues the task again. Returns false when the task had no request.
-    pub fn block(&mut self, t: TaskId) -> bool {
+    /// `Exit`, queues the task again. A task without a request is left as it is.
+    pub fn block(&mut self, t: TaskId) {
         let Some(req) = self.tasks.get_mut(t).and_then(|task| task.request.take()) else {
-            return false;
+            return;
         };
         match req {
             Request::Recv(chan) => match self.try_recv(chan) {
@@ -61,7 +56,6 @@ impl Core {
             }
             Request::Exit => self.queue(t),
         }
-        true
     }
 
     /// Stores `outcome` on task `t` and queues it.

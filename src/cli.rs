@@ -356,7 +356,7 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
             }
             1
         }
-        Ok(RunOutcome::TimedOut) => 1,
+        Ok(RunOutcome::TimedOut | RunOutcome::WallGuard) => 1,
         Ok(RunOutcome::Interrupted) => {
             eprintln!("moonhost: interrupted");
             130

@@ -51,6 +51,7 @@ fn once(app: &App, x: &RunExplore<'_>, seed: u64, strategy: Strategy) -> (Option
         }
         Ok(RunOutcome::TimedOut) => Some("timed out".into()),
         Ok(RunOutcome::Interrupted) => Some("interrupted".into()),
+        Ok(RunOutcome::WallGuard) => Some("wall-clock guard hit (not deterministic)".into()),
         Ok(RunOutcome::Diverged(_)) => Some("diverged".into()),
         Err(e) => Some(e.to_string()),
     };

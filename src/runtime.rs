@@ -7,6 +7,7 @@
 //! A task that yields a blocking request is parked on it; anything else (a preemption, a
 //! bare `coroutine.yield`) sends it to the back of the queue.
 
+mod bound;
 mod builder;
 mod embed;
 mod frames;
@@ -15,6 +16,7 @@ mod scheduler;
 
 pub use crate::core::RootExit;
 pub use crate::entry::{check_syntax, compile_entry};
+pub use bound::WALL_GUARD_FACTOR;
 pub use builder::RuntimeBuilder;
 pub use frames::Step;
 pub use scheduler::{classify, show_bytes, split_error};
@@ -31,7 +33,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Most task resumes in one turn before timers and I/O are looked at again.
 pub const TURN_BUDGET_RESUMES: usize = 256;
@@ -80,6 +82,9 @@ pub enum RunOutcome {
     /// Nothing is runnable and no timer is armed, but the host can still act: a host
     /// mailbox is open or the clock is manual (send, advance the clock, or run again).
     Idle,
+    /// A simulated run's wall-clock guard ([`WALL_GUARD_FACTOR`] × its virtual limit, see
+    /// [`Runtime::run_virtual`]) passed before the virtual limit: not deterministic.
+    WallGuard,
 }
 
 /// A moonhost runtime: one Lua state whose processes share one OS thread.
@@ -227,13 +232,35 @@ impl Runtime {
         self.core().discard_all();
     }
 
-    /// Runs the scheduler until the root process ends, the time limit passes, or nothing
-    /// can happen any more.
+    /// Runs the scheduler until the root process ends, the time limit (wall-clock time)
+    /// passes, or nothing can happen any more.
     ///
     /// # Errors
     /// [`Error::Poll`] when the OS poll fails.
     pub fn run(&mut self, limit: Option<Duration>) -> Result<RunOutcome> {
-        let started = Instant::now();
+        self.run_bounded(bound::Bound::wall(limit))
+    }
+
+    /// Like [`Runtime::run`], but `limit` counts the runtime's clock, which in a simulation
+    /// is virtual (SPEC §14.8: every step advances it, so an endless loop reaches the limit
+    /// at the same step in every run). A wall-clock guard of [`WALL_GUARD_FACTOR`] × `limit`
+    /// still ends the run, with [`RunOutcome::WallGuard`]. On a real clock this is `run`.
+    ///
+    /// # Errors
+    /// [`Error::Poll`] when the OS poll fails.
+    pub fn run_virtual(&mut self, limit: Duration) -> Result<RunOutcome> {
+        let now = {
+            let c = self.core();
+            c.clock().is_virtual().then(|| c.clock().now())
+        };
+        match now {
+            Some(now) => self.run_bounded(bound::Bound::virtual_from(now, limit)),
+            None => self.run(Some(limit)),
+        }
+    }
+
+    fn run_bounded(&mut self, bound: bound::Bound) -> Result<RunOutcome> {
+        let timed = !bound.is_unbounded();
         loop {
             if let Some(exit) = self.start_turn() {
                 return Ok(RunOutcome::Exited(exit));
@@ -243,7 +270,7 @@ impl Runtime {
                 if self.crash_pending {
                     self.report_crashes();
                 }
-                if !go_on || limit.is_some_and(|l| started.elapsed() >= l) {
+                if !go_on || (timed && bound.passed(&self.core()).is_some()) {
                     break;
                 }
             }
@@ -253,13 +280,13 @@ impl Runtime {
             if let Some(exit) = self.core().root_exit().cloned() {
                 return Ok(RunOutcome::Exited(exit));
             }
-            if limit.is_some_and(|l| started.elapsed() >= l) {
-                return Ok(RunOutcome::TimedOut);
+            if let Some(out) = bound.passed(&self.core()).filter(|_| timed) {
+                return Ok(out);
             }
             if self.interrupt.flag.swap(false, Ordering::SeqCst) {
                 return Ok(RunOutcome::Interrupted);
             }
-            if !self.idle(limit.map(|l| started + l))? {
+            if !self.idle(&bound)? {
                 let host_can_act = self.manual_clock || self.core().has_mailboxes();
                 return Ok(if host_can_act {
                     RunOutcome::Idle

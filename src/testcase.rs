@@ -153,7 +153,8 @@ fn run_with(
     let mut virtual_ns = None;
     let outcome = builder.build(app).and_then(|mut rt| {
         rt.spawn_root(&entry.id, &[])?;
-        let out = rt.run(Some(opts.timeout));
+        // In simulation the limit counts virtual time (SPEC §14.8).
+        let out = rt.run_virtual(opts.timeout);
         let mut c = rt.core();
         c.tracer().flush();
         if c.clock().is_virtual() {
@@ -206,6 +207,9 @@ fn judge(verdict: &mut Verdict, outcome: crate::error::Result<RunOutcome>, opts:
             verdict.message = Some(format!("timed out after {:?}", opts.timeout));
         }
         Ok(RunOutcome::Interrupted) => verdict.message = Some("interrupted".into()),
+        Ok(RunOutcome::WallGuard) => {
+            verdict.message = Some("wall-clock guard hit (not deterministic)".into());
+        }
         Ok(RunOutcome::Diverged(d)) => {
             verdict.message = Some(format!(
                 "replay diverged at trace line {}\n  expected: {}\n  actual:   {}",

@@ -27,7 +27,7 @@ type Resumed = std::thread::Result<mlua::Result<MultiValue>>;
 impl Runtime {
     /// With nothing runnable, waits for (or jumps to) the next timer. Returns false when
     /// nothing can ever become runnable.
-    pub(super) fn idle(&mut self, until: Option<Instant>) -> Result<bool> {
+    pub(super) fn idle(&mut self, bound: &super::bound::Bound) -> Result<bool> {
         let mut core = self.core();
         if core.has_runnable() {
             return Ok(true);
@@ -46,12 +46,13 @@ impl Runtime {
             return Ok(false);
         }
         if core.clock().is_virtual() {
-            core.advance_clock_to(deadline);
+            // Never past a virtual limit: the run then ends exactly at it.
+            core.advance_clock_to(bound.cap(deadline));
             return Ok(true);
         }
         let mut wait = Duration::from_nanos(deadline.saturating_sub(core.clock().now()));
         drop(core);
-        if let Some(u) = until {
+        if let Some(u) = bound.wall_until() {
             wait = wait.min(u.saturating_duration_since(Instant::now()));
         }
         loop {

@@ -373,14 +373,9 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
 }
 
 fn report_divergence(d: &Divergence) {
-    eprintln!("moonhost: replay diverged at trace line {}", d.line);
-    eprintln!(
-        "  expected: {}",
-        d.expected.as_deref().unwrap_or("(end of trace)")
-    );
-    eprintln!("  actual:   {}", d.actual);
+    eprintln!("moonhost: {}", d.report());
     if let Some(tb) = &d.traceback {
-        eprintln!("  Lua stack of the process involved:");
+        eprintln!("  Lua stack of the process:");
         for line in tb.lines() {
             eprintln!("    {line}");
         }

@@ -172,7 +172,7 @@ impl Runtime {
         core.check_spawn(0)
             .map_err(|e| Error::NotFound(e.to_string()))?;
         core.trace_with("start", |c| {
-            vec![
+            let mut f = vec![
                 ("entry", entry.into()),
                 ("args", args.to_vec().into()),
                 ("seed", c.seed().into()),
@@ -180,7 +180,11 @@ impl Runtime {
                 ("virtual", c.virtual_work().into()),
                 ("strategy", c.strategy().to_string().into()),
                 ("faults", c.faults().to_string().into()),
-            ]
+            ];
+            if let Some(t) = c.test_name() {
+                f.push(("test", t.into()));
+            }
+            f
         });
         let thread = lua::task_thread(&self.lua, &mut core)?;
         let pid = core

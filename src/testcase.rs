@@ -131,6 +131,7 @@ fn run_with(
     let root_entry = entry.id.clone();
     let mut builder = Runtime::builder()
         .output(OutputBox(output))
+        .test(entry.id.clone())
         .strategy(opts.strategy)
         .faults(opts.faults.clone())
         .on_crash(move |r| {
@@ -211,12 +212,7 @@ fn judge(verdict: &mut Verdict, outcome: crate::error::Result<RunOutcome>, opts:
             verdict.message = Some("wall-clock guard hit (not deterministic)".into());
         }
         Ok(RunOutcome::Diverged(d)) => {
-            verdict.message = Some(format!(
-                "replay diverged at trace line {}\n  expected: {}\n  actual:   {}",
-                d.line,
-                d.expected.as_deref().unwrap_or("(end of trace)"),
-                d.actual
-            ));
+            verdict.message = Some(d.report());
             verdict.traceback = d.traceback;
         }
         Ok(RunOutcome::Deadlock | RunOutcome::Idle) => {

@@ -23,8 +23,45 @@ pub struct Divergence {
     pub expected: Option<String>,
     /// What the run produced.
     pub actual: String,
-    /// Lua traceback of the process involved, when one was running or suspended.
+    /// Lua traceback of the process involved, when it has a Lua stack (a process that
+    /// has not started yet, or has ended, has none).
     pub traceback: Option<String>,
+    /// The process involved and its entry (`{app|3} (entry app:worker)`), when a process
+    /// was running or the record named one.
+    pub process: Option<String>,
+}
+
+impl Divergence {
+    /// The report's lines (without the `moonhost: ` prefix): where the trace and the run
+    /// differ, and the process involved with its entry.
+    pub fn report(&self) -> String {
+        let mut r = format!(
+            "replay diverged at trace line {}\n  expected: {}\n  actual:   {}",
+            self.line,
+            self.expected.as_deref().unwrap_or("(end of trace)"),
+            self.actual
+        );
+        if let Some(p) = &self.process {
+            r.push_str("\n  process: ");
+            r.push_str(p);
+            if self.traceback.is_none() {
+                r.push_str(" (no Lua stack: not started or already ended)");
+            }
+        }
+        r
+    }
+
+    /// Attaches the Lua stack of the process involved, unless one is attached already or
+    /// `tb` has no frames (a bare `stack traceback:` line says nothing).
+    pub fn note_stack(&mut self, tb: String) {
+        let has_frames = tb
+            .lines()
+            .skip(1)
+            .any(|l| !l.trim().is_empty() && !l.contains("[C]: in ?"));
+        if self.traceback.is_none() && has_frames {
+            self.traceback = Some(tb);
+        }
+    }
 }
 
 /// What the tracer does with records.
@@ -61,6 +98,8 @@ pub struct Tracer {
     pub step: u64,
     /// First difference found while replaying.
     pub diverged: Option<Divergence>,
+    /// The id of the test this run is (`moonhost test`), for the `start` record.
+    pub test: Option<String>,
 }
 
 impl Tracer {
@@ -192,6 +231,7 @@ impl Tracer {
                     expected: want.map(|w| Value::Object(w).to_string()),
                     actual: Value::Object(rec).to_string(),
                     traceback: None,
+                    process: None,
                 });
                 true
             }

@@ -382,6 +382,11 @@ impl Core {
         &mut self.tracer
     }
 
+    /// The id of the test this run is, when the test runner said so.
+    pub fn test_name(&self) -> Option<&str> {
+        self.tracer.test.as_deref()
+    }
+
     /// Writes a trace record when tracing; `fields` is only evaluated then.
     pub fn trace_with<F>(&mut self, ev: &str, fields: F)
     where
@@ -390,7 +395,24 @@ impl Core {
         if self.tracer.is_on() {
             let fields = fields(self);
             let t = self.clock.now();
-            self.tracer.emit(t, ev, &fields);
+            if self.tracer.emit(t, ev, &fields) {
+                let named = fields.iter().find(|(k, _)| *k == "pid");
+                let named = named.and_then(|(_, v)| v.as_str()).map(str::as_bytes);
+                let p = self
+                    .current_proc()
+                    .or_else(|| named.and_then(|n| self.resolve(n).ok()));
+                if let Some(p) = p {
+                    self.note_diverging(p);
+                }
+            }
+        }
+    }
+
+    /// Names process `p` and its entry in a replay's divergence (unless one is named).
+    pub fn note_diverging(&mut self, p: ProcId) {
+        let who = format!("{} (entry {})", self.pid_string_of(p), self.entry_id_of(p));
+        if let Some(d) = &mut self.tracer.diverged {
+            d.process.get_or_insert(who);
         }
     }
 

@@ -111,7 +111,9 @@ impl Core {
         }
         let pid = self.pid_field(self.procs[proc].pid);
         let t = self.clock.now();
-        self.tracer.emit(t, "resume", &[("pid", pid)]);
+        if self.tracer.emit(t, "resume", &[("pid", pid)]) {
+            self.note_diverging(proc);
+        }
         self.tracer.diverged.is_some()
     }
 
@@ -206,6 +208,11 @@ impl Core {
         if let Some(task) = self.tasks.get_mut(t) {
             task.thread = Some(thread);
         }
+    }
+
+    /// The process of task `t`.
+    pub fn proc_of_task(&self, t: TaskId) -> Option<ProcId> {
+        self.tasks.get(t).map(|t| t.proc)
     }
 
     /// The coroutine of task `t`, if it is not running.

@@ -34,6 +34,7 @@ pub struct RuntimeBuilder {
     guide: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     trace: Option<PathBuf>,
     replay: Option<PathBuf>,
+    test: Option<String>,
     slice: u32,
     output: Option<Box<dyn Write>>,
     limits: LimitConfig,
@@ -61,6 +62,7 @@ impl Default for RuntimeBuilder {
             guide: None,
             trace: None,
             replay: None,
+            test: None,
             slice: HOOK_EVERY_INSTRUCTIONS,
             output: None,
             limits: LimitConfig::default(),
@@ -135,6 +137,13 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Names the test this run is: the trace's `start` record carries it as `test`, so a
+    /// replay of another test's trace (or of a `run`'s) diverges at its first line.
+    pub fn test(mut self, id: impl Into<String>) -> Self {
+        self.test = Some(id.into());
+        self
+    }
+
     /// Instructions a process runs before it is preempted.
     pub fn instruction_slice(mut self, n: u32) -> Self {
         self.slice = n.max(100);
@@ -190,6 +199,7 @@ impl RuntimeBuilder {
             (None, None) => Tracer::default(),
         };
         let mut tracer = tracer;
+        tracer.test = self.test.take();
         let guided = self.guide.is_some();
         if let Some(g) = self.guide.take() {
             tracer.set_guide(g);

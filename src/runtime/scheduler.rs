@@ -236,10 +236,8 @@ impl Runtime {
             "yield"
         };
         core.trace_with(ev, |c| vec![("pid", c.pid_string_of(proc).into())]);
-        if let Some(d) = &mut core.tracer().diverged
-            && d.traceback.is_none()
-        {
-            d.traceback = Some(lua::thread_traceback(&self.lua, thread));
+        if let Some(d) = &mut core.tracer().diverged {
+            d.note_stack(lua::thread_traceback(&self.lua, thread));
         }
         if log::log_enabled!(log::Level::Debug) {
             let what = if how == Stopped::Blocked {
@@ -265,11 +263,17 @@ impl Runtime {
 
     /// Attaches the Lua stack of task `tid` to a divergence found before it ran.
     fn note_divergence(&mut self, tid: TaskId) {
-        let thread = self.core().thread_of(tid);
+        let (thread, proc) = {
+            let c = self.core();
+            (c.thread_of(tid), c.proc_of_task(tid))
+        };
+        if let Some(p) = proc {
+            self.core().note_diverging(p);
+        }
         if let Some(th) = thread {
             let tb = lua::thread_traceback(&self.lua, &th);
             if let Some(d) = &mut self.core().tracer().diverged {
-                d.traceback.get_or_insert(tb);
+                d.note_stack(tb);
             }
         }
     }

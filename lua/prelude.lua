@@ -419,7 +419,12 @@ local os_lib = {
     if v then return v end
     return os_clock()
   end,
-  date = os.date,
+  -- The current time as the runtime's clock reads it (virtual in a simulation, skewed
+  -- for a process a `skew` fault chose), not the machine's.
+  date = function(format, t)
+    if t == nil then t = raw.unix_now() end
+    return os.date(format, t)
+  end,
   difftime = os.difftime,
 }
 

@@ -129,28 +129,11 @@ fn run_with(
     let crashes = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let seen = crashes.clone();
     let root_entry = entry.id.clone();
-    let mut builder = Runtime::builder()
-        .output(OutputBox(output))
-        .test(entry.id.clone())
-        .strategy(opts.strategy)
-        .faults(opts.faults.clone())
-        .on_crash(move |r| {
-            if r.entry != root_entry {
-                seen.borrow_mut().push(r.to_string());
-            }
-        });
-    if let Some(s) = opts.seed {
-        builder = builder.seed(s);
-    }
-    if let Some(t) = &opts.trace {
-        builder = builder.trace(t);
-    }
-    if let Some(r) = &opts.replay {
-        builder = builder.replay(r);
-    }
-    if let Some(g) = guide {
-        builder = builder.guide(g);
-    }
+    let builder = builder_for(entry, opts, output, guide, move |r| {
+        if r.entry != root_entry {
+            seen.borrow_mut().push(r.to_string());
+        }
+    });
     let mut virtual_ns = None;
     let outcome = builder.build(app).and_then(|mut rt| {
         rt.spawn_root(&entry.id, &[])?;
@@ -190,6 +173,36 @@ fn run_with(
         None => started.elapsed(),
     };
     verdict
+}
+
+/// The runtime builder of one test: output, the test's name, strategy, faults, seed,
+/// trace or replay, a shrinking candidate's decisions, and the crash hook.
+fn builder_for(
+    entry: &Entry,
+    opts: &TestOptions,
+    output: Box<dyn Write>,
+    guide: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    on_crash: impl FnMut(&crate::hostbox::CrashReport) + 'static,
+) -> crate::runtime::RuntimeBuilder {
+    let mut builder = Runtime::builder()
+        .output(OutputBox(output))
+        .test(entry.id.clone())
+        .strategy(opts.strategy)
+        .faults(opts.faults.clone())
+        .on_crash(on_crash);
+    if let Some(s) = opts.seed {
+        builder = builder.seed(s);
+    }
+    if let Some(t) = &opts.trace {
+        builder = builder.trace(t);
+    }
+    if let Some(r) = &opts.replay {
+        builder = builder.replay(r);
+    }
+    if let Some(g) = guide {
+        builder = builder.guide(g);
+    }
+    builder
 }
 
 fn judge(verdict: &mut Verdict, outcome: crate::error::Result<RunOutcome>, opts: &TestOptions) {

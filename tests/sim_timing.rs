@@ -74,3 +74,101 @@ fn the_timeout_counts_virtual_time_in_a_simulation() {
     let real = run(&["test", &app, "timing:sleep_lateness", "--timeout", "5"]);
     assert_eq!(real.0, 0, "{}", real.1);
 }
+
+/// The number printed after `word ` on a line of `out`.
+fn printed(out: &str, word: &str) -> i64 {
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{word} ")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no '{word}' line in {out}"))
+}
+
+#[test]
+fn jitter_fires_timers_late_never_early_and_replays() {
+    let app = fixture("sim_timing");
+    let t = "timing:sleep_lateness";
+    let trace = temp("jitter.jsonl");
+    let tr = trace.to_str().unwrap();
+    let args = [
+        "test",
+        &app,
+        t,
+        "--seed",
+        "3",
+        "--faults",
+        "jitter=1:5ms",
+        "--trace",
+        tr,
+    ];
+    let r = run(&args);
+    assert_eq!(r.0, 0, "{}", r.1);
+    let faults = records(&trace, "fault");
+    assert_eq!(faults.len(), 1, "one timer, jittered for sure: {faults:?}");
+    let f = &faults[0];
+    assert_eq!(f["kind"], "jitter");
+    assert_eq!(f["timer"], "sleep");
+    assert_eq!(f["pid"], "{app:processes|1}");
+    let by = f["by"].as_i64().expect("by");
+    assert!((1..=5_000_000).contains(&by), "{by}");
+    let slept = printed(&r.1, "slept");
+    assert!(
+        slept >= 10_000_000 + by && slept < 10_000_000 + by + 100_000,
+        "slept {slept}, late by {by}"
+    );
+    assert_eq!(r, run(&args), "the same seed, the same bytes");
+    let rep = run(&["test", &app, t, "--replay", tr]);
+    assert_eq!(rep.0, 0, "{}", rep.1);
+    assert_eq!(printed(&rep.1, "slept"), slept, "the replay is as late");
+    assert!(rep.2.contains("replay: ok ("), "{}", rep.2);
+    // Never early, whatever the draw.
+    let ex = run(&[
+        "test",
+        &app,
+        t,
+        "--explore",
+        "40",
+        "--faults",
+        "jitter=0.5:3ms",
+    ]);
+    assert_eq!(ex.0, 0, "{}", ex.1);
+    let plain = run(&["test", &app, t, "--seed", "3"]);
+    assert_eq!(printed(&plain.1, "slept"), 10_000_000, "no fault, on time");
+}
+
+#[test]
+fn skew_shifts_each_processs_clock_by_its_recorded_constant() {
+    let app = fixture("sim_timing");
+    let t = "timing:clock_skew";
+    let plain = run(&["test", &app, t, "--seed", "3"]);
+    let base = printed(&plain.1, "diff");
+    assert!(base.abs() < 100_000, "unskewed clocks agree: {base}");
+    let trace = temp("skew.jsonl");
+    let tr = trace.to_str().unwrap();
+    let r = run(&[
+        "test",
+        &app,
+        t,
+        "--seed",
+        "3",
+        "--faults",
+        "skew=1:10ms",
+        "--trace",
+        tr,
+    ]);
+    assert_eq!(r.0, 0, "{}", r.1);
+    let faults = records(&trace, "fault");
+    let by = |pid: &str| {
+        faults
+            .iter()
+            .find(|f| f["kind"] == "skew" && f["pid"] == pid)
+            .and_then(|f| f["by"].as_i64())
+            .unwrap_or_else(|| panic!("no skew for {pid}: {faults:?}"))
+    };
+    let (parent, child) = (by("{app:processes|1}"), by("{app:processes|2}"));
+    assert!(parent.abs() <= 10_000_000 && child.abs() <= 10_000_000);
+    assert_eq!(printed(&r.1, "diff"), base + child - parent, "{}", r.1);
+    let rep = run(&["test", &app, t, "--replay", tr]);
+    assert_eq!(rep.0, 0, "{}", rep.1);
+    assert_eq!(rep.1, r.1, "the replay reads the same clocks");
+    assert!(rep.2.contains("replay: ok ("), "{}", rep.2);
+}

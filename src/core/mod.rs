@@ -27,6 +27,7 @@ mod run;
 mod schedule;
 mod select;
 mod timers;
+mod timing;
 mod wait;
 
 pub use calls::Call;
@@ -126,6 +127,8 @@ pub struct Core {
     faults: FaultState,
     /// Messages whose delivery a `delay` holds back.
     delays: delay::Delays,
+    /// What `jitter` and `skew` faults did (`core/timing.rs`).
+    timing: timing::Timing,
     /// Processes that accept supervisor calls (`core/calls.rs`).
     supervisors: BTreeSet<ProcId>,
     /// Supervisor calls waiting for their reply.
@@ -212,6 +215,7 @@ impl Core {
             sched: schedule::Schedule::new(cfg.sim.strategy, cfg.seed, cfg.sim.follow),
             faults: FaultState::new(cfg.sim.faults, cfg.seed, cfg.sim.live, cfg.sim.follow),
             delays: delay::Delays::default(),
+            timing: timing::Timing::default(),
             mailboxes: Vec::new(),
             crashes: Vec::new(),
             supervisors: BTreeSet::new(),

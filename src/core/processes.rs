@@ -91,6 +91,7 @@ impl Core {
             }
         }
         self.sched_spawned(proc);
+        self.skew_spawned(proc);
         self.queue(task);
         log::debug!(
             "spawn {} entry {}",

@@ -9,11 +9,14 @@ use crate::request::Done;
 impl Core {
     /// Arms a timer owned by `owner`.
     pub fn arm(&mut self, owner: ProcId, deadline: u64, fire: Fire) -> TimerId {
+        let late = self.jitter(owner, &fire);
         let task = TimerTask { owner, fire };
+        let deadline = deadline.saturating_add(late);
         let t = match self.sched.timer_order(owner) {
             Some(order) => self.timers.insert_ordered(deadline, order, task),
             None => self.timers.insert(deadline, task),
         };
+        self.note_late(t, late);
         if let Some(p) = self.procs.get_mut(owner) {
             p.timers.insert(t);
         }
@@ -50,7 +53,8 @@ impl Core {
             } else {
                 continue;
             }
-            self.fire(deadline, task);
+            let nominal = self.nominal(id, deadline);
+            self.fire(nominal, task);
         }
         n
     }
@@ -74,12 +78,14 @@ impl Core {
             let Some((deadline, id)) = found else { break };
             let task = self.timers.cancel(id).expect("found armed");
             self.procs[owner].timers.remove(&id);
-            self.fire(deadline, task);
+            let nominal = self.nominal(id, deadline);
+            self.fire(nominal, task);
             n += 1;
         }
         n
     }
 
+    /// Fires `task`, whose nominal deadline (before any jitter) was `deadline`.
     fn fire(&mut self, deadline: u64, task: TimerTask) {
         self.trace_with("timer", |c| {
             let owner = c.procs[task.owner].pid;

@@ -128,7 +128,7 @@ fn open_coroutines(lua: &Lua, raw: &Table) -> mlua::Result<()> {
 fn open_clocks(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set(
         "unix_now",
-        lua.create_function(|lua, ()| Ok(core(lua)?.clock().wall_ns().div_euclid(1_000_000_000)))?,
+        lua.create_function(|lua, ()| Ok(core(lua)?.wall_ns_seen().div_euclid(1_000_000_000)))?,
     )?;
     raw.set(
         "virtual_seconds",

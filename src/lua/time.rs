@@ -116,7 +116,7 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set("ticker", lua.create_function(ticker)?)?;
     raw.set(
         "now",
-        lua.create_function(|lua, ()| Ok(TimeObj(core(lua)?.clock().wall_ns())))?,
+        lua.create_function(|lua, ()| Ok(TimeObj(core(lua)?.wall_ns_seen())))?,
     )?;
     raw.set("parse_duration", lua.create_function(parse_duration)?)?;
     raw.set("time_consts", constants(lua)?)?;

@@ -39,15 +39,33 @@ impl<K: Key, T> TimerHeap<K, T> {
     /// Arms a timer that fires at `deadline`; ties fire in arming order.
     pub fn insert(&mut self, deadline: u64, data: T) -> K {
         self.seq += 1;
-        self.insert_ordered(deadline, self.seq, data)
+        let key = self.armed.insert(Armed { deadline, data });
+        self.heap.push(Reverse((deadline, self.seq, key)));
+        key
     }
 
-    /// Arms a timer whose ties with equal deadlines break by `order` (simulation mode uses
-    /// a random one to explore schedules).
-    pub fn insert_ordered(&mut self, deadline: u64, order: u64, data: T) -> K {
-        let key = self.armed.insert(Armed { deadline, data });
-        self.heap.push(Reverse((deadline, order, key)));
-        key
+    /// The timers due at or before `now` that share the earliest deadline (a tie), in
+    /// arming order; empty when none is due. Nothing is removed: the caller picks one and
+    /// [`cancel`](TimerHeap::cancel)s it to take its data.
+    pub fn due_ties(&mut self, now: u64) -> Vec<K> {
+        let Some(deadline) = self.next_deadline().filter(|d| *d <= now) else {
+            return Vec::new();
+        };
+        let mut popped = Vec::new();
+        while let Some(Reverse(e)) = self.heap.peek().copied() {
+            if e.0 != deadline {
+                break;
+            }
+            self.heap.pop();
+            popped.push(e);
+        }
+        let ties = popped
+            .iter()
+            .filter(|(d, _, k)| self.armed.get(*k).is_some_and(|a| a.deadline == *d))
+            .map(|(_, _, k)| *k)
+            .collect();
+        self.heap.extend(popped.into_iter().map(Reverse));
+        ties
     }
 
     /// Disarms `key`, returning its data if it was still armed.
@@ -123,6 +141,23 @@ mod tests {
         let order: Vec<_> = std::iter::from_fn(|| h.pop_due(100).map(|x| x.2)).collect();
         assert_eq!(order, ["a", "b", "c"]);
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn ties_are_the_due_timers_of_the_earliest_deadline_in_arming_order() {
+        let mut h: TimerHeap<T, &str> = TimerHeap::default();
+        let a = h.insert(10, "a");
+        let b = h.insert(10, "b");
+        let gone = h.insert(10, "gone");
+        let c = h.insert(10, "c");
+        h.insert(20, "later");
+        h.cancel(gone);
+        assert!(h.due_ties(9).is_empty());
+        assert_eq!(h.due_ties(15), [a, b, c]);
+        assert_eq!(h.cancel(b), Some("b"));
+        assert_eq!(h.due_ties(15), [a, c]);
+        let order: Vec<_> = std::iter::from_fn(|| h.pop_due(100).map(|x| x.2)).collect();
+        assert_eq!(order, ["a", "c", "later"]);
     }
 
     #[test]

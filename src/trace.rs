@@ -194,6 +194,16 @@ impl Tracer {
         Some((field("pid")?, field("kind")?))
     }
 
+    /// Position and owner PID of the next record when it is a `pick` of `timer` (replay
+    /// only).
+    pub fn next_timer_pick(&self) -> Option<(u64, String)> {
+        let r = self.next_decision()?;
+        if r.get("ev")?.as_str()? != "pick" || r.get("of")?.as_str()? != "timer" {
+            return None;
+        }
+        Some((r.get("pos")?.as_u64()?, r.get("pid")?.as_str()?.to_string()))
+    }
+
     /// Whether a replay has used up the whole file.
     pub fn replay_finished(&self) -> bool {
         matches!(&self.mode, Mode::Replay { expected, pos } if *pos >= expected.len())
@@ -330,9 +340,9 @@ impl Tracer {
     }
 }
 
-/// Records that inform (PCT priorities, demotions, assertions) and are not compared on
+/// Records that inform (PCT priorities, demotions, POS re-draws, assertions) and are not compared on
 /// replay: a replay follows decisions, it does not redraw priorities.
-const INFO: [&str; 5] = ["prio", "change", "demote", "buggify", "assert"];
+const INFO: [&str; 6] = ["prio", "change", "demote", "touch", "buggify", "assert"];
 
 fn is_info(ev: &str) -> bool {
     INFO.contains(&ev)

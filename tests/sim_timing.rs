@@ -172,3 +172,112 @@ fn skew_shifts_each_processs_clock_by_its_recorded_constant() {
     assert_eq!(rep.1, r.1, "the replay reads the same clocks");
     assert!(rep.2.contains("replay: ok ("), "{}", rep.2);
 }
+
+#[test]
+fn timer_ties_are_pick_decisions_recorded_replayed_and_shrunk() {
+    let app = fixture("sim_timing");
+    let t = "timing:tie_order";
+    // FIFO fires a tie in arming order.
+    let fifo = run(&["test", &app, t, "--explore", "20", "--strategy", "fifo"]);
+    assert_eq!(fifo.0, 0, "{}", fifo.1);
+    let r = run(&["test", &app, t, "--explore", "20", "--strategy", "random"]);
+    assert_eq!(
+        r.0, 1,
+        "a random tie order fires another timer first: {}",
+        r.1
+    );
+    let line =
+        r.1.lines()
+            .find(|l| l.trim_start().starts_with("replay: moonhost test"))
+            .expect("a replay command");
+    let mut args: Vec<&str> = line.trim_start()["replay: moonhost ".len()..]
+        .split_whitespace()
+        .collect();
+    let trace = temp("tie.jsonl");
+    let tr = trace.to_str().unwrap();
+    args.extend(["--trace", tr]);
+    let once = run(&args);
+    assert_eq!(once.0, 1, "{}", once.1);
+    let picks = records(&trace, "pick");
+    assert!(
+        picks
+            .iter()
+            .any(|p| p["of"] == "timer" && p["pos"].as_u64() >= Some(1)),
+        "the tie is a recorded decision: {picks:?}"
+    );
+    let rep = run(&["test", &app, t, "--replay", tr]);
+    assert_eq!(rep.0, 1, "{}", rep.1);
+    assert_eq!(rep.1, once.1, "the replay fires the same timer first");
+    assert!(rep.2.contains("replay: ok ("), "{}", rep.2);
+    let out = temp("tie-shrink");
+    let seed = args[args.iter().position(|a| *a == "--seed").unwrap() + 1];
+    let sh = run(&[
+        "test",
+        &app,
+        t,
+        "--seed",
+        seed,
+        "--strategy",
+        "random",
+        "--shrink",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let min = out.join(format!("timing_tie_order.seed{seed}.min.jsonl"));
+    assert!(sh.1.contains(" -> 1 decisions in "), "{}", sh.1);
+    let kept = records(&min, "pick");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        (&kept[0]["of"], &kept[0]["pos"]),
+        (&"timer".into(), &1.into())
+    );
+    let again = run(&["test", &app, t, "--replay", min.to_str().unwrap()]);
+    assert_eq!(again.0, 1, "{}", again.1);
+    assert!(again.1.contains("timer 2 fired first"), "{}", again.1);
+    assert!(again.2.contains("replay: ok ("), "{}", again.2);
+}
+
+#[test]
+fn pos_redraws_the_priority_of_a_ready_task_another_step_touched() {
+    let app = fixture("sim_timing");
+    let t = "timing:touch";
+    let trace = temp("touch.jsonl");
+    let tr = trace.to_str().unwrap();
+    let r = run(&[
+        "test",
+        &app,
+        t,
+        "--seed",
+        "1",
+        "--strategy",
+        "pos",
+        "--trace",
+        tr,
+    ]);
+    assert_eq!(r.0, 0, "{}", r.1);
+    // The child was ready (spawned, not yet run) when the parent's step sent to it.
+    let touches = records(&trace, "touch");
+    assert!(
+        touches
+            .iter()
+            .any(|r| r["pid"] == "{app:processes|2}" && r["by"] == "{app:processes|1}"),
+        "{touches:?}"
+    );
+    let rep = run(&["test", &app, t, "--replay", tr]);
+    assert_eq!(rep.0, 0, "{}", rep.1);
+    assert!(rep.2.contains("replay: ok ("), "{}", rep.2);
+    let fifo = temp("touch-fifo.jsonl");
+    let ff = fifo.to_str().unwrap();
+    run(&[
+        "test",
+        &app,
+        t,
+        "--seed",
+        "1",
+        "--strategy",
+        "pct:2",
+        "--trace",
+        ff,
+    ]);
+    assert!(records(&fifo, "touch").is_empty(), "only POS re-draws");
+}

@@ -94,7 +94,13 @@ fn a_seeded_trace_replays_and_an_edited_one_reports_the_divergence() {
         "{}",
         bad.2
     );
-    assert!(bad.2.contains("stack traceback"), "{}", bad.2);
+    // The process involved, named with its entry (it had not run: no Lua stack to show).
+    assert!(
+        bad.2
+            .contains("process: {app:processes|3} (entry det:worker)"),
+        "{}",
+        bad.2
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ impl Core {
             p.kill = Some(reason.to_string());
         }
         let (main, pid) = (p.main, p.pid);
+        self.touch(proc);
         self.queue(main);
         self.trace_with("kill", |c| {
             vec![("pid", c.pid_field(pid)), ("reason", reason.into())]

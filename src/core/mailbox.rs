@@ -71,6 +71,7 @@ impl Core {
         payloads: SmallVec<[Payload; 1]>,
         bytes: usize,
     ) {
+        self.touch(to);
         let p = &mut self.procs[to];
         p.msg_seq += 1;
         let seq = p.msg_seq;

@@ -139,6 +139,8 @@ impl Core {
         }
         self.procs[a].links.insert(b);
         self.procs[b].links.insert(a);
+        self.touch(a);
+        self.touch(b);
     }
 
     /// Removes a link (no-op when absent).
@@ -149,6 +151,8 @@ impl Core {
         if let Some(p) = self.procs.get_mut(b) {
             p.links.remove(&a);
         }
+        self.touch(a);
+        self.touch(b);
     }
 
     /// Makes `watcher` monitor `target`; false when it already does.
@@ -157,6 +161,7 @@ impl Core {
             return false;
         }
         self.add_watcher(watcher, target);
+        self.touch(target);
         true
     }
 

@@ -39,6 +39,9 @@ pub struct Schedule {
     task_prio: SecondaryMap<TaskId, u64>,
     /// The process of the last step.
     last: Option<ProcId>,
+    /// POS: processes the running step touched (sent to, woke, killed, linked, monitored);
+    /// their other ready tasks draw fresh priorities before the next pick.
+    touched: Vec<ProcId>,
 }
 
 impl Schedule {
@@ -88,16 +91,6 @@ impl Schedule {
     fn draw(&mut self) -> u64 {
         self.rng.as_mut().map_or(0, Rng::next_u64)
     }
-
-    /// The order key of a timer armed by `owner` among timers due at the same instant
-    /// (smaller fires first); `None` keeps arming order.
-    pub fn timer_order(&mut self, owner: ProcId) -> Option<u64> {
-        match self.strategy {
-            Strategy::Fifo => None,
-            Strategy::Random | Strategy::Pos => Some(self.draw()),
-            Strategy::Pct { .. } => Some(u64::MAX - self.prio.get(owner).copied().unwrap_or(0)),
-        }
-    }
 }
 
 impl Core {
@@ -121,6 +114,7 @@ impl Core {
     /// A pick that may not be the head: from the strategy or the replayed trace.
     fn pick_reordered(&mut self) -> Option<TaskId> {
         self.pct_change_point();
+        self.pos_retouch();
         let i = if self.sched.follow {
             self.tracer.next_pick("run").unwrap_or(0)
         } else {
@@ -156,6 +150,25 @@ impl Core {
                 p.and_then(|p| s.prio.get(p)).copied().unwrap_or(0)
             }),
             Strategy::Pos => self.best(|s, _, t| s.task_prio.get(t).copied().unwrap_or(0)),
+        }
+    }
+
+    /// Which of the due timers `ties` (owners in arming order, at least two) fires first:
+    /// arming order under FIFO, uniform under `random` and POS (a fresh priority per due
+    /// timer), the highest owner priority under PCT, or the replayed trace's `pick`.
+    pub(super) fn tie_pick(&mut self, ties: &[ProcId]) -> usize {
+        let n = ties.len();
+        if self.sched.follow {
+            return self.tracer.next_pick("timer").unwrap_or(0).min(n - 1);
+        }
+        match self.sched.strategy {
+            Strategy::Fifo => 0,
+            Strategy::Random | Strategy::Pos => (self.sched.draw() % n as u64) as usize,
+            Strategy::Pct { .. } => {
+                let prio = |p: &ProcId| self.sched.prio.get(*p).copied().unwrap_or(0);
+                let top = ties.iter().map(prio).max().unwrap_or(0);
+                ties.iter().position(|p| prio(p) == top).unwrap_or(0)
+            }
         }
     }
 
@@ -198,6 +211,41 @@ impl Core {
         self.trace_with("prio", |c| {
             vec![("pid", c.pid_string_of(p).into()), ("prio", prio.into())]
         });
+    }
+
+    /// POS: the running step touched process `p` (SPEC §14.2: sent it a message, woke,
+    /// killed, linked, unlinked or monitored it). Nothing to do under other strategies.
+    pub(super) fn touch(&mut self, p: ProcId) {
+        if self.sched.strategy == Strategy::Pos && self.current.is_some() {
+            self.sched.touched.push(p);
+        }
+    }
+
+    /// POS: every ready task of a process the last step touched (other than the step's
+    /// own process) draws a fresh priority, in run-queue order; a `touch` info record each.
+    fn pos_retouch(&mut self) {
+        if self.sched.touched.is_empty() {
+            return;
+        }
+        let touched = std::mem::take(&mut self.sched.touched);
+        let by = self.sched.last;
+        for i in 0..self.run_queue.len() {
+            let t = self.run_queue[i];
+            let Some(p) = self.tasks.get(t).map(|t| t.proc) else {
+                continue;
+            };
+            if Some(p) == by || !touched.contains(&p) {
+                continue;
+            }
+            let prio = self.sched.draw();
+            self.sched.task_prio.insert(t, prio);
+            self.trace_with("touch", |c| {
+                let by = by.map(|b| c.pid_string_of(b)).unwrap_or_default();
+                vec![("pid", c.pid_string_of(p).into()), ("by", by.into())]
+            });
+        }
+        self.sched.touched = touched;
+        self.sched.touched.clear();
     }
 
     /// A task entered the run queue: POS gives it a fresh priority.

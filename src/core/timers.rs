@@ -12,10 +12,7 @@ impl Core {
         let late = self.jitter(owner, &fire);
         let task = TimerTask { owner, fire };
         let deadline = deadline.saturating_add(late);
-        let t = match self.sched.timer_order(owner) {
-            Some(order) => self.timers.insert_ordered(deadline, order, task),
-            None => self.timers.insert(deadline, task),
-        };
+        let t = self.timers.insert(deadline, task);
         self.note_late(t, late);
         if let Some(p) = self.procs.get_mut(owner) {
             p.timers.insert(t);
@@ -45,6 +42,9 @@ impl Core {
             return self.fire_recorded();
         }
         let now = self.clock.now();
+        if self.sched.reorders() {
+            return self.fire_ties(now);
+        }
         let mut n = 0;
         while let Some((id, deadline, task)) = self.timers.pop_due(now) {
             n += 1;
@@ -59,23 +59,85 @@ impl Core {
         n
     }
 
+    /// Fires the due timers when the strategy orders ties (SPEC §14.2): deadline order,
+    /// and among timers due at the same instant the strategy's pick, recorded as a `pick`
+    /// of `timer` when it is not the first armed.
+    fn fire_ties(&mut self, now: u64) -> usize {
+        let mut n = 0;
+        loop {
+            let ties = self.timers.due_ties(now);
+            if ties.is_empty() {
+                return n;
+            }
+            // Timers of ended processes never fire.
+            let (ties, dead): (Vec<TimerId>, Vec<TimerId>) = ties.into_iter().partition(|t| {
+                let owner = self.timers.peek(*t).map(|(_, task)| task.owner);
+                owner.is_some_and(|o| self.procs.contains_key(o))
+            });
+            for t in dead {
+                self.timers.cancel(t);
+            }
+            let Some(&first) = ties.first() else {
+                continue;
+            };
+            let owners: Vec<ProcId> = ties.iter().map(|t| self.owner_of(*t)).collect();
+            let i = if ties.len() > 1 {
+                self.tie_pick(&owners)
+            } else {
+                0
+            };
+            let id = ties.get(i).copied().unwrap_or(first);
+            let (deadline, _) = self.timers.peek(id).expect("a due tie");
+            let task = self.timers.cancel(id).expect("a due tie");
+            self.procs[task.owner].timers.remove(&id);
+            if i > 0 {
+                self.trace_with("pick", |c| {
+                    let pid = c.pid_string_of(task.owner);
+                    vec![
+                        ("of", "timer".into()),
+                        ("pos", i.into()),
+                        ("pid", pid.into()),
+                    ]
+                });
+            }
+            let nominal = self.nominal(id, deadline);
+            self.fire(nominal, task);
+            n += 1;
+        }
+    }
+
+    fn owner_of(&self, t: TimerId) -> ProcId {
+        self.timers.peek(t).expect("armed").1.owner
+    }
+
     /// In a replay, fires the timers the trace says fired here, whatever their deadlines
     /// (a real-clock recording armed them at clock readings a replay cannot repeat).
     fn fire_recorded(&mut self) -> usize {
         let mut n = 0;
-        while let Some((pid, kind)) = self.tracer.next_timer() {
+        loop {
+            // A tie broken other than by arming order is a `pick` before the timer record.
+            let pick = self.tracer.next_timer_pick();
+            if let Some((pos, pid)) = pick.clone() {
+                self.trace_with("pick", |_| {
+                    vec![
+                        ("of", "timer".into()),
+                        ("pos", pos.into()),
+                        ("pid", pid.into()),
+                    ]
+                });
+            }
+            let Some((pid, kind)) = self.tracer.next_timer() else {
+                break;
+            };
             let owner = self
                 .parse_pid(pid.as_bytes())
                 .and_then(|p| self.pids.get(&p.num));
             let Some(&owner) = owner else { break };
-            let found = self.procs[owner]
-                .timers
-                .iter()
-                .filter_map(|t| self.timers.peek(*t).map(|(d, task)| (d, *t, task)))
-                .filter(|(_, _, task)| task.fire.kind() == kind)
-                .min_by_key(|(d, _, _)| *d)
-                .map(|(d, t, _)| (d, t));
-            let Some((deadline, id)) = found else { break };
+            let found = self
+                .recorded_tie(owner, &kind, pick.map(|p| p.0 as usize))
+                .or_else(|| self.earliest_of(owner, &kind));
+            let Some(id) = found else { break };
+            let (deadline, _) = self.timers.peek(id).expect("found armed");
             let task = self.timers.cancel(id).expect("found armed");
             self.procs[owner].timers.remove(&id);
             let nominal = self.nominal(id, deadline);
@@ -83,6 +145,38 @@ impl Core {
             n += 1;
         }
         n
+    }
+
+    /// In a replay, the recorded timer among the ties due now (a simulation's deadlines
+    /// repeat): the `pos`-th of the tie when the trace picked one, else the first armed
+    /// one of `owner` and `kind`.
+    fn recorded_tie(&mut self, owner: ProcId, kind: &str, pos: Option<usize>) -> Option<TimerId> {
+        let ties = self.timers.due_ties(self.clock.now());
+        let ties: Vec<TimerId> = ties
+            .into_iter()
+            .filter(|t| self.procs.contains_key(self.owner_of(*t)))
+            .collect();
+        let fits = |c: &Core, t: &TimerId| {
+            c.timers
+                .peek(*t)
+                .is_some_and(|(_, task)| task.owner == owner && task.fire.kind() == kind)
+        };
+        match pos {
+            Some(p) => ties.get(p).copied().filter(|t| fits(self, t)),
+            None => ties.into_iter().find(|t| fits(self, t)),
+        }
+    }
+
+    /// The earliest armed timer of `owner` and `kind` (a real-clock recording armed its
+    /// timers at clock readings a replay cannot repeat).
+    fn earliest_of(&self, owner: ProcId, kind: &str) -> Option<TimerId> {
+        self.procs[owner]
+            .timers
+            .iter()
+            .filter_map(|t| self.timers.peek(*t).map(|(d, task)| (d, *t, task)))
+            .filter(|(_, _, task)| task.fire.kind() == kind)
+            .min_by_key(|(d, _, _)| *d)
+            .map(|(_, t, _)| t)
     }
 
     /// Fires `task`, whose nominal deadline (before any jitter) was `deadline`.

@@ -84,6 +84,9 @@ impl Core {
         let Some(wait) = self.withdraw(w.wait) else {
             return;
         };
+        if let Some(p) = self.tasks.get(wait.task).map(|t| t.proc) {
+            self.touch(p);
+        }
         self.deliver_now(wait.task, outcome_for(w, wait.select, done));
     }
 

@@ -8,7 +8,7 @@
 //! turn ends with the task still ready (PCT's fairness demotion).
 
 use super::Core;
-use crate::ids::{ProcId, TaskId};
+use crate::ids::{PidRef, ProcId, TaskId};
 use crate::rng::Rng;
 use crate::sim::{self, RANDOM_WINDOW, Strategy};
 use slotmap::SecondaryMap;
@@ -42,6 +42,9 @@ pub struct Schedule {
     /// POS: processes the running step touched (sent to, woke, killed, linked, monitored);
     /// their other ready tasks draw fresh priorities before the next pick.
     touched: Vec<ProcId>,
+    /// POS: the PID of the last step's process (named in `touch` records even after it
+    /// ended).
+    last_pid: Option<PidRef>,
 }
 
 impl Schedule {
@@ -108,6 +111,9 @@ impl Core {
         };
         self.sched.step += 1;
         self.sched.last = self.tasks.get(t).map(|t| t.proc);
+        if self.sched.strategy == Strategy::Pos {
+            self.sched.last_pid = self.sched.last.and_then(|p| self.pid_of(p));
+        }
         Some(t)
     }
 
@@ -228,7 +234,7 @@ impl Core {
             return;
         }
         let touched = std::mem::take(&mut self.sched.touched);
-        let by = self.sched.last;
+        let (by, by_pid) = (self.sched.last, self.sched.last_pid);
         for i in 0..self.run_queue.len() {
             let t = self.run_queue[i];
             let Some(p) = self.tasks.get(t).map(|t| t.proc) else {
@@ -240,7 +246,7 @@ impl Core {
             let prio = self.sched.draw();
             self.sched.task_prio.insert(t, prio);
             self.trace_with("touch", |c| {
-                let by = by.map(|b| c.pid_string_of(b)).unwrap_or_default();
+                let by = by_pid.map(|b| c.pid_string(b)).unwrap_or_default();
                 vec![("pid", c.pid_string_of(p).into()), ("by", by.into())]
             });
         }

@@ -5,6 +5,7 @@
 
 pub mod chan;
 pub mod hot;
+pub mod resume;
 
 use mlua::ffi;
 use std::cell::Cell;

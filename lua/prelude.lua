@@ -11,7 +11,9 @@ local raw = ...
 
 local BLOCK, RAISE, PREEMPT, NO_YIELD = raw.BLOCK, raw.RAISE, raw.PREEMPT, raw.NO_YIELD
 local CANNOT_YIELD = raw.CANNOT_YIELD
-local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+-- `raw.resume` is stock `coroutine.resume` that also hands the resumer's C-call count to
+-- the coroutine (src/ffi/protect.rs), as stock Lua's count survives preemption there.
+local co_create, co_resume, co_yield = coroutine.create, raw.resume, coroutine.yield
 local co_status, co_close = coroutine.status, coroutine.close
 local error, select, type, tostring, setmetatable = error, select, type, tostring, setmetatable
 local rawget, rawset, next, pairs, ipairs, load = rawget, rawset, next, pairs, ipairs, load
@@ -254,7 +256,6 @@ local preempted = raw.preempted
 -- A process ended by the runtime (instruction limit, stuck where it cannot yield) must not
 -- be kept alive by catching the error: every catch point re-raises it.
 local doomed = raw.doomed
-local base_pcall, base_xpcall = pcall, xpcall
 
 local function after_catch(ok, ...)
   if not ok then
@@ -474,9 +475,11 @@ local BASE = {
   errors = readonly(errors, "errors"),
   print = print,
   unpack = table.unpack,
-  pcall = function(f, ...) return after_catch(base_pcall(f, ...)) end,
+  -- raw C functions (src/ffi/protect.rs): they count the C-call depth across preemption
+  -- and re-raise a doomed process's reason after a catch, as `after_catch` does.
+  pcall = raw.pcall,
   collectgarbage = sandbox_collect,
-  xpcall = function(f, h, ...) return after_catch(base_xpcall(f, h, ...)) end,
+  xpcall = raw.xpcall,
   rawset = guarded_rawset,
   setmetatable = sandbox_setmetatable,
 }

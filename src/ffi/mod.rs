@@ -3,6 +3,8 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod protect;
+
 use mlua::ffi;
 use std::cell::Cell;
 use std::ffi::{CStr, c_int};

@@ -24,10 +24,14 @@ pub fn open(lua: &Lua, raw: &Table, fuel: Rc<Fuel>) -> mlua::Result<()> {
     )?;
     raw.set("traceback", lua.create_function(traceback)?)?;
     let f = fuel.clone();
-    raw.set(
-        "doomed",
-        lua.create_function(move |_, ()| Ok(f.doomed.get()))?,
-    )?;
+    let doomed = lua.create_function(move |_, ()| Ok(f.doomed.get()))?;
+    // The raw C pcall and xpcall re-raise a doomed process's reason through it.
+    lua.set_named_registry_value(crate::ffi::protect::DOOMED_KEY, &doomed)?;
+    raw.set("doomed", doomed)?;
+    let [pcall, xpcall, resume] = crate::ffi::protect::functions(lua)?;
+    raw.set("pcall", pcall)?;
+    raw.set("xpcall", xpcall)?;
+    raw.set("resume", resume)?;
     raw.set(
         "gc_collect",
         lua.create_function(move |lua, full: bool| preempt::collect_in_slice(lua, &fuel, full))?,

@@ -119,4 +119,52 @@ function M.wrap_closes_pending_variables_on_error()
   return true
 end
 
+-- Enough work per level that the count hook preempts the recursion many times over.
+local function busy()
+  local s = 0
+  for i = 1, 2000 do s = s + i end
+  return s
+end
+
+function M.pcall_recursion_stops_at_c_stack_overflow_across_preemption()
+  local depth = 0
+  local function loop()
+    depth = depth + 1
+    busy()
+    local ok, err = pcall(loop)
+    if not ok then error(err, 0) end
+  end
+  local ok, err = pcall(loop)
+  assert.eq(ok, false)
+  assert.eq(err, "C stack overflow")
+  -- stock Lua: 200 C calls, less those the test runner's own calls take
+  assert.truthy(depth > 150 and depth < 200, "depth " .. depth)
+  depth = 0
+  local function xloop()
+    depth = depth + 1
+    busy()
+    return xpcall(xloop, function(m) return "handled: " .. m end)
+  end
+  local r = table.pack(xloop())
+  assert.eq(r[r.n], "handled: C stack overflow")
+  assert.truthy(depth > 150 and depth < 200, "xpcall depth " .. depth)
+  return true
+end
+
+function M.coroutine_nesting_counts_c_calls_across_preemption()
+  local depth = 0
+  local function nest()
+    depth = depth + 1
+    busy()
+    local ok, err = coroutine.resume(coroutine.create(function() return pcall(nest) end))
+    if not ok then error(err, 0) end
+    return err
+  end
+  local ok = pcall(nest)
+  -- each level is a resume and a pcall: two C calls
+  assert.truthy(depth > 75 and depth < 100, "depth " .. depth)
+  assert.eq(ok, true)
+  return true
+end
+
 return M

@@ -490,6 +490,24 @@ for _, k in ipairs({
   BASE[k] = _G[k]
 end
 
+-- Stock names of the runtime's built-ins, which tracebacks show as C functions
+-- (src/ffi/traceback.rs); stock Lua's own functions are named from `package.loaded`.
+local function builtin_names()
+  local names = { [raw.pcall] = "pcall", [raw.xpcall] = "xpcall" }
+  local function name_all(lib, prefix)
+    for k, v in pairs(lib) do
+      if type(v) == "function" and names[v] == nil and is_builtin(v) then names[v] = prefix .. k end
+    end
+  end
+  name_all(BASE, "")
+  for mod, lib in pairs({ string = string_lib, table = table_lib, os = os_lib,
+    coroutine = sandbox_coroutine, process = process, channel = channel, time = time,
+    errors = errors }) do
+    name_all(lib, mod .. ".")
+  end
+  return names
+end
+
 local BUILTIN = {
   time = BASE.time,
   uuid = readonly(uuid, "uuid"),
@@ -565,6 +583,9 @@ local function make_load(env)
     return load(chunk, name, "t", fenv)
   end
 end
+
+-- Every process has its own `require` and `load`: named by their prototype.
+raw.name_builtins(builtin_names(), { [make_require(0, {}, {}, {})] = "require", [make_load({})] = "load" })
 
 -- Standard modules a host can give back to its processes (manifest `allow: [io, os]`).
 local ALLOWABLE = { io = readonly(io, "io"), os = readonly(os, "os") }

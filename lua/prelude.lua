@@ -123,12 +123,12 @@ local channel = {
 ------------------------------------------------------------------------------------------
 -- process
 
-local raw_spawn, raw_send_msg = raw.spawn, raw.send
+local raw_send_msg = raw.send
 local process = {
-  spawn = function(...) return raw_spawn(0, ...) end,
-  spawn_monitored = function(...) return raw_spawn(1, ...) end,
-  spawn_linked = function(...) return raw_spawn(2, ...) end,
-  spawn_linked_monitored = function(...) return raw_spawn(3, ...) end,
+  spawn = raw.spawn,
+  spawn_monitored = raw.spawn_monitored,
+  spawn_linked = raw.spawn_linked,
+  spawn_linked_monitored = raw.spawn_linked_monitored,
   pid = function() return finish(raw.pid()) end,
   id = function() return finish(raw.id()) end,
   send = raw_send_msg,
@@ -596,6 +596,11 @@ local function make_base_copy()
       others[k] = v
     end
   end
+  -- The per-process names set right after the copy get their slots here too, so setting
+  -- them does not grow (rehash) the table.
+  for _, k in ipairs({ "_G", "require", "load" }) do
+    if BASE[k] == nil then parts[#parts + 1] = string.format("[%q] = false", k) end
+  end
   local make = load("local B = ...; return function() return { " ..
     table.concat(parts, ", ") .. " } end", "=base", "t", {})
   local copy = make(BASE)
@@ -607,6 +612,12 @@ local function make_base_copy()
   end
 end
 
+-- `std_of(env)`: the standard libraries `require` finds in `env`, in one pre-sized table.
+local std_parts = { "_G = env" }
+for _, name in ipairs(STD_NAMES) do std_parts[#std_parts + 1] = name .. " = env." .. name end
+local std_of = load("return function(env) return { " .. table.concat(std_parts, ", ") ..
+  " } end", "=std", "t", {})()
+
 local function new_env(e, h)
   if base_copy == nil then base_copy = make_base_copy() end
   local env = base_copy()
@@ -615,8 +626,7 @@ local function new_env(e, h)
   if allowed then
     for name, mod in pairs(allowed) do env[name] = mod end
   end
-  local std = { _G = env }
-  for _, name in ipairs(STD_NAMES) do std[name] = env[name] end
+  local std = std_of(env)
   if allowed and allowed.io then std.io = allowed.io end
   env.require = make_require(e, env, {}, std)
   env.load = make_load(env)
@@ -661,21 +671,9 @@ local result_mt = {
   end,
 }
 
--- Event tables (SPEC §2.3), built here because one call into Lua is cheaper than a
--- protected API call per field from Rust.
-local function make_event(kind, from, at, has_exit, value, err)
-  if has_exit then
-    return {
-      kind = kind, from = from, at = at, error = err,
-      result = setmetatable({ value = value, error = err }, result_mt),
-    }
-  end
-  return { kind = kind, from = from, at = at, reason = err }
-end
-
 return {
   proc_main = proc_main,
-  make_event = make_event,
+  result_mt = result_mt,
   register_host = register_host,
   chan_methods = Channel,
   timer_methods = timer_methods,

@@ -4,8 +4,10 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod chan;
+pub mod event;
 pub mod hot;
 pub mod protect;
+pub mod resume;
 pub mod traceback;
 
 use mlua::ffi;

@@ -275,9 +275,12 @@ local function forward(co, ok, ...)
       -- blocking call raise inside the coroutine that made it.
       drop_request()
       return forward(co, co_resume(co, NO_YIELD))
-    elseif first == BLOCK or first == PREEMPT then
+    elseif first == BLOCK then
       return forward(co, co_resume(co, co_yield(first)))
-    elseif select("#", ...) == 0 and preempted(co) then
+    elseif first == PREEMPT or (select("#", ...) == 0 and preempted(co)) then
+      -- A preemption that cannot reach the scheduler from here goes on at once: the time
+      -- it runs over is bounded as Lua that cannot yield (src/preempt.rs, charge_slice).
+      if not co_isyieldable() then return forward(co, co_resume(co)) end
       return forward(co, co_resume(co, co_yield(PREEMPT)))
     end
   end

@@ -10,7 +10,7 @@
 //! `false` (rep only): the result is the empty string, return it without looping.
 
 use crate::ffi;
-use crate::preempt::{Fuel, INSTRUCTION_LIMIT, STUCK_IN_C, STUCK_INSTRUCTIONS_MAX};
+use crate::preempt::{self, Charged, Fuel, INSTRUCTION_LIMIT};
 use mlua::{Lua, MultiValue, Table, Value};
 use std::rc::Rc;
 
@@ -86,21 +86,14 @@ fn charge(lua: &Lua, fuel: &Fuel, steps: u64) -> mlua::Result<Value> {
         return Ok(Value::String(lua.create_string(INSTRUCTION_LIMIT)?));
     }
     fuel.budget.set(left - steps);
-    let progress = fuel.progress.get().saturating_add(steps);
-    fuel.progress.set(progress);
-    if !ffi::is_yieldable(lua.state()) {
-        let stuck = fuel.stuck.get().saturating_add(steps);
-        fuel.stuck.set(stuck);
-        if stuck > STUCK_INSTRUCTIONS_MAX {
-            fuel.doomed.set(Some(STUCK_IN_C));
-            return Ok(Value::String(lua.create_string(STUCK_IN_C)?));
+    match preempt::charge_slice(fuel, steps, ffi::is_yieldable(lua.state())) {
+        Charged::Run => Ok(Value::Nil),
+        Charged::Yield => Ok(Value::Boolean(true)),
+        Charged::Doom(reason) => {
+            fuel.doomed.set(Some(reason));
+            Ok(Value::String(lua.create_string(reason)?))
         }
-        return Ok(Value::Nil);
     }
-    if progress >= fuel.slice.get() {
-        return Ok(Value::Boolean(true));
-    }
-    Ok(Value::Nil)
 }
 
 fn nth(args: &MultiValue, n: usize) -> Option<&Value> {

@@ -110,21 +110,20 @@ impl Fuel {
     }
 }
 
-/// `collectgarbage("collect" | "step")` from a script: the growth so far stays charged to
-/// the slice, and what the collection frees (much of it other processes' garbage) does not
-/// widen what the rest of the slice may allocate.
+/// Collector work a script asks for (`collectgarbage` steps): the growth so far stays
+/// charged to the slice, and what the work frees (much of it other processes' garbage)
+/// does not widen what the rest of the slice may allocate.
 ///
 /// # Errors
 /// Only errors Lua's collector reports.
-pub fn collect_in_slice(lua: &Lua, fuel: &Fuel, full: bool) -> mlua::Result<bool> {
+pub fn collect_in_slice<T>(
+    lua: &Lua,
+    fuel: &Fuel,
+    work: impl FnOnce() -> mlua::Result<T>,
+) -> mlua::Result<T> {
     let pre = lua.used_memory();
     let grown = pre.saturating_sub(fuel.mem_base.get());
-    let done = if full {
-        lua.gc_collect()?;
-        true
-    } else {
-        lua.gc_step()?
-    };
+    let done = work()?;
     let post = lua.used_memory();
     let left = fuel.mem_allowance.get().saturating_sub(grown);
     // The growth up to here is kept in the base, so the slice's charge still includes it.

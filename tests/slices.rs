@@ -4,7 +4,7 @@
 //! ended with a clear error. Each attack runs as the root, driven by `run_for(0)`, which
 //! runs one slice per call, so the longest call is the longest slice.
 
-use moonhost::{App, Exit, Runtime, Step};
+use moonhost::{App, Exit, Limits, Runtime, Step};
 use std::time::{Duration, Instant};
 
 /// The bound of the issue, on an idle machine.
@@ -30,7 +30,12 @@ fn app(name: &str, body: &str) -> (std::path::PathBuf, App) {
 /// Runs `body` as the root until it ends; returns its error text and the longest slice.
 fn longest_slice(name: &str, body: &str, seed: Option<u64>) -> (String, Duration) {
     let (dir, app) = app(name, body);
-    let mut b = Runtime::builder();
+    // Room for the million tables of the collection attack (a whole collection over them
+    // is far over the bound).
+    let mut b = Runtime::builder().limits(Limits {
+        memory_bytes: 512 << 20,
+        ..Limits::default()
+    });
     if let Some(s) = seed {
         b = b.seed(s);
     }
@@ -102,30 +107,57 @@ const ATTACKS: &[(&str, &str, &str)] = &[
         "load(function() while true do end end)",
         "process ran too long inside a call that cannot yield",
     ),
+    (
+        "full_collections_over_many_live_tables",
+        "local keep = {}
+         for i = 1, 1000000 do keep[i] = {} end
+         for i = 1, 5 do collectgarbage() end
+         error('collections done')",
+        "collections done",
+    ),
+    (
+        "class_find_in_a_loop_over_one_mib",
+        "local s = string.rep('x', 1 << 20)
+         for i = 1, 30 do s:find('[y]') end
+         error('finds done')",
+        "finds done",
+    ),
 ];
 
-fn check_all(seed: Option<u64>) {
-    let mut report = Vec::new();
+/// Runs of an attack before a slice over the bound counts: a loaded machine can
+/// deschedule one slice, while a slice that truly holds the thread does so every time.
+const TRIES: usize = 3;
+
+fn check_all(seed: Option<u64>) -> Vec<String> {
+    let mut over = Vec::new();
     for (name, body, expect) in ATTACKS {
-        let (err, worst) = longest_slice(name, body, seed);
-        eprintln!("{name} (seed {seed:?}): longest slice {worst:?}: {err}");
-        assert!(
-            err.contains(expect),
-            "{name}: expected '{expect}', got '{err}'"
-        );
-        if worst > SLICE_BOUND + SLACK {
-            report.push(format!("{name}: {worst:?}"));
+        let mut best = Duration::MAX;
+        for _ in 0..TRIES {
+            let (err, worst) = longest_slice(name, body, seed);
+            assert!(
+                err.contains(expect),
+                "{name}: expected '{expect}', got '{err}'"
+            );
+            best = best.min(worst);
+            if best <= SLICE_BOUND + SLACK {
+                break;
+            }
+        }
+        eprintln!("{name} (seed {seed:?}): longest slice {best:?}");
+        if best > SLICE_BOUND + SLACK {
+            over.push(format!("{name} (seed {seed:?}): {best:?}"));
         }
     }
-    assert!(report.is_empty(), "slices over {SLICE_BOUND:?}: {report:?}");
+    over
 }
 
+// One test, so the two clocks do not run side by side and measure each other.
 #[test]
-fn no_slice_holds_the_thread_long_on_the_real_clock() {
-    check_all(None);
-}
-
-#[test]
-fn no_slice_holds_the_thread_long_in_a_simulation() {
-    check_all(Some(1));
+fn no_slice_holds_the_thread_long() {
+    let mut over = check_all(None);
+    over.extend(check_all(Some(1)));
+    assert!(
+        over.is_empty(),
+        "slices over {SLICE_BOUND:?} in {TRIES} runs: {over:?}"
+    );
 }

@@ -28,10 +28,6 @@ pub fn open(lua: &Lua, raw: &Table, fuel: Rc<Fuel>) -> mlua::Result<()> {
         "doomed",
         lua.create_function(move |_, ()| Ok(f.doomed.get()))?,
     )?;
-    raw.set(
-        "gc_collect",
-        lua.create_function(move |lua, full: bool| preempt::collect_in_slice(lua, &fuel, full))?,
-    )?;
     // The prelude is loaded stripped (src/lua/mod.rs), so its functions have no source.
     raw.set(
         "is_builtin",

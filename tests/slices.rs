@@ -122,6 +122,15 @@ const ATTACKS: &[(&str, &str, &str)] = &[
          error('finds done')",
         "finds done",
     ),
+    (
+        "channel_buffer_flood",
+        "local c = channel.new(1 << 40)
+         for i = 1, 1e9 do
+           local ok, err = c:send({})
+           if not ok then error(err, 0) end
+         end",
+        "too many values waiting in channels runtime-wide",
+    ),
 ];
 
 /// Runs of an attack before a slice over the bound counts: a loaded machine can

@@ -204,7 +204,7 @@ impl Runtime {
                     &e,
                     capped,
                     core.limits_of(proc).map(|l| l.memory_bytes),
-                    core.memory_ceiling(),
+                    core.heap_share(),
                 );
                 core.restore_thread(tid, thread);
                 core.end_process(proc, Exit::Error(msg), tb);

@@ -3,6 +3,10 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod chan;
+pub mod hot;
+pub mod resume;
+
 use mlua::ffi;
 use std::cell::Cell;
 use std::ffi::{CStr, c_int};

@@ -425,10 +425,10 @@ impl Gen<'_, '_> {
             "^(.-)%s*$", "(.)%1", "a-a-a-a-b", "[%w_]*=", ".*.*x",
         ];
         let n = match self.n(3) {
-            0 => self.n(100),
-            1 => self.n(40_000),
-            2 => 1 << self.n(22),
-            _ => self.u.arbitrary::<i64>().unwrap_or(0) as u64 as usize,
+            0 => u64::from(self.n(100)),
+            1 => u64::from(self.n(40_000)),
+            2 => 1u64 << self.n(22),
+            _ => self.u.arbitrary::<i64>().unwrap_or(0) as u64,
         };
         let pat = PATTERNS[self.n(PATTERNS.len() as u32 - 1) as usize];
         let f = ["find", "match", "gsub", "gmatch"][self.n(3) as usize];

@@ -11,7 +11,9 @@ local raw = ...
 
 local BLOCK, RAISE, PREEMPT, NO_YIELD = raw.BLOCK, raw.RAISE, raw.PREEMPT, raw.NO_YIELD
 local CANNOT_YIELD = raw.CANNOT_YIELD
-local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+-- `raw.resume` is stock `coroutine.resume` that also hands the resumer's C-call count to
+-- the coroutine (src/ffi/protect.rs), as stock Lua's count survives preemption there.
+local co_create, co_resume, co_yield = coroutine.create, raw.resume, coroutine.yield
 local co_status, co_close = coroutine.status, coroutine.close
 local error, select, type, tostring, setmetatable = error, select, type, tostring, setmetatable
 local rawget, rawset, next, pairs, ipairs, load = rawget, rawset, next, pairs, ipairs, load
@@ -121,12 +123,12 @@ local channel = {
 ------------------------------------------------------------------------------------------
 -- process
 
-local raw_spawn, raw_send_msg = raw.spawn, raw.send
+local raw_send_msg = raw.send
 local process = {
-  spawn = function(...) return raw_spawn(0, ...) end,
-  spawn_monitored = function(...) return raw_spawn(1, ...) end,
-  spawn_linked = function(...) return raw_spawn(2, ...) end,
-  spawn_linked_monitored = function(...) return raw_spawn(3, ...) end,
+  spawn = raw.spawn,
+  spawn_monitored = raw.spawn_monitored,
+  spawn_linked = raw.spawn_linked,
+  spawn_linked_monitored = raw.spawn_linked_monitored,
   pid = function() return finish(raw.pid()) end,
   id = function() return finish(raw.id()) end,
   send = raw_send_msg,
@@ -233,7 +235,6 @@ local preempted = raw.preempted
 -- A process ended by the runtime (instruction limit, stuck where it cannot yield) must not
 -- be kept alive by catching the error: every catch point re-raises it.
 local doomed = raw.doomed
-local base_pcall, base_xpcall = pcall, xpcall
 
 local function after_catch(ok, ...)
   if not ok then
@@ -466,9 +467,11 @@ local BASE = {
   errors = readonly(errors, "errors"),
   print = print,
   unpack = table.unpack,
-  pcall = function(f, ...) return after_catch(base_pcall(f, ...)) end,
+  -- raw C functions (src/ffi/protect.rs): they count the C-call depth across preemption
+  -- and re-raise a doomed process's reason after a catch, as `after_catch` does.
+  pcall = raw.pcall,
   collectgarbage = sandbox_collect,
-  xpcall = function(f, h, ...) return after_catch(base_xpcall(f, h, ...)) end,
+  xpcall = raw.xpcall,
   rawset = guarded_rawset,
   setmetatable = sandbox_setmetatable,
 }
@@ -477,6 +480,24 @@ for _, k in ipairs({
   "tostring", "type", "rawequal", "rawget", "rawlen", "getmetatable",
 }) do
   BASE[k] = _G[k]
+end
+
+-- Stock names of the runtime's built-ins, which tracebacks show as C functions
+-- (src/ffi/traceback.rs); stock Lua's own functions are named from `package.loaded`.
+local function builtin_names()
+  local names = { [raw.pcall] = "pcall", [raw.xpcall] = "xpcall" }
+  local function name_all(lib, prefix)
+    for k, v in pairs(lib) do
+      if type(v) == "function" and names[v] == nil and is_builtin(v) then names[v] = prefix .. k end
+    end
+  end
+  name_all(BASE, "")
+  for mod, lib in pairs({ string = string_lib, table = table_lib, os = os_lib,
+    coroutine = sandbox_coroutine, process = process, channel = channel, time = time,
+    errors = errors }) do
+    name_all(lib, mod .. ".")
+  end
+  return names
 end
 
 local BUILTIN = {
@@ -555,6 +576,9 @@ local function make_load(env)
   end
 end
 
+-- Every process has its own `require` and `load`: named by their prototype.
+raw.name_builtins(builtin_names(), { [make_require(0, {}, {}, {})] = "require", [make_load({})] = "load" })
+
 -- Standard modules a host can give back to its processes (manifest `allow: [io, os]`).
 local ALLOWABLE = { io = readonly(io, "io"), os = readonly(os, "os") }
 local HOST_ALLOW = {}
@@ -585,6 +609,11 @@ local function make_base_copy()
       others[k] = v
     end
   end
+  -- The per-process names set right after the copy get their slots here too, so setting
+  -- them does not grow (rehash) the table.
+  for _, k in ipairs({ "_G", "require", "load" }) do
+    if BASE[k] == nil then parts[#parts + 1] = string.format("[%q] = false", k) end
+  end
   local make = load("local B = ...; return function() return { " ..
     table.concat(parts, ", ") .. " } end", "=base", "t", {})
   local copy = make(BASE)
@@ -596,6 +625,12 @@ local function make_base_copy()
   end
 end
 
+-- `std_of(env)`: the standard libraries `require` finds in `env`, in one pre-sized table.
+local std_parts = { "_G = env" }
+for _, name in ipairs(STD_NAMES) do std_parts[#std_parts + 1] = name .. " = env." .. name end
+local std_of = load("return function(env) return { " .. table.concat(std_parts, ", ") ..
+  " } end", "=std", "t", {})()
+
 local function new_env(e, h)
   if base_copy == nil then base_copy = make_base_copy() end
   local env = base_copy()
@@ -604,8 +639,7 @@ local function new_env(e, h)
   if allowed then
     for name, mod in pairs(allowed) do env[name] = mod end
   end
-  local std = { _G = env }
-  for _, name in ipairs(STD_NAMES) do std[name] = env[name] end
+  local std = std_of(env)
   if allowed and allowed.io then std.io = allowed.io end
   env.require = make_require(e, env, {}, std)
   env.load = make_load(env)
@@ -650,21 +684,9 @@ local result_mt = {
   end,
 }
 
--- Event tables (SPEC §2.3), built here because one call into Lua is cheaper than a
--- protected API call per field from Rust.
-local function make_event(kind, from, at, has_exit, value, err)
-  if has_exit then
-    return {
-      kind = kind, from = from, at = at, error = err,
-      result = setmetatable({ value = value, error = err }, result_mt),
-    }
-  end
-  return { kind = kind, from = from, at = at, reason = err }
-end
-
 return {
   proc_main = proc_main,
-  make_event = make_event,
+  result_mt = result_mt,
   register_host = register_host,
   chan_methods = Channel,
   timer_methods = timer_methods,

@@ -97,7 +97,7 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     )?;
     spawner::register(lua, exports.get("spawner_methods")?)?;
     security::register(lua, &exports)?;
-    lua.set_app_data(object::EventMaker(exports.get("make_event")?));
+    crate::ffi::event::register(lua, exports.get("result_mt")?)?;
     let installed = Installed {
         proc_main: exports.get("proc_main")?,
         register_host: exports.get("register_host")?,
@@ -125,6 +125,8 @@ fn stripped(lua: &Lua, src: &str, name: &str) -> mlua::Result<Function> {
 /// Lua allocation failures.
 pub fn task_thread(lua: &Lua, core: &mut Core) -> mlua::Result<Thread> {
     if let Some(t) = core.take_pooled_thread() {
+        // A task ended while suspended inside a protected call leaves that call counted.
+        crate::ffi::protect::reset(t.state());
         return Ok(t);
     }
     let main = lua

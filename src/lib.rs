@@ -93,6 +93,7 @@ mod trace;
 mod watchdog;
 
 pub use crate::core::{ProcState, ProcessInfo, WaitKind};
+pub use crate::entry::ReloadReport;
 pub use crate::error::{Error, Result};
 pub use crate::hostbox::{CrashReport, Delivery, Mailbox};
 pub use crate::ids::{Pid, PidParseError};

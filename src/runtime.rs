@@ -11,6 +11,7 @@ mod builder;
 mod embed;
 mod frames;
 mod observe;
+mod reload;
 mod scheduler;
 
 pub use crate::core::RootExit;

@@ -27,6 +27,7 @@ mod run;
 mod schedule;
 mod select;
 mod timers;
+mod upgrade;
 mod wait;
 
 pub use calls::Call;

@@ -5,7 +5,7 @@
 use super::time::TimeObj;
 use crate::core::Core;
 use crate::ids::ChanId;
-use crate::message::{ChanKind, Event, Exit, Item, Message};
+use crate::message::{ChanKind, Event, EventKind, Exit, Item, Message};
 use crate::payload::{Payload, PayloadBox};
 use crate::request::{Done, Outcome};
 use mlua::{
@@ -135,8 +135,20 @@ fn event_table(lua: &Lua, core: &Core, e: &Event) -> mlua::Result<Value> {
     match &e.exit {
         Some(Exit::Normal(v)) => make.call((kind, from, at, true, v.to_lua(lua)?, Value::Nil)),
         Some(Exit::Error(msg)) => make.call((kind, from, at, true, Value::Nil, msg.as_str())),
+        None if e.kind == EventKind::Reload => reload_event(lua, kind, at, &e.reason),
         None => make.call((kind, from, at, false, Value::Nil, &*e.reason)),
     }
+}
+
+/// `{kind = "pid.reload", from = "", entry = <id>, at}` (SPEC §12.3.1): rare, so built here
+/// rather than in the prelude's event maker.
+fn reload_event(lua: &Lua, kind: &str, at: i64, entry: &str) -> mlua::Result<Value> {
+    let t = lua.create_table_with_capacity(0, 4)?;
+    t.raw_set("kind", kind)?;
+    t.raw_set("from", "")?;
+    t.raw_set("entry", entry)?;
+    t.raw_set("at", at)?;
+    Ok(Value::Table(t))
 }
 
 /// The value of a message on a raw-mode `listen` channel: its one payload, or a table of

@@ -90,6 +90,7 @@ mod testcase;
 pub mod testrun;
 mod timer;
 mod trace;
+mod watch;
 mod watchdog;
 
 pub use crate::core::{ProcState, ProcessInfo, WaitKind};

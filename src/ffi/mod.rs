@@ -3,6 +3,8 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod signal;
+
 use mlua::ffi;
 use std::cell::Cell;
 use std::ffi::{CStr, c_int};

@@ -132,6 +132,30 @@ function M.upgrade_closes_the_old_coroutines_and_works_from_a_spawned_task()
   process.terminate(pid)
 end
 
+function M.a_supervised_child_keeps_its_place_across_an_upgrade()
+  local supervisor = require("supervisor")
+  process.set_options({ trap_links = true })
+  local me = process.pid()
+  local sup = assert(supervisor.start({ children = {
+    { id = "r", entry = W .. "restarter", args = { me, 1 }, shutdown = "50ms" },
+  } }))
+  local rounds = process.listen("round")
+  assert.same(helpers.recv(rounds, "round 1"), { n = 1, upgrades = 0 })
+  assert.same(helpers.recv(rounds, "round 2"), { n = 2, upgrades = 1 })
+  local kids = supervisor.which_children(sup)
+  assert.eq(kids[1].status, "running")
+  assert.eq(kids[1].restarts, 0)
+  local pid = kids[1].pid
+  assert.eq(process.info(pid).upgrades, 1)
+  -- Its crash is a crash of the supervised child: restarted from the child spec's entry.
+  process.terminate(pid)
+  assert.same(helpers.recv(rounds, "round 1 again"), { n = 1, upgrades = 0 })
+  local again = supervisor.which_children(sup)[1]
+  assert(again.pid ~= pid, "a new incarnation")
+  assert.eq(again.restarts, 1)
+  supervisor.stop(sup)
+end
+
 function M.reload_event_names_its_kind()
   assert.eq(process.event.RELOAD, "pid.reload")
 end

@@ -71,30 +71,9 @@ local raw_recv, raw_send, raw_select, is_chan = raw.chan_recv, raw.chan_send, ra
 local CASE = { __name = "channel.case", __metatable = false }
 
 local Channel = {}
--- receive and send are the hot path: written out instead of going through `finish`.
-function Channel.receive(ch)
-  local v, ok = raw_recv(ch)
-  if v == BLOCK then
-    v, ok = co_yield(BLOCK)
-    if v == NO_YIELD then error(CANNOT_YIELD, 2) end
-  elseif v == RAISE then
-    error(ok, 2)
-  end
-  return v, ok
-end
-function Channel.send(ch, v)
-  local r, err = raw_send(ch, v)
-  if r == BLOCK then
-    r, err = co_yield(BLOCK)
-    if r == NO_YIELD then error(CANNOT_YIELD, 2) end
-    -- a woken send returns `true`, or `nil, "send on closed channel"`
-    if err == nil then return r end
-  elseif r == RAISE then
-    error(err, 2)
-  end
-  if err == nil then return r end
-  return r, err
-end
+-- receive and send are raw C functions: they yield to the scheduler themselves.
+Channel.receive = raw_recv
+Channel.send = raw_send
 function Channel.close(ch) return finish(raw.chan_close(ch)) end
 function Channel.case_receive(ch)
   if not is_chan(ch) then
@@ -150,7 +129,7 @@ local process = {
   spawn_linked_monitored = function(...) return raw_spawn(3, ...) end,
   pid = function() return finish(raw.pid()) end,
   id = function() return finish(raw.id()) end,
-  send = function(...) return finish(raw_send_msg(...)) end,
+  send = raw_send_msg,
   listen = function(topic, opts) return finish(raw.listen(topic, opts)) end,
   unlisten = function(ch) return finish(raw.unlisten(ch)) end,
   inbox = function() return finish(raw.inbox()) end,

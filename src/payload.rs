@@ -265,7 +265,10 @@ impl Copier {
                     }
                     return Ok(p);
                 }
-                // Channels and error objects name themselves through their metatable's
+                if crate::ffi::chan::is_channel(v) {
+                    return Err(CopyError::Unsupported("channel"));
+                }
+                // Error objects name themselves through their metatable's
                 // `__name`; an error object travels as its message (SPEC §9.1).
                 let named = ud
                     .metatable()
@@ -278,9 +281,6 @@ impl Copier {
                         .map_err(|_| CopyError::Unsupported("userdata"))?;
                     self.charge(msg.len())?;
                     return Ok(Payload::Str(msg.into_bytes().into()));
-                }
-                if named.is_some_and(|n| n == "channel") {
-                    return Err(CopyError::Unsupported("channel"));
                 }
                 return Err(CopyError::Unsupported("userdata"));
             }

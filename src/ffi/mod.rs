@@ -3,6 +3,8 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod chan;
+pub mod hot;
 pub mod signal;
 
 use mlua::ffi;

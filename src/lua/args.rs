@@ -13,12 +13,10 @@ use mlua::{AppDataRefMut, IntoLua, LightUserData, Lua, MultiValue, Value};
 
 /// What a binding raises instead of blocking where its task cannot yield (a `table.sort`
 /// comparator, a `string.gsub` callback, a `load` reader, a metamethod, a finalizer).
-pub const CANNOT_YIELD: &str = "attempt to block where the process cannot yield";
+pub const CANNOT_YIELD: &str = ffi::hot::CANNOT_YIELD;
 
-static BLOCK_MARK: u8 = 0;
-static RAISE_MARK: u8 = 0;
+use ffi::hot::{BLOCK_MARK, NO_YIELD_MARK, RAISE_MARK};
 static PREEMPT_MARK: u8 = 0;
-static NO_YIELD_MARK: u8 = 0;
 
 /// The marker a binding returns after parking the current task.
 pub fn block() -> Value {

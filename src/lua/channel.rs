@@ -16,13 +16,20 @@ use smallvec::SmallVec;
 /// Adds the raw channel functions to the prelude's `raw` table.
 pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set("chan_new", lua.create_function(chan_new)?)?;
-    raw.set("chan_send", lua.create_function(chan_send)?)?;
-    raw.set("chan_recv", lua.create_function(chan_recv)?)?;
+    let hot = |fast, slow| crate::ffi::hot::function(lua, fast, slow);
+    raw.set(
+        "chan_send",
+        hot(super::hot::chan_send, lua.create_function(chan_send)?)?,
+    )?;
+    raw.set(
+        "chan_recv",
+        hot(super::hot::recv, lua.create_function(chan_recv)?)?,
+    )?;
     raw.set("chan_close", lua.create_function(chan_close)?)?;
     raw.set("chan_select", lua.create_function(chan_select)?)?;
     raw.set(
         "is_chan",
-        lua.create_function(|_, v: Value| Ok(chan_id(&v).is_some()))?,
+        lua.create_function(|lua, v: Value| Ok(chan_id(lua, &v).is_some()))?,
     )?;
     Ok(())
 }
@@ -53,7 +60,7 @@ fn chan_new(lua: &Lua, args: MultiValue) -> Ret {
 }
 
 fn checked_chan(lua: &Lua, func: &str, v: &Value) -> Result<ChanId, Ret> {
-    match chan_id(v) {
+    match chan_id(lua, v) {
         Some(id) => Ok(id),
         None => Err(raise(lua, bad_arg(func, 1, "channel", v))),
     }
@@ -135,7 +142,7 @@ fn read_cases(
             return Ok(Err(raise(lua, msg)));
         };
         let ch: Value = t.raw_get(1)?;
-        let Some(id) = chan_id(&ch) else {
+        let Some(id) = chan_id(lua, &ch) else {
             return Ok(Err(raise(
                 lua,
                 format!("channel.select: case #{i} has no channel"),

@@ -8,6 +8,7 @@ pub mod channel;
 pub mod ctx;
 pub mod duration;
 pub mod errors;
+mod hot;
 pub mod introspect;
 mod misc;
 pub mod object;

@@ -4,58 +4,54 @@
 
 use super::time::TimeObj;
 use crate::core::Core;
+use crate::ffi;
 use crate::ids::ChanId;
 use crate::message::{ChanKind, Event, EventKind, Exit, Item, Message};
 use crate::payload::{Payload, PayloadBox};
 use crate::request::{Done, Outcome};
-use mlua::{
-    AnyUserData, Function, Lua, MultiValue, Table, UserData, UserDataFields, UserDataMethods, Value,
-};
+use mlua::{AnyUserData, Function, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
+use slotmap::{Key, KeyData};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// The userdata behind a Lua channel object.
-#[derive(Debug)]
-pub struct ChanRef {
-    /// The channel record.
-    pub id: ChanId,
-    /// Where the id goes when Lua collects the object.
-    pub grave: Rc<RefCell<Vec<ChanId>>>,
-}
-
-impl Drop for ChanRef {
-    fn drop(&mut self) {
-        if let Ok(mut g) = self.grave.try_borrow_mut() {
-            g.push(self.id);
-        }
-    }
-}
+/// Where collected channel objects' ids go (the core's graveyard), reachable while the core
+/// itself is borrowed (a collection can run inside any allocation).
+struct Graveyard(Rc<RefCell<Vec<ChanId>>>);
 
 /// The channel id inside a Lua value, if it is a channel object.
-pub fn chan_id(v: &Value) -> Option<ChanId> {
-    match v {
-        Value::UserData(ud) => ud.borrow::<ChanRef>().ok().map(|c| c.id),
-        _ => None,
+pub fn chan_id(lua: &Lua, v: &Value) -> Option<ChanId> {
+    ffi::chan::id_of(lua, v).map(chan_from_bits)
+}
+
+/// The channel id a channel object stores.
+pub fn chan_from_bits(bits: u64) -> ChanId {
+    ChanId::from(KeyData::from_ffi(bits))
+}
+
+fn bury(lua: &Lua, bits: u64) {
+    if let Some(g) = lua.try_app_data_ref::<Graveyard>().ok().flatten()
+        && let Ok(mut g) = g.0.try_borrow_mut()
+    {
+        g.push(chan_from_bits(bits));
     }
 }
 
-/// Registers the channel userdata type with `methods` (from the prelude) as its `__index`.
+/// Registers the channel object type with `methods` (from the prelude) as its `__index`.
 pub fn register_channel(lua: &Lua, methods: Table) -> mlua::Result<()> {
-    lua.register_userdata_type::<ChanRef>(move |reg| {
-        reg.add_meta_field("__index", methods);
-        reg.add_meta_field("__name", "channel");
-        reg.add_meta_method("__tostring", |_, c: &ChanRef, ()| {
-            Ok(format!("channel: {:?}", c.id))
-        });
-    })
+    let tostring = lua.create_function(|lua, v: Value| {
+        Ok(chan_id(lua, &v).map(|id| format!("channel: {id:?}")))
+    })?;
+    ffi::chan::register(lua, methods, tostring, bury)
+}
+
+/// Sends the ids of collected channel objects to `core`'s graveyard.
+pub fn adopt_graveyard(lua: &Lua, core: &Core) {
+    lua.set_app_data(Graveyard(core.graveyard()));
 }
 
 /// Wraps channel `id` in a new Lua object.
-pub fn chan_object(lua: &Lua, core: &Core, id: ChanId) -> mlua::Result<AnyUserData> {
-    lua.create_any_userdata(ChanRef {
-        id,
-        grave: core.graveyard(),
-    })
+pub fn chan_object(lua: &Lua, _core: &Core, id: ChanId) -> mlua::Result<AnyUserData> {
+    ffi::chan::new_object(lua, id.data().as_ffi())
 }
 
 /// A message object delivered by the inbox or a message-mode `listen` channel.
@@ -172,29 +168,41 @@ fn raw_payload(lua: &Lua, payloads: &[Payload]) -> mlua::Result<Value> {
 /// `case, value, ok` (case from 1) for a select.
 pub fn outcome_values(lua: &Lua, core: &Core, o: Outcome) -> mlua::Result<MultiValue> {
     let mut mv = MultiValue::with_capacity(3);
-    let (value, ok) = match o.done {
-        Done::Received(item, kind) => (Some(item_value(lua, core, item, kind)?), true),
-        Done::Closed => (Some(Value::Nil), false),
-        Done::Sent | Done::Slept => (None, true),
-        Done::SendClosed => (None, false),
-    };
     match o.case {
         Some(i) => {
+            let (value, ok) = done_value(lua, core, o.done)?;
             mv.push_back(Value::Integer(i64::from(i) + 1));
             mv.push_back(value.unwrap_or(Value::Nil));
             mv.push_back(Value::Boolean(ok));
         }
-        None => match value {
-            Some(v) => {
-                mv.push_back(v);
-                mv.push_back(Value::Boolean(ok));
-            }
-            None if ok => mv.push_back(Value::Boolean(true)),
-            None => {
-                mv.push_back(Value::Nil);
-                mv.push_back(Value::String(lua.create_string("send on closed channel")?));
-            }
-        },
+        None => {
+            let (a, b) = plain_values(lua, core, o.done)?;
+            mv.push_back(a);
+            mv.extend(b);
+        }
     }
     Ok(mv)
+}
+
+/// What a receive or send outside a select returns for `done`: `v, ok`, `true`, or
+/// `nil, "send on closed channel"`.
+pub fn plain_values(lua: &Lua, core: &Core, done: Done) -> mlua::Result<(Value, Option<Value>)> {
+    Ok(match done_value(lua, core, done)? {
+        (Some(v), ok) => (v, Some(Value::Boolean(ok))),
+        (None, true) => (Value::Boolean(true), None),
+        (None, false) => (
+            Value::Nil,
+            Some(Value::String(lua.create_string("send on closed channel")?)),
+        ),
+    })
+}
+
+/// The value (none for a send or sleep) and ok flag of `done`.
+fn done_value(lua: &Lua, core: &Core, done: Done) -> mlua::Result<(Option<Value>, bool)> {
+    Ok(match done {
+        Done::Received(item, kind) => (Some(item_value(lua, core, item, kind)?), true),
+        Done::Closed => (Some(Value::Nil), false),
+        Done::Sent | Done::Slept => (None, true),
+        Done::SendClosed => (None, false),
+    })
 }

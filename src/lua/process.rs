@@ -21,7 +21,10 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set("spawn", lua.create_function(spawn)?)?;
     raw.set("pid", lua.create_function(pid)?)?;
     raw.set("id", lua.create_function(id)?)?;
-    raw.set("send", lua.create_function(send)?)?;
+    raw.set(
+        "send",
+        crate::ffi::hot::function(lua, super::hot::send, lua.create_function(send)?)?,
+    )?;
     raw.set("listen", lua.create_function(listen)?)?;
     raw.set("unlisten", lua.create_function(unlisten)?)?;
     raw.set("inbox", lua.create_function(inbox)?)?;
@@ -261,7 +264,7 @@ fn listen(lua: &Lua, args: MultiValue) -> Ret {
 fn unlisten(lua: &Lua, args: MultiValue) -> Ret {
     let mut c = core(lua)?;
     let p = me!(lua, c, "process.unlisten");
-    let removed = match chan_id(&arg(&args, 1)) {
+    let removed = match chan_id(lua, &arg(&args, 1)) {
         Some(id) => c.unlisten(p, id),
         None => false,
     };

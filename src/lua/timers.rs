@@ -72,7 +72,7 @@ fn arm_channel(lua: &Lua, d: i64, tick: Option<u64>) -> mlua::Result<Armed> {
         return Ok(Err(q));
     }
     let obj = new_object(lua, ChanKind::Timer, if tick.is_some() { 16 } else { 1 })?;
-    let id = chan_id(&Value::UserData(obj.clone())).expect("just made");
+    let id = chan_id(lua, &Value::UserData(obj.clone())).expect("just made");
     let mut c = core(lua)?;
     let deadline = c.clock().now().saturating_add(d.max(0) as u64);
     c.arm_chan(id, deadline, tick);

@@ -202,6 +202,7 @@ impl RuntimeBuilder {
         if !core.clock().is_virtual() && !core.tracer().is_on() {
             preempt::watch(&lua, &fuel)?;
         }
+        lua::object::adopt_graveyard(&lua, &core);
         lua.set_app_data(core);
         let poll = mio::Poll::new().map_err(|e| Error::Poll(e.to_string()))?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)

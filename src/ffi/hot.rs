@@ -1,0 +1,389 @@
+//! Raw C entry points of the hot bindings (`process.send`, channel `receive`…).
+//!
+//! A hot binding is a C closure over two upvalues: its mlua function (the "slow" binding,
+//! which handles every case) and a plain Rust function (the "fast" binding). The C function
+//! reads the arguments straight off the Lua stack into [`Arg`]s, calls the fast binding, and
+//! pushes what it returns, raises, or yields the BLOCK marker to the scheduler itself: no
+//! mlua callback, no `MultiValue`, no prelude wrapper in between. Whatever the fast binding
+//! does not handle ([`Out::Slow`]) goes to the slow binding with the same arguments, whose
+//! BLOCK and RAISE markers the C function turns into a yield or an error as the prelude did.
+//!
+//! Nothing with a destructor and no `RefCell` borrow is alive in these frames when they call
+//! a Lua function that may raise or yield (`lua_error`, `lua_yieldk`, `lua_call`, pushing a
+//! string): those `longjmp`. Messages to raise wait in a thread-local buffer, not the frame.
+#![allow(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+use mlua::{Function, Lua, Value, ffi};
+use std::cell::RefCell;
+use std::ffi::{c_int, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// What a binding raises instead of blocking where its task cannot yield (a `table.sort`
+/// comparator, a `string.gsub` callback, a `load` reader, a metamethod, a finalizer).
+pub const CANNOT_YIELD: &str = "attempt to block where the process cannot yield";
+
+/// The BLOCK marker's address: a binding that parked its task returns it for the
+/// scheduler's yield.
+pub static BLOCK_MARK: u8 = 0;
+/// The RAISE marker's address: it precedes a message to raise at the caller.
+pub static RAISE_MARK: u8 = 0;
+/// The NO_YIELD marker's address: what a blocked coroutine is resumed with when its block
+/// could not reach the scheduler.
+pub static NO_YIELD_MARK: u8 = 0;
+
+fn mark(m: &'static u8) -> *mut c_void {
+    m as *const u8 as *mut c_void
+}
+
+/// Most arguments a fast binding sees; calls with more go to the slow binding.
+pub const MAX_ARGS: usize = 8;
+
+/// One argument of a hot call, read off the Lua stack without making a handle.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Arg<'a> {
+    /// Past the last argument.
+    Absent,
+    /// `nil`.
+    Nil,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Num(f64),
+    /// A string's bytes (borrowed from the Lua stack for the call).
+    Str(&'a [u8]),
+    /// A channel object's id.
+    Chan(u64),
+    /// A table, function, other userdata or thread: the fast binding leaves it to the slow
+    /// one.
+    Other,
+}
+
+/// The arguments of one hot call.
+#[derive(Debug)]
+pub struct Call<'a> {
+    state: *mut ffi::lua_State,
+    args: [Arg<'a>; MAX_ARGS],
+    n: usize,
+}
+
+impl<'a> Call<'a> {
+    /// Number of arguments.
+    pub fn count(&self) -> usize {
+        self.n
+    }
+
+    /// Argument `i` (1-based), [`Arg::Absent`] past the last.
+    pub fn arg(&self, i: usize) -> Arg<'a> {
+        if (1..=self.n).contains(&i) {
+            self.args[i - 1]
+        } else {
+            Arg::Absent
+        }
+    }
+
+    /// The arguments from `i` (1-based) on.
+    pub fn rest(&self, i: usize) -> &[Arg<'a>] {
+        &self.args[(i - 1).min(self.n)..self.n]
+    }
+
+    /// Whether the calling coroutine may yield here.
+    pub fn can_yield(&self) -> bool {
+        super::is_yieldable(self.state)
+    }
+}
+
+/// What a fast binding did.
+#[derive(Debug)]
+pub enum Out {
+    /// Return one value.
+    One(Value),
+    /// Return two values.
+    Two(Value, Value),
+    /// Return `nil` and the message.
+    Fail(String),
+    /// Raise the message at the caller (with its position, as `error(msg, 2)` would).
+    Raise(String),
+    /// The task's request is recorded: yield BLOCK to the scheduler and return what the
+    /// task is resumed with.
+    Block,
+    /// Not handled: call the slow binding with the same arguments.
+    Slow,
+}
+
+/// A fast binding.
+pub type Fast = for<'a> fn(&Lua, &Call<'a>) -> Out;
+
+/// Makes the hot binding over `fast` and `slow` (see the module's documentation).
+///
+/// # Errors
+/// Only Lua allocation failures.
+pub fn function(lua: &Lua, fast: Fast, slow: Function) -> mlua::Result<Function> {
+    // SAFETY: exec_raw runs the closure inside a protected call with `slow` pushed on the
+    // stack; it pushes the fast binding as a light userdata and pops both into the two
+    // upvalues of one new C closure, which exec_raw returns as a `Function`.
+    unsafe {
+        lua.exec_raw::<Function>(slow, |state| {
+            ffi::lua_pushlightuserdata(state, fast as *mut c_void);
+            ffi::lua_pushcclosure(state, trampoline, 2);
+        })
+    }
+}
+
+thread_local! {
+    /// The message being raised: it lives here, not in a frame that `lua_error` skips.
+    static MESSAGE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// The C function of every hot binding.
+unsafe extern "C-unwind" fn trampoline(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: `l` is the running coroutine calling this C closure, made by `function` with
+    // the slow binding as upvalue 1 and the fast one as upvalue 2.
+    unsafe {
+        let n = ffi::lua_gettop(l);
+        let out = if n as usize <= MAX_ARGS {
+            run_fast(l, n)
+        } else {
+            Out::Slow
+        };
+        match out {
+            Out::Slow => call_slow(l, n),
+            out => finish(l, out),
+        }
+    }
+}
+
+/// Reads the arguments and calls the fast binding, turning a panic into an error to raise.
+///
+/// # Safety
+/// `l` is the running coroutine inside `trampoline`, with `n` <= [`MAX_ARGS`] arguments.
+unsafe fn run_fast(l: *mut ffi::lua_State, n: c_int) -> Out {
+    // SAFETY: reading values at indices 1..=n of the caller's own frame does not allocate
+    // or raise; a string's bytes stay valid while it is on the stack, and the call's
+    // arguments stay there until the fast binding returns. The fast binding's pointer was
+    // stored by `function` from a `Fast` of this very type.
+    unsafe {
+        let mut call = Call {
+            state: l,
+            args: [Arg::Absent; MAX_ARGS],
+            n: n as usize,
+        };
+        for i in 0..call.n {
+            call.args[i] = read_arg(l, i as c_int + 1);
+        }
+        let f = ffi::lua_touserdata(l, ffi::lua_upvalueindex(2));
+        let fast = std::mem::transmute::<*mut c_void, Fast>(f);
+        let lua = Lua::get_or_init_from_ptr(l);
+        catch_unwind(AssertUnwindSafe(|| fast(lua, &call)))
+            .unwrap_or_else(|_| Out::Raise("moonhost: internal error in a binding".into()))
+    }
+}
+
+/// # Safety
+/// `idx` is a valid index of `l`'s running frame.
+unsafe fn read_arg<'a>(l: *mut ffi::lua_State, idx: c_int) -> Arg<'a> {
+    // SAFETY: as in `run_fast`; each getter is called on a value of its own type.
+    unsafe {
+        match ffi::lua_type(l, idx) {
+            ffi::LUA_TNIL => Arg::Nil,
+            ffi::LUA_TBOOLEAN => Arg::Bool(ffi::lua_toboolean(l, idx) != 0),
+            ffi::LUA_TNUMBER if ffi::lua_isinteger(l, idx) != 0 => {
+                Arg::Int(ffi::lua_tointegerx(l, idx, std::ptr::null_mut()))
+            }
+            ffi::LUA_TNUMBER => Arg::Num(ffi::lua_tonumberx(l, idx, std::ptr::null_mut())),
+            ffi::LUA_TSTRING => {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(l, idx, &mut len);
+                Arg::Str(std::slice::from_raw_parts(p as *const u8, len))
+            }
+            ffi::LUA_TUSERDATA => super::chan::id_at(l, idx).map_or(Arg::Other, Arg::Chan),
+            _ => Arg::Other,
+        }
+    }
+}
+
+/// Pushes, raises or yields what the fast binding returned.
+///
+/// # Safety
+/// `l` is the running coroutine inside `trampoline`.
+unsafe fn finish(l: *mut ffi::lua_State, out: Out) -> c_int {
+    // SAFETY: a C function has LUA_MINSTACK free slots; pushing two values fits. The values
+    // are dropped before returning; `raise` and `block` own nothing of this frame.
+    unsafe {
+        match out {
+            Out::One(v) => {
+                push(l, v);
+                1
+            }
+            Out::Two(a, b) => {
+                push(l, a);
+                push(l, b);
+                2
+            }
+            Out::Fail(msg) => {
+                ffi::lua_pushnil(l);
+                stash(msg);
+                push_stashed(l);
+                2
+            }
+            Out::Raise(msg) => {
+                stash(msg);
+                raise_stashed(l)
+            }
+            Out::Block => block(l),
+            Out::Slow => call_slow(l, ffi::lua_gettop(l)),
+        }
+    }
+}
+
+/// Pushes `v` on `l` and drops it.
+///
+/// # Safety
+/// `l` is a running coroutine of the Lua `v` belongs to, with a free stack slot.
+unsafe fn push(l: *mut ffi::lua_State, v: Value) {
+    // SAFETY: scalars are pushed directly. Other values go through mlua's own push onto its
+    // current state (which has room after lua_checkstack) and lua_xmove to `l`: both states
+    // belong to the same Lua, and neither call allocates or raises.
+    unsafe {
+        match v {
+            Value::Nil => ffi::lua_pushnil(l),
+            Value::Boolean(b) => ffi::lua_pushboolean(l, c_int::from(b)),
+            Value::Integer(i) => ffi::lua_pushinteger(l, i),
+            Value::Number(n) => ffi::lua_pushnumber(l, n),
+            Value::LightUserData(p) => ffi::lua_pushlightuserdata(l, p.0),
+            v => {
+                let lua = Lua::get_or_init_from_ptr(l);
+                let pushed = lua.exec_raw_lua(|raw| {
+                    let from = raw.state();
+                    if ffi::lua_checkstack(from, 2) == 0 || raw.push_value(&v).is_err() {
+                        return false;
+                    }
+                    if from != l {
+                        ffi::lua_xmove(from, l, 1);
+                    }
+                    true
+                });
+                if !pushed {
+                    ffi::lua_pushnil(l);
+                }
+            }
+        }
+    }
+}
+
+fn stash(msg: String) {
+    MESSAGE.with(|m| *m.borrow_mut() = msg);
+}
+
+/// Pushes the stashed message.
+///
+/// # Safety
+/// `l` has a free stack slot.
+unsafe fn push_stashed(l: *mut ffi::lua_State) {
+    let (p, len) = MESSAGE.with(|m| {
+        let m = m.borrow();
+        (m.as_ptr(), m.len())
+    });
+    // SAFETY: the buffer is not touched until the next stash, and lua_pushlstring copies it
+    // before it can run a finalizer (the GC step comes after the copy).
+    unsafe { ffi::lua_pushlstring(l, p as *const _, len) };
+}
+
+/// Raises the stashed message at the caller's position.
+///
+/// # Safety
+/// `l` is the running coroutine inside a C function.
+unsafe fn raise_stashed(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: luaL_where(1) pushes the position of the function that called this C
+    // function; the concatenation is the message `error(msg, 2)` makes. lua_error does not
+    // return; nothing in this frame needs dropping.
+    unsafe {
+        ffi::luaL_where(l, 1);
+        push_stashed(l);
+        ffi::lua_concat(l, 2);
+        ffi::lua_error(l)
+    }
+}
+
+/// Yields BLOCK to the scheduler; the values the task is resumed with become the results.
+///
+/// # Safety
+/// `l` is the running coroutine inside a C function, and may yield (the binding checked).
+unsafe fn block(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: the frame's arguments are no longer needed; lua_yieldk with a continuation
+    // does not return here (the continuation takes over on resume).
+    unsafe {
+        ffi::lua_settop(l, 0);
+        ffi::lua_pushlightuserdata(l, mark(&BLOCK_MARK));
+        ffi::lua_yieldk(l, 1, 0, Some(after_block))
+    }
+}
+
+/// Where a blocked hot binding continues: the resume values are its results, or NO_YIELD
+/// says the block could not reach the scheduler.
+unsafe extern "C-unwind" fn after_block(
+    l: *mut ffi::lua_State,
+    _status: c_int,
+    _ctx: ffi::lua_KContext,
+) -> c_int {
+    // SAFETY: `l` is the resumed coroutine in the C function's frame, holding only the resume
+    // values (`block` emptied the frame before yielding).
+    unsafe {
+        if ffi::lua_touserdata(l, 1) == mark(&NO_YIELD_MARK) {
+            stash(CANNOT_YIELD.to_string());
+            return raise_stashed(l);
+        }
+        ffi::lua_gettop(l)
+    }
+}
+
+/// Calls the slow binding with the `n` arguments and handles its BLOCK and RAISE markers.
+///
+/// # Safety
+/// `l` is the running coroutine inside `trampoline`, with `n` arguments.
+unsafe fn call_slow(l: *mut ffi::lua_State, n: c_int) -> c_int {
+    // SAFETY: upvalue 1 is the slow binding; lua_callk may raise, and nothing in this frame
+    // needs dropping. The call has a continuation so the binding sees the coroutine as
+    // yieldable where its caller is (a plain lua_call would make it a non-yieldable call);
+    // the binding itself never yields, so the continuation runs only through `slow_done`.
+    unsafe {
+        if ffi::lua_checkstack(l, 2) == 0 {
+            stash("stack overflow".into());
+            return raise_stashed(l);
+        }
+        ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+        ffi::lua_insert(l, 1);
+        ffi::lua_callk(l, n, ffi::LUA_MULTRET, 0, Some(slow_done));
+        slow_done(l, ffi::LUA_OK, 0)
+    }
+}
+
+/// The slow binding's results: BLOCK becomes the yield, RAISE an error at the caller,
+/// anything else is returned.
+unsafe extern "C-unwind" fn slow_done(
+    l: *mut ffi::lua_State,
+    _status: c_int,
+    _ctx: ffi::lua_KContext,
+) -> c_int {
+    // SAFETY: `l` is the running coroutine in the hot binding's frame, holding only the slow
+    // binding's results; the markers are compared by address.
+    unsafe {
+        let top = ffi::lua_gettop(l);
+        if top == 0 {
+            return 0;
+        }
+        let first = ffi::lua_touserdata(l, 1);
+        if first == mark(&BLOCK_MARK) {
+            block(l)
+        } else if first == mark(&RAISE_MARK) {
+            ffi::luaL_where(l, 1);
+            ffi::lua_pushvalue(l, 2);
+            ffi::lua_concat(l, 2);
+            ffi::lua_error(l)
+        } else {
+            top
+        }
+    }
+}

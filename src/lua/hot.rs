@@ -1,0 +1,131 @@
+//! The fast halves of the hot bindings (see `ffi::hot`): plain Rust functions over the
+//! arguments a C function read off the Lua stack. Each handles the common case and leaves
+//! everything else (other argument types, error texts that need the Lua values) to the
+//! binding's mlua function by returning [`Out::Slow`].
+
+use super::args::CANNOT_YIELD;
+use super::object::{chan_from_bits, plain_values};
+use crate::core::{Core, SendResult};
+use crate::ffi::hot::{Arg, Call, Out};
+use crate::message::Item;
+use crate::payload::{CopyError, Payload};
+use crate::request::Request;
+use mlua::{AppDataRefMut, Lua, Value};
+use smallvec::SmallVec;
+
+/// Bytes a value counts for against the payload size limit, besides its string bytes (as
+/// `Payload::copy_limited` counts them).
+const VALUE_COST_BYTES: usize = 16;
+
+/// `process.send(dest, topic, ...)` with a string destination and scalar payloads.
+pub fn send(lua: &Lua, call: &Call<'_>) -> Out {
+    let (Arg::Str(dest), Arg::Str(topic)) = (call.arg(1), call.arg(2)) else {
+        return Out::Slow;
+    };
+    let Ok(topic) = std::str::from_utf8(topic) else {
+        return Out::Slow;
+    };
+    if topic.starts_with('@') {
+        return Out::Slow;
+    }
+    let Ok(Some(mut c)) = lua.try_app_data_mut::<Core>() else {
+        return Out::Slow;
+    };
+    let me = c.current_proc();
+    let (_, max_bytes) = c.payload_limits(me);
+    let mut payloads = SmallVec::<[Payload; 1]>::new();
+    let mut bytes = 0usize;
+    for a in call.rest(3) {
+        bytes += VALUE_COST_BYTES;
+        payloads.push(match *a {
+            Arg::Nil => Payload::Nil,
+            Arg::Bool(b) => Payload::Bool(b),
+            Arg::Int(i) => Payload::Int(i),
+            Arg::Num(n) => Payload::Num(n),
+            Arg::Str(s) => {
+                bytes += s.len();
+                Payload::Str(s.into())
+            }
+            Arg::Absent | Arg::Chan(_) | Arg::Other => return Out::Slow,
+        });
+    }
+    if bytes > max_bytes {
+        return Out::Fail(CopyError::TooLarge(max_bytes).to_string());
+    }
+    let to = match c.resolve(dest) {
+        Ok(p) => p,
+        Err(e) => return Out::Fail(e.to_string()),
+    };
+    let from = me.and_then(|p| c.pid_of(p));
+    match c.deliver(to, from, topic.into(), payloads) {
+        Ok(()) => Out::One(Value::Boolean(true)),
+        Err(e) => Out::Fail(e.to_string()),
+    }
+}
+
+/// `ch:receive()`: the value at once when one is there, else the request recorded and BLOCK.
+pub fn recv(lua: &Lua, call: &Call<'_>) -> Out {
+    let (Arg::Chan(bits), 1) = (call.arg(1), call.count()) else {
+        return Out::Slow;
+    };
+    let ch = chan_from_bits(bits);
+    let Ok(Some(mut c)) = lua.try_app_data_mut::<Core>() else {
+        return Out::Slow;
+    };
+    match c.try_recv(ch) {
+        Some(done) => match plain_values(lua, &c, done) {
+            Ok((a, b)) => out_of(a, b),
+            Err(e) => Out::Raise(e.to_string()),
+        },
+        None => block_on(&mut c, call, "channel.receive", Request::Recv(ch)),
+    }
+}
+
+/// `ch:send(v)` of a scalar on a user channel: done at once when there is room or a
+/// receiver, else the request recorded and BLOCK.
+pub fn chan_send(lua: &Lua, call: &Call<'_>) -> Out {
+    let (Arg::Chan(bits), 2) = (call.arg(1), call.count()) else {
+        return Out::Slow;
+    };
+    let v = match call.arg(2) {
+        Arg::Nil => Value::Nil,
+        Arg::Bool(b) => Value::Boolean(b),
+        Arg::Int(i) => Value::Integer(i),
+        Arg::Num(n) => Value::Number(n),
+        _ => return Out::Slow,
+    };
+    let ch = chan_from_bits(bits);
+    let Ok(Some(mut c)) = lua.try_app_data_mut::<Core>() else {
+        return Out::Slow;
+    };
+    if !c.chan_kind(ch).is_some_and(|k| k.is_user()) || c.chan_is_closed(ch) {
+        // Closed, gone or a process channel: the slow binding raises the right error.
+        return Out::Slow;
+    }
+    match c.try_send(ch, Item::Lua(v)) {
+        SendResult::Done => Out::One(Value::Boolean(true)),
+        SendResult::Closed => Out::Raise("send on closed channel".into()),
+        SendResult::WouldBlock(item) => {
+            block_on(&mut c, call, "channel.send", Request::Send(ch, item))
+        }
+    }
+}
+
+/// Records `req` for the running task and blocks, as `args::block_on` does.
+fn block_on(c: &mut AppDataRefMut<'_, Core>, call: &Call<'_>, func: &str, req: Request) -> Out {
+    if c.current_task().is_none() {
+        return Out::Raise(format!("{func}: cannot block outside a process"));
+    }
+    if !call.can_yield() {
+        return Out::Raise(CANNOT_YIELD.to_string());
+    }
+    c.request(req);
+    Out::Block
+}
+
+fn out_of(a: Value, b: Option<Value>) -> Out {
+    match b {
+        Some(b) => Out::Two(a, b),
+        None => Out::One(a),
+    }
+}

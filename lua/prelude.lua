@@ -634,7 +634,10 @@ end
 -- The main task of an upgraded process (SPEC §12.3) starts here: it closes the old code's
 -- coroutines (errors of their to-be-closed variables are ignored), then runs the new entry
 -- in a fresh environment, through its `code_change(old_entry_id, ...)` when it has one.
-local function proc_upgrade(chunk, method, e, h, old, threads, ...)
+local raw_upgraded = raw.upgraded
+local function proc_upgrade(chunk, method, e, h, ...)
+  local old, threads = raw_upgraded()
+  threads = threads or {}
   for i = 1, #threads do base_pcall(co_close, threads[i]) end
   threads = nil
   local env = new_env(e, h)

@@ -27,8 +27,9 @@ pub enum Request {
     Sleep(u64),
     /// `process.terminate` of the caller itself: end at once.
     Exit,
-    /// `process.upgrade`: switch the process to new code (boxed: rare and large).
-    Upgrade(Box<Upgrade>),
+    /// `process.upgrade`: switch the process to new code (what to switch to is staged in
+    /// the core, so this variant carries nothing and costs the other requests nothing).
+    Upgrade,
 }
 
 /// What `process.upgrade` asks for, checked by its binding before anything changes.

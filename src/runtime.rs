@@ -242,7 +242,8 @@ impl Runtime {
         self.between_turns = Some(hook);
     }
 
-    /// Runs the between-turns hook, if one is set.
+    /// Runs the between-turns hook, if one is set (out of line: only the CLI sets one).
+    #[cold]
     pub(crate) fn between_turns(&mut self) {
         if let Some(mut hook) = self.between_turns.take() {
             hook(self);

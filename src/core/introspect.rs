@@ -210,10 +210,7 @@ impl Core {
     /// The coroutine of `p`'s main task while it is suspended, and whether it has started.
     pub fn main_thread(&self, p: ProcId) -> Option<(Thread, bool)> {
         let task = self.tasks.get(self.procs.get(p)?.main)?;
-        let started = !matches!(
-            task.resume,
-            super::Resume::Start { .. } | super::Resume::Upgrade { .. }
-        );
+        let started = !matches!(task.resume, super::Resume::Start { .. });
         task.thread.clone().map(|t| (t, started))
     }
 }

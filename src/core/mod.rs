@@ -135,6 +135,8 @@ pub struct Core {
     mailboxes: Vec<ProcId>,
     /// Processes that ended abnormally since the runtime last asked.
     crashes: Vec<Crash>,
+    /// `process.upgrade` calls in flight (`core/upgrade.rs`).
+    upgrading: upgrade::Upgrading,
 }
 
 /// Most finished coroutines kept for reuse.
@@ -217,6 +219,7 @@ impl Core {
             crashes: Vec::new(),
             supervisors: BTreeSet::new(),
             calls: Vec::new(),
+            upgrading: upgrade::Upgrading::default(),
         }
     }
 

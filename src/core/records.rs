@@ -32,19 +32,6 @@ pub enum Resume {
     },
     /// The completion of the request the task blocked on.
     Outcome(Outcome),
-    /// First run of the main task of an upgraded process (SPEC §12.3).
-    Upgrade {
-        /// Entry index it continues as.
-        entry: u32,
-        /// Host index.
-        host: u32,
-        /// Entry index it ran before.
-        old: u32,
-        /// The copied upgrade arguments.
-        args: Vec<Payload>,
-        /// The old code's coroutines, for the new main task to close.
-        threads: Vec<Thread>,
-    },
 }
 
 /// One schedulable coroutine.

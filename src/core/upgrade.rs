@@ -1,10 +1,11 @@
 //! Hot upgrade (SPEC §12.3): switching a live process to new code in place, and telling
 //! processes that their entry's code was reloaded.
 //!
-//! `process.upgrade`'s binding checks everything that can fail and records a
-//! [`Request::Upgrade`](crate::request::Request) with the new main coroutine; when the
-//! scheduler parks the caller on it, [`Core::block`] calls [`Core::upgrade`], which discards
-//! the old code's tasks, waits, timers and private channels and queues the new main task.
+//! `process.upgrade`'s binding checks everything that can fail, stages what to switch to
+//! (with the new main coroutine) and records a [`Request::Upgrade`](crate::request::Request);
+//! when the scheduler parks the caller on it, [`Core::block`] calls `Core::upgrade`, which
+//! discards the old code's tasks, waits, timers and private channels and queues the new main
+//! task; that task takes the old coroutines with [`Core::take_upgraded`] and closes them.
 //! The process record (PID, mailbox, names, links, monitors, subscriptions, options,
 //! counters) stays. Nothing here runs for a process that never upgrades.
 
@@ -12,13 +13,55 @@ use super::{Core, Resume, Task};
 use crate::ids::{ProcId, TaskId};
 use crate::message::{Event, EventKind};
 use crate::request::Upgrade;
+use mlua::Thread;
+
+/// Upgrades in flight: staged by the binding until the scheduler parks the caller, then
+/// the old code's coroutines until the new main task takes them. Kept here rather than in
+/// `Request` and `Resume`, so that every other request and resume stays as small as before.
+#[derive(Debug, Default)]
+pub(super) struct Upgrading {
+    /// The task that called `process.upgrade` and what it asked for.
+    staged: Vec<(TaskId, Upgrade)>,
+    /// The new main task, the entry its process ran before, and the old coroutines.
+    started: Vec<(TaskId, u32, Vec<Thread>)>,
+}
 
 impl Core {
-    /// Switches the process of task `t` to `up`: every task of the old code goes (their
-    /// coroutines are handed to the new main task to close), with their waits, the
+    /// Stages `up` for the running task, whose binding has recorded
+    /// [`Request::Upgrade`](crate::request::Request::Upgrade).
+    pub fn stage_upgrade(&mut self, up: Upgrade) {
+        let Some(t) = self.current else {
+            return;
+        };
+        let tasks = &self.tasks;
+        // A stage whose yield never reached the scheduler (or whose process ended) is stale.
+        self.upgrading
+            .staged
+            .retain(|(x, _)| *x != t && tasks.contains_key(*x));
+        self.upgrading.staged.push((t, up));
+    }
+
+    /// What the running task, the new main task of an upgraded process, inherits: the
+    /// entry the process ran before and the old code's coroutines to close.
+    pub fn take_upgraded(&mut self) -> Option<(u32, Vec<Thread>)> {
+        let t = self.current?;
+        let i = self.upgrading.started.iter().position(|(x, ..)| *x == t)?;
+        let (_, old, threads) = self.upgrading.started.swap_remove(i);
+        Some((old, threads))
+    }
+
+    /// Switches the process of task `t` to what it staged: every task of the old code goes
+    /// (their coroutines are kept for the new main task to close), with their waits, the
     /// process's timers and the channels it made itself; the inbox, events and `listen`
-    /// channels stay with what they hold. The new main task is queued.
-    pub(super) fn upgrade(&mut self, t: TaskId, up: Upgrade) {
+    /// channels stay with what they hold. The new main task is queued. Out of line: the
+    /// common arms of `block` should not pay for its size.
+    #[cold]
+    pub(super) fn upgrade(&mut self, t: TaskId) {
+        let Some(i) = self.upgrading.staged.iter().position(|(x, _)| *x == t) else {
+            self.queue(t);
+            return;
+        };
+        let (_, up) = self.upgrading.staged.swap_remove(i);
         let Some(proc) = self.tasks.get(t).map(|task| task.proc) else {
             return;
         };
@@ -34,14 +77,13 @@ impl Core {
             request: None,
             wait: None,
             blocked: false,
-            resume: Resume::Upgrade {
+            resume: Resume::Start {
                 entry: up.entry,
                 host,
-                old,
                 args: up.args,
-                threads,
             },
         });
+        self.upgrading.started.push((main, old, threads));
         let p = &mut self.procs[proc];
         p.main = main;
         p.entry = up.entry;
@@ -56,7 +98,7 @@ impl Core {
     }
 
     /// Removes every task of `proc` and its parked operation; returns their coroutines.
-    fn drop_tasks(&mut self, proc: ProcId) -> Vec<mlua::Thread> {
+    fn drop_tasks(&mut self, proc: ProcId) -> Vec<Thread> {
         let p = &mut self.procs[proc];
         let tasks: Vec<TaskId> = std::iter::once(p.main).chain(p.tasks.drain(..)).collect();
         let mut threads = Vec::with_capacity(tasks.len());

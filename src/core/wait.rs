@@ -55,7 +55,7 @@ impl Core {
                 self.waits[w].timer = Some(timer);
             }
             Request::Exit => self.queue(t),
-            Request::Upgrade(up) => self.upgrade(t, *up),
+            Request::Upgrade => self.upgrade(t),
         }
     }
 

@@ -6,15 +6,28 @@
 //! it and the core switches the process (`core/upgrade.rs`). The caller never returns.
 
 use super::Installed;
-use super::args::{Ret, arg, bad_arg, block_on, core, fail, raise};
+use super::args::{Ret, arg, bad_arg, block_on, core, fail, is_block, raise, ret};
 use crate::error::UpgradeError;
 use crate::payload::Payload;
 use crate::request::{Request, Upgrade};
 use mlua::{Lua, MultiValue, Table, Value};
 
-/// Adds `raw.upgrade` (wrapped by the prelude).
+/// Adds `raw.upgrade` (wrapped by the prelude) and `raw.upgraded` (for `proc_upgrade`).
 pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
-    raw.set("upgrade", lua.create_function(upgrade)?)
+    raw.set("upgrade", lua.create_function(upgrade)?)?;
+    raw.set("upgraded", lua.create_function(upgraded)?)
+}
+
+/// `raw.upgraded()` -> old entry id, array of the old code's coroutines: what the new main
+/// task of an upgraded process inherits (nil outside one).
+fn upgraded(lua: &Lua, _: MultiValue) -> Ret {
+    let mut c = core(lua)?;
+    let Some((old, threads)) = c.take_upgraded() else {
+        return ret(lua, ());
+    };
+    let id = c.entries().id(old).to_string();
+    drop(c);
+    ret(lua, (id, lua.create_sequence_from(threads)?))
 }
 
 /// `process.upgrade([entry] [, ...])`: does not return on success; otherwise `nil, err`
@@ -50,10 +63,13 @@ fn upgrade(lua: &Lua, args: MultiValue) -> Ret {
         .map(|i| i.proc_upgrade.clone())
         .ok_or_else(|| mlua::Error::runtime("moonhost: bindings are not installed"))?;
     let thread = lua.create_thread(start)?;
-    let req = Request::Upgrade(Box::new(Upgrade {
-        entry,
-        args: copied,
-        thread,
-    }));
-    block_on(lua, &mut c, "process.upgrade", req)
+    let r = block_on(lua, &mut c, "process.upgrade", Request::Upgrade)?;
+    if r.front().is_some_and(is_block) {
+        c.stage_upgrade(Upgrade {
+            entry,
+            args: copied,
+            thread,
+        });
+    }
+    Ok(r)
 }

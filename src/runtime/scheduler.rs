@@ -297,28 +297,6 @@ fn resume_args(lua: &mlua::Lua, core: &mut Core, resume: Resume) -> mlua::Result
             mv.extend(Payload::to_lua_many(lua, &args)?);
             mv
         }
-        Resume::Upgrade {
-            entry,
-            host,
-            old,
-            args,
-            threads,
-        } => {
-            let (chunk, method) = core
-                .entries_mut()
-                .start(lua, entry)
-                .map_err(|e| mlua::Error::runtime(e.to_string()))?;
-            let old_id = core.entries().id(old).to_string();
-            let mut mv = MultiValue::with_capacity(args.len() + 6);
-            mv.push_back(Value::Function(chunk));
-            mv.push_back(method.map_or(Value::Nil, Value::String));
-            mv.push_back(Value::Integer(i64::from(entry)));
-            mv.push_back(Value::Integer(i64::from(host)));
-            mv.push_back(Value::String(lua.create_string(old_id)?));
-            mv.push_back(Value::Table(lua.create_sequence_from(threads)?));
-            mv.extend(Payload::to_lua_many(lua, &args)?);
-            mv
-        }
     })
 }
 

@@ -122,12 +122,16 @@ pub type Fast = for<'a> fn(&Lua, &Call<'a>) -> Out;
 /// Only Lua allocation failures.
 pub fn function(lua: &Lua, fast: Fast, slow: Function) -> mlua::Result<Function> {
     // SAFETY: exec_raw runs the closure inside a protected call with `slow` pushed on the
-    // stack; it pushes the fast binding as a light userdata and pops both into the two
-    // upvalues of one new C closure, which exec_raw returns as a `Function`.
+    // stack; it pushes the fast binding and the `Lua` (a light userdata each) and pops all
+    // three into the upvalues of one new C closure, which exec_raw returns as a `Function`.
+    // The `Lua` pointed to lives in the state's extra data, as long as the state and so the
+    // closure.
     unsafe {
         lua.exec_raw::<Function>(slow, |state| {
             ffi::lua_pushlightuserdata(state, fast as *mut c_void);
-            ffi::lua_pushcclosure(state, trampoline, 2);
+            let lua: *const Lua = Lua::get_or_init_from_ptr(state);
+            ffi::lua_pushlightuserdata(state, lua as *mut c_void);
+            ffi::lua_pushcclosure(state, trampoline, 3);
         })
     }
 }
@@ -140,17 +144,18 @@ thread_local! {
 /// The C function of every hot binding.
 unsafe extern "C-unwind" fn trampoline(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: `l` is the running coroutine calling this C closure, made by `function` with
-    // the slow binding as upvalue 1 and the fast one as upvalue 2.
+    // the slow binding as upvalue 1, the fast one as upvalue 2 and the `Lua` as upvalue 3.
     unsafe {
         let n = ffi::lua_gettop(l);
+        let lua = &*(ffi::lua_touserdata(l, ffi::lua_upvalueindex(3)) as *const Lua);
         let out = if n as usize <= MAX_ARGS {
-            run_fast(l, n)
+            run_fast(l, lua, n)
         } else {
             Out::Slow
         };
         match out {
             Out::Slow => call_slow(l, n),
-            out => finish(l, out),
+            out => finish(l, lua, out),
         }
     }
 }
@@ -159,7 +164,7 @@ unsafe extern "C-unwind" fn trampoline(l: *mut ffi::lua_State) -> c_int {
 ///
 /// # Safety
 /// `l` is the running coroutine inside `trampoline`, with `n` <= [`MAX_ARGS`] arguments.
-unsafe fn run_fast(l: *mut ffi::lua_State, n: c_int) -> Out {
+unsafe fn run_fast(l: *mut ffi::lua_State, lua: &Lua, n: c_int) -> Out {
     // SAFETY: reading values at indices 1..=n of the caller's own frame does not allocate
     // or raise; a string's bytes stay valid while it is on the stack, and the call's
     // arguments stay there until the fast binding returns. The fast binding's pointer was
@@ -175,7 +180,6 @@ unsafe fn run_fast(l: *mut ffi::lua_State, n: c_int) -> Out {
         }
         let f = ffi::lua_touserdata(l, ffi::lua_upvalueindex(2));
         let fast = std::mem::transmute::<*mut c_void, Fast>(f);
-        let lua = Lua::get_or_init_from_ptr(l);
         catch_unwind(AssertUnwindSafe(|| fast(lua, &call)))
             .unwrap_or_else(|_| Out::Raise("moonhost: internal error in a binding".into()))
     }
@@ -208,18 +212,18 @@ unsafe fn read_arg<'a>(l: *mut ffi::lua_State, idx: c_int) -> Arg<'a> {
 ///
 /// # Safety
 /// `l` is the running coroutine inside `trampoline`.
-unsafe fn finish(l: *mut ffi::lua_State, out: Out) -> c_int {
+unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
     // SAFETY: a C function has LUA_MINSTACK free slots; pushing two values fits. The values
     // are dropped before returning; `raise` and `block` own nothing of this frame.
     unsafe {
         match out {
             Out::One(v) => {
-                push(l, v);
+                push(l, lua, v);
                 1
             }
             Out::Two(a, b) => {
-                push(l, a);
-                push(l, b);
+                push(l, lua, a);
+                push(l, lua, b);
                 2
             }
             Out::Fail(msg) => {
@@ -242,7 +246,7 @@ unsafe fn finish(l: *mut ffi::lua_State, out: Out) -> c_int {
 ///
 /// # Safety
 /// `l` is a running coroutine of the Lua `v` belongs to, with a free stack slot.
-unsafe fn push(l: *mut ffi::lua_State, v: Value) {
+unsafe fn push(l: *mut ffi::lua_State, lua: &Lua, v: Value) {
     // SAFETY: scalars are pushed directly. Other values go through mlua's own push onto its
     // current state (which has room after lua_checkstack) and lua_xmove to `l`: both states
     // belong to the same Lua, and neither call allocates or raises.
@@ -254,7 +258,6 @@ unsafe fn push(l: *mut ffi::lua_State, v: Value) {
             Value::Number(n) => ffi::lua_pushnumber(l, n),
             Value::LightUserData(p) => ffi::lua_pushlightuserdata(l, p.0),
             v => {
-                let lua = Lua::get_or_init_from_ptr(l);
                 let pushed = lua.exec_raw_lua(|raw| {
                     let from = raw.state();
                     if ffi::lua_checkstack(from, 2) == 0 || raw.push_value(&v).is_err() {

@@ -5,6 +5,7 @@
 
 pub mod chan;
 pub mod hot;
+pub mod resume;
 pub mod signal;
 
 use mlua::ffi;

@@ -6,9 +6,10 @@
 use super::{Runtime, lua};
 use crate::core::{Core, Next, Resume, Slice, Stopped, Turn};
 use crate::error::{Error, Result};
+use crate::ffi;
+use crate::ffi::resume::Resumed as Done;
 use crate::ids::{ProcId, TaskId};
-use crate::lua::args::is_block;
-use crate::lua::object::outcome_values;
+use crate::lua::object::{outcome_values, plain_values};
 use crate::message::Exit;
 use crate::payload::Payload;
 use crate::preempt;
@@ -21,8 +22,8 @@ const VIRTUAL_RESUME_NS: u64 = 1_000;
 /// Virtual time a resume that runs until preempted (or returns) takes.
 const VIRTUAL_SLICE_NS: u64 = 10_000;
 
-/// What one resume returned: the coroutine's values or error, or a panic in a binding.
-type Resumed = std::thread::Result<mlua::Result<MultiValue>>;
+/// How one resume ended, or a panic in a binding.
+type Resumed = std::thread::Result<ffi::resume::Resumed>;
 
 impl Runtime {
     /// With nothing runnable, waits for (or jumps to) the next timer. Returns false when
@@ -83,8 +84,10 @@ impl Runtime {
             .min(slice.ceiling);
         preempt::begin_slice(&self.fuel, turn.thread.state(), slice.budget);
         let res: Resumed = match args {
-            Ok(args) => catch_unwind(AssertUnwindSafe(|| turn.thread.resume::<MultiValue>(args))),
-            Err(e) => Ok(Err(e)),
+            Ok(args) => catch_unwind(AssertUnwindSafe(|| {
+                ffi::resume::resume(&self.lua, &turn.thread, args)
+            })),
+            Err(e) => Ok(Done::Failed(e)),
         };
         preempt::end_slice(&self.fuel);
         self.fuel.cap_heap(&self.lua, slice.ceiling);
@@ -112,7 +115,7 @@ impl Runtime {
 
     /// Takes the next task and sets up its slice (fuel, memory cap) and its resume values,
     /// in one borrow of the core; `None` when nothing is runnable.
-    fn prepare(&mut self) -> Option<(Turn, mlua::Result<MultiValue>, Slice)> {
+    fn prepare(&mut self) -> Option<(Turn, mlua::Result<Args>, Slice)> {
         let mut core = self.core();
         let mut turn = match core.next_turn() {
             Next::Empty => return None,
@@ -153,7 +156,7 @@ impl Runtime {
         self.fuel.budget.set(u64::MAX);
         if core.clock().is_virtual() && core.virtual_work() {
             // Work takes virtual time too, so timers still fire beside a busy process.
-            let blocked = matches!(res, Ok(Ok(v)) if v.front().is_some_and(is_block));
+            let blocked = matches!(res, Ok(Done::Yielded { block: true }));
             let cost = if blocked {
                 VIRTUAL_RESUME_NS
             } else {
@@ -185,8 +188,8 @@ impl Runtime {
             return;
         }
         match res {
-            Ok(Ok(vals)) if thread.is_resumable() => {
-                let how = if vals.front().is_some_and(is_block) {
+            Ok(Done::Yielded { block }) => {
+                let how = if block {
                     Stopped::Blocked
                 } else {
                     Stopped::Yielded
@@ -194,7 +197,7 @@ impl Runtime {
                 self.trace_stop(core, proc, &thread, how);
                 core.suspended(tid, thread, how);
             }
-            Ok(Ok(vals)) => {
+            Ok(Done::Finished(vals)) => {
                 if core.task_returned(tid, &thread) {
                     let (depth, bytes) = core.payload_limits(Some(proc));
                     let exit = classify(&vals, depth, bytes);
@@ -202,7 +205,7 @@ impl Runtime {
                     core.end_process(proc, exit, None);
                 }
             }
-            Ok(Err(e)) => {
+            Ok(Done::Failed(e)) => {
                 let (msg, tb) = failure(
                     &e,
                     capped,
@@ -277,27 +280,35 @@ impl Runtime {
     }
 }
 
+/// What a task is resumed with.
+type Args = smallvec::SmallVec<[Value; 4]>;
+
 /// The values a task is resumed with: the entry and its arguments on the first run, the
 /// outcome it blocked for, or nothing. Built inside the task's slice, so its own memory
 /// limit pays for them.
-fn resume_args(lua: &mlua::Lua, core: &mut Core, resume: Resume) -> mlua::Result<MultiValue> {
-    Ok(match resume {
-        Resume::Nothing => MultiValue::new(),
-        Resume::Outcome(o) => outcome_values(lua, core, o)?,
+fn resume_args(lua: &mlua::Lua, core: &mut Core, resume: Resume) -> mlua::Result<Args> {
+    let mut vals = Args::new();
+    match resume {
+        Resume::Nothing => {}
+        Resume::Outcome(o) if o.case.is_none() => {
+            let (a, b) = plain_values(lua, core, o.done)?;
+            vals.push(a);
+            vals.extend(b);
+        }
+        Resume::Outcome(o) => vals.extend(outcome_values(lua, core, o)?),
         Resume::Start { entry, host, args } => {
             let (chunk, method) = core
                 .entries_mut()
                 .start(lua, entry)
                 .map_err(|e| mlua::Error::runtime(e.to_string()))?;
-            let mut mv = MultiValue::with_capacity(args.len() + 4);
-            mv.push_back(Value::Function(chunk));
-            mv.push_back(method.map_or(Value::Nil, Value::String));
-            mv.push_back(Value::Integer(i64::from(entry)));
-            mv.push_back(Value::Integer(i64::from(host)));
-            mv.extend(Payload::to_lua_many(lua, &args)?);
-            mv
+            vals.push(Value::Function(chunk));
+            vals.push(method.map_or(Value::Nil, Value::String));
+            vals.push(Value::Integer(i64::from(entry)));
+            vals.push(Value::Integer(i64::from(host)));
+            vals.extend(Payload::to_lua_many(lua, &args)?);
         }
-    })
+    }
+    Ok(vals)
 }
 
 /// The exit message and traceback of a resume that raised: memory errors name the limit

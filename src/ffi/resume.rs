@@ -1,0 +1,140 @@
+//! Resuming a process's coroutine with `lua_resume` directly: the values go from mlua's
+//! current state to the coroutine with `lua_xmove`, a yield is reported by whether its
+//! first value is the BLOCK marker (no `MultiValue`, no hook-yield check), and an error
+//! becomes the same `mlua::Error` mlua's `Thread::resume` makes (a Rust error as itself,
+//! anything else as a runtime error carrying the coroutine's traceback).
+#![allow(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+use super::hot::BLOCK_MARK;
+use mlua::{Lua, MultiValue, Thread, Value, ffi};
+use std::ffi::c_int;
+
+/// How one resume ended.
+#[derive(Debug)]
+pub enum Resumed {
+    /// Suspended; `block` says the yield was the BLOCK marker (the task recorded a request).
+    Yielded {
+        /// Whether the first yielded value was BLOCK.
+        block: bool,
+    },
+    /// The coroutine returned these values.
+    Finished(MultiValue),
+    /// The coroutine raised.
+    Failed(mlua::Error),
+}
+
+/// Resumes `co` (suspended or fresh, of `lua`) with `args`.
+pub fn resume(lua: &Lua, co: &Thread, args: impl IntoIterator<Item = Value>) -> Resumed {
+    let l = co.state();
+    // SAFETY: `co` is a live coroutine of `lua` (the caller holds its handle) that is not
+    // running; the scheduler calls this outside any Lua call of its own, so mlua's current
+    // state is the main state, whose stack is free. Each value is pushed on the main state
+    // after lua_checkstack and moved to `co` (which has room after its own checkstack);
+    // lua_resume runs it; what it leaves is read or popped below, so `co`'s stack holds
+    // nothing of ours afterwards, except the frame of a hook yield, which Lua itself needs.
+    unsafe {
+        let pushed = lua.exec_raw_lua(|raw| {
+            let main = raw.state();
+            let mut n = 0;
+            for v in args {
+                if ffi::lua_checkstack(main, 1) == 0
+                    || ffi::lua_checkstack(l, 1) == 0
+                    || raw.push_value(&v).is_err()
+                {
+                    return Err(n);
+                }
+                ffi::lua_xmove(main, l, 1);
+                n += 1;
+            }
+            Ok(n)
+        });
+        let nargs = match pushed {
+            Ok(n) => n,
+            Err(n) => {
+                ffi::lua_pop(l, n);
+                return Resumed::Failed(mlua::Error::runtime(
+                    "moonhost: no room for resume values",
+                ));
+            }
+        };
+        let mut nres: c_int = 0;
+        let main = lua.exec_raw_lua(|raw| raw.state());
+        let status = ffi::lua_resume(l, main, nargs, &mut nres);
+        match status {
+            ffi::LUA_YIELD => {
+                let block =
+                    nres > 0 && ffi::lua_touserdata(l, -nres) == &BLOCK_MARK as *const u8 as *mut _;
+                ffi::lua_pop(l, nres);
+                Resumed::Yielded { block }
+            }
+            ffi::LUA_OK => Resumed::Finished(results(lua, l, nres)),
+            code => Resumed::Failed(error(lua, l, code)),
+        }
+    }
+}
+
+/// The `n` values a finished coroutine `l` returned, popped from it.
+///
+/// # Safety
+/// `l` is a coroutine of `lua` that just returned `n` values and is not running.
+unsafe fn results(lua: &Lua, l: *mut ffi::lua_State, n: c_int) -> MultiValue {
+    // SAFETY: the values are moved to the main state (room checked) and popped from there
+    // as mlua values, last first.
+    unsafe {
+        lua.exec_raw_lua(|raw| {
+            let main = raw.state();
+            let mut vals = MultiValue::with_capacity(n as usize);
+            if ffi::lua_checkstack(main, n) == 0 {
+                ffi::lua_pop(l, n);
+                return vals;
+            }
+            ffi::lua_xmove(l, main, n);
+            for _ in 0..n {
+                vals.push_front(raw.pop_value());
+            }
+            vals
+        })
+    }
+}
+
+/// The error coroutine `l` raised (`code`), as mlua's `Thread::resume` reports it.
+///
+/// # Safety
+/// `l` is a coroutine of `lua` that just failed with `code`, its error object on top.
+unsafe fn error(lua: &Lua, l: *mut ffi::lua_State, code: c_int) -> mlua::Error {
+    // SAFETY: the error object is moved to the main state (room checked) and popped as an
+    // mlua value: a Rust error comes back as `Value::Error`. Anything else is turned into
+    // its string and the coroutine's traceback inside a protected call (`__tostring` may
+    // raise), as mlua does; a memory error keeps its message without a traceback.
+    unsafe {
+        let v = lua.exec_raw_lua(|raw| {
+            let main = raw.state();
+            if ffi::lua_checkstack(main, 1) == 0 {
+                ffi::lua_pop(l, 1);
+                return Value::Nil;
+            }
+            ffi::lua_xmove(l, main, 1);
+            raw.pop_value()
+        });
+        match v {
+            Value::Error(e) => *e,
+            Value::String(s) if code == ffi::LUA_ERRMEM => {
+                mlua::Error::MemoryError(s.to_string_lossy())
+            }
+            v => {
+                let text = lua.exec_raw::<String>(v, |state| {
+                    let s = ffi::luaL_tolstring(state, -1, std::ptr::null_mut());
+                    ffi::luaL_traceback(state, l, s, 0);
+                    ffi::lua_replace(state, -3);
+                    ffi::lua_pop(state, 1);
+                });
+                match text {
+                    Ok(t) if code == ffi::LUA_ERRMEM => mlua::Error::MemoryError(t),
+                    Ok(t) => mlua::Error::RuntimeError(t),
+                    Err(e) => e,
+                }
+            }
+        }
+    }
+}

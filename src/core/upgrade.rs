@@ -83,6 +83,11 @@ impl Core {
                 args: up.args,
             },
         });
+        // A new main task that never ran (its process was killed first) takes nothing.
+        let tasks = &self.tasks;
+        self.upgrading
+            .started
+            .retain(|(x, ..)| tasks.contains_key(*x));
         self.upgrading.started.push((main, old, threads));
         let p = &mut self.procs[proc];
         p.main = main;

@@ -150,9 +150,16 @@ fn a_source_that_does_not_compile_keeps_its_last_good_code_and_fails_upgrades() 
     write(&dir, "other.lua", OTHER.replace("v1", "v2").as_str());
     let report = rt.reload().expect("reloads");
     assert_eq!(report.changed, vec!["app:other"]);
+    rt.send(&root, "spawn", Payload::Nil).expect("sends");
     rt.send(&root, "try", Payload::Nil).expect("sends");
     settle(&mut rt);
-    assert_eq!(received(&host), vec![("other".into(), r#""v2""#.into())]);
+    assert_eq!(
+        received(&host),
+        vec![
+            ("other".into(), r#""v2""#.into()),
+            ("other".into(), r#""v2""#.into())
+        ]
+    );
     assert!(
         rt.process_info(&root).is_none(),
         "the root became app:other, which ended"

@@ -573,6 +573,11 @@ local function make_base_copy()
       others[k] = v
     end
   end
+  -- The per-process names set right after the copy get their slots here too, so setting
+  -- them does not grow (rehash) the table.
+  for _, k in ipairs({ "_G", "require", "load" }) do
+    if BASE[k] == nil then parts[#parts + 1] = string.format("[%q] = false", k) end
+  end
   local make = load("local B = ...; return function() return { " ..
     table.concat(parts, ", ") .. " } end", "=base", "t", {})
   local copy = make(BASE)
@@ -584,6 +589,12 @@ local function make_base_copy()
   end
 end
 
+-- `std_of(env)`: the standard libraries `require` finds in `env`, in one pre-sized table.
+local std_parts = { "_G = env" }
+for _, name in ipairs(STD_NAMES) do std_parts[#std_parts + 1] = name .. " = env." .. name end
+local std_of = load("return function(env) return { " .. table.concat(std_parts, ", ") ..
+  " } end", "=std", "t", {})()
+
 local function new_env(e, h)
   if base_copy == nil then base_copy = make_base_copy() end
   local env = base_copy()
@@ -592,8 +603,7 @@ local function new_env(e, h)
   if allowed then
     for name, mod in pairs(allowed) do env[name] = mod end
   end
-  local std = { _G = env }
-  for _, name in ipairs(STD_NAMES) do std[name] = env[name] end
+  local std = std_of(env)
   if allowed and allowed.io then std.io = allowed.io end
   env.require = make_require(e, env, {}, std)
   env.load = make_load(env)
@@ -661,22 +671,10 @@ local result_mt = {
   end,
 }
 
--- Event tables (SPEC §2.3), built here because one call into Lua is cheaper than a
--- protected API call per field from Rust.
-local function make_event(kind, from, at, has_exit, value, err)
-  if has_exit then
-    return {
-      kind = kind, from = from, at = at, error = err,
-      result = setmetatable({ value = value, error = err }, result_mt),
-    }
-  end
-  return { kind = kind, from = from, at = at, reason = err }
-end
-
 return {
   proc_main = proc_main,
   proc_upgrade = proc_upgrade,
-  make_event = make_event,
+  result_mt = result_mt,
   register_host = register_host,
   chan_methods = Channel,
   timer_methods = timer_methods,

@@ -4,6 +4,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod chan;
+pub mod event;
 pub mod hot;
 pub mod resume;
 pub mod signal;

@@ -101,7 +101,7 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     )?;
     spawner::register(lua, exports.get("spawner_methods")?)?;
     security::register(lua, &exports)?;
-    lua.set_app_data(object::EventMaker(exports.get("make_event")?));
+    crate::ffi::event::register(lua, exports.get("result_mt")?)?;
     let installed = Installed {
         proc_main: exports.get("proc_main")?,
         proc_upgrade: exports.get("proc_upgrade")?,

@@ -9,7 +9,7 @@ use crate::ids::ChanId;
 use crate::message::{ChanKind, Event, EventKind, Exit, Item, Message};
 use crate::payload::{Payload, PayloadBox};
 use crate::request::{Done, Outcome};
-use mlua::{AnyUserData, Function, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
+use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
 use slotmap::{Key, KeyData};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -96,11 +96,6 @@ impl UserData for PayloadBox {
     }
 }
 
-/// The prelude function that builds event tables (one call into Lua is cheaper than a
-/// protected API call per field from Rust).
-#[derive(Debug)]
-pub struct EventMaker(pub Function);
-
 /// The Lua value a receiver of `kind` sees for `item`.
 pub fn item_value(lua: &Lua, core: &Core, item: Item, kind: ChanKind) -> mlua::Result<Value> {
     match item {
@@ -121,23 +116,33 @@ pub fn item_value(lua: &Lua, core: &Core, item: Item, kind: ChanKind) -> mlua::R
 
 /// Builds an event table (SPEC §2.3).
 fn event_table(lua: &Lua, core: &Core, e: &Event) -> mlua::Result<Value> {
-    let make = lua
-        .app_data_ref::<EventMaker>()
-        .map(|m| m.0.clone())
-        .ok_or_else(|| mlua::Error::runtime("moonhost: no event maker installed"))?;
-    let kind = e.kind.name();
-    let from = lua.create_string(core.pid_string(e.from))?;
-    let at = e.at_ns.div_euclid(1_000_000_000);
-    match &e.exit {
-        Some(Exit::Normal(v)) => make.call((kind, from, at, true, v.to_lua(lua)?, Value::Nil)),
-        Some(Exit::Error(msg)) => make.call((kind, from, at, true, Value::Nil, msg.as_str())),
-        None if e.kind == EventKind::Reload => reload_event(lua, kind, at, &e.reason),
-        None => make.call((kind, from, at, false, Value::Nil, &*e.reason)),
-    }
+    let from = core.pid_string(e.from);
+    let mut ev = ffi::event::Event {
+        kind: e.kind.name(),
+        from: &from,
+        at: e.at_ns.div_euclid(1_000_000_000),
+        exit: None,
+        reason: &e.reason,
+    };
+    let value = match &e.exit {
+        Some(Exit::Normal(v)) => {
+            ev.exit = Some(None);
+            v.to_lua(lua)?
+        }
+        Some(Exit::Error(msg)) => {
+            ev.exit = Some(Some(msg));
+            Value::Nil
+        }
+        None if e.kind == EventKind::Reload => {
+            return reload_event(lua, ev.kind, ev.at, &e.reason);
+        }
+        None => Value::Nil,
+    };
+    ffi::event::table(lua, &ev, value)
 }
 
-/// `{kind = "pid.reload", from = "", entry = <id>, at}` (SPEC §12.3.1): rare, so built here
-/// rather than in the prelude's event maker.
+/// `{kind = "pid.reload", from = "", entry = <id>, at}` (SPEC §12.3.1): rare, so built with
+/// mlua calls rather than by `ffi::event::table`.
 fn reload_event(lua: &Lua, kind: &str, at: i64, entry: &str) -> mlua::Result<Value> {
     let t = lua.create_table_with_capacity(0, 4)?;
     t.raw_set("kind", kind)?;

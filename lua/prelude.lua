@@ -121,12 +121,12 @@ local channel = {
 ------------------------------------------------------------------------------------------
 -- process
 
-local raw_spawn, raw_send_msg = raw.spawn, raw.send
+local raw_send_msg = raw.send
 local process = {
-  spawn = function(...) return raw_spawn(0, ...) end,
-  spawn_monitored = function(...) return raw_spawn(1, ...) end,
-  spawn_linked = function(...) return raw_spawn(2, ...) end,
-  spawn_linked_monitored = function(...) return raw_spawn(3, ...) end,
+  spawn = raw.spawn,
+  spawn_monitored = raw.spawn_monitored,
+  spawn_linked = raw.spawn_linked,
+  spawn_linked_monitored = raw.spawn_linked_monitored,
   pid = function() return finish(raw.pid()) end,
   id = function() return finish(raw.id()) end,
   send = raw_send_msg,

@@ -5,6 +5,7 @@
 
 use super::args::CANNOT_YIELD;
 use super::object::{chan_from_bits, plain_values};
+use super::process::{Mode, spawn_child};
 use crate::core::{Core, SendResult};
 use crate::ffi::hot::{Arg, Call, Out};
 use crate::message::Item;
@@ -33,25 +34,11 @@ pub fn send(lua: &Lua, call: &Call<'_>) -> Out {
     };
     let me = c.current_proc();
     let (_, max_bytes) = c.payload_limits(me);
-    let mut payloads = SmallVec::<[Payload; 1]>::new();
-    let mut bytes = 0usize;
-    for a in call.rest(3) {
-        bytes += VALUE_COST_BYTES;
-        payloads.push(match *a {
-            Arg::Nil => Payload::Nil,
-            Arg::Bool(b) => Payload::Bool(b),
-            Arg::Int(i) => Payload::Int(i),
-            Arg::Num(n) => Payload::Num(n),
-            Arg::Str(s) => {
-                bytes += s.len();
-                Payload::Str(s.into())
-            }
-            Arg::Absent | Arg::Chan(_) | Arg::Other => return Out::Slow,
-        });
-    }
-    if bytes > max_bytes {
-        return Out::Fail(CopyError::TooLarge(max_bytes).to_string());
-    }
+    let payloads = match scalars(call.rest(3), max_bytes) {
+        None => return Out::Slow,
+        Some(Err(e)) => return Out::Fail(e.to_string()),
+        Some(Ok(p)) => p,
+    };
     let to = match c.resolve(dest) {
         Ok(p) => p,
         Err(e) => return Out::Fail(e.to_string()),
@@ -128,4 +115,63 @@ fn out_of(a: Value, b: Option<Value>) -> Out {
         Some(b) => Out::Two(a, b),
         None => Out::One(a),
     }
+}
+
+/// `process.spawn*(entry, host, ...)` (`MODE`: 1 = monitor, 2 = link) with string entry and
+/// host and scalar arguments.
+pub fn spawn<const MODE: i64>(lua: &Lua, call: &Call<'_>) -> Out {
+    let (Arg::Str(entry), Arg::Str(host)) = (call.arg(1), call.arg(2)) else {
+        return Out::Slow;
+    };
+    let (Ok(entry), Ok(host)) = (std::str::from_utf8(entry), std::str::from_utf8(host)) else {
+        return Out::Slow;
+    };
+    let max_bytes = match lua.try_app_data_ref::<Core>() {
+        Ok(Some(c)) => c.payload_limits(c.current_proc()).1,
+        _ => return Out::Slow,
+    };
+    let Some(args) = scalars(call.rest(3), max_bytes) else {
+        return Out::Slow;
+    };
+    let args = match args {
+        Ok(a) => a.into_vec(),
+        Err(e) => return Out::Fail(e.to_string()),
+    };
+    let mode = Mode::of(MODE);
+    match spawn_child(lua, entry, host, args, mode, None) {
+        Ok(Ok(pid)) => match lua.create_string(pid) {
+            Ok(s) => Out::One(Value::String(s)),
+            Err(e) => Out::Raise(e.to_string()),
+        },
+        Ok(Err(e)) => Out::Fail(e.to_string()),
+        Err(e) => Out::Raise(e.to_string()),
+    }
+}
+
+/// Copies scalar arguments as payloads under the size limit; `None` when one is not a
+/// scalar (the slow binding copies those).
+fn scalars(
+    args: &[Arg<'_>],
+    max_bytes: usize,
+) -> Option<Result<SmallVec<[Payload; 1]>, CopyError>> {
+    let mut payloads = SmallVec::new();
+    let mut bytes = 0usize;
+    for a in args {
+        bytes += VALUE_COST_BYTES;
+        payloads.push(match *a {
+            Arg::Nil => Payload::Nil,
+            Arg::Bool(b) => Payload::Bool(b),
+            Arg::Int(i) => Payload::Int(i),
+            Arg::Num(n) => Payload::Num(n),
+            Arg::Str(s) => {
+                bytes += s.len();
+                Payload::Str(s.into())
+            }
+            Arg::Absent | Arg::Chan(_) | Arg::Other => return None,
+        });
+    }
+    if bytes > max_bytes {
+        return Some(Err(CopyError::TooLarge(max_bytes)));
+    }
+    Some(Ok(payloads))
 }

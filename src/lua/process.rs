@@ -18,7 +18,18 @@ use std::rc::Rc;
 
 /// Adds the raw process functions to the prelude's `raw` table.
 pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
-    raw.set("spawn", lua.create_function(spawn)?)?;
+    for (name, fast, bits) in [
+        ("spawn", super::hot::spawn::<0> as crate::ffi::hot::Fast, 0),
+        ("spawn_monitored", super::hot::spawn::<1>, 1),
+        ("spawn_linked", super::hot::spawn::<2>, 2),
+        ("spawn_linked_monitored", super::hot::spawn::<3>, 3),
+    ] {
+        let mode = Mode::of(bits);
+        let slow = lua.create_function(move |lua, args: MultiValue| {
+            spawn_from(lua, mode.name(), &args, 1, mode, None)
+        })?;
+        raw.set(name, crate::ffi::hot::function(lua, fast, slow)?)?;
+    }
     raw.set("pid", lua.create_function(pid)?)?;
     raw.set("id", lua.create_function(id)?)?;
     raw.set(
@@ -67,16 +78,9 @@ fn dest_bytes(v: &Value) -> Option<Vec<u8>> {
     }
 }
 
-/// `spawn(mode, entry, host, ...)`: mode bit 1 = monitor, bit 2 = link. Returns the child's
-/// PID, or `nil, err` (`<name> requires at least id and host arguments`, `host not found`,
+/// `process.spawn*(entry, host, ...)` (the mode says which): returns the child's PID, or
+/// `nil, err` (`<name> requires at least id and host arguments`, `host not found`,
 /// `entry not found: <id>`, `max processes limit exceeded`, `cannot send <type>`).
-fn spawn(lua: &Lua, args: MultiValue) -> Ret {
-    let mode = Mode::of(arg(&args, 1).as_integer().unwrap_or(0));
-    spawn_from(lua, mode.name(), &args, 2, mode, None)
-}
-
-/// Spawns from `args[first..]` (entry, host, extra arguments) as `process.spawn*` does,
-/// giving the child `context`, or the caller's own when `None` (SPEC §10.1).
 pub(super) fn spawn_from(
     lua: &Lua,
     name: &str,
@@ -144,7 +148,7 @@ impl Mode {
 
 /// Spawns `entry` on `host` for the running process (or the host, outside any process);
 /// the child's PID string. The child carries `context`, or else the parent's.
-fn spawn_child(
+pub(super) fn spawn_child(
     lua: &Lua,
     entry: &str,
     host: &str,

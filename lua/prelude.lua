@@ -11,7 +11,9 @@ local raw = ...
 
 local BLOCK, RAISE, PREEMPT, NO_YIELD = raw.BLOCK, raw.RAISE, raw.PREEMPT, raw.NO_YIELD
 local CANNOT_YIELD = raw.CANNOT_YIELD
-local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+-- `raw.resume` is stock `coroutine.resume` that also hands the resumer's C-call count to
+-- the coroutine (src/ffi/protect.rs), as stock Lua's count survives preemption there.
+local co_create, co_resume, co_yield = coroutine.create, raw.resume, coroutine.yield
 local co_status, co_close = coroutine.status, coroutine.close
 local error, select, type, tostring, setmetatable = error, select, type, tostring, setmetatable
 local rawget, rawset, next, pairs, ipairs, load = rawget, rawset, next, pairs, ipairs, load
@@ -234,7 +236,6 @@ local preempted = raw.preempted
 -- A process ended by the runtime (instruction limit, stuck where it cannot yield) must not
 -- be kept alive by catching the error: every catch point re-raises it.
 local doomed = raw.doomed
-local base_pcall, base_xpcall = pcall, xpcall
 
 local function after_catch(ok, ...)
   if not ok then
@@ -454,9 +455,11 @@ local BASE = {
   errors = readonly(errors, "errors"),
   print = print,
   unpack = table.unpack,
-  pcall = function(f, ...) return after_catch(base_pcall(f, ...)) end,
+  -- raw C functions (src/ffi/protect.rs): they count the C-call depth across preemption
+  -- and re-raise a doomed process's reason after a catch, as `after_catch` does.
+  pcall = raw.pcall,
   collectgarbage = sandbox_collect,
-  xpcall = function(f, h, ...) return after_catch(base_xpcall(f, h, ...)) end,
+  xpcall = raw.xpcall,
   rawset = guarded_rawset,
   setmetatable = sandbox_setmetatable,
 }
@@ -465,6 +468,24 @@ for _, k in ipairs({
   "tostring", "type", "rawequal", "rawget", "rawlen", "getmetatable",
 }) do
   BASE[k] = _G[k]
+end
+
+-- Stock names of the runtime's built-ins, which tracebacks show as C functions
+-- (src/ffi/traceback.rs); stock Lua's own functions are named from `package.loaded`.
+local function builtin_names()
+  local names = { [raw.pcall] = "pcall", [raw.xpcall] = "xpcall" }
+  local function name_all(lib, prefix)
+    for k, v in pairs(lib) do
+      if type(v) == "function" and names[v] == nil and is_builtin(v) then names[v] = prefix .. k end
+    end
+  end
+  name_all(BASE, "")
+  for mod, lib in pairs({ string = string_lib, table = table_lib, os = os_lib,
+    coroutine = sandbox_coroutine, process = process, channel = channel, time = time,
+    errors = errors }) do
+    name_all(lib, mod .. ".")
+  end
+  return names
 end
 
 local BUILTIN = {
@@ -542,6 +563,9 @@ local function make_load(env)
     return load(chunk, name, "t", fenv)
   end
 end
+
+-- Every process has its own `require` and `load`: named by their prototype.
+raw.name_builtins(builtin_names(), { [make_require(0, {}, {}, {})] = "require", [make_load({})] = "load" })
 
 -- Standard modules a host can give back to its processes (manifest `allow: [io, os]`).
 local ALLOWABLE = { io = readonly(io, "io"), os = readonly(os, "os") }
@@ -648,7 +672,8 @@ local raw_upgraded = raw.upgraded
 local function proc_upgrade(chunk, method, e, h, ...)
   local old, threads = raw_upgraded()
   threads = threads or {}
-  for i = 1, #threads do base_pcall(co_close, threads[i]) end
+  -- coroutine.close returns the errors of to-be-closed variables rather than raising them.
+  for i = 1, #threads do co_close(threads[i]) end
   threads = nil
   local env = new_env(e, h)
   local mod = chunk(env)

@@ -140,6 +140,7 @@ pub fn collect_in_slice(lua: &Lua, fuel: &Fuel, full: bool) -> mlua::Result<bool
 /// Under the watchdog the creating process may run without a hook; the coroutine gets
 /// one all the same, since the watchdog only arms process coroutines.
 pub fn tune_coroutine(co: &mlua::Thread) {
+    ffi::protect::reset(co.state());
     ffi::set_count_hook(co.state(), COROUTINE_HOOK_INSTRUCTIONS);
 }
 

@@ -6,8 +6,10 @@
 pub mod chan;
 pub mod event;
 pub mod hot;
+pub mod protect;
 pub mod resume;
 pub mod signal;
+pub mod traceback;
 
 use mlua::ffi;
 use std::cell::Cell;
@@ -26,26 +28,7 @@ pub fn is_yieldable(state: *mut ffi::lua_State) -> bool {
 /// The traceback of coroutine `co`, built on the stack of `main` (which must not be
 /// running Lua code of its own right now: the scheduler calls this between resumes).
 pub fn traceback(main: *mut ffi::lua_State, co: *mut ffi::lua_State) -> String {
-    // SAFETY: both states belong to the one Lua instance of the caller and are alive
-    // (the caller holds the coroutine's handle). luaL_traceback only reads `co`'s call
-    // info and pushes one string on `main`, which has room after lua_checkstack; the
-    // string is copied out before lua_settop restores `main`'s stack.
-    unsafe {
-        if ffi::lua_checkstack(main, 8) == 0 {
-            return String::new();
-        }
-        let top = ffi::lua_gettop(main);
-        ffi::luaL_traceback(main, co, std::ptr::null(), 0);
-        let mut len = 0usize;
-        let p = ffi::lua_tolstring(main, -1, &mut len);
-        let text = if p.is_null() {
-            String::new()
-        } else {
-            String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len)).into_owned()
-        };
-        ffi::lua_settop(main, top);
-        text
-    }
+    traceback::render(main, co, None, 0)
 }
 
 /// Instructions between hook calls on coroutine `state`.

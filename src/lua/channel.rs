@@ -26,7 +26,10 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
         hot(super::hot::recv, lua.create_function(chan_recv)?)?,
     )?;
     raw.set("chan_close", lua.create_function(chan_close)?)?;
-    raw.set("chan_select", lua.create_function(chan_select)?)?;
+    raw.set(
+        "chan_select",
+        hot(super::hot::select, lua.create_function(chan_select)?)?,
+    )?;
     raw.set(
         "is_chan",
         lua.create_function(|lua, v: Value| Ok(chan_id(lua, &v).is_some()))?,

@@ -6,11 +6,11 @@
 use super::args::CANNOT_YIELD;
 use super::object::{chan_from_bits, plain_values};
 use super::process::{Mode, spawn_child};
-use crate::core::{Core, SendResult};
+use crate::core::{Core, SelectResult, SendResult};
 use crate::ffi::hot::{Arg, Call, Out};
 use crate::message::Item;
 use crate::payload::{CopyError, Payload};
-use crate::request::Request;
+use crate::request::{Case, Request};
 use mlua::{AppDataRefMut, Lua, Value};
 use smallvec::SmallVec;
 
@@ -174,4 +174,41 @@ fn scalars(
         return Some(Err(CopyError::TooLarge(max_bytes)));
     }
     Some(Ok(payloads))
+}
+
+/// `chan_select(cases, n, default)` when every case receives: `index, value, ok` (index 0
+/// for the default), or the request recorded and BLOCK.
+pub fn select(lua: &Lua, call: &Call<'_>) -> Out {
+    let (Arg::Int(n), Arg::Bool(default)) = (call.arg(2), call.arg(3)) else {
+        return Out::Slow;
+    };
+    let Some(ids) = usize::try_from(n)
+        .ok()
+        .and_then(|n| call.receive_cases(1, n))
+    else {
+        return Out::Slow;
+    };
+    let Ok(Some(mut c)) = lua.try_app_data_mut::<Core>() else {
+        return Out::Slow;
+    };
+    let cases: SmallVec<[Case; 4]> = ids.iter().map(|b| (chan_from_bits(*b), None)).collect();
+    if cases.iter().any(|(id, _)| c.chan_kind(*id).is_none()) {
+        return Out::Slow;
+    }
+    match c.try_select(cases) {
+        SelectResult::Done(o) => {
+            let index = o.case.map_or(0, |i| i64::from(i) + 1);
+            match plain_values(lua, &c, o.done) {
+                Ok((v, ok)) => Out::Three(Value::Integer(index), v, ok.unwrap_or(Value::Nil)),
+                Err(e) => Out::Raise(e.to_string()),
+            }
+        }
+        SelectResult::SendClosed(_) => Out::Slow,
+        SelectResult::WouldBlock(_) if default => {
+            Out::Three(Value::Integer(0), Value::Nil, Value::Boolean(true))
+        }
+        SelectResult::WouldBlock(cases) => {
+            block_on(&mut c, call, "channel.select", Request::Select(cases))
+        }
+    }
 }

@@ -24,13 +24,33 @@ pub fn open(lua: &Lua, raw: &Table, fuel: Rc<Fuel>) -> mlua::Result<()> {
     )?;
     raw.set("traceback", lua.create_function(traceback)?)?;
     let f = fuel.clone();
-    raw.set(
-        "doomed",
-        lua.create_function(move |_, ()| Ok(f.doomed.get()))?,
-    )?;
+    let doomed = lua.create_function(move |_, ()| Ok(f.doomed.get()))?;
+    // The raw C pcall and xpcall re-raise a doomed process's reason through it.
+    lua.set_named_registry_value(crate::ffi::protect::DOOMED_KEY, &doomed)?;
+    raw.set("doomed", doomed)?;
+    let [pcall, xpcall, resume] = crate::ffi::protect::functions(lua)?;
+    raw.set("pcall", pcall)?;
+    raw.set("xpcall", xpcall)?;
+    raw.set("resume", resume)?;
     raw.set(
         "gc_collect",
         lua.create_function(move |lua, full: bool| preempt::collect_in_slice(lua, &fuel, full))?,
+    )?;
+    raw.set(
+        "name_builtins",
+        lua.create_function(|lua, (names, protos): (Table, Table)| {
+            // Closures made per process (`require`, `load`) are named by their prototype.
+            for pair in protos.pairs::<mlua::Function, String>() {
+                let (f, name) = pair?;
+                let info = f.info();
+                let key = crate::ffi::traceback::prototype_key(
+                    info.line_defined.unwrap_or(0),
+                    info.last_line_defined.unwrap_or(0),
+                );
+                names.raw_set(key, name)?;
+            }
+            lua.set_named_registry_value(crate::ffi::traceback::NAMES_KEY, names)
+        })?,
     )?;
     // The prelude is loaded stripped (src/lua/mod.rs), so its functions have no source.
     raw.set(
@@ -141,13 +161,16 @@ fn open_clocks(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     Ok(())
 }
 
-fn traceback(lua: &Lua, (msg, level): (Value, Option<usize>)) -> mlua::Result<Value> {
+/// `debug.traceback([msg [, level]])`: stock's text, with the runtime's Lua built-ins shown
+/// as the C functions they stand for (src/ffi/traceback.rs).
+fn traceback(lua: &Lua, (msg, level): (Value, Option<i64>)) -> mlua::Result<Value> {
     match msg {
         Value::String(_) | Value::Nil => {
             let text = msg.as_string().map(|s| s.to_string_lossy());
-            Ok(Value::String(
-                lua.traceback(text.as_deref(), level.unwrap_or(1))?,
-            ))
+            let level = i32::try_from(level.unwrap_or(1)).unwrap_or(i32::MAX);
+            let state = lua.state();
+            let tb = crate::ffi::traceback::render(state, state, text.as_deref(), level);
+            Ok(Value::String(lua.create_string(tb)?))
         }
         other => Ok(other),
     }

@@ -130,6 +130,8 @@ fn stripped(lua: &Lua, src: &str, name: &str) -> mlua::Result<Function> {
 /// Lua allocation failures.
 pub fn task_thread(lua: &Lua, core: &mut Core) -> mlua::Result<Thread> {
     if let Some(t) = core.take_pooled_thread() {
+        // A task ended while suspended inside a protected call leaves that call counted.
+        crate::ffi::protect::reset(t.state());
         return Ok(t);
     }
     let main = lua

@@ -212,6 +212,8 @@ impl Runtime {
                     core.limits_of(proc).map(|l| l.memory_bytes),
                     core.memory_ceiling(),
                 );
+                // The dead coroutine keeps its frames: shown in stock's shape (issue 15).
+                let tb = tb.map(|_| lua::thread_traceback(&self.lua, &thread));
                 core.restore_thread(tid, thread);
                 core.end_process(proc, Exit::Error(msg), tb);
             }

@@ -256,9 +256,12 @@ local function forward(co, ok, ...)
       -- blocking call raise inside the coroutine that made it.
       drop_request()
       return forward(co, co_resume(co, NO_YIELD))
-    elseif first == BLOCK or first == PREEMPT then
+    elseif first == BLOCK then
       return forward(co, co_resume(co, co_yield(first)))
-    elseif select("#", ...) == 0 and preempted(co) then
+    elseif first == PREEMPT or (select("#", ...) == 0 and preempted(co)) then
+      -- A preemption that cannot reach the scheduler from here goes on at once: the time
+      -- it runs over is bounded as Lua that cannot yield (src/preempt.rs, charge_slice).
+      if not co_isyieldable() then return forward(co, co_resume(co)) end
       return forward(co, co_resume(co, co_yield(PREEMPT)))
     end
   end
@@ -408,7 +411,9 @@ local os_lib = {
 -- stop or retune it.
 local base_collect = collectgarbage
 local GC_ALLOWED = { collect = true, count = true, step = true, isrunning = true }
-local gc_collect = raw.gc_collect
+-- A full collection runs in basic steps charged to the slice (src/lua/bounds.rs): over a
+-- huge heap it takes many slices, never one long one.
+local gc_collect, gc_step = bounds.collect, bounds.step
 local function sandbox_collect(opt, ...)
   if opt == nil then opt = "collect" end
   if not GC_ALLOWED[opt] then
@@ -416,13 +421,21 @@ local function sandbox_collect(opt, ...)
       "' is not allowed (the collector is shared by all processes)", 2)
   end
   if opt == "collect" then
-    local verdict = bounds.collect()
-    if verdict == true and co_isyieldable() then co_yield(PREEMPT)
-    elseif type(verdict) == "string" then error(verdict, 2) end
-    gc_collect(true)
+    local ends, verdict = gc_collect(0)
+    while verdict ~= nil do
+      if verdict ~= true then error(verdict, 2) end
+      if co_isyieldable() then co_yield(PREEMPT) end
+      ends, verdict = gc_collect(ends)
+    end
     return 0
   elseif opt == "step" then
-    return gc_collect(false)
+    local done, verdict = gc_step()
+    if verdict == true then
+      if co_isyieldable() then co_yield(PREEMPT) end
+    elseif verdict ~= nil then
+      error(verdict, 2)
+    end
+    return done
   end
   return base_collect(opt, ...)
 end

@@ -16,16 +16,21 @@ pub const STUCK_IN_C: &str = "process ran too long inside a call that cannot yie
 
 /// Instructions between two preemption checks.
 pub const HOOK_EVERY_INSTRUCTIONS: u32 = 10_000;
-/// Instructions a process may run where it cannot yield before it is ended: a few tens of
-/// milliseconds of hooked VM time, so that even a simulation (which has no watchdog) keeps
-/// such a slice under 50 ms. A real-clock run also ends it after [`crate::watchdog::OVERDUE`].
-pub const STUCK_INSTRUCTIONS_MAX: u64 = 5_000_000;
-/// Under the watchdog, a stretch where the process cannot yield is ended after
-/// [`watchdog::OVERDUE_TICKS`] only once it has also run this many instructions there: a
-/// busy loop does so in a few milliseconds, while a process that mostly runs Rust bindings
-/// (whose hook calls often land in their short protected Lua calls) never does. Strictly
-/// more, so that a host's instruction limit of this size is reported as that limit.
+/// Instructions a process may run past its slice in a simulation (which has no watchdog)
+/// before it is ended: it got there only where it cannot yield, or in coroutines made
+/// there. About 16 ms of hooked VM time on this machine (release build), so such a slice
+/// stays under 50 ms; a real-clock run ends it by time instead ([`watchdog::OVERDUE_TICKS`]).
+pub const STUCK_INSTRUCTIONS_MAX: u64 = 2_000_000;
+/// Under the watchdog, a slice running past its time is ended after
+/// [`watchdog::OVERDUE_TICKS`] only once it has also run this many instructions since: a
+/// busy loop does so in a few milliseconds, while a thread the OS did not run (a loaded
+/// machine) has run none. Strictly more, so that a host's instruction limit of this size
+/// is reported as that limit.
 pub const STUCK_WATCHED_INSTRUCTIONS: u64 = 2_000_000;
+/// What a preemption that could not reach the scheduler costs, in instructions: the hook
+/// yield and the prelude's resume around it (a coroutine made where the process cannot
+/// yield is preempted every [`COROUTINE_HOOK_INSTRUCTIONS`] and resumed at once).
+pub const FAILED_PREEMPTION_INSTRUCTIONS: u64 = 1_000;
 /// Instructions between hook calls in coroutines a script creates: short-lived coroutines
 /// restart Lua's per-coroutine count, so theirs is kept small to leave little uncounted.
 pub const COROUTINE_HOOK_INSTRUCTIONS: i32 = 1_000;
@@ -60,8 +65,6 @@ pub struct Fuel {
     /// The watchdog tick ([`watchdog::ticks`]) when the process last began running where
     /// it cannot yield, and the coroutine it did so in.
     pub stuck_since: Cell<u64>,
-    /// The coroutine of that stretch: a hook call in another one starts a new stretch.
-    pub stuck_in: Cell<*mut mlua::ffi::lua_State>,
     /// The process coroutine running without a hook in this slice (null: none).
     pub armable: Cell<*mut mlua::ffi::lua_State>,
 }
@@ -79,7 +82,6 @@ impl Default for Fuel {
             stuck: Cell::new(0),
             heap_cap: Cell::new(0),
             stuck_since: Cell::new(0),
-            stuck_in: Cell::new(std::ptr::null_mut()),
             watch: OnceCell::new(),
             armable: Cell::new(std::ptr::null_mut()),
         }
@@ -108,21 +110,20 @@ impl Fuel {
     }
 }
 
-/// `collectgarbage("collect" | "step")` from a script: the growth so far stays charged to
-/// the slice, and what the collection frees (much of it other processes' garbage) does not
-/// widen what the rest of the slice may allocate.
+/// Collector work a script asks for (`collectgarbage` steps): the growth so far stays
+/// charged to the slice, and what the work frees (much of it other processes' garbage)
+/// does not widen what the rest of the slice may allocate.
 ///
 /// # Errors
 /// Only errors Lua's collector reports.
-pub fn collect_in_slice(lua: &Lua, fuel: &Fuel, full: bool) -> mlua::Result<bool> {
+pub fn collect_in_slice<T>(
+    lua: &Lua,
+    fuel: &Fuel,
+    work: impl FnOnce() -> mlua::Result<T>,
+) -> mlua::Result<T> {
     let pre = lua.used_memory();
     let grown = pre.saturating_sub(fuel.mem_base.get());
-    let done = if full {
-        lua.gc_collect()?;
-        true
-    } else {
-        lua.gc_step()?
-    };
+    let done = work()?;
     let post = lua.used_memory();
     let left = fuel.mem_allowance.get().saturating_sub(grown);
     // The growth up to here is kept in the base, so the slice's charge still includes it.
@@ -228,7 +229,6 @@ fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmSta
         ffi::clear_hook(state);
         return Ok(VmState::Yield);
     }
-    let watch = fuel.watch.get().map(Registration::slot);
     // Instructions since the last call: this coroutine's hook interval.
     let ran = ffi::hook_interval(state);
     let left = fuel.budget.get();
@@ -236,30 +236,69 @@ fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmSta
         return doom(fuel, INSTRUCTION_LIMIT, yieldable);
     }
     fuel.budget.set(left - ran);
-    let progress = fuel.progress.get() + ran;
-    if yieldable {
-        fuel.stuck.set(0);
-        if progress >= fuel.slice.get() || watch.is_some_and(|w| w.preempt_due()) {
-            fuel.progress.set(0);
-            return Ok(VmState::Yield);
-        }
-        fuel.progress.set(progress);
-        return Ok(VmState::Continue);
+    match charge_slice(fuel, ran, yieldable) {
+        Charged::Run => Ok(VmState::Continue),
+        Charged::Yield => Ok(VmState::Yield),
+        Charged::Doom(reason) => doom(fuel, reason, yieldable),
     }
+}
+
+/// What running on after [`charge_slice`] may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charged {
+    /// Go on: the slice has time left, or the code cannot yield here.
+    Run,
+    /// Yield: the slice has had its time.
+    Yield,
+    /// End the process, for this reason.
+    Doom(&'static str),
+}
+
+/// Charges `ran` instructions (or instruction-equivalents of a C call) to the running
+/// slice. Once the slice is due (its instructions used up, or the watchdog's tick passed),
+/// every further instruction counts as overrun until the slice ends, wherever it runs: in
+/// Lua that cannot yield, or in coroutines made there whose preemptions cannot reach the
+/// scheduler (a fresh coroutine is yieldable, so "can this coroutine yield" proves
+/// nothing). Only the end of the slice (a new [`Fuel::refill`]) clears it. A process that
+/// overruns by [`STUCK_INSTRUCTIONS_MAX`] (simulation), or under the watchdog for
+/// [`watchdog::OVERDUE_TICKS`] and by [`STUCK_WATCHED_INSTRUCTIONS`], is ended.
+pub fn charge_slice(fuel: &Fuel, ran: u64, yieldable: bool) -> Charged {
+    let progress = fuel.progress.get().saturating_add(ran);
     fuel.progress.set(progress);
-    if fuel.stuck.get() == 0 || fuel.stuck_in.get() != state {
+    let watch = fuel.watch.get().map(Registration::slot);
+    if progress < fuel.slice.get() && !watch.is_some_and(|w| w.preempt_due()) {
+        return Charged::Run;
+    }
+    let before = fuel.stuck.get();
+    if before == 0 {
         fuel.stuck_since.set(watchdog::ticks());
-        fuel.stuck_in.set(state);
     }
-    let stuck = fuel.stuck.get() + ran;
-    fuel.stuck.set(stuck);
-    let long = watch.is_some()
-        && stuck > STUCK_WATCHED_INSTRUCTIONS
-        && watchdog::ticks().saturating_sub(fuel.stuck_since.get()) >= watchdog::OVERDUE_TICKS;
-    if stuck > STUCK_INSTRUCTIONS_MAX || long {
-        return doom(fuel, STUCK_IN_C, yieldable);
+    let over = before.saturating_add(ran);
+    fuel.stuck.set(over);
+    // Where it can yield, this charge gets its chance to end the slice: only what ran
+    // past the slice before it (a preemption that failed, Lua that could not yield) counts.
+    let over = if yieldable { before } else { over };
+    let stuck = match watch {
+        Some(_) => {
+            over > STUCK_WATCHED_INSTRUCTIONS
+                && watchdog::ticks().saturating_sub(fuel.stuck_since.get())
+                    >= watchdog::OVERDUE_TICKS
+        }
+        None => over > STUCK_INSTRUCTIONS_MAX,
+    };
+    if stuck {
+        Charged::Doom(STUCK_IN_C)
+    } else if yieldable {
+        // Only a preemption that fails to end the slice pays this.
+        fuel.stuck.set(
+            fuel.stuck
+                .get()
+                .saturating_add(FAILED_PREEMPTION_INSTRUCTIONS),
+        );
+        Charged::Yield
+    } else {
+        Charged::Run
     }
-    Ok(VmState::Continue)
 }
 
 /// A doomed process yields to the scheduler, which ends it; where it cannot yield, the

@@ -16,11 +16,12 @@ use std::time::Duration;
 
 /// How often the watchdog looks: a slice is preempted after one to two ticks.
 pub const TICK: Duration = Duration::from_millis(2);
-/// Ticks Lua code may run where it cannot yield before it is ended: 40 ms at least, since
-/// each tick sleeps [`TICK`] (no slice may hold the thread over 50 ms). Counting ticks
-/// rather than reading a clock the watchdog updates means a watchdog delayed by a loaded
-/// machine can only end such code later, never sooner.
-pub const OVERDUE_TICKS: u64 = 20;
+/// Ticks a slice may run past its time (which the watchdog marks after one to two ticks)
+/// before the process is ended: 36 ms at least, since each tick sleeps [`TICK`], so such a
+/// slice ends after 40 to 45 ms on an idle machine (no slice may hold the thread over
+/// 50 ms). Counting ticks rather than reading a clock the watchdog updates means a watchdog
+/// delayed by a loaded machine can only end such code later, never sooner.
+pub const OVERDUE_TICKS: u64 = 18;
 
 /// Ticks since the watchdog started.
 static TICKS: AtomicU64 = AtomicU64::new(0);

@@ -6,7 +6,12 @@
 //! objects), listens and unlistens, receives and selects with short timeouts, plain
 //! channels with sends/closes, sleeps / timers / tickers / afters of a few ms, bounded loops,
 //! busy loops and allocations, errors, pcall, user coroutines (wrap, create/resume,
-//! `coroutine.spawn`), links, monitors, terminate, cancel, trap_links, the name registry.
+//! `coroutine.spawn`), links, monitors, terminate, cancel, trap_links, the name registry;
+//! and the hostile kind (issue 11): metatables with `__gc` (refused), `__close`,
+//! `__tostring` and `__index` running blocks, blocks where Lua cannot yield (sort
+//! comparators, gsub callbacks, load readers), C-heavy library calls with huge or
+//! pathological arguments (backtracking patterns, rep/pack/move/unpack sizes, full
+//! collections over many tables), and loops that never return where Lua cannot yield.
 //! It becomes an app in a scratch folder: one `_index.yaml`, a generated `fz:main` and three
 //! generated worker entries (two `process.lua`, one `function.lua`), plus a fixed root that
 //! runs `fz:main` as a monitored child and ends shortly after it (so workers keep running
@@ -17,7 +22,9 @@
 //! instructions per process, 24 processes, mailboxes of 64, a 64 MiB runtime ceiling, and
 //! `run(Some(200 ms))`. Checked: no panic anywhere (libFuzzer's panic hook aborts even on
 //! panics the runtime catches), `run` returns `Ok` within the limit plus 1.5 s of slack (the
-//! sanitizer build is slow; libFuzzer's `-timeout` catches true hangs), and after
+//! sanitizer build is slow; libFuzzer's `-timeout` catches true hangs), the host stays live
+//! (on the real clock the root's 10 ms ticker is never more than 150 ms late, in any of
+//! three runs of the input), and after
 //! `shutdown()` + `collect()` no process, task, channel, wait, timer, name or subscription
 //! is left. LeakSanitizer checks Rust/C leaks per input.
 #![no_main]
@@ -25,6 +32,7 @@
 use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use moonhost::runtime::Stats;
+use moonhost::{Exit, RunOutcome};
 use moonhost_fuzz::{Scratch, run_app, tight_limits};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -168,7 +176,7 @@ impl Gen<'_, '_> {
         }
         self.budget -= 1;
         let pick = self.n(7);
-        let kinds = 34;
+        let kinds = 40;
         let k = self.n(kinds);
         match k {
             0 | 1 => {
@@ -357,11 +365,102 @@ impl Gen<'_, '_> {
                 self.line(&format!("print({e})"));
             }
             33 => self.line("collectgarbage()"),
+            34 | 35 if depth > 0 => self.metamethod(depth - 1),
+            36 | 37 if depth > 0 => self.cannot_yield(depth - 1),
+            38 | 39 => self.c_heavy(),
+            40 => self.spin_where_it_cannot_yield(),
             _ => {
                 let e = self.expr(1);
                 self.line(&format!("R = {e}"));
             }
         }
+    }
+
+    /// A metatable with `__gc` (refused), `__close`, `__tostring` or `__index` running a
+    /// block (which may block, loop or fail).
+    fn metamethod(&mut self, depth: u32) {
+        let (head, tail) = match self.n(3) {
+            0 => (
+                "pcall(setmetatable, {}, { __gc = function()",
+                "end })",
+            ),
+            1 => (
+                "do local x <close> = setmetatable({}, { __close = function()",
+                "end }) end",
+            ),
+            2 => (
+                "pcall(tostring, setmetatable({}, { __tostring = function()",
+                "  return \"t\" end }))",
+            ),
+            _ => (
+                "pcall(function() return setmetatable({}, { __index = function(t, k)",
+                "end }).x end)",
+            ),
+        };
+        self.line(head);
+        self.block(depth);
+        self.line(tail);
+    }
+
+    /// A block run where Lua cannot yield: a sort comparator, a gsub callback, a load
+    /// reader (blocking calls there raise; loops there are bounded as stuck).
+    fn cannot_yield(&mut self, depth: u32) {
+        let (head, tail) = match self.n(2) {
+            0 => (
+                "pcall(table.sort, { 3, 1, 2, 5, 4 }, function(a, b)",
+                "  return a < b end)",
+            ),
+            1 => ("pcall(string.gsub, \"abc\", \"%w\", function(c)", "end)"),
+            _ => ("pcall(load, function()", "  return nil end)"),
+        };
+        self.line(head);
+        self.block(depth);
+        self.line(tail);
+    }
+
+    /// A C library call that can be long or huge for its arguments.
+    fn c_heavy(&mut self) {
+        const PATTERNS: &[&str] = &[
+            ".-.-.-b", "[y]", "a*a*a*b", "(a?)(a?)(a?)(a?)(a?)(a?)(a?)(a?)aaaaaaaa", "%bab",
+            "^(.-)%s*$", "(.)%1", "a-a-a-a-b", "[%w_]*=", ".*.*x",
+        ];
+        let n = match self.n(3) {
+            0 => u64::from(self.n(100)),
+            1 => u64::from(self.n(40_000)),
+            2 => 1u64 << self.n(22),
+            _ => self.u.arbitrary::<i64>().unwrap_or(0) as u64,
+        };
+        let pat = PATTERNS[self.n(PATTERNS.len() as u32 - 1) as usize];
+        let f = ["find", "match", "gsub", "gmatch"][self.n(3) as usize];
+        let s = match self.n(11) {
+            0 => format!("pcall(string.{f}, string.rep(\"a\", {}), \"{pat}\", \"\")", n % 40_000),
+            1 => format!("pcall(string.rep, \"xy\", {n}, \",\")"),
+            2 => format!("pcall(string.pack, \"c{n}\", \"\")"),
+            3 => format!("pcall(table.move, {{}}, 1, {n}, 1, {{}})"),
+            4 => format!("pcall(table.unpack, {{}}, 1, {n})"),
+            5 => format!("pcall(collectgarbage, \"step\", {n})"),
+            6 => format!("pcall(function() return string.rep(\"x\", {}):upper():reverse() end)", n % (1 << 22)),
+            7 => format!("pcall(string.format, \"%{}d\", 1)", n % 120),
+            8 => format!("pcall(table.concat, string.rep(\"x\", {}), \",\")", n % 1000),
+            9 => format!("pcall(utf8.len, string.rep(\"\\u{{7ff}}\", {}))", n % (1 << 20)),
+            10 => format!(
+                "pcall(function() local t = {{}} for i = 1, {} do t[i] = {{}} end collectgarbage() collectgarbage() end)",
+                n % 100_000
+            ),
+            _ => format!("pcall(string.rep, string.rep(\"x\", 1000), {n})"),
+        };
+        self.line(&s);
+    }
+
+    /// Lua that never returns where it cannot yield: the process must end as stuck.
+    fn spin_where_it_cannot_yield(&mut self) {
+        let s = match self.n(3) {
+            0 => "pcall(table.sort, { 1, 2, 3 }, function() while true do end end)",
+            1 => "pcall(tostring, setmetatable({}, { __tostring = function() while true do end end }))",
+            2 => "pcall(string.gsub, \"x\", \"x\", function() while true do pcall(coroutine.wrap(function() for i = 1, 5000 do end end)) end end)",
+            _ => "pcall(table.sort, { 1, 2, 3 }, function() while true do collectgarbage(\"step\") end end)",
+        };
+        self.line(s);
     }
 
     fn file(&mut self, statements: usize) -> String {
@@ -382,21 +481,38 @@ impl Gen<'_, '_> {
 }
 
 /// The root: runs the generated `fz:main` as a monitored child, so that workers keep
-/// running after `main` fails, and ends 5 ms after `main` does (or after 100 ms).
+/// running after `main` fails, and ends 5 ms after `main` does (or after 100 ms). Meanwhile
+/// it keeps a 10 ms ticker; on the real clock a tick more than `LATE_MS` late (one slice of
+/// another process held the thread that long) fails it with `host late`.
 const DRIVER: &str = r#"
+local LATE_NS = LATE_MS * 1000000
 local function main()
   local pid = process.spawn_monitored("fz:main", "app:processes")
   local ev, deadline = process.events(), time.after("100ms")
+  local tk = time.ticker("10ms")
+  local ticks, last = tk:channel(), time.now()
   while true do
-    local r = channel.select{ ev:case_receive(), deadline:case_receive() }
+    local r = channel.select{ ev:case_receive(), ticks:case_receive(), deadline:case_receive() }
+    local now = time.now()
+    local late = now:sub(last):nanoseconds() - 10000000
+    if CHECK_LATE and late > LATE_NS then error("host late: " .. late // 1000000 .. " ms") end
+    if r.channel == ticks then last = now end
     if r.channel == deadline then return "timeout" end
-    if r.value.kind == process.event.EXIT and r.value.from == pid then break end
+    if r.channel == ev and r.value.kind == process.event.EXIT and r.value.from == pid then break end
   end
+  tk:stop()
   time.sleep("5ms")
   return "done"
 end
 return { main = main }
 "#;
+
+/// How late the driver's ticker may be: the 50 ms slice bound, plus room for the sanitizer
+/// build (C library calls and collections run 2-3x slower) and a shared machine.
+const LATE_MS: u64 = 150;
+/// Runs of one input before a late ticker counts as a finding (a loaded machine can
+/// deschedule the runtime; a slice that truly holds the thread is late every time).
+const LATE_TRIES: usize = 3;
 
 const MANIFEST: &str = "namespace: fz
 entries:
@@ -438,8 +554,10 @@ fuzz_target!(|data: &[u8]| {
         indent: 0,
     };
     // The root gets the most statements; the rest of the input is shared by the workers.
+    let real_clock = clock % 4 == 0;
+    let driver = format!("local LATE_MS, CHECK_LATE = {LATE_MS}, {real_clock}\n{DRIVER}");
     let mut files = vec![
-        ("driver.lua".to_string(), DRIVER.to_string()),
+        ("driver.lua".to_string(), driver),
         ("root.lua".to_string(), g.file(24)),
     ];
     for w in 0..WORKERS {
@@ -454,29 +572,50 @@ fuzz_target!(|data: &[u8]| {
     }
     SCRATCH.with(|s| {
         let dir = s.write(&files);
-        let mut builder = moonhost::Runtime::builder();
-        if clock % 4 != 0 {
-            builder = builder.seed(u64::from(clock));
+        for attempt in 1..=LATE_TRIES {
+            let late = run_once(dir, clock, real_clock);
+            match late {
+                None => return,
+                Some(e) if attempt == LATE_TRIES => {
+                    panic!("the host was late in {LATE_TRIES} runs out of {LATE_TRIES}: {e}")
+                }
+                Some(_) => {}
+            }
         }
-        let builder = builder
-            .instruction_slice(200)
-            .limits(tight_limits())
-            .memory_ceiling(64 << 20);
-        let report = run_app(
-            dir,
-            "fz:root",
-            builder,
-            Duration::from_millis(200),
-            Duration::from_millis(1500),
-        );
-        if std::env::var_os("MOONHOST_FUZZ_PRINT").is_some() {
-            eprintln!("outcome: {:?} in {:?}", report.outcome, report.elapsed);
-        }
-        assert_eq!(
-            report.left,
-            Stats::default(),
-            "records left after shutdown + collect (outcome {:?})",
-            report.outcome
-        );
     });
 });
+
+/// Runs the app in `dir` once; `Some(error)` when the driver found the host late.
+fn run_once(dir: &std::path::Path, clock: u8, real_clock: bool) -> Option<String> {
+    let mut builder = moonhost::Runtime::builder();
+    if !real_clock {
+        builder = builder.seed(u64::from(clock));
+    }
+    let builder = builder
+        .instruction_slice(200)
+        .limits(tight_limits())
+        .memory_ceiling(64 << 20);
+    let report = run_app(
+        dir,
+        "fz:root",
+        builder,
+        Duration::from_millis(200),
+        Duration::from_millis(1500),
+    );
+    if std::env::var_os("MOONHOST_FUZZ_PRINT").is_some() {
+        eprintln!("outcome: {:?} in {:?}", report.outcome, report.elapsed);
+    }
+    assert_eq!(
+        report.left,
+        Stats::default(),
+        "records left after shutdown + collect (outcome {:?})",
+        report.outcome
+    );
+    match report.outcome {
+        RunOutcome::Exited(e) => match e.exit {
+            Exit::Error(m) if m.contains("host late") => Some(m),
+            _ => None,
+        },
+        _ => None,
+    }
+}

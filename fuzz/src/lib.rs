@@ -1,6 +1,6 @@
 //! Helpers shared by the fuzz targets: known-bug guards and running a generated app.
 
-use moonhost::limits::Limits;
+use moonhost::Limits;
 use moonhost::runtime::Stats;
 use moonhost::{App, RunOutcome};
 use std::path::{Path, PathBuf};

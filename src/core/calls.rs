@@ -106,10 +106,11 @@ impl Core {
     /// Frees a reply channel once its call is over (answered or abandoned).
     pub fn free_reply(&mut self, reply: ChanId) {
         self.calls.retain(|c| c.reply != reply);
-        if let Some(c) = self.chans.remove(reply)
-            && let Some(p) = self.procs.get_mut(c.owner)
-        {
-            p.chans.remove(&reply);
+        if let Some(mut c) = self.chans.remove(reply) {
+            self.uncount_chan(&mut c);
+            if let Some(p) = self.procs.get_mut(c.owner) {
+                p.chans.remove(&reply);
+            }
         }
     }
 

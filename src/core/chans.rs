@@ -1,6 +1,7 @@
 //! Channel records of the core: creation, the non-blocking receive and send, delivery from
 //! outside any task, close, and freeing channels whose Lua objects were collected.
 
+use super::quota::Quota;
 use super::{Chan, Core, Waiter};
 use crate::channel::{Channel, Recv, Send};
 use crate::ids::{ChanId, ProcId};
@@ -17,6 +18,9 @@ pub enum SendResult {
     Closed,
     /// The buffer is full and nobody receives: the item comes back.
     WouldBlock(Item),
+    /// Buffering it would pass a quota on waiting values (see `quota.rs`): the item comes
+    /// back. A sender that can wait parks as if the buffer were full.
+    Quota(Quota, Item),
 }
 
 impl Core {
@@ -107,6 +111,10 @@ impl Core {
                 if let Item::Msg(m) = &item {
                     self.took_message(owner, m.bytes);
                 }
+                // A parked sender refilling the buffer keeps the count as it was.
+                if matches!(item, Item::Lua(_)) && woke.is_none() {
+                    self.count_buffered(owner, 1, false);
+                }
                 if let Some(w) = woke {
                     self.complete(w, Done::Sent);
                 }
@@ -122,13 +130,29 @@ impl Core {
         let Some(c) = self.chans.get_mut(chan) else {
             return SendResult::Closed;
         };
-        let kind = c.kind;
+        let (kind, owner) = (c.kind, c.owner);
+        let buffers = matches!(item, Item::Lua(_))
+            && !c.q.is_closed()
+            && !c.q.has_receivers()
+            && c.q.can_send();
+        if buffers && let Err(q) = self.buffer_room(owner) {
+            return SendResult::Quota(q, item);
+        }
+        // (The quota may have swept collected channels; this one is still referenced.)
+        let Some(c) = self.chans.get_mut(chan) else {
+            return SendResult::Closed;
+        };
         match c.q.try_send(item) {
             Send::Handoff { to, item } => {
                 self.complete(to, Done::Received(item, kind));
                 SendResult::Done
             }
-            Send::Buffered => SendResult::Done,
+            Send::Buffered => {
+                if buffers {
+                    self.count_buffered(owner, 1, true);
+                }
+                SendResult::Done
+            }
             Send::Closed(_) => SendResult::Closed,
             Send::Full(item) => SendResult::WouldBlock(item),
         }
@@ -207,7 +231,9 @@ impl Core {
                 if let Some(p) = self.procs.get_mut(owner) {
                     p.chans.remove(&id);
                 }
-                self.chans.remove(id);
+                if let Some(mut c) = self.chans.remove(id) {
+                    self.uncount_chan(&mut c);
+                }
             }
         }
     }

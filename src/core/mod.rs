@@ -116,6 +116,8 @@ pub struct Core {
     memory_ceiling: usize,
     /// Bytes of the messages waiting in every mailbox (see `quota.rs`).
     mailbox_total: usize,
+    /// Values waiting in every user channel's buffer (see `quota.rs`).
+    buffered_total: usize,
     tracer: Tracer,
     /// Seed of the run's random sources (entropy unless the run is seeded).
     seed: u64,
@@ -209,6 +211,7 @@ impl Core {
             task_threads: HashSet::new(),
             memory_ceiling: cfg.memory_ceiling,
             mailbox_total: 0,
+            buffered_total: 0,
             tracer: cfg.tracer,
             seed: cfg.seed,
             virtual_work: cfg.virtual_work,

@@ -208,6 +208,7 @@ pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64
         heap_checked: 0,
         instructions_left,
         made_since_collect: 0,
+        buffered: 0,
         instructions_run: 0,
         monitoring: BTreeSet::new(),
         parent: None,

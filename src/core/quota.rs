@@ -20,12 +20,36 @@ pub const BYTES_PER_CHANNEL: usize = 512;
 pub const MAX_LISTENERS_PER_PROCESS: usize = 1_000;
 /// Registered names per process.
 pub const MAX_NAMES_PER_PROCESS: usize = 1_000;
+/// Bytes of one subscribed topic: each subscription keeps its topic outside the Lua heap.
+pub const MAX_TOPIC_BYTES: usize = 1_024;
 /// Bytes of one registered name.
 pub const MAX_NAME_BYTES: usize = 1_024;
 /// Bytes of one CANCEL reason.
 pub const MAX_REASON_BYTES: usize = 16 << 10;
 /// Events waiting in one process's events channel beyond which a CANCEL is refused.
 pub const MAX_PENDING_EVENTS: usize = 256;
+/// Values a process may keep waiting in its channels' buffers: one per this many bytes of
+/// its host's memory limit (262,144 for the default 128 MiB). Each is a buffer slot and one
+/// of mlua's reference slots outside the Lua heap, whatever the value.
+pub const BYTES_PER_BUFFERED_VALUE: usize = 512;
+/// Values waiting in channel buffers runtime-wide: each holds one of the ~1 million
+/// reference slots mlua has for the whole Lua state (NOTES.md), which every process needs.
+pub const MAX_BUFFERED_VALUES: usize = 262_144;
+/// Bytes one channel record takes outside the Lua heap (record, buffer, slotmap slot),
+/// counted against the runtime's ceiling; measured ~225 on a flood of `channel.new(1)`.
+pub const CHANNEL_RECORD_BYTES: usize = 256;
+/// Bytes one armed timer takes outside the Lua heap besides its channel (task, heap entry,
+/// slotmap slot).
+pub const TIMER_RECORD_BYTES: usize = 128;
+/// Sixteenths of the runtime's memory ceiling channel and timer records may take, all
+/// processes together.
+pub const RECORD_SIXTEENTHS_OF_CEILING: usize = 2;
+/// Sixteenths of the runtime's memory ceiling the Lua heap may use. Lua counts the bytes
+/// it asks for, the allocator hands out more: glibc rounds every chunk up to 16 bytes plus
+/// an 8-byte header, so a heap of one-slot tables (72 bytes counted, 96 allocated) takes
+/// 1.33x what Lua counts. The rest of the ceiling covers that, so the process's RSS stays
+/// under the ceiling (`tests/flood_rss.rs`).
+pub const HEAP_SIXTEENTHS_OF_CEILING: usize = 12;
 /// Timers and channels a process makes between two collections a quota may force.
 const MADE_PER_FORCED_COLLECT: usize = MAX_TICKERS_PER_PROCESS / 2;
 
@@ -40,10 +64,18 @@ pub enum Quota {
     Channels(usize),
     /// [`MAX_LISTENERS_PER_PROCESS`].
     Listeners,
+    /// [`MAX_TOPIC_BYTES`].
+    TopicBytes,
     /// [`MAX_NAMES_PER_PROCESS`].
     Names,
     /// [`MAX_PENDING_EVENTS`] of the target.
     Events,
+    /// One buffered value per [`BYTES_PER_BUFFERED_VALUE`] of the memory limit.
+    Buffered(usize),
+    /// [`MAX_BUFFERED_VALUES`] runtime-wide.
+    BufferedTotal,
+    /// [`RECORD_SIXTEENTHS_OF_CEILING`] of the ceiling (this many bytes) runtime-wide.
+    Records(usize),
 }
 
 impl std::fmt::Display for Quota {
@@ -61,6 +93,7 @@ impl std::fmt::Display for Quota {
                 f,
                 "too many topic subscriptions in this process (at most {MAX_LISTENERS_PER_PROCESS})"
             ),
+            Quota::TopicBytes => write!(f, "topic too long (at most {MAX_TOPIC_BYTES} bytes)"),
             Quota::Names => write!(
                 f,
                 "too many registered names for this process (at most {MAX_NAMES_PER_PROCESS})"
@@ -68,6 +101,19 @@ impl std::fmt::Display for Quota {
             Quota::Events => write!(
                 f,
                 "too many events waiting for the target (at most {MAX_PENDING_EVENTS})"
+            ),
+            Quota::Buffered(max) => write!(
+                f,
+                "too many values waiting in this process's channels (at most {max})"
+            ),
+            Quota::Records(max) => write!(
+                f,
+                "too many channels and timers runtime-wide (their records may use {} MiB)",
+                max >> 20
+            ),
+            Quota::BufferedTotal => write!(
+                f,
+                "too many values waiting in channels runtime-wide (at most {MAX_BUFFERED_VALUES})"
             ),
         }
     }
@@ -144,8 +190,20 @@ impl Core {
         self.timer_room(proc)
     }
 
+    /// Bytes the channel and timer records of every process take (an estimate).
+    fn record_bytes(&self) -> usize {
+        self.chans.len() * CHANNEL_RECORD_BYTES + self.timers.len() * TIMER_RECORD_BYTES
+    }
+
     /// Whether `proc` may make one more channel.
     pub fn channel_room(&mut self, proc: ProcId) -> Result<(), Quota> {
+        let most = self.memory_ceiling / 16 * RECORD_SIXTEENTHS_OF_CEILING;
+        if self.record_bytes() + CHANNEL_RECORD_BYTES + TIMER_RECORD_BYTES > most {
+            self.sweep();
+            if self.record_bytes() + CHANNEL_RECORD_BYTES + TIMER_RECORD_BYTES > most {
+                return Err(Quota::Records(most));
+            }
+        }
         let max = self.per_memory(proc, BYTES_PER_CHANNEL);
         let full = |c: &Core| c.procs.get(proc).is_some_and(|p| p.chans.len() >= max);
         if full(self) {
@@ -158,8 +216,11 @@ impl Core {
         Ok(())
     }
 
-    /// Whether `proc` may subscribe to one more topic.
-    pub fn listener_room(&self, proc: ProcId) -> Result<(), Quota> {
+    /// Whether `proc` may subscribe to one more topic, of `topic_bytes`.
+    pub fn listener_room(&self, proc: ProcId, topic_bytes: usize) -> Result<(), Quota> {
+        if topic_bytes > MAX_TOPIC_BYTES {
+            return Err(Quota::TopicBytes);
+        }
         match self.procs.get(proc) {
             Some(p) if p.listeners.len() >= MAX_LISTENERS_PER_PROCESS => Err(Quota::Listeners),
             _ => Ok(()),
@@ -187,6 +248,55 @@ impl Core {
         }
     }
 
+    /// Whether one more value may wait in a buffer of `proc`'s channels (frees collected
+    /// channels first, whose buffers count until then).
+    pub(super) fn buffer_room(&mut self, proc: ProcId) -> Result<(), Quota> {
+        let r = self.buffer_room_now(proc);
+        if r.is_err() {
+            self.sweep();
+            return self.buffer_room_now(proc);
+        }
+        r
+    }
+
+    fn buffer_room_now(&self, proc: ProcId) -> Result<(), Quota> {
+        if self.buffered_total >= MAX_BUFFERED_VALUES {
+            return Err(Quota::BufferedTotal);
+        }
+        let max = self.per_memory(proc, BYTES_PER_BUFFERED_VALUE);
+        match self.procs.get(proc) {
+            Some(p) if p.buffered >= max => Err(Quota::Buffered(max)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts `n` values entering (`true`) or leaving the buffers of `proc`'s channels.
+    pub(super) fn count_buffered(&mut self, proc: ProcId, n: usize, entering: bool) {
+        let step = |v: usize| {
+            if entering {
+                v.saturating_add(n)
+            } else {
+                v.saturating_sub(n)
+            }
+        };
+        self.buffered_total = step(self.buffered_total);
+        if let Some(p) = self.procs.get_mut(proc) {
+            p.buffered = step(p.buffered);
+        }
+    }
+
+    /// Forgets the buffered values of channel `c`, which is being freed.
+    pub(super) fn uncount_chan(&mut self, c: &mut super::Chan) {
+        let n =
+            c.q.buffer_mut()
+                .iter()
+                .filter(|i| matches!(i, crate::message::Item::Lua(_)))
+                .count();
+        if n > 0 {
+            self.count_buffered(c.owner, n, false);
+        }
+    }
+
     /// Whether `bytes` more may wait in mailboxes runtime-wide: at most half the memory
     /// ceiling.
     pub(super) fn mailboxes_have_room(&self, bytes: usize) -> bool {
@@ -202,8 +312,16 @@ impl Core {
         };
     }
 
-    /// What the Lua heap may use while messages wait: the ceiling minus their bytes.
+    /// The Lua heap's share of the memory ceiling (see [`HEAP_SIXTEENTHS_OF_CEILING`]).
+    pub fn heap_share(&self) -> usize {
+        self.memory_ceiling / 16 * HEAP_SIXTEENTHS_OF_CEILING
+    }
+
+    /// What the Lua heap may use while messages wait and records live: its share minus
+    /// their bytes.
     pub(super) fn heap_ceiling(&self) -> usize {
-        self.memory_ceiling.saturating_sub(self.mailbox_total)
+        self.heap_share()
+            .saturating_sub(self.mailbox_total)
+            .saturating_sub(self.record_bytes())
     }
 }

@@ -118,6 +118,8 @@ pub struct Process {
     pub instructions_left: Option<u64>,
     /// Timers and channels made since a quota last forced a collection (see `quota.rs`).
     pub made_since_collect: usize,
+    /// Values waiting in the buffers of its user channels (see `quota.rs`).
+    pub buffered: usize,
     /// Instructions it has run so far (`process.info`), added up after each resume.
     pub instructions_run: u64,
     /// Processes it monitors (the reverse of their `watchers`); kept by monitor, unmonitor

@@ -37,6 +37,11 @@ impl Core {
                     let item = send.take().expect("matched a send case");
                     let done = match self.try_send(chan, item) {
                         SendResult::Done => Done::Sent,
+                        // Over the quota on waiting values: not ready, as if full.
+                        SendResult::Quota(_, item) => {
+                            *send = Some(item);
+                            continue;
+                        }
                         _ => Done::SendClosed,
                     };
                     return SelectResult::Done(Outcome { case, done });

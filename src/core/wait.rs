@@ -40,7 +40,7 @@ impl Core {
             Request::Send(chan, item) => match self.try_send(chan, item) {
                 SendResult::Done => self.deliver_now(t, Outcome::plain(Done::Sent)),
                 SendResult::Closed => self.deliver_now(t, Outcome::plain(Done::SendClosed)),
-                SendResult::WouldBlock(item) => {
+                SendResult::WouldBlock(item) | SendResult::Quota(_, item) => {
                     let w = self.park(t, smallvec![chan], false);
                     self.chans[chan]
                         .q

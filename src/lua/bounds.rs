@@ -1,6 +1,6 @@
 //! Bounds on the C library calls a script can make long or huge (issue 11): the prelude
 //! wraps `string.rep`, `find`, `match`, `gmatch`, `gsub`, `pack`, `packsize`, `unpack`,
-//! `table.move` and `collectgarbage` with a check from here. A check estimates the call's
+//! `table.move` with a check from here, and runs `collectgarbage` in bounded steps. A check estimates the call's
 //! work in instruction-equivalents ("steps"), refuses a call over [`MAX_CALL_STEPS`] with a
 //! plain error, charges the steps to the running slice (its instruction limit, its slice
 //! and its stuck-in-C count) and tells the wrapper to yield before the call when the slice
@@ -10,7 +10,7 @@
 //! `false` (rep only): the result is the empty string, return it without looping.
 
 use crate::ffi;
-use crate::preempt::{Fuel, INSTRUCTION_LIMIT, STUCK_IN_C, STUCK_INSTRUCTIONS_MAX};
+use crate::preempt::{self, Charged, Fuel, INSTRUCTION_LIMIT};
 use mlua::{Lua, MultiValue, Table, Value};
 use std::rc::Rc;
 
@@ -22,8 +22,13 @@ const STEPS_PER_POSITION: u64 = 4;
 pub const MAX_BUILD_BYTES: u64 = 64 << 20;
 /// The most elements one `table.move` may move.
 pub const MAX_MOVE_ELEMENTS: u64 = 1 << 22;
-/// Bytes of live heap a full collection visits per step.
-const GC_BYTES_PER_STEP: u64 = 4;
+/// Steps one basic step of the collector is charged: about a millisecond of a debug build's
+/// work on a heap of many small tables (a basic step visits a few hundred KiB).
+const GC_STEP_STEPS: u64 = 100_000;
+/// Cycle ends a script's full collection waits for: the first one completes the cycle
+/// under way (which may have begun before the garbage became garbage), the second a whole
+/// cycle begun inside the call.
+const GC_CYCLES_PER_COLLECT: u32 = 2;
 /// Bytes `string.rep` copies per step.
 const COPY_BYTES_PER_STEP: u64 = 16;
 
@@ -59,11 +64,16 @@ pub fn open(lua: &Lua, raw: &Table, fuel: Rc<Fuel>) -> mlua::Result<()> {
         "move",
         lua.create_function(move |lua, args: MultiValue| verdict(lua, &f, move_steps(&args)))?,
     )?;
+    let f = fuel.clone();
     t.set(
         "collect",
+        lua.create_function(move |lua, ends: u32| collect(lua, &f, ends))?,
+    )?;
+    t.set(
+        "step",
         lua.create_function(move |lua, ()| {
-            let steps = lua.used_memory() as u64 / GC_BYTES_PER_STEP;
-            verdict(lua, &fuel, Ok(Some(steps.min(MAX_CALL_STEPS))))
+            let done = preempt::collect_in_slice(lua, &fuel, || lua.gc_step())?;
+            Ok((done, charge(lua, &fuel, GC_STEP_STEPS)?))
         })?,
     )?;
     raw.set("bounds", t)?;
@@ -86,21 +96,34 @@ fn charge(lua: &Lua, fuel: &Fuel, steps: u64) -> mlua::Result<Value> {
         return Ok(Value::String(lua.create_string(INSTRUCTION_LIMIT)?));
     }
     fuel.budget.set(left - steps);
-    let progress = fuel.progress.get().saturating_add(steps);
-    fuel.progress.set(progress);
-    if !ffi::is_yieldable(lua.state()) {
-        let stuck = fuel.stuck.get().saturating_add(steps);
-        fuel.stuck.set(stuck);
-        if stuck > STUCK_INSTRUCTIONS_MAX {
-            fuel.doomed.set(Some(STUCK_IN_C));
-            return Ok(Value::String(lua.create_string(STUCK_IN_C)?));
+    match preempt::charge_slice(fuel, steps, ffi::is_yieldable(lua.state())) {
+        Charged::Run => Ok(Value::Nil),
+        Charged::Yield => Ok(Value::Boolean(true)),
+        Charged::Doom(reason) => {
+            fuel.doomed.set(Some(reason));
+            Ok(Value::String(lua.create_string(reason)?))
         }
-        return Ok(Value::Nil);
     }
-    if progress >= fuel.slice.get() {
-        return Ok(Value::Boolean(true));
+}
+
+/// `collectgarbage("collect")` in basic steps (`ends` cycle ends seen so far by this
+/// call), each charged [`GC_STEP_STEPS`] after it ran, so a full collection over a huge
+/// heap spreads over as many slices as it needs instead of holding the thread: returns the
+/// cycle ends seen and a verdict: `nil` done, `true` yield and call again, a string raise.
+/// Where Lua cannot yield the steps go on until done or until the process is stuck.
+fn collect(lua: &Lua, fuel: &Fuel, mut ends: u32) -> mlua::Result<(u32, Value)> {
+    loop {
+        if preempt::collect_in_slice(lua, fuel, || lua.gc_step())? {
+            ends += 1;
+            if ends >= GC_CYCLES_PER_COLLECT {
+                return Ok((ends, Value::Nil));
+            }
+        }
+        match charge(lua, fuel, GC_STEP_STEPS)? {
+            Value::Nil => {}
+            other => return Ok((ends, other)),
+        }
     }
-    Ok(Value::Nil)
 }
 
 fn nth(args: &MultiValue, n: usize) -> Option<&Value> {

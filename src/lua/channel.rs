@@ -92,6 +92,7 @@ fn chan_send(lua: &Lua, args: MultiValue) -> Ret {
         SendResult::WouldBlock(item) => {
             block_on(lua, &mut c, "channel.send", Request::Send(ch, item))
         }
+        SendResult::Quota(q, _) => fail(lua, format!("channel.send: {q}")),
     }
 }
 

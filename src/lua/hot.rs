@@ -95,6 +95,7 @@ pub fn chan_send(lua: &Lua, call: &Call<'_>) -> Out {
         SendResult::WouldBlock(item) => {
             block_on(&mut c, call, "channel.send", Request::Send(ch, item))
         }
+        SendResult::Quota(q, _) => Out::Fail(format!("channel.send: {q}")),
     }
 }
 

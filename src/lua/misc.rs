@@ -33,10 +33,6 @@ pub fn open(lua: &Lua, raw: &Table, fuel: Rc<Fuel>) -> mlua::Result<()> {
     raw.set("xpcall", xpcall)?;
     raw.set("resume", resume)?;
     raw.set(
-        "gc_collect",
-        lua.create_function(move |lua, full: bool| preempt::collect_in_slice(lua, &fuel, full))?,
-    )?;
-    raw.set(
         "name_builtins",
         lua.create_function(|lua, (names, protos): (Table, Table)| {
             // Closures made per process (`require`, `load`) are named by their prototype.

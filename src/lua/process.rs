@@ -255,7 +255,10 @@ fn listen(lua: &Lua, args: MultiValue) -> Ret {
     if let Some((_, obj)) = c.listener(p, &topic, message) {
         return ret(lua, obj);
     }
-    if let Err(q) = c.listener_room(p).and_then(|()| c.channel_room(p)) {
+    if let Err(q) = c
+        .listener_room(p, topic.len())
+        .and_then(|()| c.channel_room(p))
+    {
         return fail(lua, format!("listen: {q}"));
     }
     let chan = c.new_chan(p, ChanKind::Listen { message }, usize::MAX);

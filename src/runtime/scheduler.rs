@@ -210,7 +210,7 @@ impl Runtime {
                     &e,
                     capped,
                     core.limits_of(proc).map(|l| l.memory_bytes),
-                    core.memory_ceiling(),
+                    core.heap_share(),
                 );
                 // The dead coroutine keeps its frames: shown in stock's shape (issue 15).
                 let tb = tb.map(|_| lua::thread_traceback(&self.lua, &thread));

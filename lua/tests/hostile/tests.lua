@@ -303,6 +303,52 @@ function M.subscriptions_in_a_loop()
     "listen: too many topic subscriptions in this process (at most 1000)")
 end
 
+-- Values waiting in channel buffers live outside the Lua heap (a buffer slot and one of
+-- mlua's ~1M reference slots each, even for `true`): a process may keep one per 512 bytes
+-- of its memory limit, the runtime 262,144 in all (tests/flood_rss.rs reaches that one).
+local function buffer_flood(value)
+  return [[
+    local c = channel.new(1 << 40)
+    for i = 1, 1e9 do
+      local ok, err = c:send(]] .. value .. [[)
+      if not ok then error(err, 0) end
+    end
+  ]]
+end
+
+function M.channel_buffer_flood()
+  attack.run(buffer_flood("true"),
+    "channel.send: too many values waiting in this process's channels (at most 16384)", SMALL)
+  attack.run(buffer_flood("{}"),
+    "channel.send: too many values waiting in this process's channels (at most 16384)", SMALL)
+end
+
+function M.received_values_leave_the_buffer_quota()
+  attack.run([[
+    local c = channel.new(1 << 40)
+    local n = 0
+    while c:send(n) do n = n + 1 end
+    assert(n == 16384, n)
+    assert(c:receive() == 0)
+    assert(c:send("again") == true, "a received value makes room")
+    assert(c:send("more") == nil, "and only that much")
+    -- a select's send case over the quota is not ready, as if the buffer were full
+    local r = channel.select { c:case_send("x"), default = true }
+    assert(r.default, "the send case is not ready")
+    -- values of a channel that is dropped and collected are forgotten
+    c = nil
+    collectgarbage()
+    local d = channel.new(1 << 40)
+    for i = 1, 16384 do assert(d:send(i), i) end
+    return "ok"
+  ]], returned("ok"), SMALL)
+end
+
+function M.long_topics_are_refused()
+  attack.run(flood([[process.listen(string.rep("t", 1 << 20) .. i)]]),
+    "listen: topic too long (at most 1024 bytes)")
+end
+
 ------------------------------------------------------------------------------------------
 -- bad input
 

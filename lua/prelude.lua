@@ -153,8 +153,9 @@ local process = {
   end,
   with_context = function(values) return finish(raw.with_context(values)) end,
   with_options = function(options) return finish(raw.with_options(options)) end,
-  event = readonly({ EXIT = "pid.exit", LINK_DOWN = "pid.link.down", CANCEL = "pid.cancel" },
-    "process.event"),
+  event = readonly({ EXIT = "pid.exit", LINK_DOWN = "pid.link.down", CANCEL = "pid.cancel",
+    RELOAD = "pid.reload" }, "process.event"),
+  upgrade = function(...) return finish(raw.upgrade(...)) end,
   registry = readonly({
     register = function(name, pid) return finish(raw.register(name, pid)) end,
     lookup = function(name) return finish(raw.lookup(name)) end,
@@ -682,6 +683,30 @@ local function proc_main(chunk, method, e, h, ...)
   return ended(f(...))
 end
 
+-- The main task of an upgraded process (SPEC §12.3) starts here: it closes the old code's
+-- coroutines (errors of their to-be-closed variables are ignored), then runs the new entry
+-- in a fresh environment, through its `code_change(old_entry_id, ...)` when it has one.
+local raw_upgraded = raw.upgraded
+local function proc_upgrade(chunk, method, e, h, ...)
+  local old, threads = raw_upgraded()
+  threads = threads or {}
+  -- coroutine.close returns the errors of to-be-closed variables rather than raising them.
+  for i = 1, #threads do co_close(threads[i]) end
+  threads = nil
+  local env = new_env(e, h)
+  local mod = chunk(env)
+  local f, change = mod, nil
+  if type(mod) == "table" then
+    f, change = mod[method or "main"], mod.code_change
+  end
+  if type(f) ~= "function" then
+    error("entry " .. raw_entry(e) .. ": method '" .. tostring(method or "main") ..
+      "' not found in the table its chunk returns", 0)
+  end
+  if type(change) == "function" then return ended(f(change(old, ...))) end
+  return ended(f(...))
+end
+
 local result_mt = {
   __tostring = function(r)
     if r.error ~= nil then return tostring(r.error) end
@@ -691,6 +716,7 @@ local result_mt = {
 
 return {
   proc_main = proc_main,
+  proc_upgrade = proc_upgrade,
   result_mt = result_mt,
   register_host = register_host,
   chan_methods = Channel,

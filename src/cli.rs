@@ -7,8 +7,11 @@ use crate::runtime::{RunOutcome, Runtime, RuntimeBuilder, check_syntax};
 use crate::sim::{Faults, Strategy};
 use crate::testrun::{self, TestOptions};
 use crate::trace::Divergence;
+use crate::watch::{self, Watch};
 use clap::{Parser, Subcommand, ValueEnum};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Duration;
 
 /// moonhost: Lua processes with an Erlang-style API on one thread.
@@ -80,6 +83,10 @@ pub enum Command {
         /// Write the process report (SPEC §12.4) to stderr when the run ends.
         #[arg(long)]
         report: bool,
+        /// Reload changed source files while running (SPEC §12.3.1): processes whose
+        /// entry changed get a `pid.reload` event.
+        #[arg(long, conflicts_with = "replay")]
+        watch: bool,
     },
     /// Run every entry with meta.type: test.
     Test {
@@ -175,6 +182,7 @@ pub fn main() -> i32 {
             entry,
             args,
             report,
+            watch,
             ..
         } => {
             if let Some(k) = sim.explore {
@@ -197,6 +205,7 @@ pub fn main() -> i32 {
                 trace: sim.trace,
                 replay: sim.replay,
                 report,
+                watch,
             };
             run(&app, &entry, &args, &s)
         }
@@ -269,6 +278,8 @@ struct Simulation {
     replay: Option<PathBuf>,
     /// `--report`: print the process report when the run ends.
     report: bool,
+    /// `--watch`: reload changed sources while running.
+    watch: bool,
 }
 
 fn load(app: &Path) -> Result<App, i32> {
@@ -309,12 +320,19 @@ fn run(app: &Path, entry: &str, args: &[String], sim: &Simulation) -> i32 {
     let b = builder_for(&app, entry, args, sim);
     let mut always = None;
     let mut replayed = None;
+    let watch = sim.watch.then(|| Rc::new(RefCell::new(Watch::of(&app))));
     let outcome = b.build(&app).and_then(|mut rt| {
         let stop = rt.interrupt_handle();
+        let ctrl_c = stop.clone();
         // A second handler cannot be installed in the same process (tests call this more
         // than once); Ctrl-C then keeps its default behaviour.
-        let _ = ctrlc::set_handler(move || stop.interrupt());
-        let outcome = rt.run_entry(entry, args);
+        let _ = ctrlc::set_handler(move || ctrl_c.interrupt());
+        // SIGUSR1 writes the report and, with --watch, changed sources are reloaded.
+        rt.set_between_turns(watch::hook(watch.clone()));
+        let mut outcome = rt.run_entry(entry, args);
+        if let Some(w) = &watch {
+            outcome = watch::wait(&mut rt, w, &stop, outcome);
+        }
         let mut c = rt.core();
         c.tracer().flush();
         always = c.always_failure().map(str::to_string);

@@ -5,7 +5,12 @@ use crate::error::{Error, Result};
 use crate::manifest::{App, EntryKind};
 use crate::security::Policies;
 use mlua::{Function, Lua, LuaOptions, StdLib};
+use std::path::PathBuf;
 use std::rc::Rc;
+
+mod reload;
+
+pub use reload::ReloadReport;
 
 /// Modules `require` finds without an import.
 pub const BUILTIN_MODULES: &[&str] = &[
@@ -43,6 +48,11 @@ pub struct EntryInfo {
     source: Option<(Rc<str>, String)>,
     /// The compiled chunk and the method name as a Lua string, once compiled.
     chunk: Option<(Function, Option<mlua::LuaString>)>,
+    /// The source file on disk and its text as last read (at load or reload).
+    file: Option<(PathBuf, String)>,
+    /// The compiler's message when the newest source failed to compile at a reload
+    /// (spawns keep the last good code; `process.upgrade` to it fails).
+    failed: Option<String>,
 }
 
 /// Every entry of the app, by index (the manifest's order).
@@ -80,6 +90,8 @@ impl Entries {
                     .as_ref()
                     .map(|s| (Rc::from(chunk_text(&s.text).as_str()), s.chunk_name.clone())),
                 chunk: None,
+                file: e.source.as_ref().map(|s| (s.path.clone(), s.text.clone())),
+                failed: None,
             })
             .chain(std::iter::once(EntryInfo {
                 id: SUPERVISOR_ENTRY.into(),
@@ -89,6 +101,8 @@ impl Entries {
                 imports: Vec::new(),
                 source: Some((Rc::from("return nil"), SUPERVISOR_ENTRY.into())),
                 chunk: None,
+                file: None,
+                failed: None,
             }))
             .collect();
         let policies = Policies::new(
@@ -121,6 +135,28 @@ impl Entries {
             .iter()
             .position(|e| e.id == id && e.spawnable)
             .map(|i| i as u32)
+    }
+
+    /// The index of the entry `process.upgrade` may switch to: a spawnable entry of the
+    /// app (the built-in supervisor is not one).
+    pub fn find_upgradable(&self, id: &str) -> Option<u32> {
+        self.find_spawnable(id).filter(|_| id != SUPERVISOR_ENTRY)
+    }
+
+    /// Readies entry `idx` for an upgrade: compiles it if it never was.
+    ///
+    /// # Errors
+    /// The compiler's message, when its newest source failed to compile at the last reload
+    /// or does not compile now.
+    pub fn prepare_upgrade(&mut self, lua: &Lua, idx: u32) -> std::result::Result<(), String> {
+        if let Some(msg) = self.get(idx).and_then(|e| e.failed.clone()) {
+            return Err(msg);
+        }
+        let prefix = format!("entry {}: ", self.id(idx));
+        self.start(lua, idx).map(|_| ()).map_err(|e| match e {
+            Error::Lua(m) => m.strip_prefix(&prefix).unwrap_or(&m).to_string(),
+            other => other.to_string(),
+        })
     }
 
     /// Why `id` cannot be spawned, for a host's error message: `entry not found: <id>` with
@@ -198,10 +234,15 @@ fn chunk_text(src: &str) -> String {
 /// # Errors
 /// The syntax error, naming the entry and the line.
 pub fn compile_entry(lua: &Lua, id: &str, text: &str, chunk_name: &str) -> Result<Function> {
+    compile_text(lua, text, chunk_name).map_err(|msg| Error::Lua(format!("entry {id}: {msg}")))
+}
+
+/// Compiles chunk text; `Err` is the compiler's message.
+fn compile_text(lua: &Lua, text: &str, chunk_name: &str) -> std::result::Result<Function, String> {
     lua.load(text)
         .set_name(format!("@{chunk_name}"))
         .into_function()
-        .map_err(|err| Error::Lua(format!("entry {id}: {}", one_line(&err))))
+        .map_err(|err| one_line(&err))
 }
 
 /// Compiles every Lua entry of `app` once, in a scratch state, to report syntax errors at

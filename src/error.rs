@@ -118,6 +118,24 @@ impl fmt::Display for SpawnError {
     }
 }
 
+/// Why `process.upgrade` refused (SPEC §12.3); the process goes on in its old code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpgradeError {
+    /// No `process.lua`/`function.lua` entry of that id.
+    EntryNotFound(String),
+    /// The entry's newest source did not compile (the compiler's message).
+    Failed(String),
+}
+
+impl fmt::Display for UpgradeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpgradeError::EntryNotFound(e) => write!(f, "entry not found: {e}"),
+            UpgradeError::Failed(m) => write!(f, "upgrade failed: {m}"),
+        }
+    }
+}
+
 /// Why `process.registry.register` refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NameTaken;

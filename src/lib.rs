@@ -90,9 +90,11 @@ mod testcase;
 pub mod testrun;
 mod timer;
 mod trace;
+mod watch;
 mod watchdog;
 
 pub use crate::core::{ProcState, ProcessInfo, WaitKind};
+pub use crate::entry::ReloadReport;
 pub use crate::error::{Error, Result};
 pub use crate::hostbox::{CrashReport, Delivery, Mailbox};
 pub use crate::ids::{Pid, PidParseError};

@@ -30,6 +30,9 @@ pub enum EventKind {
     LinkDown,
     /// Another process asked this one to cancel (`pid.cancel`).
     Cancel,
+    /// The code of the entry this process runs was reloaded (`pid.reload`, SPEC §12.3.1);
+    /// the event's `reason` holds the entry id.
+    Reload,
 }
 
 impl EventKind {
@@ -39,6 +42,7 @@ impl EventKind {
             EventKind::Exit => "pid.exit",
             EventKind::LinkDown => "pid.link.down",
             EventKind::Cancel => "pid.cancel",
+            EventKind::Reload => "pid.reload",
         }
     }
 }

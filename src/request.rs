@@ -7,6 +7,8 @@
 
 use crate::ids::ChanId;
 use crate::message::{ChanKind, Item};
+use crate::payload::Payload;
+use mlua::Thread;
 use smallvec::SmallVec;
 
 /// One case of a select: the channel and, for a send case, the value to send.
@@ -25,6 +27,20 @@ pub enum Request {
     Sleep(u64),
     /// `process.terminate` of the caller itself: end at once.
     Exit,
+    /// `process.upgrade`: switch the process to new code (what to switch to is staged in
+    /// the core, so this variant carries nothing and costs the other requests nothing).
+    Upgrade,
+}
+
+/// What `process.upgrade` asks for, checked by its binding before anything changes.
+#[derive(Debug)]
+pub struct Upgrade {
+    /// The entry the process continues as (compiled already).
+    pub entry: u32,
+    /// The copied upgrade arguments.
+    pub args: Vec<Payload>,
+    /// The new main coroutine, starting in the prelude's `proc_upgrade`.
+    pub thread: Thread,
 }
 
 /// How one operation completed.

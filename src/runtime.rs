@@ -12,6 +12,7 @@ mod builder;
 mod embed;
 mod frames;
 mod observe;
+mod reload;
 mod scheduler;
 
 pub use crate::core::RootExit;
@@ -44,6 +45,12 @@ pub const DEFAULT_MEMORY_CEILING_BYTES: usize = 4 << 30;
 /// Where a virtual clock starts: 2026-01-01T00:00:00Z.
 const VIRTUAL_EPOCH_NS: i64 = 1_767_225_600_000_000_000;
 
+/// Longest idle wait while a between-turns hook is set, so the hook keeps running.
+const BETWEEN_TURNS_POLL: Duration = Duration::from_millis(100);
+
+/// What the CLI runs at every turn boundary (`--watch`, the SIGUSR1 report).
+pub type BetweenTurns = Box<dyn FnMut(&mut Runtime)>;
+
 /// Token of the poll's waker.
 const WAKER_TOKEN: mio::Token = mio::Token(0);
 
@@ -59,6 +66,11 @@ impl Interrupt {
     pub fn interrupt(&self) {
         self.flag.store(true, Ordering::SeqCst);
         let _ = self.waker.wake();
+    }
+
+    /// Whether an interrupt is pending (not yet seen by `run`).
+    pub(crate) fn is_pending(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
     }
 }
 
@@ -101,6 +113,8 @@ pub struct Runtime {
     crash_hook: Option<embed::CrashHook>,
     /// Whether the last step left crashes to report.
     crash_pending: bool,
+    /// Run at every turn boundary of `run` (the CLI's `--watch` and SIGUSR1 report).
+    between_turns: Option<BetweenTurns>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -231,6 +245,21 @@ impl Runtime {
         Ok(())
     }
 
+    /// Makes `run` call `hook` at every turn boundary, and wait at most 100 ms when idle
+    /// so that it keeps being called.
+    pub(crate) fn set_between_turns(&mut self, hook: BetweenTurns) {
+        self.between_turns = Some(hook);
+    }
+
+    /// Runs the between-turns hook, if one is set (out of line: only the CLI sets one).
+    #[cold]
+    pub(crate) fn between_turns(&mut self) {
+        if let Some(mut hook) = self.between_turns.take() {
+            hook(self);
+            self.between_turns = Some(hook);
+        }
+    }
+
     /// Ends every process without notifying anyone (the runtime is going away).
     pub fn shutdown(&mut self) {
         self.core().discard_all();
@@ -277,6 +306,9 @@ impl Runtime {
                 if !go_on || (timed && bound.passed(&self.core()).is_some()) {
                     break;
                 }
+            }
+            if self.between_turns.is_some() {
+                self.between_turns();
             }
             if let Some(d) = self.core().tracer().diverged.clone() {
                 return Ok(RunOutcome::Diverged(d));

@@ -183,6 +183,19 @@ function process.info(dest) end
 ---@return string|nil err
 function process.traceback(dest) end
 
+---Switches the caller to new code in place (SPEC §12.3): it continues as `method(...)` of
+---`entry` (nil: its current entry) in the runtime's current code for it, keeping its PID,
+---mailbox, names, links, monitors, options and subscriptions; globals, tasks, timers and
+---its own channels are dropped. If the new chunk returns a table with `code_change`, the new
+---main runs `method(code_change(old_entry_id, ...))`. Does not return on success.
+---Errors (the old code goes on): `"entry not found: <id>"`, `"cannot send <type>"`,
+---`"upgrade failed: <compiler message>"`.
+---@param entry? string entry id, e.g. `"app:worker"`
+---@param ... Sendable state for the new code
+---@return nil
+---@return string err
+function process.upgrade(entry, ...) end
+
 ---The name registry (SPEC §2.4). Names are released when their process ends.
 ---@class process.registry
 process.registry = {}
@@ -215,6 +228,8 @@ process.event.EXIT = "pid.exit"
 process.event.LINK_DOWN = "pid.link.down"
 ---Another process asked the caller to cancel.
 process.event.CANCEL = "pid.cancel"
+---The code of the caller's entry was reloaded (`Runtime::reload`, `moonhost run --watch`).
+process.event.RELOAD = "pid.reload"
 
 ---How a process ended: `value` on a normal exit, `error` on an abnormal one.
 ---`tostring(result)` gives the value or the error.
@@ -235,6 +250,13 @@ process.event.CANCEL = "pid.cancel"
 ---@field kind "pid.cancel"
 ---@field from PID the process that asked
 ---@field reason string `""` if none was given
+---@field at integer unix seconds
+
+---A RELOAD event: new code for the caller's entry; answer with `process.upgrade(nil, state)`.
+---@class ReloadEvent
+---@field kind "pid.reload"
+---@field from "" always empty
+---@field entry string the reloaded entry id
 ---@field at integer unix seconds
 
 ---A message delivered by `process.inbox()` or a `listen(topic, {message = true})` channel.

@@ -28,6 +28,7 @@ mod schedule;
 mod select;
 mod timers;
 mod timing;
+mod upgrade;
 mod wait;
 
 pub use calls::Call;
@@ -139,6 +140,8 @@ pub struct Core {
     mailboxes: Vec<ProcId>,
     /// Processes that ended abnormally since the runtime last asked.
     crashes: Vec<Crash>,
+    /// `process.upgrade` calls in flight (`core/upgrade.rs`).
+    upgrading: upgrade::Upgrading,
 }
 
 /// Most finished coroutines kept for reuse.
@@ -223,6 +226,7 @@ impl Core {
             crashes: Vec::new(),
             supervisors: BTreeSet::new(),
             calls: Vec::new(),
+            upgrading: upgrade::Upgrading::default(),
         }
     }
 

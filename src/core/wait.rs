@@ -55,6 +55,7 @@ impl Core {
                 self.waits[w].timer = Some(timer);
             }
             Request::Exit => self.queue(t),
+            Request::Upgrade => self.upgrade(t),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod event;
 pub mod hot;
 pub mod protect;
 pub mod resume;
+pub mod signal;
 pub mod traceback;
 
 use mlua::ffi;

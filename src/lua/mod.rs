@@ -19,6 +19,7 @@ pub mod spawner;
 mod supervise;
 pub mod time;
 pub mod timers;
+mod upgrade;
 
 use crate::core::Core;
 use crate::preempt::Fuel;
@@ -47,6 +48,8 @@ impl std::fmt::Debug for Output {
 pub struct Installed {
     /// Function every main task starts in.
     pub proc_main: Function,
+    /// Function the main task of an upgraded process starts in (SPEC §12.3).
+    pub proc_upgrade: Function,
     /// `register_host(idx, allowed_module_names)`.
     pub register_host: Function,
     /// Modules `require` finds by name.
@@ -83,6 +86,7 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     sim::open(lua, &raw)?;
     supervise::open(lua, &raw)?;
     introspect::open(lua, &raw, fuel)?;
+    upgrade::open(lua, &raw)?;
     let exports: Table = stripped(lua, PRELUDE, "@prelude.lua")?.call(raw.clone())?;
     let sup: Table = stripped(lua, SUPERVISOR, "@supervisor.lua")?.call((raw, exports.clone()))?;
     exports
@@ -100,6 +104,7 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     crate::ffi::event::register(lua, exports.get("result_mt")?)?;
     let installed = Installed {
         proc_main: exports.get("proc_main")?,
+        proc_upgrade: exports.get("proc_upgrade")?,
         register_host: exports.get("register_host")?,
         builtin: exports.get("builtin")?,
         readonly: exports.get("readonly")?,

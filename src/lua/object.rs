@@ -6,7 +6,7 @@ use super::time::TimeObj;
 use crate::core::Core;
 use crate::ffi;
 use crate::ids::ChanId;
-use crate::message::{ChanKind, Event, Exit, Item, Message};
+use crate::message::{ChanKind, Event, EventKind, Exit, Item, Message};
 use crate::payload::{Payload, PayloadBox};
 use crate::request::{Done, Outcome};
 use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
@@ -133,9 +133,23 @@ fn event_table(lua: &Lua, core: &Core, e: &Event) -> mlua::Result<Value> {
             ev.exit = Some(Some(msg));
             Value::Nil
         }
+        None if e.kind == EventKind::Reload => {
+            return reload_event(lua, ev.kind, ev.at, &e.reason);
+        }
         None => Value::Nil,
     };
     ffi::event::table(lua, &ev, value)
+}
+
+/// `{kind = "pid.reload", from = "", entry = <id>, at}` (SPEC §12.3.1): rare, so built with
+/// mlua calls rather than by `ffi::event::table`.
+fn reload_event(lua: &Lua, kind: &str, at: i64, entry: &str) -> mlua::Result<Value> {
+    let t = lua.create_table_with_capacity(0, 4)?;
+    t.raw_set("kind", kind)?;
+    t.raw_set("from", "")?;
+    t.raw_set("entry", entry)?;
+    t.raw_set("at", at)?;
+    Ok(Value::Table(t))
 }
 
 /// The value of a message on a raw-mode `listen` channel: its one payload, or a table of

@@ -230,6 +230,7 @@ impl RuntimeBuilder {
             manual_clock,
             crash_hook,
             crash_pending: false,
+            between_turns: None,
         })
     }
 

@@ -56,6 +56,9 @@ impl Runtime {
         if let Some(u) = bound.wall_until() {
             wait = wait.min(u.saturating_duration_since(Instant::now()));
         }
+        if self.between_turns.is_some() {
+            wait = wait.min(super::BETWEEN_TURNS_POLL);
+        }
         loop {
             match self.poll.poll(&mut self.events, Some(wait)) {
                 Ok(()) => return Ok(true),

@@ -15,9 +15,10 @@ local M = {}
 function M.surface_is_exactly_the_documented_api()
   assert.eq(keys(process), "cancel event events get_options id inbox info link list listen "
     .. "monitor pid registry send set_options spawn spawn_linked spawn_linked_monitored "
-    .. "spawn_monitored terminate traceback unlink unlisten unmonitor with_context with_options")
+    .. "spawn_monitored terminate traceback unlink unlisten unmonitor upgrade with_context "
+    .. "with_options")
   assert.eq(keys(process.registry), "lookup register unregister")
-  assert.eq(keys(process.event), "CANCEL EXIT LINK_DOWN")
+  assert.eq(keys(process.event), "CANCEL EXIT LINK_DOWN RELOAD")
   assert.eq(keys(channel), "new select")
   assert.eq(keys(require("uuid")), "v4")
   assert.eq(keys(require("supervisor")), "delete_child restart_child run start start_child "

@@ -2,26 +2,15 @@
 -- mailbox, listeners or events.
 local assert = require("assert")
 local helpers = require("helpers")
+local specs = require("specs")
 local supervisor = require("supervisor")
 local time = require("time")
 
 local M = {}
-local W = "test.supervision:workers:"
+local W = specs.W
 local HOST = helpers.HOST
 
-local function child(id, worker, extra)
-  local c = { id = id, entry = W .. worker, shutdown = "50ms" }
-  for k, v in pairs(extra or {}) do c[k] = v end
-  return c
-end
-
-local function start(children, extra)
-  local spec = { children = children }
-  for k, v in pairs(extra or {}) do spec[k] = v end
-  local sup, err = supervisor.start(spec)
-  assert.eq(err, nil, "supervisor.start")
-  return sup
-end
+local child = specs.child
 
 function M.calls_refuse_what_is_not_a_live_supervisor()
   helpers.refused("could not resolve 'nobody.here' as PID or registered name",
@@ -36,7 +25,7 @@ function M.calls_refuse_what_is_not_a_live_supervisor()
 end
 
 function M.unknown_child_ids_are_refused_by_every_call()
-  local sup = start({})
+  local sup = specs.start({ children = {} })
   helpers.refused("child not found: zz", supervisor.terminate_child(sup, "zz"))
   helpers.refused("child not found: zz", supervisor.restart_child(sup, "zz"))
   helpers.refused("child not found: zz", supervisor.delete_child(sup, "zz"))
@@ -44,7 +33,7 @@ function M.unknown_child_ids_are_refused_by_every_call()
 end
 
 function M.start_child_appends_and_validates()
-  local sup = start({ child("a", "server") }, { name = "calls.sup" })
+  local sup = specs.start({ children = { child("a", "server") }, name = "calls.sup" })
   local pid = supervisor.start_child("calls.sup", child("b", "server"))
   assert.eq(type(pid), "string")
   local kids = supervisor.which_children(sup)
@@ -58,7 +47,9 @@ function M.start_child_appends_and_validates()
 end
 
 function M.terminate_keeps_the_spec_stopped_and_delete_removes_it()
-  local sup = start({ child("a", "server"), child("t", "server", { restart = "temporary" }) })
+  local sup = specs.start({ children = {
+    child("a", "server"), child("t", "server", { restart = "temporary" }),
+  } })
   helpers.refused("child is running: a", supervisor.delete_child(sup, "a"))
   assert.eq(supervisor.terminate_child(sup, "a"), true)
   assert.eq(supervisor.terminate_child(sup, "a"), true, "already stopped")
@@ -72,7 +63,7 @@ function M.terminate_keeps_the_spec_stopped_and_delete_removes_it()
 end
 
 function M.restart_child_starts_a_new_incarnation_at_once()
-  local sup = start({ child("a", "server") }, { max_restarts = 0 })
+  local sup = specs.start({ children = { child("a", "server") }, max_restarts = 0 })
   local old = supervisor.which_children(sup)[1].pid
   local new = supervisor.restart_child(sup, "a")
   assert(new ~= old, "a new PID")
@@ -84,7 +75,7 @@ end
 
 function M.replies_never_reach_the_callers_mailbox_or_listeners()
   local calls = process.listen("supervisor.call")
-  local sup = start({ child("a", "server") })
+  local sup = specs.start({ children = { child("a", "server") } })
   supervisor.which_children(sup)
   supervisor.terminate_child(sup, "a")
   supervisor.restart_child(sup, "a")
@@ -96,7 +87,7 @@ end
 
 function M.a_supervisor_ending_before_it_answers_gives_process_not_found()
   process.set_options({ trap_links = true })
-  local sup = start({ child("s", "stubborn", { shutdown = "infinity" }) })
+  local sup = specs.start({ children = { child("s", "stubborn", { shutdown = "infinity" }) } })
   coroutine.spawn(function()
     time.sleep("20ms")
     process.terminate(sup)
@@ -105,7 +96,7 @@ function M.a_supervisor_ending_before_it_answers_gives_process_not_found()
 end
 
 function M.messages_to_a_supervisor_are_dropped()
-  local sup = start({ child("a", "server") })
+  local sup = specs.start({ children = { child("a", "server") } })
   for i = 1, 10 do process.send(sup, "noise", i) end
   assert.eq(#supervisor.which_children(sup), 1)
   supervisor.stop(sup)

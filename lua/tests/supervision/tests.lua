@@ -2,18 +2,15 @@
 -- shutdown and events.
 local assert = require("assert")
 local helpers = require("helpers")
+local specs = require("specs")
 local supervisor = require("supervisor")
 local time = require("time")
 
 local M = {}
-local W = "test.supervision:workers:"
+local W = specs.W
 local HOST = helpers.HOST
 
-local function child(id, worker, extra)
-  local c = { id = id, entry = W .. worker, shutdown = "50ms" }
-  for k, v in pairs(extra or {}) do c[k] = v end
-  return c
-end
+local child = specs.child
 
 -- The next supervisor event (topic "supervisor.event"), checked to be of `kind`.
 local function next_sup_event(kind, id)
@@ -23,11 +20,10 @@ local function next_sup_event(kind, id)
   return ev
 end
 
+-- Starts a supervisor that sends its events to the caller.
 local function start(spec)
   spec.notify = spec.notify or process.pid()
-  local sup, err = supervisor.start(spec)
-  assert.eq(err, nil, "supervisor.start")
-  return sup
+  return specs.start(spec)
 end
 
 function M.start_starts_children_in_order_and_returns_the_pid()

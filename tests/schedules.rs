@@ -183,6 +183,23 @@ fn buggify_fails_only_when_its_site_fires() {
         tr,
     ]);
     assert_eq!(count(&trace, r#""kind":"buggify""#), 1);
+    // The site's enabling is an information record, once per site (SPEC §14.3).
+    assert_eq!(count(&trace, r#""ev":"buggify""#), 1);
+    assert_eq!(count(&trace, r#""enabled":true"#), 1);
+    let off = temp("bug_off.jsonl");
+    run(&[
+        "test",
+        &app,
+        t,
+        "--seed",
+        "1",
+        "--faults",
+        "buggify=0",
+        "--trace",
+        off.to_str().unwrap(),
+    ]);
+    assert_eq!(count(&off, r#""ev":"buggify""#), 1);
+    assert_eq!(count(&off, r#""enabled":false"#), 1);
     let rep = run(&["test", &app, t, "--replay", tr]);
     assert_eq!(
         rep.0, 1,

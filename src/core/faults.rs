@@ -26,6 +26,8 @@ pub struct FaultState {
     seed: u64,
     streams: BTreeMap<&'static str, Rng>,
     protected: SecondaryMap<ProcId, ()>,
+    /// `buggify` sites reached so far (each gets one `buggify` information record).
+    sites: std::collections::BTreeSet<String>,
     /// `sometimes` names evaluated, and whether any evaluation was truthy.
     sometimes: BTreeMap<String, bool>,
     /// The full report of a failed `sim.always` (`name (pid, chunk:line)`).
@@ -159,7 +161,13 @@ impl Core {
             };
             // Enabling depends on (seed, site) only, not on the order sites are reached.
             let mut site_rng = Rng(self.faults.seed ^ sim::fnv1a(site.as_bytes()));
-            if !sim::chance(&mut site_rng, f.prob) {
+            let enabled = sim::chance(&mut site_rng, f.prob);
+            if self.faults.sites.insert(site.to_string()) {
+                self.trace_with("buggify", |_| {
+                    vec![("site", site.into()), ("enabled", enabled.into())]
+                });
+            }
+            if !enabled {
                 return false;
             }
             let per_call = match (p, f.arg) {

@@ -281,3 +281,35 @@ fn pos_redraws_the_priority_of_a_ready_task_another_step_touched() {
     ]);
     assert!(records(&fifo, "touch").is_empty(), "only POS re-draws");
 }
+
+#[test]
+fn pos_touches_a_process_that_looked_up_a_name_the_step_changed() {
+    let app = fixture("sim_timing");
+    let t = "timing:name_touch";
+    let trace = temp("name_touch.jsonl");
+    let tr = trace.to_str().unwrap();
+    let r = run(&[
+        "test",
+        &app,
+        t,
+        "--seed",
+        "1",
+        "--strategy",
+        "pos",
+        "--trace",
+        tr,
+    ]);
+    assert_eq!(r.0, 0, "{}", r.1);
+    // The parent never sends to the watcher (it only registers the name the watcher looked
+    // up), so its touch of the ready watcher comes from the registry change alone.
+    let touches = records(&trace, "touch");
+    assert!(
+        touches
+            .iter()
+            .any(|r| r["pid"] == "{app:processes|2}" && r["by"] == "{app:processes|1}"),
+        "{touches:?}"
+    );
+    let rep = run(&["test", &app, t, "--replay", tr]);
+    assert_eq!(rep.0, 0, "{}", rep.1);
+    assert!(rep.2.contains("replay: ok ("), "{}", rep.2);
+}

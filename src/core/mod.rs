@@ -515,6 +515,7 @@ impl Core {
         let new = self.names.register(name, who)?;
         if new {
             self.procs[who].names.push(name.into());
+            self.name_changed(name);
         }
         Ok(new)
     }
@@ -531,6 +532,7 @@ impl Core {
                 if let Some(pr) = self.procs.get_mut(p) {
                     pr.names.retain(|n| **n != *name);
                 }
+                self.name_changed(name);
                 true
             }
             None => false,

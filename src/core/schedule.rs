@@ -45,6 +45,9 @@ pub struct Schedule {
     /// POS: the PID of the last step's process (named in `touch` records even after it
     /// ended).
     last_pid: Option<PidRef>,
+    /// POS: the processes that looked each registry name up since it last changed (a step
+    /// that changes the name touches them).
+    looked_up: std::collections::BTreeMap<Box<str>, std::collections::BTreeSet<ProcId>>,
 }
 
 impl Schedule {
@@ -224,6 +227,33 @@ impl Core {
     pub(super) fn touch(&mut self, p: ProcId) {
         if self.sched.strategy == Strategy::Pos && self.current.is_some() {
             self.sched.touched.push(p);
+        }
+    }
+
+    /// POS: the running process looked registry name `name` up (by `registry.lookup` or by
+    /// sending to it).
+    pub fn note_name_lookup(&mut self, name: &[u8]) {
+        if self.sched.strategy != Strategy::Pos || name.first() == Some(&b'{') {
+            return;
+        }
+        let (Some(p), Ok(name)) = (self.current_proc(), std::str::from_utf8(name)) else {
+            return;
+        };
+        self.sched
+            .looked_up
+            .entry(name.into())
+            .or_default()
+            .insert(p);
+    }
+
+    /// POS: the running step changed registry name `name`: it touches every process that
+    /// looked the name up since its last change.
+    pub(super) fn name_changed(&mut self, name: &str) {
+        if self.sched.strategy != Strategy::Pos {
+            return;
+        }
+        for p in self.sched.looked_up.remove(name).unwrap_or_default() {
+            self.touch(p);
         }
     }
 

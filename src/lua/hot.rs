@@ -39,6 +39,7 @@ pub fn send(lua: &Lua, call: &Call<'_>) -> Out {
         Some(Err(e)) => return Out::Fail(e.to_string()),
         Some(Ok(p)) => p,
     };
+    c.note_name_lookup(dest);
     let to = match c.resolve(dest) {
         Ok(p) => p,
         Err(e) => return Out::Fail(e.to_string()),

@@ -219,6 +219,7 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
     let Some(bytes) = dest_bytes(&dest) else {
         return fail(lua, bad_arg("send", 1, "string", &dest));
     };
+    c.note_name_lookup(&bytes);
     let to = match c.resolve(&bytes) {
         Ok(p) => p,
         Err(e) => return fail(lua, e.to_string()),
@@ -529,9 +530,12 @@ fn register(lua: &Lua, args: MultiValue) -> Ret {
 
 /// `process.registry.lookup(name)` -> PID, or `nil, "name not registered"`.
 fn lookup(lua: &Lua, args: MultiValue) -> Ret {
-    let c = core(lua)?;
+    let mut c = core(lua)?;
     let found = match arg(&args, 1) {
-        Value::String(s) => c.lookup_name(&s.to_string_lossy()),
+        Value::String(s) => {
+            c.note_name_lookup(s.as_bytes().as_ref());
+            c.lookup_name(&s.to_string_lossy())
+        }
         _ => None,
     };
     match found {

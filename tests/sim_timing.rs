@@ -241,31 +241,8 @@ fn timer_ties_are_pick_decisions_recorded_replayed_and_shrunk() {
 fn pos_redraws_the_priority_of_a_ready_task_another_step_touched() {
     let app = fixture("sim_timing");
     let t = "timing:touch";
-    let trace = temp("touch.jsonl");
-    let tr = trace.to_str().unwrap();
-    let r = run(&[
-        "test",
-        &app,
-        t,
-        "--seed",
-        "1",
-        "--strategy",
-        "pos",
-        "--trace",
-        tr,
-    ]);
-    assert_eq!(r.0, 0, "{}", r.1);
     // The child was ready (spawned, not yet run) when the parent's step sent to it.
-    let touches = records(&trace, "touch");
-    assert!(
-        touches
-            .iter()
-            .any(|r| r["pid"] == "{app:processes|2}" && r["by"] == "{app:processes|1}"),
-        "{touches:?}"
-    );
-    let rep = run(&["test", &app, t, "--replay", tr]);
-    assert_eq!(rep.0, 0, "{}", rep.1);
-    assert!(rep.2.contains("replay: ok ("), "{}", rep.2);
+    assert_parent_touches_child_under_pos(t, "touch.jsonl");
     let fifo = temp("touch-fifo.jsonl");
     let ff = fifo.to_str().unwrap();
     run(&[
@@ -284,9 +261,16 @@ fn pos_redraws_the_priority_of_a_ready_task_another_step_touched() {
 
 #[test]
 fn pos_touches_a_process_that_looked_up_a_name_the_step_changed() {
+    // The parent never sends to the watcher (it only registers the name the watcher looked
+    // up), so its touch of the ready watcher comes from the registry change alone.
+    assert_parent_touches_child_under_pos("timing:name_touch", "name_touch.jsonl");
+}
+
+/// Runs test `t` under POS with a trace: a `touch` record says the parent's step touched
+/// the child (`{app:processes|2}` by `{app:processes|1}`), and the trace replays.
+fn assert_parent_touches_child_under_pos(t: &str, trace_name: &str) {
     let app = fixture("sim_timing");
-    let t = "timing:name_touch";
-    let trace = temp("name_touch.jsonl");
+    let trace = temp(trace_name);
     let tr = trace.to_str().unwrap();
     let r = run(&[
         "test",
@@ -300,8 +284,6 @@ fn pos_touches_a_process_that_looked_up_a_name_the_step_changed() {
         tr,
     ]);
     assert_eq!(r.0, 0, "{}", r.1);
-    // The parent never sends to the watcher (it only registers the name the watcher looked
-    // up), so its touch of the ready watcher comes from the registry change alone.
     let touches = records(&trace, "touch");
     assert!(
         touches

@@ -3,8 +3,9 @@
 //! Raw bindings never raise through mlua (its errors reach Lua as userdata, while SPEC.md
 //! promises plain strings). A binding that must raise returns the `RAISE` marker and the
 //! message; one that would block records a `Request` for its task and returns the `BLOCK`
-//! marker, which the prelude's wrapper yields to the scheduler (the scheduler parks the
-//! task). Both markers are light userdata the scripts cannot obtain.
+//! marker, which the prelude's wrapper (or, for the hot bindings, the C function of
+//! `ffi::hot`) yields to the scheduler (the scheduler parks the task). Both markers are
+//! light userdata the scripts cannot obtain.
 
 use crate::core::Core;
 use crate::ffi;

@@ -1,8 +1,10 @@
 //! The `channel` Lua module: `channel.new`, send/receive/close, cases and `channel.select`.
 //!
-//! Channel objects are userdata wrapping a [`ChanId`]; their methods live in a Lua table made
-//! by the prelude (blocking needs a Lua wrapper that can yield). When Lua collects a channel
-//! object, its id goes to the core's graveyard and the record is freed at the next sweep.
+//! Channel objects are tagged userdata holding a [`ChanId`] (`ffi::chan`); their methods live
+//! in a Lua table made by the prelude. `send`, `receive` and the select binding are hot C
+//! functions (`ffi::hot`, fast paths in `lua/hot.rs`) over the mlua functions here, which
+//! handle every other case. When Lua collects a channel object, its id goes to the core's
+//! graveyard and the record is freed at the next sweep.
 
 use super::args::{self, Ret, arg, bad_arg, block_on, core, fail, raise, ret};
 use super::object::{chan_id, chan_object, outcome_values};

@@ -198,7 +198,7 @@ impl Payload {
 }
 
 /// Bytes a value counts for against the payload size limit, besides its string bytes.
-const VALUE_COST_BYTES: usize = 16;
+pub const VALUE_COST_BYTES: usize = 16;
 
 struct Copier {
     seen: HashMap<usize, u32>,

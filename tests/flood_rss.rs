@@ -5,24 +5,14 @@
 //! flood's alone; the per-process memory limit is set above the ceiling, so the ceiling is
 //! what binds.
 
-use moonhost::{App, Exit, Limits, RunOutcome, Runtime};
+mod util;
+
+use moonhost::{Exit, Limits, RunOutcome, Runtime};
 use std::process::Command;
 use std::time::Duration;
 
 /// The runtime ceiling of every flood.
 const CEILING: usize = 256 << 20;
-
-const MANIFEST: &str = "namespace: r
-entries:
-  - name: root
-    kind: process.lua
-    source: file://root.lua
-    method: main
-  - name: idle
-    kind: process.lua
-    source: file://root.lua
-    method: idle
-";
 
 /// Each flood: a loop that keeps what it makes until a call refuses (`nil, err`, which it
 /// raises) or the process is ended for memory.
@@ -95,16 +85,11 @@ fn run_flood(name: &str) {
         .find(|(n, _)| *n == name)
         .expect("a known flood")
         .1;
-    let dir = std::env::temp_dir().join(format!("moonhost-flood-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create app dir");
-    std::fs::write(dir.join("_index.yaml"), MANIFEST).expect("write manifest");
     let root = format!(
         "local M = {{}}\nfunction M.idle() process.listen('never'):receive() end\n\
          function M.main()\n{body}\nend\nreturn M\n"
     );
-    std::fs::write(dir.join("root.lua"), root).expect("write root");
-    let app = App::load(&dir).expect("app loads");
+    let (app, dir) = util::root_idle_app(&format!("flood-{name}"), &root);
     let mut rt = Runtime::builder()
         .limits(Limits {
             memory_bytes: 1 << 30,

@@ -1,20 +1,10 @@
 //! Hostile scripts (issue 11) where Lua cannot observe the fix: messages waiting in the
 //! mailboxes of many idle processes count against the runtime's memory ceiling.
 
-use moonhost::{App, Exit, RunOutcome, Runtime};
-use std::time::Duration;
+mod util;
 
-const MANIFEST: &str = "namespace: r
-entries:
-  - name: root
-    kind: process.lua
-    source: file://root.lua
-    method: main
-  - name: idle
-    kind: process.lua
-    source: file://root.lua
-    method: idle
-";
+use moonhost::{Exit, RunOutcome, Runtime};
+use std::time::Duration;
 
 /// The root spawns 20 idle children and sends each 1 MiB messages in turn until one is
 /// refused (or 100 MiB went out), and checks that the refusal came at half the ceiling.
@@ -40,12 +30,7 @@ return M
 
 #[test]
 fn mailboxes_of_idle_processes_stay_under_half_the_runtime_ceiling() {
-    let dir = std::env::temp_dir().join(format!("moonhost-hostile-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create app dir");
-    std::fs::write(dir.join("_index.yaml"), MANIFEST).expect("write manifest");
-    std::fs::write(dir.join("root.lua"), ROOT).expect("write root");
-    let app = App::load(&dir).expect("app loads");
+    let (app, _) = util::root_idle_app("hostile", ROOT);
     let mut rt = Runtime::builder()
         .memory_ceiling(64 << 20)
         .build(&app)

@@ -232,6 +232,7 @@ impl Core {
 
     /// POS: the running process looked registry name `name` up (by `registry.lookup` or by
     /// sending to it).
+    #[inline]
     pub fn note_name_lookup(&mut self, name: &[u8]) {
         if self.sched.strategy != Strategy::Pos || name.first() == Some(&b'{') {
             return;

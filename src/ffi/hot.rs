@@ -343,12 +343,24 @@ unsafe fn push_stashed(l: *mut ffi::lua_State) {
 /// # Safety
 /// `l` is the running coroutine inside a C function.
 unsafe fn raise_stashed(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: as the caller promises; `raise_top` does the rest.
+    unsafe {
+        push_stashed(l);
+        raise_top(l)
+    }
+}
+
+/// Raises the message on top of the stack at the caller's position.
+///
+/// # Safety
+/// `l` is the running coroutine inside a C function, a string on top and a free slot.
+unsafe fn raise_top(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: luaL_where(1) pushes the position of the function that called this C
-    // function; the concatenation is the message `error(msg, 2)` makes. lua_error does not
-    // return; nothing in this frame needs dropping.
+    // function, moved under the message; the concatenation is the message `error(msg, 2)`
+    // makes. lua_error does not return; nothing in this frame needs dropping.
     unsafe {
         ffi::luaL_where(l, 1);
-        push_stashed(l);
+        ffi::lua_insert(l, -2);
         ffi::lua_concat(l, 2);
         ffi::lua_error(l)
     }
@@ -425,10 +437,8 @@ unsafe extern "C-unwind" fn slow_done(
         if first == mark(&BLOCK_MARK) {
             block(l)
         } else if first == mark(&RAISE_MARK) {
-            ffi::luaL_where(l, 1);
             ffi::lua_pushvalue(l, 2);
-            ffi::lua_concat(l, 2);
-            ffi::lua_error(l)
+            raise_top(l)
         } else {
             top
         }

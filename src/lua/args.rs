@@ -57,14 +57,24 @@ pub fn ret(lua: &Lua, values: impl mlua::IntoLuaMulti) -> Ret {
 /// for the prelude to yield. Raises [`CANNOT_YIELD`] and records nothing where the task
 /// cannot yield, and `<func>: cannot block outside a process` outside any task.
 pub fn block_on(lua: &Lua, c: &mut Core, func: &str, req: Request) -> Ret {
-    if c.current_task().is_none() {
-        return raise(lua, format!("{func}: cannot block outside a process"));
+    match record_block(c, func, ffi::is_yieldable(lua.state()), req) {
+        Ok(()) => Ok(MultiValue::from_iter([block()])),
+        Err(msg) => raise(lua, msg),
     }
-    if !ffi::is_yieldable(lua.state()) {
-        return raise(lua, CANNOT_YIELD);
+}
+
+/// Records `req` for the running task (whose coroutine `can_yield` says whether it may
+/// yield here), or says what to raise instead: `<func>: cannot block outside a process`, or
+/// [`CANNOT_YIELD`] (and nothing is recorded).
+pub fn record_block(c: &mut Core, func: &str, can_yield: bool, req: Request) -> Result<(), String> {
+    if c.current_task().is_none() {
+        return Err(format!("{func}: cannot block outside a process"));
+    }
+    if !can_yield {
+        return Err(CANNOT_YIELD.to_string());
     }
     c.request(req);
-    Ok(MultiValue::from_iter([block()]))
+    Ok(())
 }
 
 /// Raises `msg` in the calling Lua code (through the prelude).

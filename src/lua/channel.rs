@@ -44,7 +44,7 @@ pub fn new_object(lua: &Lua, kind: ChanKind, cap: usize) -> mlua::Result<AnyUser
     let mut c = core(lua)?;
     let owner = c.current_proc().unwrap_or_default();
     let id = c.new_chan(owner, kind, cap);
-    chan_object(lua, &c, id)
+    chan_object(lua, id)
 }
 
 /// `channel.new([size])` -> channel. Raises on a non-number size; negative means 0.

@@ -3,20 +3,16 @@
 //! everything else (other argument types, error texts that need the Lua values) to the
 //! binding's mlua function by returning [`Out::Slow`].
 
-use super::args::CANNOT_YIELD;
+use super::args::record_block;
 use super::object::{chan_from_bits, plain_values};
-use super::process::{Mode, spawn_child};
+use super::process::{Mode, deliver_to, spawn_child};
 use crate::core::{Core, SelectResult, SendResult};
 use crate::ffi::hot::{Arg, Call, Out};
 use crate::message::Item;
-use crate::payload::{CopyError, Payload};
+use crate::payload::{CopyError, Payload, VALUE_COST_BYTES};
 use crate::request::{Case, Request};
-use mlua::{AppDataRefMut, Lua, Value};
+use mlua::{Lua, Value};
 use smallvec::SmallVec;
-
-/// Bytes a value counts for against the payload size limit, besides its string bytes (as
-/// `Payload::copy_limited` counts them).
-const VALUE_COST_BYTES: usize = 16;
 
 /// `process.send(dest, topic, ...)` with a string destination and scalar payloads.
 pub fn send(lua: &Lua, call: &Call<'_>) -> Out {
@@ -39,15 +35,9 @@ pub fn send(lua: &Lua, call: &Call<'_>) -> Out {
         Some(Err(e)) => return Out::Fail(e.to_string()),
         Some(Ok(p)) => p,
     };
-    c.note_name_lookup(dest);
-    let to = match c.resolve(dest) {
-        Ok(p) => p,
-        Err(e) => return Out::Fail(e.to_string()),
-    };
-    let from = me.and_then(|p| c.pid_of(p));
-    match c.deliver(to, from, topic.into(), payloads) {
+    match deliver_to(&mut c, dest, topic, payloads) {
         Ok(()) => Out::One(Value::Boolean(true)),
-        Err(e) => Out::Fail(e.to_string()),
+        Err(e) => Out::Fail(e),
     }
 }
 
@@ -101,15 +91,11 @@ pub fn chan_send(lua: &Lua, call: &Call<'_>) -> Out {
 }
 
 /// Records `req` for the running task and blocks, as `args::block_on` does.
-fn block_on(c: &mut AppDataRefMut<'_, Core>, call: &Call<'_>, func: &str, req: Request) -> Out {
-    if c.current_task().is_none() {
-        return Out::Raise(format!("{func}: cannot block outside a process"));
+fn block_on(c: &mut Core, call: &Call<'_>, func: &str, req: Request) -> Out {
+    match record_block(c, func, call.can_yield(), req) {
+        Ok(()) => Out::Block,
+        Err(msg) => Out::Raise(msg),
     }
-    if !call.can_yield() {
-        return Out::Raise(CANNOT_YIELD.to_string());
-    }
-    c.request(req);
-    Out::Block
 }
 
 fn out_of(a: Value, b: Option<Value>) -> Out {

@@ -50,7 +50,7 @@ pub fn adopt_graveyard(lua: &Lua, core: &Core) {
 }
 
 /// Wraps channel `id` in a new Lua object.
-pub fn chan_object(lua: &Lua, _core: &Core, id: ChanId) -> mlua::Result<AnyUserData> {
+pub fn chan_object(lua: &Lua, id: ChanId) -> mlua::Result<AnyUserData> {
     ffi::chan::new_object(lua, id.data().as_ffi())
 }
 

@@ -219,16 +219,26 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
     let Some(bytes) = dest_bytes(&dest) else {
         return fail(lua, bad_arg("send", 1, "string", &dest));
     };
-    c.note_name_lookup(&bytes);
-    let to = match c.resolve(&bytes) {
-        Ok(p) => p,
-        Err(e) => return fail(lua, e.to_string()),
-    };
-    let from = c.current_proc().and_then(|p| c.pid_of(p));
-    match c.deliver(to, from, topic.into(), payloads) {
+    match deliver_to(&mut c, &bytes, &topic, payloads) {
         Ok(()) => ret(lua, true),
-        Err(e) => fail(lua, e.to_string()),
+        Err(e) => fail(lua, e),
     }
+}
+
+/// Resolves `dest` (a PID string or a registered name) and delivers the message from the
+/// running process; the error is the text `process.send` returns.
+#[inline]
+pub(super) fn deliver_to(
+    c: &mut Core,
+    dest: &[u8],
+    topic: &str,
+    payloads: smallvec::SmallVec<[Payload; 1]>,
+) -> Result<(), String> {
+    c.note_name_lookup(dest);
+    let to = c.resolve(dest).map_err(|e| e.to_string())?;
+    let from = c.current_proc().and_then(|p| c.pid_of(p));
+    c.deliver(to, from, topic.into(), payloads)
+        .map_err(|e| e.to_string())
 }
 
 /// `process.listen(topic [, {message = bool}])` -> channel, or `nil, err`.
@@ -263,7 +273,7 @@ fn listen(lua: &Lua, args: MultiValue) -> Ret {
         return fail(lua, format!("listen: {q}"));
     }
     let chan = c.new_chan(p, ChanKind::Listen { message }, usize::MAX);
-    let obj = chan_object(lua, &c, chan)?;
+    let obj = chan_object(lua, chan)?;
     c.listen(p, &topic, chan, obj.clone());
     ret(lua, obj)
 }
@@ -304,7 +314,7 @@ fn feed(lua: &Lua, c: &mut Core, p: ProcId, events: bool) -> mlua::Result<mlua::
         return Ok(o);
     }
     let id = if events { c.events(p) } else { c.inbox(p) };
-    let obj = chan_object(lua, c, id)?;
+    let obj = chan_object(lua, id)?;
     c.set_feed_object(p, events, obj.clone());
     Ok(obj)
 }

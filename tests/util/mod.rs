@@ -89,3 +89,26 @@ pub fn moonhost(args: &[&str]) -> Run {
     );
     r
 }
+
+/// An app in a fresh temporary folder named after `tag`: entries `r:root` (method `main`)
+/// and `r:idle` (method `idle`), both in `root.lua` with the text `root`; and the folder.
+pub fn root_idle_app(tag: &str, root: &str) -> (moonhost::App, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("moonhost-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create app dir");
+    std::fs::write(dir.join("_index.yaml"), ROOT_IDLE_MANIFEST).expect("write manifest");
+    std::fs::write(dir.join("root.lua"), root).expect("write root");
+    (moonhost::App::load(&dir).expect("app loads"), dir)
+}
+
+const ROOT_IDLE_MANIFEST: &str = "namespace: r
+entries:
+  - name: root
+    kind: process.lua
+    source: file://root.lua
+    method: main
+  - name: idle
+    kind: process.lua
+    source: file://root.lua
+    method: idle
+";

@@ -631,9 +631,8 @@ end
 -- `pairs(_G)` lists them and `getmetatable(_G)` is nil, as in stock Lua); the shared
 -- libraries in it are read-only proxies.
 -- A function that copies BASE into a new table in one pre-sized table constructor (a loop
--- of assignments rehashes the table six times per spawn). Made on the first spawn, when
--- BASE is complete.
-local base_copy
+-- of assignments rehashes the table six times). Made on the first spawn, when BASE is
+-- complete.
 
 local function make_base_copy()
   local parts, others = {}, {}
@@ -660,10 +659,12 @@ end
 
 -- A process's globals: a copy of BASE with `_G` and the host's standard modules, bound
 -- as the running process's (src/lua/env.rs) for the shared `require` and `load`.
-local bind_env = raw.bind_env
+-- The copy is made in C from one template made on the first spawn (src/ffi/globals.rs).
+local bind_env, copy_globals = raw.bind_env, raw.copy_globals
+local template
 local function new_env(h)
-  if base_copy == nil then base_copy = make_base_copy() end
-  local env = base_copy()
+  if template == nil then template = make_base_copy()() end
+  local env = copy_globals(template)
   env._G = env
   local allowed = HOST_ALLOW[h]
   if allowed then

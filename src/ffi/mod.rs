@@ -5,6 +5,7 @@
 
 pub mod chan;
 pub mod event;
+pub mod globals;
 pub mod hot;
 pub mod protect;
 pub mod resume;

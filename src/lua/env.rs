@@ -6,8 +6,10 @@
 use super::args::{Ret, core, fail, ret};
 use mlua::{Lua, MultiValue, Table};
 
-/// Adds `bind_env`, `process_env` and `process_loaded` to the prelude's `raw` table.
+/// Adds `copy_globals`, `bind_env`, `process_env` and `process_loaded` to the prelude's
+/// `raw` table.
 pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
+    raw.set("copy_globals", crate::ffi::globals::function(lua)?)?;
     raw.set("bind_env", lua.create_function(bind_env)?)?;
     raw.set("process_env", lua.create_function(process_env)?)?;
     raw.set("process_loaded", lua.create_function(process_loaded)?)

@@ -79,14 +79,26 @@ function M.an_upgrade_starts_with_fresh_globals_and_module_cache()
   return true
 end
 
+function M.every_process_starts_with_the_same_own_globals()
+  local first = run("global_names")
+  for _, name in ipairs({ "_G", "print", "require", "load", "process", "string", "pairs" }) do
+    assert.truthy((" " .. first .. " "):find(" " .. name .. " ", 1, true), name)
+  end
+  -- Growing one process's globals changes neither the next process's nor this one's.
+  assert.eq(run("global_names", true), first)
+  assert.eq(run("global_names"), first)
+  assert.eq(rawget(_G, "g1"), nil)
+  return true
+end
+
 function M.require_and_load_errors_point_at_the_caller()
   local ok, err = pcall(function() local m = require(42) return m end)
   assert.eq(ok, false)
-  assert.eq(err, HERE .. ":83: bad argument #1 to 'require' (string expected, got number)")
+  assert.eq(err, HERE .. ":95: bad argument #1 to 'require' (string expected, got number)")
   ok, err = pcall(function() local m = require("no_such_module") return m end)
-  assert.eq(err, HERE .. ":86: module 'no_such_module' not found")
+  assert.eq(err, HERE .. ":98: module 'no_such_module' not found")
   ok, err = pcall(function() local f = load("x", "=x", {}) return f end)
-  assert.eq(err, HERE .. ":88: bad argument #3 to 'load' (string expected, got table)")
+  assert.eq(err, HERE .. ":100: bad argument #3 to 'load' (string expected, got table)")
   return true
 end
 

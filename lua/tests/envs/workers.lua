@@ -47,4 +47,25 @@ function M.upgrade_fresh(phase)
   return c.n .. " " .. tostring(load("return marker")())
 end
 
+-- The names of its globals, sorted, joined by spaces; with `grow`, after adding and removing
+-- 300 globals (which grows and rehashes its globals table) and replacing `print`.
+function M.global_names(grow)
+  local before = {}
+  for k, v in pairs(_G) do before[k] = v end
+  if grow then
+    for i = 1, 300 do _G["g" .. i] = i end
+    for i = 1, 300 do assert(_G["g" .. i] == i) end
+    for i = 1, 300 do _G["g" .. i] = nil end
+    print = nil
+    for k, v in pairs(before) do
+      assert(k == "print" or rawget(_G, k) == v, k)
+    end
+    print = before.print
+  end
+  local names = {}
+  for k in pairs(_G) do names[#names + 1] = k end
+  table.sort(names)
+  return table.concat(names, " ")
+end
+
 return M

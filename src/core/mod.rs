@@ -100,6 +100,8 @@ pub struct Core {
     /// PID number -> process, for live processes only.
     pids: NumMap<ProcId>,
     /// Received messages kept for reuse ([`Core::recycle`]).
+    // The boxes themselves are what is reused (mailboxes hold `Box<Message>`).
+    #[allow(clippy::vec_box)]
     msg_pool: Vec<Box<Message>>,
     names: Registry,
     hosts: Vec<Host>,

@@ -1,5 +1,5 @@
 //! Building a Lua value graph from a copied one with the C API, for rebuilding payloads in
-//! the receiving process (`payload`'s `Payload` is the [`Source`]): one protected call per
+//! the receiving process (`payload`'s `Payload` is the [`Source`]): one raw `lua_pcall` per
 //! rebuild, tables made with `lua_createtable` pre-sized from the copy, integer keys stored
 //! with `lua_rawseti`, no mlua handle but one per result.
 //!
@@ -11,8 +11,8 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use mlua::{Lua, MultiValue, Value, ffi};
-use std::ffi::c_int;
+use mlua::{Lua, Value, ffi};
+use std::ffi::{c_int, c_void};
 
 /// One node of a graph to build.
 #[derive(Debug)]
@@ -52,17 +52,9 @@ pub trait Source: Sized {
 /// # Errors
 /// Lua allocation failures; a nil or NaN key.
 pub fn one<S: Source>(lua: &Lua, root: &S, keep: &[u32]) -> mlua::Result<Value> {
-    // SAFETY: inside exec_raw's protected call, which returns the one value left above the
-    // stack it found (the result, moved over the scratch table when there is one).
-    unsafe {
-        lua.exec_raw::<Value>((), |s| {
-            let scratch = open_scratch(s, keep);
-            push(s, root, scratch, keep);
-            if scratch != 0 {
-                ffi::lua_replace(s, scratch);
-            }
-        })
-    }
+    let mut out = Value::Nil;
+    protected(lua, std::slice::from_ref(root), keep, |v| out = v)?;
+    Ok(out)
 }
 
 /// Builds every root of `roots`, as one graph (references may cross between them).
@@ -70,21 +62,83 @@ pub fn one<S: Source>(lua: &Lua, root: &S, keep: &[u32]) -> mlua::Result<Value> 
 /// # Errors
 /// As [`one`].
 pub fn many<S: Source>(lua: &Lua, roots: &[S], keep: &[u32]) -> mlua::Result<Vec<Value>> {
-    // SAFETY: as in `one`; each root's slot is checked before it is pushed, and the scratch
-    // table is removed from under the results.
-    let mv = unsafe {
-        lua.exec_raw::<MultiValue>((), |s| {
-            let scratch = open_scratch(s, keep);
-            for r in roots {
-                ffi::luaL_checkstack(s, 2, c"payload has too many values".as_ptr());
-                push(s, r, scratch, keep);
+    let mut out = Vec::with_capacity(roots.len());
+    protected(lua, roots, keep, |v| out.push(v))?;
+    Ok(out)
+}
+
+/// What [`run`] builds.
+struct Job<'a, S> {
+    roots: &'a [S],
+    keep: &'a [u32],
+}
+
+/// Runs [`run`] in a protected call on mlua's current state and hands its results, in
+/// order, to `take` as handles.
+fn protected<S: Source>(
+    lua: &Lua,
+    roots: &[S],
+    keep: &[u32],
+    mut take: impl FnMut(Value),
+) -> mlua::Result<()> {
+    let job = Job { roots, keep };
+    lua.exec_raw_lua(|raw| {
+        let s = raw.state();
+        // SAFETY: `s` is mlua's current state, given room for the function and its
+        // argument; `job` outlives the call, which reads it through the light userdata. The
+        // call leaves either the results or one error value above `top`, and both are taken
+        // off again (pop_value pops), so the stack ends as it began.
+        unsafe {
+            if ffi::lua_checkstack(s, 2) == 0 {
+                return Err(mlua::Error::MemoryError("stack overflow".into()));
             }
-            if scratch != 0 {
-                ffi::lua_remove(s, scratch);
+            let top = ffi::lua_gettop(s);
+            ffi::lua_pushcfunction(s, run::<S>);
+            ffi::lua_pushlightuserdata(s, &job as *const Job<'_, S> as *mut c_void);
+            let rc = ffi::lua_pcall(s, 1, ffi::LUA_MULTRET, 0);
+            if rc != ffi::LUA_OK {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(s, -1, &mut len);
+                let msg = if p.is_null() {
+                    "error building a payload".to_string()
+                } else {
+                    String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len))
+                        .into_owned()
+                };
+                ffi::lua_settop(s, top);
+                return Err(match rc {
+                    ffi::LUA_ERRMEM => mlua::Error::MemoryError(msg),
+                    _ => mlua::Error::RuntimeError(msg),
+                });
             }
-        })?
-    };
-    Ok(mv.into_vec())
+            while ffi::lua_gettop(s) > top {
+                ffi::lua_rotate(s, top + 1, -1);
+                take(raw.pop_value());
+            }
+            Ok(())
+        }
+    })
+}
+
+/// The protected body: builds the job's roots and returns them.
+unsafe extern "C-unwind" fn run<S: Source>(s: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by `protected` through lua_pcall with the job as its one argument (a
+    // light userdata pointing to a live `Job<S>`); a raise from here unwinds to that pcall,
+    // and these frames hold nothing with a destructor. The argument is removed from under
+    // the results before returning them.
+    unsafe {
+        let job = &*(ffi::lua_touserdata(s, 1) as *const Job<'_, S>);
+        let scratch = open_scratch(s, job.keep);
+        for r in job.roots {
+            ffi::luaL_checkstack(s, 2, c"payload has too many values".as_ptr());
+            push(s, r, scratch, job.keep);
+        }
+        if scratch != 0 {
+            ffi::lua_remove(s, scratch);
+        }
+        ffi::lua_remove(s, 1);
+        job.roots.len() as c_int
+    }
 }
 
 /// Pushes the scratch table when some tables are to be kept; its index, or 0.

@@ -17,7 +17,7 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use super::hot::Call;
+use super::hot::{Arg, Call};
 use mlua::{Lua, Value, ffi};
 use std::ffi::c_int;
 
@@ -102,9 +102,22 @@ pub fn args<S: Sink>(
 ) -> Result<(), S::Error> {
     let l = call.state();
     for i in first..=call.count() {
-        // SAFETY: `l` is the coroutine running the hot call, and `i` one of its arguments
-        // (1..=count), so a valid absolute index of its frame.
-        out(unsafe { walk(lua, l, i as c_int, 0, sink)? });
+        // Scalars and strings were read off the stack already.
+        let leaf = match call.arg(i) {
+            Arg::Nil => Leaf::Nil,
+            Arg::Bool(b) => Leaf::Bool(b),
+            Arg::Int(n) => Leaf::Int(n),
+            Arg::Num(n) => Leaf::Num(n),
+            Arg::Str(s) => Leaf::Str(s),
+            Arg::Absent | Arg::Chan(_) | Arg::Other => {
+                // SAFETY: `l` is the coroutine running the hot call, and `i` one of its
+                // arguments (1..=count), so a valid absolute index of its frame.
+                out(unsafe { walk(lua, l, i as c_int, 0, sink)? });
+                continue;
+            }
+        };
+        sink.value()?;
+        out(sink.leaf(leaf)?);
     }
     Ok(())
 }

@@ -22,27 +22,29 @@ struct Seen {
     /// The first [`SEEN_INLINE`] ones, searched in order.
     few: SmallVec<[(usize, u32); SEEN_INLINE]>,
     /// All of them once there are more (then `few` is left as it was).
-    many: HashMap<usize, u32>,
+    many: Option<HashMap<usize, u32>>,
 }
 
 impl Seen {
     fn get(&self, ptr: usize) -> Option<u32> {
-        if self.many.is_empty() {
-            self.few.iter().find(|(p, _)| *p == ptr).map(|(_, id)| *id)
-        } else {
-            self.many.get(&ptr).copied()
+        match &self.many {
+            None => self.few.iter().find(|(p, _)| *p == ptr).map(|(_, id)| *id),
+            Some(m) => m.get(&ptr).copied(),
         }
     }
 
     fn insert(&mut self, ptr: usize, id: u32) {
-        if self.many.is_empty() && self.few.len() < SEEN_INLINE {
-            self.few.push((ptr, id));
-            return;
+        match &mut self.many {
+            None if self.few.len() < SEEN_INLINE => self.few.push((ptr, id)),
+            None => {
+                let mut m: HashMap<usize, u32> = self.few.iter().copied().collect();
+                m.insert(ptr, id);
+                self.many = Some(m);
+            }
+            Some(m) => {
+                m.insert(ptr, id);
+            }
         }
-        if self.many.is_empty() {
-            self.many.extend(self.few.iter().copied());
-        }
-        self.many.insert(ptr, id);
     }
 }
 

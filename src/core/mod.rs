@@ -99,6 +99,8 @@ pub struct Core {
     /// PID number -> process, for live processes only.
     pids: NumMap<ProcId>,
     /// Received messages kept for reuse ([`Core::recycle`]).
+    // Boxed on purpose: the boxes themselves are what `Item::Msg` reuses.
+    #[allow(clippy::vec_box)]
     msg_pool: Vec<Box<Message>>,
     names: Registry,
     hosts: Vec<Host>,

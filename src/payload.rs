@@ -123,6 +123,9 @@ impl Payload {
         depth: usize,
         bytes: usize,
     ) -> Result<SmallVec<[Payload; 1]>, CopyError> {
+        if let Some(done) = copy::leaves(call.rest(first), bytes) {
+            return done;
+        }
         let mut out = SmallVec::new();
         walk::args(lua, call, first, &mut Copier::new(depth, bytes), |p| {
             out.push(p)

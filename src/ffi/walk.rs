@@ -143,11 +143,12 @@ pub fn value<S: Sink>(v: &Value, sink: &mut S) -> Result<S::Node, S::Error> {
     let lua = t.weak_lua().upgrade();
     lua.exec_raw_lua(|raw| {
         let s = raw.state();
-        // SAFETY: `s` is mlua's current state, given room for the table, which push_value
+        // SAFETY: `s` is mlua's current state, given the room push_value needs (2 slots) for
+        // the table, which push_value
         // moves from mlua's reference thread (no allocation); the walk starts at it (its
         // `value` call done above) and it is popped again, whatever the walk returns.
         unsafe {
-            if ffi::lua_checkstack(s, 1) == 0 || raw.push_value(v).is_err() {
+            if ffi::lua_checkstack(s, 2) == 0 || raw.push_value(v).is_err() {
                 return Err(sink.refuse("table"));
             }
             let top = ffi::lua_gettop(s);
@@ -257,8 +258,8 @@ unsafe fn userdata<S: Sink>(
 ) -> Result<S::Node, S::Error> {
     // SAFETY: as the caller promises. lua_gc only sets or reads flags (it answers -1 and
     // does nothing inside a collection, when no step can run anyway); the value is pushed on
-    // `l` (room checked) and moved to mlua's current state, a thread of the same Lua with
-    // room checked, where pop_value takes it into a handle.
+    // `l` and moved to mlua's current state, a thread of the same Lua, where pop_value takes
+    // it into a handle (room checked on both for the value and pop_value's metatable look).
     unsafe {
         let running = ffi::lua_gc(l, ffi::LUA_GCISRUNNING) == 1;
         if running {
@@ -266,7 +267,8 @@ unsafe fn userdata<S: Sink>(
         }
         let v = lua.exec_raw_lua(|raw| {
             let s = raw.state();
-            if ffi::lua_checkstack(l, 1) == 0 || ffi::lua_checkstack(s, 1) == 0 {
+            // One slot for the value and one for pop_value's own look at its metatable.
+            if ffi::lua_checkstack(l, 2) == 0 || ffi::lua_checkstack(s, 2) == 0 {
                 return None;
             }
             ffi::lua_pushvalue(l, idx);

@@ -8,6 +8,7 @@
 
 use super::{CopyError, PTable, Payload, PayloadBox, VALUE_COST_BYTES, index_tables, renumber};
 use crate::ffi::build::{Shape, Source};
+use crate::ffi::hot::Arg;
 use crate::ffi::walk::{Leaf, Open, Sink};
 use mlua::Value;
 use smallvec::SmallVec;
@@ -216,6 +217,34 @@ impl Source for Payload {
             Payload::Ref(id) => Shape::Ref(*id),
         }
     }
+}
+
+/// The arguments of a hot call as payloads when all of them are scalars or strings (the
+/// common message), without a copier; `None` when one is not.
+pub(super) fn leaves(
+    args: &[Arg<'_>],
+    max_bytes: usize,
+) -> Option<Result<SmallVec<[Payload; 1]>, CopyError>> {
+    let mut out = SmallVec::new();
+    let mut bytes = 0usize;
+    for a in args {
+        bytes = bytes.saturating_add(VALUE_COST_BYTES);
+        out.push(match *a {
+            Arg::Nil => Payload::Nil,
+            Arg::Bool(b) => Payload::Bool(b),
+            Arg::Int(i) => Payload::Int(i),
+            Arg::Num(n) => Payload::Num(n),
+            Arg::Str(s) => {
+                bytes = bytes.saturating_add(s.len());
+                Payload::Str(s.into())
+            }
+            Arg::Absent | Arg::Chan(_) | Arg::Other => return None,
+        });
+    }
+    if bytes > max_bytes {
+        return Some(Err(CopyError::TooLarge(max_bytes)));
+    }
+    Some(Ok(out))
 }
 
 /// The ids references in `all` point to, sorted: the tables a rebuild must keep.

@@ -3,6 +3,7 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod build;
 pub mod chan;
 pub mod event;
 pub mod globals;
@@ -11,6 +12,7 @@ pub mod protect;
 pub mod resume;
 pub mod signal;
 pub mod traceback;
+pub mod walk;
 
 use mlua::ffi;
 use std::cell::Cell;

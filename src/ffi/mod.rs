@@ -6,6 +6,7 @@
 pub mod chan;
 pub mod event;
 pub mod hot;
+pub mod pattern;
 pub mod protect;
 pub mod resume;
 pub mod signal;

@@ -362,6 +362,8 @@ typedef struct MatchState {
   lua_State *L;
   int matchdepth;  /* control for recursive depth (to avoid C stack overflow) */
   unsigned char level;  /* total number of captures (finished or unfinished) */
+  const char *what;  /* moonhost: name of the running function, for the step hook */
+  size_t steps;  /* moonhost: steps this call has made (at the last hook call) */
   struct {
     const char *init;
     ptrdiff_t len;
@@ -371,6 +373,50 @@ typedef struct MatchState {
 
 /* recursive function */
 static const char *match (MatchState *ms, const char *s, const char *p);
+
+
+/*
+** moonhost: bounded matching (see MOONHOST.md). Every step of the matcher
+** (a pattern item tried, a character scanned by a repetition or a '%b')
+** counts down a per-thread counter; every MOONHOST_HOOK_STEPS steps the
+** host's 'moonhost_match_hook' (NULL: stock behaviour) is called with the
+** running function's name, the steps since its last call and the steps
+** the running call has made. A non-zero result means the hook has pushed
+** an error message, which is raised here.
+*/
+#define MOONHOST_HOOK_STEPS	1024
+
+int (*moonhost_match_hook) (lua_State *L, const char *what, size_t steps,
+                            size_t call_steps) = NULL;
+
+#if defined(__GNUC__)
+static __thread unsigned moonhost_countdown = MOONHOST_HOOK_STEPS;
+#else
+static unsigned moonhost_countdown = MOONHOST_HOOK_STEPS;
+#endif
+
+static void moonhost_check (MatchState *ms) {
+  moonhost_countdown = MOONHOST_HOOK_STEPS;
+  ms->steps += MOONHOST_HOOK_STEPS;
+  if (moonhost_match_hook != NULL &&
+      moonhost_match_hook(ms->L, ms->what, MOONHOST_HOOK_STEPS, ms->steps))
+    lua_error(ms->L);
+}
+
+#define MOONHOST_STEP(ms) \
+  { if (l_unlikely(--moonhost_countdown == 0)) moonhost_check(ms); }
+
+/* 'n' steps at once */
+static void moonhost_steps (MatchState *ms, size_t n) {
+  while (n >= moonhost_countdown) {
+    n -= moonhost_countdown;
+    moonhost_check(ms);
+  }
+  moonhost_countdown -= (unsigned)n;
+}
+
+/* bytes 'memcmp' or a copy goes through per step */
+#define MOONHOST_BYTES_PER_STEP	256
 
 
 /* maximum recursion depth for 'match' */
@@ -493,6 +539,7 @@ static const char *matchbalance (MatchState *ms, const char *s,
     int e = *(p+1);
     int cont = 1;
     while (++s < ms->src_end) {
+      MOONHOST_STEP(ms);
       if (*s == e) {
         if (--cont == 0) return s+1;
       }
@@ -506,8 +553,10 @@ static const char *matchbalance (MatchState *ms, const char *s,
 static const char *max_expand (MatchState *ms, const char *s,
                                  const char *p, const char *ep) {
   ptrdiff_t i = 0;  /* counts maximum expand for item */
-  while (singlematch(ms, s + i, p, ep))
+  while (singlematch(ms, s + i, p, ep)) {
+    MOONHOST_STEP(ms);
     i++;
+  }
   /* keeps trying to match with the maximum repetitions */
   while (i>=0) {
     const char *res = match(ms, (s+i), ep+1);
@@ -572,6 +621,7 @@ static const char *match (MatchState *ms, const char *s, const char *p) {
     luaL_error(ms->L, "pattern too complex");
   init: /* using goto to optimize tail recursion */
   if (p != ms->p_end) {  /* end of pattern? */
+    MOONHOST_STEP(ms);  /* moonhost: a pattern item tried */
     switch (*p) {
       case '(': {  /* start capture */
         if (*(p + 1) == ')')  /* position capture? */
@@ -670,7 +720,7 @@ static const char *match (MatchState *ms, const char *s, const char *p) {
 
 
 
-static const char *lmemfind (const char *s1, size_t l1,
+static const char *lmemfind (MatchState *ms, const char *s1, size_t l1,
                                const char *s2, size_t l2) {
   if (l2 == 0) return s1;  /* empty strings are everywhere */
   else if (l2 > l1) return NULL;  /* avoids a negative 'l1' */
@@ -679,6 +729,7 @@ static const char *lmemfind (const char *s1, size_t l1,
     l2--;  /* 1st char will be checked by 'memchr' */
     l1 = l1-l2;  /* 's2' cannot be found after that */
     while (l1 > 0 && (init = (const char *)memchr(s1, *s2, l1)) != NULL) {
+      moonhost_steps(ms, 1 + l2 / MOONHOST_BYTES_PER_STEP);  /* moonhost */
       init++;   /* 1st char is already checked */
       if (memcmp(init, s2+1, l2) == 0)
         return init-1;
@@ -754,9 +805,11 @@ static int nospecials (const char *p, size_t l) {
 }
 
 
-static void prepstate (MatchState *ms, lua_State *L,
+static void prepstate (MatchState *ms, lua_State *L, const char *what,
                        const char *s, size_t ls, const char *p, size_t lp) {
   ms->L = L;
+  ms->what = what;
+  ms->steps = 0;
   ms->src_init = s;
   ms->src_end = s + ls;
   ms->p_end = p + lp;
@@ -781,7 +834,10 @@ static int str_find_aux (lua_State *L, int find) {
   /* explicit request or no special characters? */
   if (find && (lua_toboolean(L, 4) || nospecials(p, lp))) {
     /* do a plain search */
-    const char *s2 = lmemfind(s + init, ls - init, p, lp);
+    MatchState ms;  /* moonhost: for the step hook */
+    const char *s2;
+    prepstate(&ms, L, "find", s, ls, p, lp);
+    s2 = lmemfind(&ms, s + init, ls - init, p, lp);
     if (s2) {
       lua_pushinteger(L, (s2 - s) + 1);
       lua_pushinteger(L, (s2 - s) + lp);
@@ -795,7 +851,7 @@ static int str_find_aux (lua_State *L, int find) {
     if (anchor) {
       p++; lp--;  /* skip anchor character */
     }
-    prepstate(&ms, L, s, ls, p, lp);
+    prepstate(&ms, L, find ? "find" : "match", s, ls, p, lp);
     do {
       const char *res;
       reprepstate(&ms);
@@ -838,6 +894,7 @@ static int gmatch_aux (lua_State *L) {
   GMatchState *gm = (GMatchState *)lua_touserdata(L, lua_upvalueindex(3));
   const char *src;
   gm->ms.L = L;
+  gm->ms.steps = 0;  /* moonhost: each call has its own steps */
   for (src = gm->src; src <= gm->ms.src_end; src++) {
     const char *e;
     reprepstate(&gm->ms);
@@ -860,7 +917,7 @@ static int gmatch (lua_State *L) {
   gm = (GMatchState *)lua_newuserdatauv(L, sizeof(GMatchState), 0);
   if (init > ls)  /* start after string's end? */
     init = ls + 1;  /* avoid overflows in 's + init' */
-  prepstate(&gm->ms, L, s, ls, p, lp);
+  prepstate(&gm->ms, L, "gmatch", s, ls, p, lp);
   gm->src = s + init; gm->p = p; gm->lastmatch = NULL;
   lua_pushcclosure(L, gmatch_aux, 3);
   return 1;
@@ -873,6 +930,7 @@ static void add_s (MatchState *ms, luaL_Buffer *b, const char *s,
   lua_State *L = ms->L;
   const char *news = lua_tolstring(L, 3, &l);
   const char *p;
+  moonhost_steps(ms, l / MOONHOST_BYTES_PER_STEP);  /* moonhost */
   while ((p = (char *)memchr(news, L_ESC, l)) != NULL) {
     luaL_addlstring(b, news, p - news);
     p++;  /* skip ESC */
@@ -905,6 +963,7 @@ static void add_s (MatchState *ms, luaL_Buffer *b, const char *s,
 static int add_value (MatchState *ms, luaL_Buffer *b, const char *s,
                                       const char *e, int tr) {
   lua_State *L = ms->L;
+  MOONHOST_STEP(ms);  /* moonhost: a replacement is a step */
   switch (tr) {
     case LUA_TFUNCTION: {  /* call the function */
       int n;
@@ -957,7 +1016,7 @@ static int str_gsub (lua_State *L) {
   if (anchor) {
     p++; lp--;  /* skip anchor character */
   }
-  prepstate(&ms, L, src, srcl, p, lp);
+  prepstate(&ms, L, "gsub", src, srcl, p, lp);
   while (n < max_s) {
     const char *e;
     reprepstate(&ms);  /* (re)prepare state for new match */

@@ -4,6 +4,8 @@
 //! is `{host|number}`: the host's entry id and a number never reused within a run.
 
 use slotmap::new_key_type;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 new_key_type! {
     /// A process in the arena.
@@ -26,6 +28,31 @@ pub struct PidRef {
     /// Sequence number, unique within the run.
     pub num: u64,
 }
+
+/// Hashes the PID numbers the core maps to processes: they are assigned in sequence, so
+/// one multiplication (Fibonacci hashing) spreads them over the table; SipHash's defence
+/// against chosen keys buys nothing for numbers the runtime picks itself.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NumHasher(u64);
+
+impl Hasher for NumHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by PID number.
+pub type NumMap<V> = HashMap<u64, V, BuildHasherDefault<NumHasher>>;
 
 /// Formats a PID as `{host|num}`.
 pub fn format_pid(host: &str, num: u64) -> String {
@@ -50,6 +77,29 @@ mod tests {
         let s = format_pid("app:processes", 42);
         assert_eq!(s, "{app:processes|42}");
         assert_eq!(parse_pid(s.as_bytes()), Some((&b"app:processes"[..], 42)));
+    }
+
+    #[test]
+    fn pid_numbers_in_sequence_spread_over_the_map() {
+        let mut m: NumMap<u64> = NumMap::default();
+        for n in 0..10_000u64 {
+            m.insert(n, n * 2);
+        }
+        assert!((0..10_000u64).all(|n| m.get(&n) == Some(&(n * 2))));
+        assert_eq!(m.get(&10_000), None);
+        // Sequential keys must not share hashes (a bad hash would make the map a list).
+        let hashes: std::collections::HashSet<u64> = (0..10_000u64)
+            .map(|n| {
+                let mut h = NumHasher::default();
+                h.write_u64(n);
+                h.finish() >> 57
+            })
+            .collect();
+        assert_eq!(
+            hashes.len(),
+            128,
+            "the top 7 bits (hashbrown's tag) take every value"
+        );
     }
 
     #[test]

@@ -64,20 +64,22 @@ impl Core {
         bytes: usize,
     ) -> Option<(Box<str>, SmallVec<[Payload; 1]>)> {
         let key = (from.map_or(0, |f| f.num), to);
-        let now = self.clock.now();
-        let behind = self
-            .delays
-            .pairs
-            .get(&key)
-            .and_then(|q| q.back())
-            .map(|h| h.due);
+        let behind = if self.delays.pairs.is_empty() {
+            None
+        } else {
+            self.delays
+                .pairs
+                .get(&key)
+                .and_then(|q| q.back())
+                .map(|h| h.due)
+        };
         let by = match behind {
             Some(_) => None,
             None => self.delay_for(to, &topic),
         };
         let due = match (behind, by) {
             (Some(d), _) => d,
-            (None, Some(by)) => now + by,
+            (None, Some(by)) => self.clock.now() + by,
             (None, None) => return Some((topic, payloads)),
         };
         let held = Held {

@@ -45,7 +45,7 @@ pub use select::SelectResult;
 use crate::clock::Clock;
 use crate::entry::Entries;
 use crate::error::ResolveError;
-use crate::ids::{ChanId, PidRef, ProcId, TaskId, TimerId, WaitId, format_pid, parse_pid};
+use crate::ids::{ChanId, NumMap, PidRef, ProcId, TaskId, TimerId, WaitId, format_pid, parse_pid};
 use crate::limits::Limits;
 use crate::message::Exit;
 use crate::registry::Registry;
@@ -55,7 +55,7 @@ use crate::trace::Tracer;
 use mlua::Thread;
 use slotmap::SlotMap;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::rc::Rc;
 
 /// How the root process ended.
@@ -97,7 +97,7 @@ pub struct Core {
     /// Tasks ready to run, FIFO; a task is in it at most once (`Task::queued`).
     run_queue: VecDeque<TaskId>,
     /// PID number -> process, for live processes only.
-    pids: HashMap<u64, ProcId>,
+    pids: NumMap<ProcId>,
     names: Registry,
     hosts: Vec<Host>,
     entries: Entries,
@@ -191,7 +191,7 @@ impl Core {
             waits: SlotMap::with_key(),
             timers: TimerHeap::default(),
             run_queue: VecDeque::with_capacity(1024),
-            pids: HashMap::new(),
+            pids: NumMap::default(),
             names: Registry::default(),
             hosts: cfg
                 .hosts

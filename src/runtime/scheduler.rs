@@ -13,7 +13,7 @@ use crate::lua::object::{outcome_values, plain_values};
 use crate::message::Exit;
 use crate::payload::Payload;
 use crate::preempt;
-use mlua::{MultiValue, Thread, Value};
+use mlua::{AppDataRefMut, MultiValue, Thread, Value};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
@@ -71,18 +71,33 @@ impl Runtime {
     /// Resumes the next runnable task. Returns false when the turn should end: nothing was
     /// runnable, the root ended, a timer is due, or a replay's recorded turn ended.
     pub(super) fn step(&mut self) -> Result<bool> {
-        let Some((turn, args, slice)) = self.prepare() else {
-            // Taking the next task may have ended processes marked for killing.
-            let crashed = self.core().has_crashes();
-            self.crash_pending |= crashed;
-            return Ok(false);
+        let mut core = self.core();
+        let mut turn = match core.next_turn() {
+            Next::Run(turn) => turn,
+            Next::Empty => {
+                // Taking the next task may have ended processes marked for killing.
+                let crashed = core.has_crashes();
+                drop(core);
+                self.crash_pending |= crashed;
+                return Ok(false);
+            }
+            Next::Diverged(tid) => {
+                drop(core);
+                self.note_divergence(tid);
+                let crashed = self.core().has_crashes();
+                self.crash_pending |= crashed;
+                return Ok(false);
+            }
         };
+        let args = self.prepare(core, &mut turn);
+        let slice = &turn.slice;
         let cap = self
             .fuel
             .mem_base
             .get()
             .saturating_add(slice.allowance)
             .min(slice.ceiling);
+        let (ceiling, capped) = (slice.ceiling, cap < slice.ceiling);
         preempt::begin_slice(&self.fuel, turn.thread.state(), slice.budget);
         let res: Resumed = match args {
             Ok(args) => catch_unwind(AssertUnwindSafe(|| {
@@ -91,17 +106,10 @@ impl Runtime {
             Err(e) => Ok(Done::Failed(e)),
         };
         preempt::end_slice(&self.fuel);
-        self.fuel.cap_heap(&self.lua, slice.ceiling);
+        self.fuel.cap_heap(&self.lua, ceiling);
         let mut core = self.core();
         self.account(&mut core, turn.proc, &res);
-        self.conclude(
-            &mut core,
-            turn.task,
-            turn.proc,
-            turn.thread,
-            res,
-            cap < slice.ceiling,
-        );
+        self.conclude(&mut core, turn.task, turn.proc, turn.thread, res, capped);
         let crashed = core.has_crashes();
         let go_on = core.root_exit().is_none()
             && if core.tracer().is_replaying() {
@@ -114,25 +122,19 @@ impl Runtime {
         Ok(go_on)
     }
 
-    /// Takes the next task and sets up its slice (fuel, memory cap) and its resume values,
-    /// in one borrow of the core; `None` when nothing is runnable.
-    fn prepare(&mut self) -> Option<(Turn, mlua::Result<Args>, Slice)> {
-        let mut core = self.core();
-        let mut turn = match core.next_turn() {
-            Next::Empty => return None,
-            Next::Diverged(tid) => {
-                drop(core);
-                self.note_divergence(tid);
-                return None;
-            }
-            Next::Run(turn) => turn,
-        };
-        let mut slice = turn.slice;
-        if core.needs_reconcile(turn.proc, slice.limit) {
+    /// Sets up the slice of `turn` (fuel, memory cap) and returns its resume values, in
+    /// the borrow of the core that took the turn.
+    fn prepare<'a>(
+        &'a self,
+        mut core: AppDataRefMut<'a, Core>,
+        turn: &mut Turn,
+    ) -> mlua::Result<Args> {
+        if core.needs_reconcile(turn.proc, turn.slice.limit) {
             drop(core);
-            slice = self.reconcile(slice, &turn);
+            turn.slice = self.reconcile(turn.slice, turn);
             core = self.core();
         }
+        let slice = &turn.slice;
         let lua = &self.lua;
         let base = lua.used_memory();
         let cap = base.saturating_add(slice.allowance).min(slice.ceiling);
@@ -140,8 +142,7 @@ impl Runtime {
             .refill(slice.budget, base, slice.allowance, slice.ceiling);
         self.fuel.cap_heap(lua, cap);
         let resume = std::mem::take(&mut turn.resume);
-        let args = resume_args(lua, &mut core, resume);
-        Some((turn, args, slice))
+        resume_args(lua, &mut core, resume)
     }
 
     /// Charges the resume's heap growth and instructions to its process, and moves a

@@ -930,7 +930,8 @@ static void add_s (MatchState *ms, luaL_Buffer *b, const char *s,
   lua_State *L = ms->L;
   const char *news = lua_tolstring(L, 3, &l);
   const char *p;
-  moonhost_steps(ms, l / MOONHOST_BYTES_PER_STEP);  /* moonhost */
+  if (l >= MOONHOST_BYTES_PER_STEP)  /* moonhost: long replacements count */
+    moonhost_steps(ms, l / MOONHOST_BYTES_PER_STEP);
   while ((p = (char *)memchr(news, L_ESC, l)) != NULL) {
     luaL_addlstring(b, news, p - news);
     p++;  /* skip ESC */

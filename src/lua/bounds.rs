@@ -1,8 +1,8 @@
 //! Bounds on the C library calls a script can make long or huge (issue 11).
 //!
 //! The pattern functions (`string.find`, `match`, `gmatch`, `gsub`) are bounded while they
-//! run: the patched matcher (`vendor/lua-src`, [`ffi::pattern`]) reports its steps to
-//! [`pattern_steps`], which charges them to the running slice (its instruction limit, its
+//! run: the patched matcher (`vendor/lua-src`, `ffi::pattern`) reports its steps to
+//! `pattern_steps`, which charges them to the running slice (its instruction limit, its
 //! progress, and where Lua cannot yield its stuck-in-C count), makes a process whose slice
 //! is due yield right after the call, and stops a call past [`MAX_MATCH_STEPS`] with
 //! `string.<name>: pattern too costly (...)`.

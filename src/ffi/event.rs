@@ -1,10 +1,10 @@
-//! Event tables (SPEC §2.3) built with the C API in one protected call: a handful of
-//! field stores instead of a call into a Lua constructor through mlua.
+//! Event tables (SPEC §2.3) built with the C API in one raw protected call (`pcall`): a
+//! handful of field stores instead of a call into a Lua constructor through mlua.
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 use mlua::{Lua, Table, Value, ffi};
-use std::ffi::{CStr, c_void};
+use std::ffi::{CStr, c_int, c_void};
 
 /// Registry key of the metatable of exit events' `result` tables.
 static RESULT_MT_KEY: u8 = 0;
@@ -47,36 +47,45 @@ pub fn register(lua: &Lua, result_mt: Table) -> mlua::Result<()> {
 /// # Errors
 /// Only Lua allocation failures.
 pub fn table(lua: &Lua, e: &Event<'_>, value: Value) -> mlua::Result<Value> {
-    // SAFETY: inside exec_raw's protected call (an allocation failure unwinds to it; the
-    // closure owns nothing with a destructor), with `value` at index 1: the event table is
-    // built on top (at most 4 slots above it, within LUA_MINSTACK) and replaces `value`, so
-    // exactly one value is returned.
+    let mut out = Value::Nil;
+    let job = e as *const Event<'_> as *mut c_void;
+    // SAFETY: `build` reads its light userdata as the `Event` passed here, which outlives
+    // the call, and raises (an allocation failure) with nothing of its own to drop.
+    unsafe { super::pcall::call(lua, build, job, &value, "building an event", |v| out = v)? };
+    Ok(out)
+}
+
+/// The protected body: builds the event table from the `Event` at index 1 with the exit's
+/// value at index 2, and returns it alone.
+unsafe extern "C-unwind" fn build(s: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by `table` through `pcall::call`, index 1 a light userdata pointing to
+    // a live `Event`, index 2 the value; the table is built on top (at most 4 slots above,
+    // within LUA_MINSTACK) and is the one value returned.
     unsafe {
-        lua.exec_raw::<Value>(value, |s| {
-            ffi::lua_createtable(s, 0, 5);
-            set_str(s, c"kind", e.kind);
-            set_str(s, c"from", e.from);
-            ffi::lua_pushinteger(s, e.at);
-            ffi::lua_setfield(s, -2, c"at".as_ptr());
-            match e.exit {
-                Some(err) => {
-                    if let Some(err) = err {
-                        set_str(s, c"error", err);
-                    }
-                    ffi::lua_createtable(s, 0, 2);
-                    ffi::lua_pushvalue(s, 1);
-                    ffi::lua_setfield(s, -2, c"value".as_ptr());
-                    if let Some(err) = err {
-                        set_str(s, c"error", err);
-                    }
-                    ffi::lua_rawgetp(s, ffi::LUA_REGISTRYINDEX, key());
-                    ffi::lua_setmetatable(s, -2);
-                    ffi::lua_setfield(s, -2, c"result".as_ptr());
+        let e = &*(ffi::lua_touserdata(s, 1) as *const Event<'_>);
+        ffi::lua_createtable(s, 0, 5);
+        set_str(s, c"kind", e.kind);
+        set_str(s, c"from", e.from);
+        ffi::lua_pushinteger(s, e.at);
+        ffi::lua_setfield(s, -2, c"at".as_ptr());
+        match e.exit {
+            Some(err) => {
+                if let Some(err) = err {
+                    set_str(s, c"error", err);
                 }
-                None => set_str(s, c"reason", e.reason),
+                ffi::lua_createtable(s, 0, 2);
+                ffi::lua_pushvalue(s, 2);
+                ffi::lua_setfield(s, -2, c"value".as_ptr());
+                if let Some(err) = err {
+                    set_str(s, c"error", err);
+                }
+                ffi::lua_rawgetp(s, ffi::LUA_REGISTRYINDEX, key());
+                ffi::lua_setmetatable(s, -2);
+                ffi::lua_setfield(s, -2, c"result".as_ptr());
             }
-            ffi::lua_replace(s, 1);
-        })
+            None => set_str(s, c"reason", e.reason),
+        }
+        1
     }
 }
 

@@ -9,6 +9,7 @@ pub mod event;
 pub mod globals;
 pub mod hot;
 pub mod pattern;
+mod pcall;
 pub mod protect;
 pub mod resume;
 pub mod signal;

@@ -3,7 +3,7 @@
 //! per-slice limits (memory, instructions) around each resume. Only this module resumes
 //! coroutines; bindings record what they need and yield.
 
-use super::{Runtime, lua};
+use super::{Runtime, collector, lua};
 use crate::core::{Core, Next, Resume, Slice, Stopped, Turn};
 use crate::error::{Error, Result};
 use crate::ffi;
@@ -71,11 +71,21 @@ impl Runtime {
     /// Resumes the next runnable task. Returns false when the turn should end: nothing was
     /// runnable, the root ended, a timer is due, or a replay's recorded turn ended.
     pub(super) fn step(&mut self) -> Result<bool> {
-        let Some((turn, args, slice)) = self.prepare() else {
-            // Taking the next task may have ended processes marked for killing.
-            let crashed = self.core().has_crashes();
-            self.crash_pending |= crashed;
-            return Ok(false);
+        let (turn, args, slice) = match self.prepare() {
+            Ok(ready) => ready,
+            Err(NoRun::Deferred) => {
+                let mut core = self.core();
+                let (crashed, go_on) = (core.has_crashes(), go_on(&mut core));
+                drop(core);
+                self.crash_pending |= crashed;
+                return Ok(go_on);
+            }
+            Err(NoRun::Empty) => {
+                // Taking the next task may have ended processes marked for killing.
+                let crashed = self.core().has_crashes();
+                self.crash_pending |= crashed;
+                return Ok(false);
+            }
         };
         let cap = self
             .fuel
@@ -102,35 +112,40 @@ impl Runtime {
             res,
             cap < slice.ceiling,
         );
-        let crashed = core.has_crashes();
-        let go_on = core.root_exit().is_none()
-            && if core.tracer().is_replaying() {
-                core.tracer().next_turn_time().is_none()
-            } else {
-                !core.timer_due()
-            };
+        let (crashed, go_on) = (core.has_crashes(), go_on(&mut core));
         drop(core);
         self.crash_pending |= crashed;
         Ok(go_on)
     }
 
     /// Takes the next task and sets up its slice (fuel, memory cap) and its resume values,
-    /// in one borrow of the core; `None` when nothing is runnable.
-    fn prepare(&mut self) -> Option<(Turn, mlua::Result<Args>, Slice)> {
+    /// in one borrow of the core; or why no task runs in this step.
+    fn prepare(&mut self) -> std::result::Result<(Turn, mlua::Result<Args>, Slice), NoRun> {
         let mut core = self.core();
         let mut turn = match core.next_turn() {
-            Next::Empty => return None,
+            Next::Empty => return Err(NoRun::Empty),
             Next::Diverged(tid) => {
                 drop(core);
                 self.note_divergence(tid);
-                return None;
+                return Err(NoRun::Empty);
             }
             Next::Run(turn) => turn,
         };
         let mut slice = turn.slice;
         if core.needs_reconcile(turn.proc, slice.limit) {
             drop(core);
-            slice = self.reconcile(slice, &turn);
+            match self.reconcile(slice, &turn) {
+                Some(s) => slice = s,
+                None => {
+                    self.defer(turn);
+                    return Err(NoRun::Deferred);
+                }
+            }
+            core = self.core();
+        } else if self.collector.waiting() != 0 {
+            // Reconciled meanwhile by another's collection: a later request starts afresh.
+            drop(core);
+            self.collector.forget(turn.proc);
             core = self.core();
         }
         let lua = &self.lua;
@@ -141,7 +156,7 @@ impl Runtime {
         self.fuel.cap_heap(lua, cap);
         let resume = std::mem::take(&mut turn.resume);
         let args = resume_args(lua, &mut core, resume);
-        Some((turn, args, slice))
+        Ok((turn, args, slice))
     }
 
     /// Charges the resume's heap growth and instructions to its process, and moves a
@@ -155,17 +170,7 @@ impl Runtime {
             self.fuel.budget.get(),
         );
         self.fuel.budget.set(u64::MAX);
-        if core.clock().is_virtual() && core.virtual_work() {
-            // Work takes virtual time too, so timers still fire beside a busy process.
-            let blocked = matches!(res, Ok(Done::Yielded { block: true }));
-            let cost = if blocked {
-                VIRTUAL_RESUME_NS
-            } else {
-                VIRTUAL_SLICE_NS
-            };
-            let t = core.clock().now() + cost;
-            core.advance_clock_to(t);
-        }
+        spend_virtual(core, matches!(res, Ok(Done::Yielded { block: true })));
     }
 
     /// Acts on how the resume stopped: park or requeue a suspended task, end a finished or
@@ -260,13 +265,35 @@ impl Runtime {
     /// When the process about to run has been charged over half its memory limit (and
     /// grown by an eighth of it since the last check), collects garbage and scales every
     /// process's charge down so that together they do not exceed the live heap: memory a
-    /// process allocated but someone else's slice freed stops counting against it.
-    fn reconcile(&self, mut slice: Slice, turn: &Turn) -> Slice {
-        let _ = self.lua.gc_collect();
+    /// process allocated but someone else's slice freed stops counting against it. The
+    /// collection runs in bounded steps over as many of the process's turns as it needs
+    /// (`runtime/collector.rs`): `None` while it has not ended (the process waits).
+    fn reconcile(&mut self, mut slice: Slice, turn: &Turn) -> Option<Slice> {
+        if !self
+            .collector
+            .advance(&self.lua, turn.proc, collector::STEPS_PER_TURN)
+        {
+            return None;
+        }
         let live = self.lua.used_memory();
-        let heap = self.core().reconcile_heaps(turn.proc, live);
+        // The core borrows the Lua state, not the runtime: the collector stays free.
+        let mut core = self
+            .lua
+            .app_data_mut::<Core>()
+            .expect("the core is installed at build and only borrowed briefly");
+        self.collector.forget_dead(|p| core.is_alive(p));
+        let heap = core.reconcile_heaps(turn.proc, live);
         slice.allowance = slice.limit.saturating_sub(heap);
-        slice
+        Some(slice)
+    }
+
+    /// Spends `turn` on the collection its process waits for: it goes back to the queue
+    /// unresumed, traced as a preemption.
+    fn defer(&self, turn: Turn) {
+        let mut core = self.core();
+        self.trace_stop(&mut core, turn.proc, &turn.thread, Stopped::Yielded);
+        spend_virtual(&mut core, false);
+        core.defer_turn(turn);
     }
 
     /// Attaches the Lua stack of task `tid` to a divergence found before it ran.
@@ -284,6 +311,39 @@ impl Runtime {
                 d.note_stack(tb);
             }
         }
+    }
+}
+
+/// Why [`Runtime::prepare`] gave no task to resume.
+enum NoRun {
+    /// Nothing is runnable (or a replay diverged).
+    Empty,
+    /// The turn went to the collection its process waits for.
+    Deferred,
+}
+
+/// Whether the turn goes on after a step: the root runs, and no timer (or replayed turn
+/// end) is due.
+fn go_on(core: &mut Core) -> bool {
+    core.root_exit().is_none()
+        && if core.tracer().is_replaying() {
+            core.tracer().next_turn_time().is_none()
+        } else {
+            !core.timer_due()
+        }
+}
+
+/// Moves a virtual clock by the work of one resume (`blocked`: one that ended by
+/// blocking), so timers still fire beside a busy process.
+fn spend_virtual(core: &mut Core, blocked: bool) {
+    if core.clock().is_virtual() && core.virtual_work() {
+        let cost = if blocked {
+            VIRTUAL_RESUME_NS
+        } else {
+            VIRTUAL_SLICE_NS
+        };
+        let t = core.clock().now() + cost;
+        core.advance_clock_to(t);
     }
 }
 

@@ -65,6 +65,7 @@ impl Collector {
     }
 
     /// How many processes wait for a reconciliation.
+    #[inline]
     pub fn waiting(&self) -> usize {
         self.waiting.len()
     }

@@ -324,6 +324,7 @@ enum NoRun {
 
 /// Whether the turn goes on after a step: the root runs, and no timer (or replayed turn
 /// end) is due.
+#[inline]
 fn go_on(core: &mut Core) -> bool {
     core.root_exit().is_none()
         && if core.tracer().is_replaying() {
@@ -335,6 +336,7 @@ fn go_on(core: &mut Core) -> bool {
 
 /// Moves a virtual clock by the work of one resume (`blocked`: one that ended by
 /// blocking), so timers still fire beside a busy process.
+#[inline]
 fn spend_virtual(core: &mut Core, blocked: bool) {
     if core.clock().is_virtual() && core.virtual_work() {
         let cost = if blocked {

@@ -4,6 +4,8 @@
 //! is `{host|number}`: the host's entry id and a number never reused within a run.
 
 use slotmap::new_key_type;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 new_key_type! {
     /// A process in the arena.
@@ -27,6 +29,31 @@ pub struct PidRef {
     pub num: u64,
 }
 
+/// Hashes the PID numbers the core maps to processes: they are assigned in sequence, so
+/// one multiplication (Fibonacci hashing) spreads them over the table; SipHash's defence
+/// against chosen keys buys nothing for numbers the runtime picks itself.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NumHasher(u64);
+
+impl Hasher for NumHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by PID number.
+pub type NumMap<V> = HashMap<u64, V, BuildHasherDefault<NumHasher>>;
+
 /// Formats a PID as `{host|num}`.
 pub fn format_pid(host: &str, num: u64) -> String {
     format!("{{{host}|{num}}}")
@@ -36,8 +63,19 @@ pub fn format_pid(host: &str, num: u64) -> String {
 pub fn parse_pid(s: &[u8]) -> Option<(&[u8], u64)> {
     let inner = s.strip_prefix(b"{")?.strip_suffix(b"}")?;
     let bar = inner.iter().rposition(|&b| b == b'|')?;
-    let (host, num) = (&inner[..bar], &inner[bar + 1..]);
-    let num: u64 = std::str::from_utf8(num).ok()?.parse().ok()?;
+    let (host, digits) = (&inner[..bar], &inner[bar + 1..]);
+    // Digits read in place (no UTF-8 check and `str::parse` per send); at most 20 of them
+    // and no overflow, as `u64::from_str` would accept.
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let mut num: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        num = num.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
     Some((host, num))
 }
 
@@ -53,11 +91,52 @@ mod tests {
     }
 
     #[test]
+    fn pid_numbers_in_sequence_spread_over_the_map() {
+        let mut m: NumMap<u64> = NumMap::default();
+        for n in 0..10_000u64 {
+            m.insert(n, n * 2);
+        }
+        assert!((0..10_000u64).all(|n| m.get(&n) == Some(&(n * 2))));
+        assert_eq!(m.get(&10_000), None);
+        // Sequential keys must not share hashes (a bad hash would make the map a list).
+        let hashes: std::collections::HashSet<u64> = (0..10_000u64)
+            .map(|n| {
+                let mut h = NumHasher::default();
+                h.write_u64(n);
+                h.finish() >> 57
+            })
+            .collect();
+        assert_eq!(
+            hashes.len(),
+            128,
+            "the top 7 bits (hashbrown's tag) take every value"
+        );
+    }
+
+    #[test]
     fn malformed_pids_are_refused() {
-        for bad in ["", "{}", "{a}", "{a|}", "{a|x}", "a|1", "{a|1", "{a|-1}"] {
+        for bad in [
+            "",
+            "{}",
+            "{a}",
+            "{a|}",
+            "{a|x}",
+            "a|1",
+            "{a|1",
+            "{a|-1}",
+            "{a|+1}",
+            "{a|1 }",
+            "{a|18446744073709551616}",
+            "{a|000000000000000000001}",
+        ] {
             assert_eq!(parse_pid(bad.as_bytes()), None, "{bad}");
         }
         assert_eq!(parse_pid(b"{a|b|3}"), Some((&b"a|b"[..], 3)));
+        assert_eq!(
+            parse_pid(b"{a|18446744073709551615}"),
+            Some((&b"a"[..], u64::MAX))
+        );
+        assert_eq!(parse_pid(b"{a|007}"), Some((&b"a"[..], 7)));
     }
 }
 

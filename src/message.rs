@@ -13,8 +13,8 @@ pub struct Message {
     pub seq: u64,
     /// Sender, if the message came from a process.
     pub from: Option<PidRef>,
-    /// The sender's topic.
-    pub topic: Box<str>,
+    /// The sender's topic (a `String`, so a recycled message reuses its buffer).
+    pub topic: String,
     /// One payload per extra argument of `send`.
     pub payloads: SmallVec<[Payload; 1]>,
     /// Size of the payloads as the payload limit counts it.

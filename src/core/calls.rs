@@ -13,7 +13,7 @@
 use super::Core;
 use crate::error::{CallError, DeliverError};
 use crate::ids::{ChanId, ProcId};
-use crate::message::{ChanKind, Item, Message};
+use crate::message::{ChanKind, Item};
 use crate::payload::Payload;
 use slotmap::{Key, KeyData};
 use smallvec::SmallVec;
@@ -65,9 +65,7 @@ impl Core {
         let reply = self.new_chan(caller, ChanKind::Reply, 1);
         payloads.insert(0, Payload::Int(reply.data().as_ffi() as i64));
         let from = self.procs.get(caller).map(|p| p.pid);
-        if let Err(DeliverError::MailboxFull) =
-            self.deliver(target, from, CALL_TOPIC.into(), payloads)
-        {
+        if let Err(DeliverError::MailboxFull) = self.deliver(target, from, CALL_TOPIC, payloads) {
             self.free_reply(reply);
             return Err(CallError::MailboxFull);
         }
@@ -93,14 +91,9 @@ impl Core {
         };
         let call = self.calls.swap_remove(i);
         let bytes = payloads.iter().map(|p| p.measure().0).sum();
-        let msg = Message {
-            seq: 0,
-            from: self.procs.get(call.target).map(|p| p.pid),
-            topic: CALL_TOPIC.into(),
-            payloads,
-            bytes,
-        };
-        self.offer(call.reply, Item::Msg(Box::new(msg)))
+        let from = self.procs.get(call.target).map(|p| p.pid);
+        let msg = self.message(0, from, CALL_TOPIC, payloads, bytes);
+        self.offer(call.reply, Item::Msg(msg))
     }
 
     /// Frees a reply channel once its call is over (answered or abandoned).

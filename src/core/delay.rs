@@ -59,31 +59,33 @@ impl Core {
         &mut self,
         to: ProcId,
         from: Option<PidRef>,
-        topic: Box<str>,
+        topic: &str,
         payloads: SmallVec<[Payload; 1]>,
         bytes: usize,
-    ) -> Option<(Box<str>, SmallVec<[Payload; 1]>)> {
+    ) -> Option<SmallVec<[Payload; 1]>> {
         let key = (from.map_or(0, |f| f.num), to);
-        let now = self.clock.now();
-        let behind = self
-            .delays
-            .pairs
-            .get(&key)
-            .and_then(|q| q.back())
-            .map(|h| h.due);
+        let behind = if self.delays.pairs.is_empty() {
+            None
+        } else {
+            self.delays
+                .pairs
+                .get(&key)
+                .and_then(|q| q.back())
+                .map(|h| h.due)
+        };
         let by = match behind {
             Some(_) => None,
-            None => self.delay_for(to, &topic),
+            None => self.delay_for(to, topic),
         };
         let due = match (behind, by) {
             (Some(d), _) => d,
-            (None, Some(by)) => now + by,
-            (None, None) => return Some((topic, payloads)),
+            (None, Some(by)) => self.clock.now() + by,
+            (None, None) => return Some(payloads),
         };
         let held = Held {
             due,
             from,
-            topic,
+            topic: topic.into(),
             payloads,
             bytes,
         };
@@ -156,7 +158,7 @@ impl Core {
                 continue;
             }
             let chan = self.release_route(key.1, &h.topic);
-            self.enqueue(chan, key.1, h.from, h.topic, h.payloads, h.bytes);
+            self.enqueue(chan, key.1, h.from, &h.topic, h.payloads, h.bytes);
         }
     }
 }

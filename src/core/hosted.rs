@@ -124,14 +124,15 @@ impl Core {
     }
 
     /// Hands a message to host mailbox `to`.
-    pub(super) fn deliver_to_host(&mut self, to: ProcId, msg: Message) {
+    pub(super) fn deliver_to_host(&mut self, to: ProcId, msg: Box<Message>) {
         if let Some(q) = self.procs.get(to).and_then(|p| p.sink.clone()) {
             q.push(Delivery::Message {
                 from: msg.from.map(|f| self.public_pid(f)),
-                topic: msg.topic.to_string(),
+                topic: msg.topic.clone(),
                 payload: Payload::combined(&msg.payloads),
             });
         }
+        self.recycle(msg);
     }
 
     /// Hands an event to host mailbox `to` when it is one (EXIT only; a host mailbox has no

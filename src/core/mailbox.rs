@@ -10,6 +10,11 @@ use crate::sim::{FaultKind, payload_hash};
 use mlua::AnyUserData;
 use smallvec::SmallVec;
 
+/// How many received messages the core keeps for reuse.
+const MSG_POOL: usize = 64;
+/// The longest topic buffer a kept message may hold.
+const MSG_POOL_TOPIC: usize = 64;
+
 impl Core {
     // ----- messages -------------------------------------------------------------------------
 
@@ -22,38 +27,32 @@ impl Core {
         &mut self,
         to: ProcId,
         from: Option<PidRef>,
-        mut topic: Box<str>,
+        topic: &str,
         mut payloads: SmallVec<[Payload; 1]>,
     ) -> Result<(), DeliverError> {
         let bytes: usize = payloads.iter().map(|p| p.measure().0).sum();
         let chan = if self.is_mailbox(to) {
             None
         } else {
-            Some(self.route(to, &topic, bytes)?)
+            Some(self.route(to, topic, bytes)?)
         };
         // Accepted: only now may a fault drop, duplicate or delay it (SPEC §14.4).
-        let copies = match self.send_fault(to, &topic) {
+        let copies = match self.send_fault(to, topic) {
             Some(FaultKind::Drop) => return Ok(()),
             Some(FaultKind::Dup) => 2,
             _ => 1,
         };
         if copies == 1 {
             match self.maybe_hold(to, from, topic, payloads, bytes) {
-                Some((t, p)) => (topic, payloads) = (t, p),
+                Some(p) => payloads = p,
                 None => return Ok(()),
             }
         }
         for i in 0..copies {
-            let last = i + 1 == copies;
-            let payloads = if last {
+            let payloads = if i + 1 == copies {
                 std::mem::take(&mut payloads)
             } else {
                 payloads.clone()
-            };
-            let topic = if last {
-                std::mem::take(&mut topic)
-            } else {
-                topic.clone()
             };
             self.enqueue(chan, to, from, topic, payloads, bytes);
         }
@@ -67,7 +66,7 @@ impl Core {
         chan: Option<ChanId>,
         to: ProcId,
         from: Option<PidRef>,
-        topic: Box<str>,
+        topic: &str,
         payloads: SmallVec<[Payload; 1]>,
         bytes: usize,
     ) {
@@ -79,23 +78,56 @@ impl Core {
             vec![
                 ("from", from.map(|f| c.pid_field(f)).unwrap_or_default()),
                 ("to", c.pid_field(c.procs[to].pid)),
-                ("topic", (*topic).into()),
+                ("topic", topic.into()),
                 ("payloads", payloads.len().into()),
                 ("hash", payload_hash(&payloads).into()),
             ]
         });
-        let msg = Message {
-            seq,
-            from,
-            topic,
-            payloads,
-            bytes,
-        };
+        let msg = self.message(seq, from, topic, payloads, bytes);
         match chan {
             Some(chan) => {
-                self.offer(chan, Item::Msg(Box::new(msg)));
+                self.offer(chan, Item::Msg(msg));
             }
             None => self.deliver_to_host(to, msg),
+        }
+    }
+
+    /// A message record, reusing one a receiver gave back (its box and topic buffer) when
+    /// there is one: a message in flight allocates nothing beyond its payloads.
+    pub(super) fn message(
+        &mut self,
+        seq: u64,
+        from: Option<PidRef>,
+        topic: &str,
+        payloads: SmallVec<[Payload; 1]>,
+        bytes: usize,
+    ) -> Box<Message> {
+        match self.msg_pool.pop() {
+            Some(mut m) => {
+                m.seq = seq;
+                m.from = from;
+                m.topic.clear();
+                m.topic.push_str(topic);
+                m.payloads = payloads;
+                m.bytes = bytes;
+                m
+            }
+            None => Box::new(Message {
+                seq,
+                from,
+                topic: topic.to_string(),
+                payloads,
+                bytes,
+            }),
+        }
+    }
+
+    /// Takes back a message whose values a receiver has built, for [`Core::message`] to
+    /// reuse. Keeps at most [`MSG_POOL`] of them, and none with a long topic buffer.
+    pub fn recycle(&mut self, mut m: Box<Message>) {
+        if self.msg_pool.len() < MSG_POOL && m.topic.capacity() <= MSG_POOL_TOPIC {
+            m.payloads.clear();
+            self.msg_pool.push(m);
         }
     }
 

@@ -39,15 +39,15 @@ pub use introspect::{ProcState, ProcessInfo, WaitKind};
 pub use processes::Parent;
 pub use quota::{MAX_NAME_BYTES, MAX_REASON_BYTES, Quota};
 pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
-pub use run::{Next, Slice, Stopped, Turn};
+pub use run::{Next, Stopped, Turn};
 pub use select::SelectResult;
 
 use crate::clock::Clock;
 use crate::entry::Entries;
 use crate::error::ResolveError;
-use crate::ids::{ChanId, PidRef, ProcId, TaskId, TimerId, WaitId, format_pid, parse_pid};
+use crate::ids::{ChanId, NumMap, PidRef, ProcId, TaskId, TimerId, WaitId, format_pid, parse_pid};
 use crate::limits::Limits;
-use crate::message::Exit;
+use crate::message::{Exit, Message};
 use crate::registry::Registry;
 use crate::sim::{Faults, Strategy};
 use crate::timer::TimerHeap;
@@ -55,7 +55,7 @@ use crate::trace::Tracer;
 use mlua::Thread;
 use slotmap::SlotMap;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::rc::Rc;
 
 /// How the root process ended.
@@ -97,7 +97,9 @@ pub struct Core {
     /// Tasks ready to run, FIFO; a task is in it at most once (`Task::queued`).
     run_queue: VecDeque<TaskId>,
     /// PID number -> process, for live processes only.
-    pids: HashMap<u64, ProcId>,
+    pids: NumMap<ProcId>,
+    /// Received messages kept for reuse ([`Core::recycle`]).
+    msg_pool: Vec<Box<Message>>,
     names: Registry,
     hosts: Vec<Host>,
     entries: Entries,
@@ -191,7 +193,8 @@ impl Core {
             waits: SlotMap::with_key(),
             timers: TimerHeap::default(),
             run_queue: VecDeque::with_capacity(1024),
-            pids: HashMap::new(),
+            pids: NumMap::default(),
+            msg_pool: Vec::new(),
             names: Registry::default(),
             hosts: cfg
                 .hosts

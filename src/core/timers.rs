@@ -228,8 +228,8 @@ impl Core {
 
     /// Whether a timer is due at the clock's current time.
     pub fn timer_due(&mut self) -> bool {
-        let now = self.clock.now();
-        self.next_deadline().is_some_and(|d| d <= now)
+        // The deadline first: with no timer armed there is no clock to read.
+        self.next_deadline().is_some_and(|d| d <= self.clock.now())
     }
 
     /// Arms the timer feeding channel `chan`: one Time at `deadline` (then closed), or with

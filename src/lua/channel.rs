@@ -110,7 +110,7 @@ fn chan_recv(lua: &Lua, args: MultiValue) -> Ret {
     };
     let mut c = core(lua)?;
     match c.try_recv(ch) {
-        Some(done) => outcome_values(lua, &c, Outcome::plain(done)),
+        Some(done) => outcome_values(lua, &mut c, Outcome::plain(done)),
         None => block_on(lua, &mut c, "channel.receive", Request::Recv(ch)),
     }
 }
@@ -190,7 +190,7 @@ fn chan_select(lua: &Lua, args: MultiValue) -> Ret {
         return fail(lua, "channel.select: channel is gone");
     }
     match c.try_select(list) {
-        SelectResult::Done(o) => outcome_values(lua, &c, o),
+        SelectResult::Done(o) => outcome_values(lua, &mut c, o),
         SelectResult::SendClosed(_) => raise(lua, "send on closed channel"),
         SelectResult::WouldBlock(_) if default => ret(lua, (0, Value::Nil, true)),
         SelectResult::WouldBlock(list) => {

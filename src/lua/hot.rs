@@ -51,7 +51,7 @@ pub fn recv(lua: &Lua, call: &Call<'_>) -> Out {
         return Out::Slow;
     };
     match c.try_recv(ch) {
-        Some(done) => match plain_values(lua, &c, done) {
+        Some(done) => match plain_values(lua, &mut c, done) {
             Ok((a, b)) => out_of(a, b),
             Err(e) => Out::Raise(e.to_string()),
         },
@@ -186,7 +186,7 @@ pub fn select(lua: &Lua, call: &Call<'_>) -> Out {
     match c.try_select(cases) {
         SelectResult::Done(o) => {
             let index = o.case.map_or(0, |i| i64::from(i) + 1);
-            match plain_values(lua, &c, o.done) {
+            match plain_values(lua, &mut c, o.done) {
                 Ok((v, ok)) => Out::Three(Value::Integer(index), v, ok.unwrap_or(Value::Nil)),
                 Err(e) => Out::Raise(e.to_string()),
             }

@@ -97,12 +97,16 @@ impl UserData for PayloadBox {
 }
 
 /// The Lua value a receiver of `kind` sees for `item`.
-pub fn item_value(lua: &Lua, core: &Core, item: Item, kind: ChanKind) -> mlua::Result<Value> {
+pub fn item_value(lua: &Lua, core: &mut Core, item: Item, kind: ChanKind) -> mlua::Result<Value> {
     match item {
         Item::Lua(v) => Ok(v),
         Item::Time(ns) => Ok(Value::UserData(lua.create_userdata(TimeObj(ns))?)),
         Item::Msg(m) => match kind {
-            ChanKind::Listen { message: false } | ChanKind::Reply => raw_payload(lua, &m.payloads),
+            ChanKind::Listen { message: false } | ChanKind::Reply => {
+                let v = raw_payload(lua, &m.payloads);
+                core.recycle(m);
+                v
+            }
             _ => {
                 let from = m.from.map(|p| core.pid_string(p)).unwrap_or_default();
                 Ok(Value::UserData(
@@ -171,7 +175,7 @@ fn raw_payload(lua: &Lua, payloads: &[Payload]) -> mlua::Result<Value> {
 /// The values an operation returns to Lua: `value, ok` for a receive, `true` for a send or
 /// sleep, `nil, "send on closed channel"` for a woken send on a closed channel, and
 /// `case, value, ok` (case from 1) for a select.
-pub fn outcome_values(lua: &Lua, core: &Core, o: Outcome) -> mlua::Result<MultiValue> {
+pub fn outcome_values(lua: &Lua, core: &mut Core, o: Outcome) -> mlua::Result<MultiValue> {
     let mut mv = MultiValue::with_capacity(3);
     match o.case {
         Some(i) => {
@@ -191,7 +195,11 @@ pub fn outcome_values(lua: &Lua, core: &Core, o: Outcome) -> mlua::Result<MultiV
 
 /// What a receive or send outside a select returns for `done`: `v, ok`, `true`, or
 /// `nil, "send on closed channel"`.
-pub fn plain_values(lua: &Lua, core: &Core, done: Done) -> mlua::Result<(Value, Option<Value>)> {
+pub fn plain_values(
+    lua: &Lua,
+    core: &mut Core,
+    done: Done,
+) -> mlua::Result<(Value, Option<Value>)> {
     Ok(match done_value(lua, core, done)? {
         (Some(v), ok) => (v, Some(Value::Boolean(ok))),
         (None, true) => (Value::Boolean(true), None),
@@ -203,7 +211,7 @@ pub fn plain_values(lua: &Lua, core: &Core, done: Done) -> mlua::Result<(Value, 
 }
 
 /// The value (none for a send or sleep) and ok flag of `done`.
-fn done_value(lua: &Lua, core: &Core, done: Done) -> mlua::Result<(Option<Value>, bool)> {
+fn done_value(lua: &Lua, core: &mut Core, done: Done) -> mlua::Result<(Option<Value>, bool)> {
     Ok(match done {
         Done::Received(item, kind) => (Some(item_value(lua, core, item, kind)?), true),
         Done::Closed => (Some(Value::Nil), false),

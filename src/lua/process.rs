@@ -237,7 +237,7 @@ pub(super) fn deliver_to(
     c.note_name_lookup(dest);
     let to = c.resolve(dest).map_err(|e| e.to_string())?;
     let from = c.current_proc().and_then(|p| c.pid_of(p));
-    c.deliver(to, from, topic.into(), payloads)
+    c.deliver(to, from, topic, payloads)
         .map_err(|e| e.to_string())
 }
 

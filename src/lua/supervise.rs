@@ -84,7 +84,7 @@ fn sup_wait(lua: &Lua, args: MultiValue) -> Ret {
     let mut c = core(lua)?;
     match c.try_recv(chan) {
         Some(Done::Received(item, kind)) => {
-            let v = super::object::item_value(lua, &c, item, kind)?;
+            let v = super::object::item_value(lua, &mut c, item, kind)?;
             ret(lua, (v, true))
         }
         Some(_) => ret(lua, (Value::Nil, false)),

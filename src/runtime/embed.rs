@@ -91,7 +91,7 @@ impl Runtime {
             ResolveError::Ended => Error::NotFound(e.to_string()),
             other => Error::NotFound(other.to_string()),
         })?;
-        core.deliver(dest, from, topic.into(), smallvec![payload])
+        core.deliver(dest, from, topic, smallvec![payload])
             .map_err(|e| Error::Refused(e.to_string()))
     }
 

@@ -4,7 +4,7 @@
 //! coroutines; bindings record what they need and yield.
 
 use super::{Runtime, collector, lua};
-use crate::core::{Core, Next, Resume, Slice, Stopped, Turn};
+use crate::core::{Core, Next, Resume, Stopped, Turn};
 use crate::error::{Error, Result};
 use crate::ffi;
 use crate::ffi::resume::Resumed as Done;
@@ -13,7 +13,7 @@ use crate::lua::object::{outcome_values, plain_values};
 use crate::message::Exit;
 use crate::payload::Payload;
 use crate::preempt;
-use mlua::{MultiValue, Thread, Value};
+use mlua::{AppDataRefMut, MultiValue, Thread, Value};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
@@ -71,28 +71,41 @@ impl Runtime {
     /// Resumes the next runnable task. Returns false when the turn should end: nothing was
     /// runnable, the root ended, a timer is due, or a replay's recorded turn ended.
     pub(super) fn step(&mut self) -> Result<bool> {
-        let (turn, args, slice) = match self.prepare() {
-            Ok(ready) => ready,
-            Err(NoRun::Deferred) => {
-                let mut core = self.core();
-                let (crashed, go_on) = (core.has_crashes(), go_on(&mut core));
+        let mut core = self.core();
+        let mut turn = match core.next_turn() {
+            Next::Run(turn) => turn,
+            Next::Empty => {
+                // Taking the next task may have ended processes marked for killing.
+                let crashed = core.has_crashes();
                 drop(core);
                 self.crash_pending |= crashed;
-                return Ok(go_on);
+                return Ok(false);
             }
-            Err(NoRun::Empty) => {
-                // Taking the next task may have ended processes marked for killing.
+            Next::Diverged(tid) => {
+                drop(core);
+                self.note_divergence(tid);
                 let crashed = self.core().has_crashes();
                 self.crash_pending |= crashed;
                 return Ok(false);
             }
         };
+        let needs = core.needs_reconcile(turn.proc, turn.slice.limit);
+        if needs || self.collector.waiting() != 0 {
+            drop(core);
+            if !self.reconciled(needs, &mut turn) {
+                return Ok(self.defer(turn));
+            }
+            core = self.core();
+        }
+        let args = self.prepare(core, &mut turn);
+        let slice = &turn.slice;
         let cap = self
             .fuel
             .mem_base
             .get()
             .saturating_add(slice.allowance)
             .min(slice.ceiling);
+        let (ceiling, capped) = (slice.ceiling, cap < slice.ceiling);
         preempt::begin_slice(&self.fuel, turn.thread.state(), slice.budget);
         let res: Resumed = match args {
             Ok(args) => catch_unwind(AssertUnwindSafe(|| {
@@ -101,53 +114,24 @@ impl Runtime {
             Err(e) => Ok(Done::Failed(e)),
         };
         preempt::end_slice(&self.fuel);
-        self.fuel.cap_heap(&self.lua, slice.ceiling);
+        self.fuel.cap_heap(&self.lua, ceiling);
         let mut core = self.core();
         self.account(&mut core, turn.proc, &res);
-        self.conclude(
-            &mut core,
-            turn.task,
-            turn.proc,
-            turn.thread,
-            res,
-            cap < slice.ceiling,
-        );
+        self.conclude(&mut core, turn.task, turn.proc, turn.thread, res, capped);
         let (crashed, go_on) = (core.has_crashes(), go_on(&mut core));
         drop(core);
         self.crash_pending |= crashed;
         Ok(go_on)
     }
 
-    /// Takes the next task and sets up its slice (fuel, memory cap) and its resume values,
-    /// in one borrow of the core; or why no task runs in this step.
-    fn prepare(&mut self) -> std::result::Result<(Turn, mlua::Result<Args>, Slice), NoRun> {
-        let mut core = self.core();
-        let mut turn = match core.next_turn() {
-            Next::Empty => return Err(NoRun::Empty),
-            Next::Diverged(tid) => {
-                drop(core);
-                self.note_divergence(tid);
-                return Err(NoRun::Empty);
-            }
-            Next::Run(turn) => turn,
-        };
-        let mut slice = turn.slice;
-        if core.needs_reconcile(turn.proc, slice.limit) {
-            drop(core);
-            match self.reconcile(slice, &turn) {
-                Some(s) => slice = s,
-                None => {
-                    self.defer(turn);
-                    return Err(NoRun::Deferred);
-                }
-            }
-            core = self.core();
-        } else if self.collector.waiting() != 0 {
-            // Reconciled meanwhile by another's collection: a later request starts afresh.
-            drop(core);
-            self.collector.forget(turn.proc);
-            core = self.core();
-        }
+    /// Sets up the slice of `turn` (fuel, memory cap) and returns its resume values, in
+    /// the borrow of the core that took the turn.
+    fn prepare<'a>(
+        &'a self,
+        mut core: AppDataRefMut<'a, Core>,
+        turn: &mut Turn,
+    ) -> mlua::Result<Args> {
+        let slice = &turn.slice;
         let lua = &self.lua;
         let base = lua.used_memory();
         let cap = base.saturating_add(slice.allowance).min(slice.ceiling);
@@ -155,8 +139,7 @@ impl Runtime {
             .refill(slice.budget, base, slice.allowance, slice.ceiling);
         self.fuel.cap_heap(lua, cap);
         let resume = std::mem::take(&mut turn.resume);
-        let args = resume_args(lua, &mut core, resume);
-        Ok((turn, args, slice))
+        resume_args(lua, &mut core, resume)
     }
 
     /// Charges the resume's heap growth and instructions to its process, and moves a
@@ -263,17 +246,22 @@ impl Runtime {
     }
 
     /// When the process about to run has been charged over half its memory limit (and
-    /// grown by an eighth of it since the last check), collects garbage and scales every
-    /// process's charge down so that together they do not exceed the live heap: memory a
-    /// process allocated but someone else's slice freed stops counting against it. The
-    /// collection runs in bounded steps over as many of the process's turns as it needs
-    /// (`runtime/collector.rs`): `None` while it has not ended (the process waits).
-    fn reconcile(&mut self, mut slice: Slice, turn: &Turn) -> Option<Slice> {
+    /// grown by an eighth of it since the last check: `needs`), collects garbage and scales
+    /// every process's charge down so that together they do not exceed the live heap:
+    /// memory a process allocated but someone else's slice freed stops counting against
+    /// it. The collection runs in bounded steps over as many of the process's turns as it
+    /// needs (`runtime/collector.rs`): false while it has not ended (the process waits).
+    fn reconciled(&mut self, needs: bool, turn: &mut Turn) -> bool {
+        if !needs {
+            // Reconciled meanwhile by another's collection: a later request starts afresh.
+            self.collector.forget(turn.proc);
+            return true;
+        }
         if !self
             .collector
             .advance(&self.lua, turn.proc, collector::STEPS_PER_TURN)
         {
-            return None;
+            return false;
         }
         let live = self.lua.used_memory();
         // The core borrows the Lua state, not the runtime: the collector stays free.
@@ -283,17 +271,22 @@ impl Runtime {
             .expect("the core is installed at build and only borrowed briefly");
         self.collector.forget_dead(|p| core.is_alive(p));
         let heap = core.reconcile_heaps(turn.proc, live);
-        slice.allowance = slice.limit.saturating_sub(heap);
-        Some(slice)
+        turn.slice.allowance = turn.slice.limit.saturating_sub(heap);
+        true
     }
 
     /// Spends `turn` on the collection its process waits for: it goes back to the queue
-    /// unresumed, traced as a preemption.
-    fn defer(&self, turn: Turn) {
+    /// unresumed, traced as a preemption. Returns whether the turn goes on.
+    #[cold]
+    fn defer(&mut self, turn: Turn) -> bool {
         let mut core = self.core();
         self.trace_stop(&mut core, turn.proc, &turn.thread, Stopped::Yielded);
         spend_virtual(&mut core, false);
         core.defer_turn(turn);
+        let (crashed, go_on) = (core.has_crashes(), go_on(&mut core));
+        drop(core);
+        self.crash_pending |= crashed;
+        go_on
     }
 
     /// Attaches the Lua stack of task `tid` to a divergence found before it ran.
@@ -312,14 +305,6 @@ impl Runtime {
             }
         }
     }
-}
-
-/// Why [`Runtime::prepare`] gave no task to resume.
-enum NoRun {
-    /// Nothing is runnable (or a replay diverged).
-    Empty,
-    /// The turn went to the collection its process waits for.
-    Deferred,
 }
 
 /// Whether the turn goes on after a step: the root runs, and no timer (or replayed turn

@@ -538,4 +538,24 @@ function T.error_in_coroutine_spawn_after_blocking_fails_the_whole_process()
   return true
 end
 
+-- Received messages are reused for later sends (their record and topic buffer): a reused
+-- one must carry only its new topic, sender and payloads, never the old ones.
+function T.reused_messages_carry_only_their_own_topic_and_payloads()
+  local long = process.listen("a-longer-topic-buffer")
+  local short = process.listen("s")
+  local inbox = process.inbox()
+  for i = 1, 200 do
+    assert.eq(self_send("a-longer-topic-buffer", i), true)
+    assert.eq(long:receive(), i)
+    assert.eq(self_send("s", "v" .. i), true)
+    assert.eq(short:receive(), "v" .. i)
+    assert.eq(self_send("t", i * 2), true)
+    local msg = inbox:receive()
+    assert.eq(msg:topic(), "t")
+    assert.eq(msg:from(), process.pid())
+    assert.eq(msg:payload():data(), i * 2)
+  end
+  return true
+end
+
 return T

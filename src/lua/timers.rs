@@ -100,7 +100,7 @@ pub fn collect_mark() -> Value {
 
 /// Checks a quota of the running process (`core/quota.rs`). At the quota it asks the
 /// prelude to collect first, at most once per `MADE_PER_FORCED_COLLECT` made (see
-/// [`Core::quota_may_collect`]), so the call after that collection gets the refusal: the
+/// `Core::quota_may_collect`), so the call after that collection gets the refusal: the
 /// collection runs in the process's own slices, never as one long call here.
 pub fn room(
     lua: &Lua,

@@ -6,7 +6,8 @@
 //! a pin in `.cargo/config.toml` only reaches builds started inside this repository, so the
 //! pin lives here. mlua is used with `mlua-sys/external`, which leaves compiling and linking
 //! Lua to this script; the sources, defines and optimisation are those of mlua's `vendored`
-//! build (the `lua-src` crate), plus one define.
+//! build (the `lua-src` crate, vendored with a step hook in the pattern matcher), plus one
+//! define.
 
 use std::env;
 
@@ -16,6 +17,8 @@ const HASH_SEED_DEFINE: &str = "-Dluai_makeseed(L)=0x5eedu";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // The vendored, patched Lua sources (vendor/lua-src/MOONHOST.md) are compiled here.
+    println!("cargo:rerun-if-changed=vendor/lua-src/lua-5.4.9");
     // `cc` reads C flags from CFLAGS and from its target-specific variants; a newer `cc`
     // merges them all, an older one takes only the first it finds, so the define goes into
     // every variant that is set, and into CFLAGS in any case.

@@ -8,6 +8,8 @@
 #   bash benches/instructions.sh              # all workloads
 #   bash benches/instructions.sh pingpong     # some of them
 #   BIN=path/to/moonhost bash benches/instructions.sh   # measure another build
+#   KEEP=dir bash benches/instructions.sh pingpong      # keep the callgrind outputs in dir
+#                                       # (NAME.SMALL.out, NAME.LARGE.out) for callgrind_annotate
 #
 # Needs valgrind (`apt-get install valgrind`). Builds the release binary unless BIN is set.
 set -euo pipefail
@@ -22,6 +24,7 @@ command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install va
 # name | args before the size | small size | large size | args after the size
 WORKLOADS=(
   "pingpong||2000|12000|"
+  "pingpong_payload||2000|12000|"
   "ring|1000|20000|120000|"
   "spawn_exit||2000|12000|"
   "select||2000|12000|"
@@ -30,10 +33,11 @@ WORKLOADS=(
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-count() { # app args... -> total instructions
+count() { # size app args... -> total instructions
   local out="$tmp/cg.out"
-  valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" run "benches/apps/$1" \
-    "bench.$1:main" "${@:2}" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; out="$KEEP/$2.$1.out"; fi
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" run "benches/apps/$2" \
+    "bench.$2:main" "${@:3}" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
   grep -E '^(summary|totals):' "$out" | head -1 | awk '{print $2}'
 }
 
@@ -42,9 +46,9 @@ for w in "${WORKLOADS[@]}"; do
   IFS='|' read -r name pre small large post <<<"$w"
   if [ $# -gt 0 ] && [[ ! " $* " == *" $name "* ]]; then continue; fi
   # shellcheck disable=SC2086
-  a=$(count "$name" $pre "$small" $post)
+  a=$(count "$small" "$name" $pre "$small" $post)
   # shellcheck disable=SC2086
-  b=$(count "$name" $pre "$large" $post)
+  b=$(count "$large" "$name" $pre "$large" $post)
   per=$(( (b - a) / (large - small) ))
   printf '| %s | %s | %s, %s |\n' "$name" "$per" "$small" "$large"
 done

@@ -360,7 +360,8 @@ end
 
 -- C library calls that can run long or build huge values go through a check in
 -- src/lua/bounds.rs first: nil runs the call, true yields the used-up slice first, a string
--- is raised, false (string.rep) means the result is "".
+-- is raised, false (string.rep) means the result is "". (find, match, gmatch and gsub need
+-- none: the matcher itself is bounded while it runs, vendor/lua-src/MOONHOST.md.)
 local bounds = raw.bounds
 local function bounded(check, f)
   return function(...)
@@ -376,7 +377,7 @@ end
 
 local string_lib = {}
 for k, v in pairs(string) do string_lib[k] = v end
-for _, k in ipairs({ "rep", "find", "match", "gmatch", "gsub", "pack", "packsize", "unpack" }) do
+for _, k in ipairs({ "rep", "pack", "packsize", "unpack" }) do
   string_lib[k] = bounded(bounds[k], string[k])
 end
 local table_lib = {}
@@ -545,66 +546,93 @@ local function chunk_of(e)
   return finish(raw_compile(e))
 end
 
-local make_require
-make_require = function(e, env, loaded, std)
-  return function(name)
-    if type(name) ~= "string" then
-      error("bad argument #1 to 'require' (string expected, got " .. type(name) .. ")", 2)
-    end
-    -- As stock `package.loaded`: the standard libraries the process has, without files.
-    local m = std[name]
-    if m ~= nil then return m end
-    local lib = raw_import(e, name)
-    if lib then
-      local v = loaded[lib]
-      if v == LOADING then error("loop or previous error loading module '" .. name .. "'", 2) end
-      if v == nil then
-        loaded[lib] = LOADING
-        local lenv = setmetatable({}, { __index = env, __newindex = env, __metatable = false })
-        rawset(lenv, "require", make_require(lib, env, loaded, std))
-        v = chunk_of(lib)(lenv)
-        if v == nil then v = true end
-        loaded[lib] = v
-      end
-      return v
-    end
-    m = BUILTIN[name]
-    if m ~= nil then return m end
-    error("module '" .. name .. "' not found", 2)
+-- One `require` and one `load` for the whole runtime: each asks for the calling process's
+-- globals, entry, host and module cache (src/lua/env.rs) instead of closing over them, so a
+-- spawn makes no closure and no cache (issue 9).
+local process_env, process_loaded = raw.process_env, raw.process_loaded
+local module_require
+-- Set below: the standard libraries `require` resolves, and what each host gives back.
+local STD, HOST_ALLOW = {}, {}
+
+-- `require(name)` from entry `e` (nil: the process's own), raising at level `lvl`.
+local function require_in(e, name, lvl)
+  if type(name) ~= "string" then
+    error("bad argument #1 to 'require' (string expected, got " .. type(name) .. ")", lvl)
   end
+  local env, pe, h = process_env("require")
+  if env == nil then error(pe, lvl) end
+  -- As stock `package.loaded`: the standard libraries the process has, without files.
+  if name == "_G" then return env end
+  local allowed = HOST_ALLOW[h]
+  local m = allowed and allowed[name]
+  if m == nil then m = STD[name] end
+  if m ~= nil then return m end
+  local lib = raw_import(e or pe, name)
+  if lib then
+    local loaded, err = process_loaded()
+    if loaded == nil then error(err, lvl) end
+    local v = loaded[lib]
+    if v == LOADING then
+      error("loop or previous error loading module '" .. name .. "'", lvl)
+    end
+    if v == nil then
+      loaded[lib] = LOADING
+      local lenv = setmetatable({}, { __index = env, __newindex = env, __metatable = false })
+      rawset(lenv, "require", module_require(lib))
+      v = chunk_of(lib)(lenv)
+      if v == nil then v = true end
+      loaded[lib] = v
+    end
+    return v
+  end
+  m = BUILTIN[name]
+  if m ~= nil then return m end
+  error("module '" .. name .. "' not found", lvl)
+end
+
+local function shared_require(name)
+  local v = require_in(nil, name, 3)
+  return v
 end
 
 -- Stock `load`, except that binary chunks are refused whatever the mode (bytecode is not
--- checked by Lua, so it could break out of the sandbox).
-local function make_load(env)
-  return function(chunk, name, mode, ...)
-    if mode == nil then mode = "bt" end
-    if type(mode) == "number" then mode = tostring(mode) end
-    if type(mode) ~= "string" then
-      error("bad argument #3 to 'load' (string expected, got " .. type_name(1, mode) .. ")", 2)
+-- checked by Lua, so it could break out of the sandbox). The default environment is the
+-- calling process's globals.
+local function sandbox_load(chunk, name, mode, ...)
+  if mode == nil then mode = "bt" end
+  if type(mode) == "number" then mode = tostring(mode) end
+  if type(mode) ~= "string" then
+    error("bad argument #3 to 'load' (string expected, got " .. type_name(1, mode) .. ")", 2)
+  end
+  local binary = type(chunk) == "string" and chunk:byte(1) == 27
+  if binary then
+    if not mode:find("b", 1, true) then
+      return nil, "attempt to load a binary chunk (mode is '" .. mode .. "')"
     end
-    local fenv = env
-    if select("#", ...) > 0 then fenv = ... end
-    local binary = type(chunk) == "string" and chunk:byte(1) == 27
-    if binary then
-      if not mode:find("b", 1, true) then
-        return nil, "attempt to load a binary chunk (mode is '" .. mode .. "')"
-      end
-      return nil, "attempt to load a binary chunk"
-    end
-    if not mode:find("t", 1, true) then
-      return nil, "attempt to load a text chunk (mode is '" .. mode .. "')"
-    end
-    return load(chunk, name, "t", fenv)
+    return nil, "attempt to load a binary chunk"
+  end
+  if not mode:find("t", 1, true) then
+    return nil, "attempt to load a text chunk (mode is '" .. mode .. "')"
+  end
+  if select("#", ...) > 0 then return load(chunk, name, "t", ...) end
+  local env, err = process_env("load")
+  if env == nil then error(err, 2) end
+  return load(chunk, name, "t", env)
+end
+BASE.require, BASE.load = shared_require, sandbox_load
+
+-- A loaded module's `require` resolves its own entry's imports: one closure per module
+-- loaded, named by its prototype.
+module_require = function(lib)
+  return function(n)
+    local r = require_in(lib, n, 3)
+    return r
   end
 end
-
--- Every process has its own `require` and `load`: named by their prototype.
-raw.name_builtins(builtin_names(), { [make_require(0, {}, {}, {})] = "require", [make_load({})] = "load" })
+raw.name_builtins(builtin_names(), { [module_require(0)] = "require" })
 
 -- Standard modules a host can give back to its processes (manifest `allow: [io, os]`).
 local ALLOWABLE = { io = readonly(io, "io"), os = readonly(os, "os") }
-local HOST_ALLOW = {}
 
 local function register_host(idx, names)
   local mods = {}
@@ -613,15 +641,16 @@ local function register_host(idx, names)
 end
 
 -- The standard library names `require` resolves (as stock `package.loaded` does).
-local STD_NAMES = { "string", "table", "math", "utf8", "coroutine", "debug", "os" }
+for _, name in ipairs({ "string", "table", "math", "utf8", "coroutine", "debug", "os" }) do
+  STD[name] = BASE[name]
+end
 
 -- A process's globals are its own table holding every name a script can use (so
 -- `pairs(_G)` lists them and `getmetatable(_G)` is nil, as in stock Lua); the shared
 -- libraries in it are read-only proxies.
 -- A function that copies BASE into a new table in one pre-sized table constructor (a loop
--- of assignments rehashes the table six times per spawn). Made on the first spawn, when
--- BASE is complete.
-local base_copy
+-- of assignments rehashes the table six times). Made on the first spawn, when BASE is
+-- complete.
 
 local function make_base_copy()
   local parts, others = {}, {}
@@ -632,11 +661,9 @@ local function make_base_copy()
       others[k] = v
     end
   end
-  -- The per-process names set right after the copy get their slots here too, so setting
-  -- them does not grow (rehash) the table.
-  for _, k in ipairs({ "_G", "require", "load" }) do
-    if BASE[k] == nil then parts[#parts + 1] = string.format("[%q] = false", k) end
-  end
+  -- `_G`, set right after the copy, gets its slot here too, so setting it does not grow
+  -- (rehash) the table.
+  parts[#parts + 1] = '["_G"] = false'
   local make = load("local B = ...; return function() return { " ..
     table.concat(parts, ", ") .. " } end", "=base", "t", {})
   local copy = make(BASE)
@@ -648,24 +675,20 @@ local function make_base_copy()
   end
 end
 
--- `std_of(env)`: the standard libraries `require` finds in `env`, in one pre-sized table.
-local std_parts = { "_G = env" }
-for _, name in ipairs(STD_NAMES) do std_parts[#std_parts + 1] = name .. " = env." .. name end
-local std_of = load("return function(env) return { " .. table.concat(std_parts, ", ") ..
-  " } end", "=std", "t", {})()
-
-local function new_env(e, h)
-  if base_copy == nil then base_copy = make_base_copy() end
-  local env = base_copy()
+-- A process's globals: a copy of BASE with `_G` and the host's standard modules, bound
+-- as the running process's (src/lua/env.rs) for the shared `require` and `load`.
+-- The copy is made in C from one template made on the first spawn (src/ffi/globals.rs).
+local bind_env, copy_globals = raw.bind_env, raw.copy_globals
+local template
+local function new_env(h)
+  if template == nil then template = make_base_copy()() end
+  local env = copy_globals(template)
   env._G = env
   local allowed = HOST_ALLOW[h]
   if allowed then
     for name, mod in pairs(allowed) do env[name] = mod end
   end
-  local std = std_of(env)
-  if allowed and allowed.io then std.io = allowed.io end
-  env.require = make_require(e, env, {}, std)
-  env.load = make_load(env)
+  bind_env(env)
   return env
 end
 
@@ -685,7 +708,7 @@ end
 -- the scheduler from entry.rs, so a spawn makes no call back into Rust).
 local function proc_main(chunk, method, e, h, ...)
   if method == SUPERVISOR_METHOD then return SUPERVISOR_MAIN(...) end
-  local env = new_env(e, h)
+  local env = new_env(h)
   local mod = chunk(env)
   local f
   if type(mod) == "function" then
@@ -710,7 +733,7 @@ local function proc_upgrade(chunk, method, e, h, ...)
   -- coroutine.close returns the errors of to-be-closed variables rather than raising them.
   for i = 1, #threads do co_close(threads[i]) end
   threads = nil
-  local env = new_env(e, h)
+  local env = new_env(h)
   local mod = chunk(env)
   local f, change = mod, nil
   if type(mod) == "table" then

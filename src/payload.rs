@@ -7,12 +7,16 @@
 //! coroutines, channels and other userdata are refused with `cannot send <type>`. A payload
 //! object (`msg:payload()`) is sent as the value it wraps.
 
-use mlua::{Lua, Table, Value};
+use crate::ffi::hot::Call;
+use crate::ffi::{build, walk};
+use copy::Copier;
+use mlua::{Lua, Value};
 use smallvec::SmallVec;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 
 mod codec;
+mod copy;
 mod display;
 
 /// Deepest table nesting a payload may have.
@@ -80,7 +84,7 @@ impl Payload {
     /// [`CopyError`] for functions, threads, userdata other than payload objects, and tables
     /// nested deeper than [`MAX_DEPTH`].
     pub fn copy(v: &Value) -> Result<Payload, CopyError> {
-        Copier::new(MAX_DEPTH, usize::MAX).copy(v, 0)
+        walk::value(v, &mut Copier::new(MAX_DEPTH, usize::MAX))
     }
 
     /// Copies several values as one message: a table shared between them stays shared.
@@ -104,7 +108,29 @@ impl Payload {
         bytes: usize,
     ) -> Result<SmallVec<[Payload; 1]>, CopyError> {
         let mut c = Copier::new(depth, bytes);
-        vals.into_iter().map(|v| c.copy(v, 0)).collect()
+        vals.into_iter().map(|v| walk::value(v, &mut c)).collect()
+    }
+
+    /// As [`Payload::copy_limited`], for the arguments `first..` (1-based) of a hot C call,
+    /// read straight off the Lua stack.
+    ///
+    /// # Errors
+    /// As [`Payload::copy_limited`].
+    pub fn copy_args(
+        lua: &Lua,
+        call: &Call<'_>,
+        first: usize,
+        depth: usize,
+        bytes: usize,
+    ) -> Result<SmallVec<[Payload; 1]>, CopyError> {
+        if let Some(done) = copy::leaves(call.rest(first), bytes) {
+            return done;
+        }
+        let mut out = SmallVec::new();
+        walk::args(lua, call, first, &mut Copier::new(depth, bytes), |p| {
+            out.push(p)
+        })?;
+        Ok(out)
     }
 
     /// Rebuilds several payloads copied together, keeping tables shared between them.
@@ -112,8 +138,7 @@ impl Payload {
     /// # Errors
     /// Only Lua allocation failures.
     pub fn to_lua_many(lua: &Lua, all: &[Payload]) -> mlua::Result<Vec<Value>> {
-        let mut b = Builder::for_payloads(all);
-        all.iter().map(|p| b.build(lua, p)).collect()
+        build::many(lua, all, &copy::referenced(all))
     }
 
     /// Payload `idx` of a message on its own: tables it shares with the other payloads are
@@ -166,7 +191,7 @@ impl Payload {
             Payload::Int(i) => Ok(Value::Integer(*i)),
             Payload::Num(n) => Ok(Value::Number(*n)),
             Payload::Str(s) => Ok(Value::String(lua.create_string(s)?)),
-            _ => Builder::for_payloads(std::slice::from_ref(self)).build(lua, self),
+            _ => build::one(lua, self, &copy::referenced(std::slice::from_ref(self))),
         }
     }
 
@@ -199,126 +224,6 @@ impl Payload {
 
 /// Bytes a value counts for against the payload size limit, besides its string bytes.
 pub const VALUE_COST_BYTES: usize = 16;
-
-struct Copier {
-    seen: HashMap<usize, u32>,
-    next_id: u32,
-    max_depth: usize,
-    budget: usize,
-    max_bytes: usize,
-}
-
-impl Copier {
-    fn new(max_depth: usize, max_bytes: usize) -> Copier {
-        Copier {
-            seen: HashMap::new(),
-            next_id: 0,
-            max_depth,
-            budget: max_bytes,
-            max_bytes,
-        }
-    }
-
-    fn charge(&mut self, n: usize) -> Result<(), CopyError> {
-        match self.budget.checked_sub(n) {
-            Some(left) => {
-                self.budget = left;
-                Ok(())
-            }
-            None => Err(CopyError::TooLarge(self.max_bytes)),
-        }
-    }
-
-    fn copy(&mut self, v: &Value, depth: usize) -> Result<Payload, CopyError> {
-        self.charge(VALUE_COST_BYTES)?;
-        Ok(match v {
-            Value::Nil => Payload::Nil,
-            Value::Boolean(b) => Payload::Bool(*b),
-            Value::Integer(i) => Payload::Int(*i),
-            Value::Number(n) => Payload::Num(*n),
-            Value::String(s) => {
-                let b = s.as_bytes();
-                self.charge(b.len())?;
-                Payload::Str(b.to_vec().into_boxed_slice())
-            }
-            Value::Table(t) => return self.copy_table(t, depth),
-            Value::UserData(ud) => {
-                let ptr = ud.to_pointer() as usize;
-                if let Some(id) = self.seen.get(&ptr) {
-                    // The same payload object twice in one message is one shared table,
-                    // not two copies (copies would double with every level of wrapping).
-                    return Ok(Payload::Ref(*id));
-                }
-                if let Ok(b) = ud.borrow::<PayloadBox>() {
-                    // Forwarding a received payload is sending it: the same limits apply.
-                    let (bytes, nesting) = b.0.measure();
-                    if depth + nesting > self.max_depth {
-                        return Err(CopyError::TooDeep(self.max_depth));
-                    }
-                    self.charge(bytes.saturating_sub(VALUE_COST_BYTES))?;
-                    // Its tables join this payload's numbering, in the order `build` makes them.
-                    let mut index = HashMap::new();
-                    index_tables(&b.0, &mut index);
-                    let p = renumber(&b.0, &index, &mut HashMap::new(), &mut self.next_id);
-                    if let Payload::Table(t) = &p {
-                        self.seen.insert(ptr, t.id);
-                    }
-                    return Ok(p);
-                }
-                if crate::ffi::chan::is_channel(v) {
-                    return Err(CopyError::Unsupported("channel"));
-                }
-                // Error objects name themselves through their metatable's
-                // `__name`; an error object travels as its message (SPEC §9.1).
-                let named = ud
-                    .metatable()
-                    .and_then(|mt| mt.get::<Option<mlua::LuaString>>("__name"))
-                    .ok()
-                    .flatten();
-                if named.as_ref().is_some_and(|n| n == "error") {
-                    let msg = Value::UserData(ud.clone())
-                        .to_string()
-                        .map_err(|_| CopyError::Unsupported("userdata"))?;
-                    self.charge(msg.len())?;
-                    return Ok(Payload::Str(msg.into_bytes().into()));
-                }
-                return Err(CopyError::Unsupported("userdata"));
-            }
-            Value::Function(_) => return Err(CopyError::Unsupported("function")),
-            Value::Thread(_) => return Err(CopyError::Unsupported("thread")),
-            Value::LightUserData(_) => return Err(CopyError::Unsupported("userdata")),
-            _ => return Err(CopyError::Unsupported("userdata")),
-        })
-    }
-
-    fn copy_table(&mut self, t: &Table, depth: usize) -> Result<Payload, CopyError> {
-        let ptr = t.to_pointer() as usize;
-        if let Some(id) = self.seen.get(&ptr) {
-            return Ok(Payload::Ref(*id));
-        }
-        if depth >= self.max_depth {
-            return Err(CopyError::TooDeep(self.max_depth));
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        self.seen.insert(ptr, id);
-        let mut entries = Vec::with_capacity(t.raw_len());
-        let mut narr = 0u32;
-        for pair in t.pairs::<Value, Value>() {
-            let (k, v) = pair.map_err(|_| CopyError::Unsupported("table"))?;
-            if let Value::Integer(i) = k
-                && i >= 1
-                && i as u64 <= u32::MAX as u64
-            {
-                narr += 1;
-            }
-            let k = self.copy(&k, depth + 1)?;
-            let v = self.copy(&v, depth + 1)?;
-            entries.push((k, v));
-        }
-        Ok(Payload::Table(Box::new(PTable { id, narr, entries })))
-    }
-}
 
 fn index_tables<'a>(p: &'a Payload, index: &mut HashMap<u32, &'a PTable>) {
     if let Payload::Table(t) = p {
@@ -368,69 +273,6 @@ fn renumber(
         narr: table.narr,
         entries,
     }))
-}
-
-/// Rebuilds payloads as Lua values, holding on only to the tables a `Ref` points back to
-/// (a handle per table of a wide payload could exhaust mlua's reference slots).
-struct Builder {
-    wanted: HashSet<u32>,
-    tables: HashMap<u32, Table>,
-}
-
-impl Builder {
-    fn for_payloads(all: &[Payload]) -> Builder {
-        let mut wanted = HashSet::new();
-        for p in all {
-            collect_refs(p, &mut wanted);
-        }
-        Builder {
-            wanted,
-            tables: HashMap::new(),
-        }
-    }
-
-    fn build(&mut self, lua: &Lua, p: &Payload) -> mlua::Result<Value> {
-        Ok(match p {
-            Payload::Nil => Value::Nil,
-            Payload::Bool(b) => Value::Boolean(*b),
-            Payload::Int(i) => Value::Integer(*i),
-            Payload::Num(n) => Value::Number(*n),
-            Payload::Str(s) => Value::String(lua.create_string(s)?),
-            Payload::Ref(id) => self
-                .tables
-                .get(id)
-                .map(|t| Value::Table(t.clone()))
-                .unwrap_or(Value::Nil),
-            Payload::Table(pt) => {
-                let nrec = pt.entries.len() - pt.narr as usize;
-                let t = lua.create_table_with_capacity(pt.narr as usize, nrec)?;
-                if self.wanted.contains(&pt.id) {
-                    self.tables.insert(pt.id, t.clone());
-                }
-                for (k, v) in &pt.entries {
-                    let k = self.build(lua, k)?;
-                    let v = self.build(lua, v)?;
-                    t.raw_set(k, v)?;
-                }
-                Value::Table(t)
-            }
-        })
-    }
-}
-
-fn collect_refs(p: &Payload, out: &mut HashSet<u32>) {
-    match p {
-        Payload::Ref(id) => {
-            out.insert(*id);
-        }
-        Payload::Table(t) => {
-            for (k, v) in &t.entries {
-                collect_refs(k, out);
-                collect_refs(v, out);
-            }
-        }
-        _ => {}
-    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,9 @@ pub struct Fuel {
     pub stuck_since: Cell<u64>,
     /// The process coroutine running without a hook in this slice (null: none).
     pub armable: Cell<*mut mlua::ffi::lua_State>,
+    /// The coroutine [`preempt_soon`] gave a one-instruction hook (null: none), and the
+    /// hook interval it had before (0: no hook).
+    pub soon: Cell<(*mut mlua::ffi::lua_State, i32)>,
 }
 
 impl Default for Fuel {
@@ -84,6 +87,7 @@ impl Default for Fuel {
             stuck_since: Cell::new(0),
             watch: OnceCell::new(),
             armable: Cell::new(std::ptr::null_mut()),
+            soon: Cell::new((std::ptr::null_mut(), 0)),
         }
     }
 }
@@ -169,6 +173,7 @@ pub fn begin_slice(fuel: &Fuel, co: *mut mlua::ffi::lua_State, budget: u64) {
 /// Ends the slice [`begin_slice`] started: the watchdog no longer arms its coroutine.
 #[inline]
 pub fn end_slice(fuel: &Fuel) {
+    fuel.soon.set((std::ptr::null_mut(), 0));
     if let Some(w) = fuel.watch.get() {
         ffi::set_armable(std::ptr::null_mut());
         fuel.armable.set(std::ptr::null_mut());
@@ -220,6 +225,19 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>, slice: u32) -> mlua::Result<()> {
 
 fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmState> {
     let yieldable = ffi::is_yieldable(state);
+    let (soon, interval) = fuel.soon.get();
+    if state == soon {
+        // The one-instruction hook of `preempt_soon`: the C call is over, the slice is due.
+        fuel.soon.set((std::ptr::null_mut(), 0));
+        if interval > 0 {
+            ffi::set_count_hook(state, interval);
+        } else {
+            ffi::clear_hook(state);
+        }
+        if yieldable && fuel.doomed.get().is_none() {
+            return Ok(VmState::Yield);
+        }
+    }
     if let Some(reason) = fuel.doomed.get() {
         return doom(fuel, reason, yieldable);
     }
@@ -241,6 +259,38 @@ fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmSta
         Charged::Yield => Ok(VmState::Yield),
         Charged::Doom(reason) => doom(fuel, reason, yieldable),
     }
+}
+
+/// Charges `steps` of C work (the pattern matcher's) done where coroutine `state` can yield
+/// once the C call returns: the slice's progress grows, and once it is due `state` stops
+/// at its first instruction after the call ([`preempt_soon`]). Nothing counts as overrun:
+/// the call itself is bounded by its caller.
+pub fn charge_c_work(fuel: &Fuel, state: *mut mlua::ffi::lua_State, steps: u64) {
+    let progress = fuel.progress.get().saturating_add(steps);
+    fuel.progress.set(progress);
+    let due =
+        progress >= fuel.slice.get() || fuel.watch.get().is_some_and(|w| w.slot().preempt_due());
+    if due {
+        preempt_soon(fuel, state);
+    }
+}
+
+/// Makes coroutine `state`, inside a C call of a slice that is due, run the count hook at
+/// its next instruction (the first after the call), which yields there; [`on_count`] then
+/// gives it back the hook interval it had. A coroutine that never runs another instruction
+/// in this slice (it failed, or the call raised past it) is forgotten at [`end_slice`].
+/// Armed again at every charge, since the watchdog's signal may re-arm the coroutine with
+/// its own longer count meanwhile.
+pub fn preempt_soon(fuel: &Fuel, state: *mut mlua::ffi::lua_State) {
+    if fuel.soon.get().0 != state {
+        let interval = if ffi::has_hook(state) {
+            i32::try_from(ffi::hook_interval(state)).unwrap_or(i32::MAX)
+        } else {
+            0
+        };
+        fuel.soon.set((state, interval));
+    }
+    ffi::set_count_hook(state, 1);
 }
 
 /// What running on after [`charge_slice`] may do.

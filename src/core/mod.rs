@@ -15,6 +15,7 @@
 mod calls;
 mod chans;
 mod delay;
+mod envs;
 mod exits;
 mod faults;
 mod hosted;
@@ -99,6 +100,8 @@ pub struct Core {
     /// PID number -> process, for live processes only.
     pids: NumMap<ProcId>,
     /// Received messages kept for reuse ([`Core::recycle`]).
+    // Boxed on purpose: the boxes themselves are what `Item::Msg` reuses.
+    #[allow(clippy::vec_box)]
     msg_pool: Vec<Box<Message>>,
     names: Registry,
     hosts: Vec<Host>,

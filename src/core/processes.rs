@@ -222,5 +222,7 @@ pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64
         upgrades: 0,
         context: None,
         sink: None,
+        env: None,
+        loaded: None,
     }
 }

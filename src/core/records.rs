@@ -10,7 +10,7 @@ use crate::limits::Limits;
 use crate::message::{ChanKind, Item};
 use crate::payload::Payload;
 use crate::request::{Outcome, Request};
-use mlua::{AnyUserData, Thread};
+use mlua::{AnyUserData, Table, Thread};
 use smallvec::SmallVec;
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -137,6 +137,10 @@ pub struct Process {
     pub context: Option<Rc<SpawnContext>>,
     /// For a host mailbox (a process without a coroutine): where its deliveries go.
     pub sink: Option<Rc<HostQueue>>,
+    /// Its globals table, bound by its main task as it starts (`envs.rs`).
+    pub env: Option<Table>,
+    /// Its `require` cache, made on the first `require` of a module.
+    pub loaded: Option<Table>,
 }
 
 /// A parked operation's place in a channel's wait list.

@@ -125,6 +125,11 @@ impl<'a> Call<'a> {
         Some(out)
     }
 
+    /// The calling coroutine, whose frame holds the arguments.
+    pub(super) fn state(&self) -> *mut ffi::lua_State {
+        self.state
+    }
+
     /// Whether the calling coroutine may yield here.
     pub fn can_yield(&self) -> bool {
         super::is_yieldable(self.state)

@@ -3,13 +3,17 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod build;
 pub mod chan;
 pub mod event;
+pub mod globals;
 pub mod hot;
+pub mod pattern;
 pub mod protect;
 pub mod resume;
 pub mod signal;
 pub mod traceback;
+pub mod walk;
 
 use mlua::ffi;
 use std::cell::Cell;

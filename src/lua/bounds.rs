@@ -1,23 +1,32 @@
-//! Bounds on the C library calls a script can make long or huge (issue 11): the prelude
-//! wraps `string.rep`, `find`, `match`, `gmatch`, `gsub`, `pack`, `packsize`, `unpack`,
-//! `table.move` with a check from here, and runs `collectgarbage` in bounded steps. A check estimates the call's
-//! work in instruction-equivalents ("steps"), refuses a call over [`MAX_CALL_STEPS`] with a
-//! plain error, charges the steps to the running slice (its instruction limit, its slice
-//! and its stuck-in-C count) and tells the wrapper to yield before the call when the slice
-//! is used up, so no slice holds the thread for one call more than its own share.
+//! Bounds on the C library calls a script can make long or huge (issue 11).
 //!
-//! Verdicts: `nil` run the call; `true` yield first, then run it; a string: raise it;
-//! `false` (rep only): the result is the empty string, return it without looping.
+//! The pattern functions (`string.find`, `match`, `gmatch`, `gsub`) are bounded while they
+//! run: the patched matcher (`vendor/lua-src`, `ffi::pattern`) reports its steps to
+//! `pattern_steps`, which charges them to the running slice (its instruction limit, its
+//! progress, and where Lua cannot yield its stuck-in-C count), makes a process whose slice
+//! is due yield right after the call, and stops a call past [`MAX_MATCH_STEPS`] with
+//! `string.<name>: pattern too costly (...)`.
+//!
+//! The prelude wraps `string.rep`, `pack`, `packsize`, `unpack` and `table.move` with a
+//! check from here that estimates the call's work in instruction-equivalents ("steps") from
+//! its arguments (sizes: exact), refuses a call too large with a plain error, charges the
+//! steps to the running slice and tells the wrapper to yield before the call when the slice
+//! is used up; and it runs `collectgarbage` in bounded steps. Verdicts: `nil` run the call;
+//! `true` yield first, then run it; a string: raise it; `false` (rep only): the result is
+//! the empty string, return it without looping.
 
 use crate::ffi;
 use crate::preempt::{self, Charged, Fuel, INSTRUCTION_LIMIT};
 use mlua::{Lua, MultiValue, Table, Value};
 use std::rc::Rc;
 
-/// The most steps one bounded call may take (about 30 ms of C work on this machine).
-pub const MAX_CALL_STEPS: u64 = 10_000_000;
-/// Steps the matcher takes per start position and level of backtracking.
-const STEPS_PER_POSITION: u64 = 4;
+/// The most matcher steps one call of a pattern function may take (one `gmatch` iteration
+/// counts as a call). A step is a pattern item tried, a character scanned by a repetition
+/// or `%b`, a replacement made, or 256 bytes compared or copied: 10 to 19 ns of optimised C
+/// on this machine (backtracking ~14 ns), so the bound is about 20 ms and two stopped calls
+/// in a row stay under the 50 ms slice bound. A simple pattern costs 1 to 3 steps per byte
+/// of subject: `gsub("\n", " ")` over 1 MiB of short lines takes ~1.3 million.
+pub const MAX_MATCH_STEPS: u64 = 1_500_000;
 /// The longest string `string.rep` or `string.pack` may build in one call.
 pub const MAX_BUILD_BYTES: u64 = 64 << 20;
 /// The most elements one `table.move` may move.
@@ -32,16 +41,15 @@ const GC_CYCLES_PER_COLLECT: u32 = 2;
 /// Bytes `string.rep` copies per step.
 const COPY_BYTES_PER_STEP: u64 = 16;
 
-/// Adds `raw.bounds` (check functions by name) to the prelude's `raw` table.
+/// The running slice's fuel, for the pattern matcher's step hook.
+struct MatchFuel(Rc<Fuel>);
+
+/// Adds `raw.bounds` (check functions by name) to the prelude's `raw` table, and bounds
+/// the pattern matcher of `lua`.
 pub fn open(lua: &Lua, raw: &Table, fuel: Rc<Fuel>) -> mlua::Result<()> {
+    lua.set_app_data(MatchFuel(fuel.clone()));
+    ffi::pattern::install(pattern_steps);
     let t = lua.create_table()?;
-    for name in ["find", "match", "gmatch", "gsub"] {
-        let fuel = fuel.clone();
-        let f = lua.create_function(move |lua, args: MultiValue| {
-            verdict(lua, &fuel, pattern_steps(name, &args))
-        })?;
-        t.set(name, f)?;
-    }
     let f = fuel.clone();
     t.set(
         "rep",
@@ -184,68 +192,6 @@ fn heap_left(lua: &Lua, fuel: &Fuel) -> u64 {
     fuel.mem_allowance.get().saturating_sub(grown) as u64
 }
 
-/// The pattern functions: subject length `n` raised to the pattern's backtracking depth
-/// (see [`depth`]), times [`STEPS_PER_POSITION`].
-fn pattern_steps(name: &str, args: &MultiValue) -> Result<Option<u64>, String> {
-    let (Some(n), Some(Value::String(p))) = (bytes_len(nth(args, 1)), nth(args, 2)) else {
-        return Ok(None);
-    };
-    let p = p.as_bytes();
-    let plain = name == "find"
-        && matches!(nth(args, 4), Some(v) if !matches!(v, Value::Nil | Value::Boolean(false)));
-    if plain || !p.iter().any(|b| b"^$*+?.([%-".contains(b)) {
-        return Ok(Some(1 + n / COPY_BYTES_PER_STEP));
-    }
-    let every_match = matches!(name, "gmatch" | "gsub");
-    let k = depth(&p, every_match);
-    let mut steps = STEPS_PER_POSITION;
-    for _ in 0..k {
-        steps = steps.saturating_mul(n.max(1));
-    }
-    if steps > MAX_CALL_STEPS {
-        return Err(format!(
-            "string.{name}: pattern too costly for a subject of {n} bytes (its backtracking \
-             could take about {steps} steps, at most {MAX_CALL_STEPS} per call)"
-        ));
-    }
-    Ok(Some(steps))
-}
-
-/// How many factors of the subject length a match may cost: one for the start positions
-/// (none when anchored, or for gmatch/gsub whose matches consume the subject), plus one per
-/// quantifier (`*`, `+`, `-`) on `.`, which can backtrack over the whole subject.
-fn depth(p: &[u8], every_match: bool) -> u32 {
-    let anchored = p.first() == Some(&b'^');
-    let mut k: u32 = u32::from(!(anchored || every_match));
-    let mut i = 0;
-    while i < p.len() {
-        match p[i] {
-            b'%' => i += 1,
-            b'[' => {
-                // skip a set: its first ']' (or '^]') is literal
-                i += 1;
-                if p.get(i) == Some(&b'^') {
-                    i += 1;
-                }
-                i += 1;
-                while i < p.len() && p[i] != b']' {
-                    if p[i] == b'%' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'.' if matches!(p.get(i + 1), Some(b'*' | b'+' | b'-')) => {
-                k += 1;
-                i += 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    k.max(1)
-}
-
 /// `string.pack`/`packsize`/`unpack`: refuses a field size over [`MAX_BUILD_BYTES`]
 /// (`"c9223372036854775807"` would ask for an exabyte).
 fn pack_steps(name: &str, args: &MultiValue) -> Result<Option<u64>, String> {
@@ -296,17 +242,69 @@ fn move_steps(args: &MultiValue) -> Result<Option<u64>, String> {
     Ok(Some(count as u64))
 }
 
+/// The matcher's step hook ([`ffi::pattern::StepCheck`]): `steps` more in the running call
+/// of `string.<what>` on coroutine `state`, `call_steps` in all. Returns the message to
+/// raise in the call, if any: the doomed process's reason (instruction limit, stuck where
+/// it cannot yield), or `pattern too costly` for a call past [`MAX_MATCH_STEPS`].
+fn pattern_steps(
+    lua: &Lua,
+    state: *mut mlua::ffi::lua_State,
+    what: &'static str,
+    steps: u64,
+    call_steps: u64,
+) -> Option<&'static str> {
+    let fuel = lua.app_data_ref::<MatchFuel>()?;
+    let fuel = &fuel.0;
+    if let Some(reason) = fuel.doomed.get() {
+        return Some(reason);
+    }
+    let left = fuel.budget.get();
+    if left < steps {
+        fuel.doomed.set(Some(INSTRUCTION_LIMIT));
+        return Some(INSTRUCTION_LIMIT);
+    }
+    fuel.budget.set(left - steps);
+    if ffi::is_yieldable(state) {
+        preempt::charge_c_work(fuel, state, steps);
+    } else if let Charged::Doom(reason) = preempt::charge_slice(fuel, steps, false) {
+        fuel.doomed.set(Some(reason));
+        return Some(reason);
+    }
+    (call_steps > MAX_MATCH_STEPS).then(|| too_costly(what))
+}
+
+/// `string.<what>: pattern too costly (...)`.
+fn too_costly(what: &str) -> &'static str {
+    macro_rules! msg {
+        ($name:literal) => {
+            concat!(
+                "string.",
+                $name,
+                ": pattern too costly (its matching took over 1500000 steps in one call)"
+            )
+        };
+    }
+    match what {
+        "find" => msg!("find"),
+        "gmatch" => msg!("gmatch"),
+        "gsub" => msg!("gsub"),
+        _ => msg!("match"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::depth;
+    use super::{MAX_MATCH_STEPS, too_costly};
 
     #[test]
-    fn depth_counts_backtracking_quantifiers_on_any_char() {
-        assert_eq!(depth(b"[y]", false), 1);
-        assert_eq!(depth(b".-.-.-b", false), 4);
-        assert_eq!(depth(b"^%s*(.-)%s*$", false), 1);
-        assert_eq!(depth(b"(.-)\n", true), 1);
-        assert_eq!(depth(b"[.-]x", false), 1);
-        assert_eq!(depth(b"%.-", false), 1);
+    fn too_costly_names_the_function_and_the_bound() {
+        for what in ["find", "match", "gmatch", "gsub"] {
+            let msg = too_costly(what);
+            assert!(msg.starts_with(&format!("string.{what}: pattern too costly")));
+            assert!(
+                msg.contains(&format!("over {MAX_MATCH_STEPS} steps")),
+                "{msg}"
+            );
+        }
     }
 }

@@ -9,12 +9,13 @@ use super::process::{Mode, deliver_to, spawn_child};
 use crate::core::{Core, SelectResult, SendResult};
 use crate::ffi::hot::{Arg, Call, Out};
 use crate::message::Item;
-use crate::payload::{CopyError, Payload, VALUE_COST_BYTES};
+use crate::payload::Payload;
 use crate::request::{Case, Request};
 use mlua::{Lua, Value};
 use smallvec::SmallVec;
 
-/// `process.send(dest, topic, ...)` with a string destination and scalar payloads.
+/// `process.send(dest, topic, ...)` with a string destination: the payloads are copied
+/// straight off the Lua stack.
 pub fn send(lua: &Lua, call: &Call<'_>) -> Out {
     let (Arg::Str(dest), Arg::Str(topic)) = (call.arg(1), call.arg(2)) else {
         return Out::Slow;
@@ -29,11 +30,11 @@ pub fn send(lua: &Lua, call: &Call<'_>) -> Out {
         return Out::Slow;
     };
     let me = c.current_proc();
-    let (_, max_bytes) = c.payload_limits(me);
-    let payloads = match scalars(call.rest(3), max_bytes) {
-        None => return Out::Slow,
-        Some(Err(e)) => return Out::Fail(e.to_string()),
-        Some(Ok(p)) => p,
+    let (max_depth, max_bytes) = c.payload_limits(me);
+    // The copy runs no Lua code (see `ffi::walk`), so the core may stay borrowed.
+    let payloads = match Payload::copy_args(lua, call, 3, max_depth, max_bytes) {
+        Ok(p) => p,
+        Err(e) => return Out::Fail(e.to_string()),
     };
     match deliver_to(&mut c, dest, topic, payloads) {
         Ok(()) => Out::One(Value::Boolean(true)),
@@ -106,7 +107,7 @@ fn out_of(a: Value, b: Option<Value>) -> Out {
 }
 
 /// `process.spawn*(entry, host, ...)` (`MODE`: 1 = monitor, 2 = link) with string entry and
-/// host and scalar arguments.
+/// host; the arguments are copied straight off the Lua stack.
 pub fn spawn<const MODE: i64>(lua: &Lua, call: &Call<'_>) -> Out {
     let (Arg::Str(entry), Arg::Str(host)) = (call.arg(1), call.arg(2)) else {
         return Out::Slow;
@@ -114,14 +115,11 @@ pub fn spawn<const MODE: i64>(lua: &Lua, call: &Call<'_>) -> Out {
     let (Ok(entry), Ok(host)) = (std::str::from_utf8(entry), std::str::from_utf8(host)) else {
         return Out::Slow;
     };
-    let max_bytes = match lua.try_app_data_ref::<Core>() {
-        Ok(Some(c)) => c.payload_limits(c.current_proc()).1,
+    let (max_depth, max_bytes) = match lua.try_app_data_ref::<Core>() {
+        Ok(Some(c)) => c.payload_limits(c.current_proc()),
         _ => return Out::Slow,
     };
-    let Some(args) = scalars(call.rest(3), max_bytes) else {
-        return Out::Slow;
-    };
-    let args = match args {
+    let args = match Payload::copy_args(lua, call, 3, max_depth, max_bytes) {
         Ok(a) => a.into_vec(),
         Err(e) => return Out::Fail(e.to_string()),
     };
@@ -134,34 +132,6 @@ pub fn spawn<const MODE: i64>(lua: &Lua, call: &Call<'_>) -> Out {
         Ok(Err(e)) => Out::Fail(e.to_string()),
         Err(e) => Out::Raise(e.to_string()),
     }
-}
-
-/// Copies scalar arguments as payloads under the size limit; `None` when one is not a
-/// scalar (the slow binding copies those).
-fn scalars(
-    args: &[Arg<'_>],
-    max_bytes: usize,
-) -> Option<Result<SmallVec<[Payload; 1]>, CopyError>> {
-    let mut payloads = SmallVec::new();
-    let mut bytes = 0usize;
-    for a in args {
-        bytes += VALUE_COST_BYTES;
-        payloads.push(match *a {
-            Arg::Nil => Payload::Nil,
-            Arg::Bool(b) => Payload::Bool(b),
-            Arg::Int(i) => Payload::Int(i),
-            Arg::Num(n) => Payload::Num(n),
-            Arg::Str(s) => {
-                bytes += s.len();
-                Payload::Str(s.into())
-            }
-            Arg::Absent | Arg::Chan(_) | Arg::Other => return None,
-        });
-    }
-    if bytes > max_bytes {
-        return Some(Err(CopyError::TooLarge(max_bytes)));
-    }
-    Some(Ok(payloads))
 }
 
 /// `chan_select(cases, n, default)` when every case receives: `index, value, ok` (index 0

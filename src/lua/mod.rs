@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod channel;
 pub mod ctx;
 pub mod duration;
+mod env;
 pub mod errors;
 mod hot;
 pub mod introspect;
@@ -79,6 +80,7 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     timers::open(lua, &raw)?;
     bounds::open(lua, &raw, fuel.clone())?;
     misc::open(lua, &raw, fuel.clone())?;
+    env::open(lua, &raw)?;
     // Spawn context, spawners and security (SPEC §10–§11).
     ctx::open(lua, &raw)?;
     spawner::open(lua, &raw)?;

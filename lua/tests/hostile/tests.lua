@@ -190,6 +190,48 @@ function M.backtracking_gsub_and_match()
   ]], "string.match: pattern too costly")
 end
 
+-- The matcher counts its steps while it runs (vendor/lua-src/MOONHOST.md): backtracking
+-- that no estimate of the pattern foresees (each start position scanning the rest of the
+-- subject) ends the call with a catchable error, and the slice yields right after.
+function M.backtracking_class_gsub_over_32_kib()
+  attack.run([[
+    local ok, err = pcall(string.gsub, string.rep("a", 32768), "[%w_]*=", "")
+    assert(not ok)
+    error(err, 0)
+  ]], "string.gsub: pattern too costly")
+end
+
+function M.backtracking_class_gmatch_over_32_kib()
+  attack.run([[
+    for m in string.rep("a", 32768):gmatch("[%w_]*=") do end
+  ]], "string.gmatch: pattern too costly")
+end
+
+function M.backtracking_class_match_over_30_kib()
+  attack.run([[
+    local s = string.rep("a", 30000)
+    local ok, err = pcall(string.match, s, "[%w_]*=")
+    assert(not ok and err:find("string.match: pattern too costly", 1, true), err)
+    s:match("%w*%w*%w*=")
+  ]], "string.match: pattern too costly")
+end
+
+-- Large subjects with patterns that do little per byte still get their stock result.
+function M.large_but_fine_matches_return_their_result()
+  attack.run([[
+    local lines = string.rep("abc\n", 1 << 18)
+    local out, n = lines:gsub("\n", " ")
+    assert(n == 1 << 18, n)
+    assert(#out == 1 << 20 and out:sub(1, 8) == "abc abc " and not out:find("\n", 1, true))
+    local k, v = ("key=" .. string.rep("v", 1 << 20)):match("^(.-)=(.*)$")
+    assert(k == "key" and #v == 1 << 20)
+    local words = 0
+    for w in string.rep("word ", 1 << 17):gmatch("%a+") do words = words + 1 end
+    assert(words == 1 << 17, words)
+    return "all fine"
+  ]], returned("all fine"))
+end
+
 ------------------------------------------------------------------------------------------
 -- starvation: the parent's ticker stays on time while the attack runs
 

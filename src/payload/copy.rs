@@ -1,0 +1,274 @@
+//! The copier and the builder behind `Payload::copy*` and `Payload::to_lua*`: the payload
+//! side of the C walk and build in `ffi::walk` and `ffi::build`.
+//!
+//! Copying charges [`VALUE_COST_BYTES`] per value and the bytes of every string against the
+//! size budget as it goes, so it stops at the first value over it; tables get ids in the
+//! order they are first met, and identity (a table's or userdata's address) is looked up in
+//! a short inline list, spilling to a hash map only for payloads with many tables.
+
+use super::{CopyError, PTable, Payload, PayloadBox, VALUE_COST_BYTES, index_tables, renumber};
+use crate::ffi::build::{Shape, Source};
+use crate::ffi::hot::Arg;
+use crate::ffi::walk::{Leaf, Open, Sink};
+use mlua::Value;
+use smallvec::SmallVec;
+use std::collections::HashMap;
+
+/// Identities a copy looks up before the hash map takes over.
+const SEEN_INLINE: usize = 8;
+
+/// Tables (and payload objects) met so far in one copy, by address, with their ids.
+#[derive(Default)]
+struct Seen {
+    /// The first [`SEEN_INLINE`] ones, searched in order.
+    few: SmallVec<[(usize, u32); SEEN_INLINE]>,
+    /// All of them once there are more (then `few` is left as it was).
+    many: Option<HashMap<usize, u32>>,
+}
+
+impl Seen {
+    fn get(&self, ptr: usize) -> Option<u32> {
+        match &self.many {
+            None => self.few.iter().find(|(p, _)| *p == ptr).map(|(_, id)| *id),
+            Some(m) => m.get(&ptr).copied(),
+        }
+    }
+
+    fn insert(&mut self, ptr: usize, id: u32) {
+        match &mut self.many {
+            None if self.few.len() < SEEN_INLINE => self.few.push((ptr, id)),
+            None => {
+                let mut m: HashMap<usize, u32> = self.few.iter().copied().collect();
+                m.insert(ptr, id);
+                self.many = Some(m);
+            }
+            Some(m) => {
+                m.insert(ptr, id);
+            }
+        }
+    }
+}
+
+/// Copies values into payloads under a depth and a size limit.
+pub(super) struct Copier {
+    seen: Seen,
+    next_id: u32,
+    max_depth: usize,
+    budget: usize,
+    max_bytes: usize,
+}
+
+impl Copier {
+    pub(super) fn new(max_depth: usize, max_bytes: usize) -> Copier {
+        Copier {
+            seen: Seen::default(),
+            next_id: 0,
+            max_depth,
+            budget: max_bytes,
+            max_bytes,
+        }
+    }
+
+    fn charge(&mut self, n: usize) -> Result<(), CopyError> {
+        match self.budget.checked_sub(n) {
+            Some(left) => {
+                self.budget = left;
+                Ok(())
+            }
+            None => Err(CopyError::TooLarge(self.max_bytes)),
+        }
+    }
+
+    /// A payload object met `depth` levels down: its value, renumbered into this copy.
+    fn payload_box(
+        &mut self,
+        b: &PayloadBox,
+        ptr: usize,
+        depth: usize,
+    ) -> Result<Payload, CopyError> {
+        // Forwarding a received payload is sending it: the same limits apply.
+        let (bytes, nesting) = b.0.measure();
+        if depth + nesting > self.max_depth {
+            return Err(CopyError::TooDeep(self.max_depth));
+        }
+        self.charge(bytes.saturating_sub(VALUE_COST_BYTES))?;
+        // Its tables join this payload's numbering, in the order `build` makes them.
+        let mut index = HashMap::new();
+        index_tables(&b.0, &mut index);
+        let p = renumber(&b.0, &index, &mut HashMap::new(), &mut self.next_id);
+        if let Payload::Table(t) = &p {
+            self.seen.insert(ptr, t.id);
+        }
+        Ok(p)
+    }
+}
+
+impl Sink for Copier {
+    type Node = Payload;
+    type Table = PTable;
+    type Error = CopyError;
+
+    fn value(&mut self) -> Result<(), CopyError> {
+        self.charge(VALUE_COST_BYTES)
+    }
+
+    fn leaf(&mut self, leaf: Leaf<'_>) -> Result<Payload, CopyError> {
+        Ok(match leaf {
+            Leaf::Nil => Payload::Nil,
+            Leaf::Bool(b) => Payload::Bool(b),
+            Leaf::Int(i) => Payload::Int(i),
+            Leaf::Num(n) => Payload::Num(n),
+            Leaf::Str(s) => {
+                self.charge(s.len())?;
+                Payload::Str(s.into())
+            }
+        })
+    }
+
+    fn open(
+        &mut self,
+        ptr: usize,
+        depth: usize,
+        len: usize,
+    ) -> Result<Open<Payload, PTable>, CopyError> {
+        if let Some(id) = self.seen.get(ptr) {
+            return Ok(Open::Seen(Payload::Ref(id)));
+        }
+        if depth >= self.max_depth {
+            return Err(CopyError::TooDeep(self.max_depth));
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.seen.insert(ptr, id);
+        // No more pairs than the budget pays for (two values each).
+        let room = self.budget / (2 * VALUE_COST_BYTES);
+        Ok(Open::New(PTable {
+            id,
+            narr: 0,
+            entries: Vec::with_capacity(len.min(room)),
+        }))
+    }
+
+    fn entry(&mut self, t: &mut PTable, k: Payload, v: Payload) {
+        if let Payload::Int(i) = k
+            && i >= 1
+            && i as u64 <= u32::MAX as u64
+        {
+            t.narr += 1;
+        }
+        t.entries.push((k, v));
+    }
+
+    fn close(&mut self, t: PTable) -> Payload {
+        Payload::Table(Box::new(t))
+    }
+
+    fn userdata(&mut self, v: &Value, depth: usize) -> Result<Payload, CopyError> {
+        let Value::UserData(ud) = v else {
+            return Err(CopyError::Unsupported("userdata"));
+        };
+        let ptr = ud.to_pointer() as usize;
+        if let Some(id) = self.seen.get(ptr) {
+            // The same payload object twice in one message is one shared table, not two
+            // copies (copies would double with every level of wrapping).
+            return Ok(Payload::Ref(id));
+        }
+        if let Ok(b) = ud.borrow::<PayloadBox>() {
+            return self.payload_box(&b, ptr, depth);
+        }
+        if crate::ffi::chan::is_channel(v) {
+            return Err(CopyError::Unsupported("channel"));
+        }
+        // Error objects name themselves through their metatable's `__name`; an error
+        // object travels as its message (SPEC §9.1).
+        let named = ud
+            .metatable()
+            .and_then(|mt| mt.get::<Option<mlua::LuaString>>("__name"))
+            .ok()
+            .flatten();
+        if named.as_ref().is_some_and(|n| n == "error") {
+            let msg = v
+                .to_string()
+                .map_err(|_| CopyError::Unsupported("userdata"))?;
+            self.charge(msg.len())?;
+            return Ok(Payload::Str(msg.into_bytes().into()));
+        }
+        Err(CopyError::Unsupported("userdata"))
+    }
+
+    fn refuse(&mut self, what: &'static str) -> CopyError {
+        CopyError::Unsupported(what)
+    }
+}
+
+impl Source for Payload {
+    fn shape(&self) -> Shape<'_, Payload> {
+        match self {
+            Payload::Nil => Shape::Nil,
+            Payload::Bool(b) => Shape::Bool(*b),
+            Payload::Int(i) => Shape::Int(*i),
+            Payload::Num(n) => Shape::Num(*n),
+            Payload::Str(s) => Shape::Str(s),
+            Payload::Table(t) => Shape::Table {
+                id: t.id,
+                narr: t.narr,
+                entries: &t.entries,
+            },
+            Payload::Ref(id) => Shape::Ref(*id),
+        }
+    }
+}
+
+/// The arguments of a hot call as payloads when all of them are scalars or strings (the
+/// common message), without a copier; `None` when one is not.
+pub(super) fn leaves(
+    args: &[Arg<'_>],
+    max_bytes: usize,
+) -> Option<Result<SmallVec<[Payload; 1]>, CopyError>> {
+    let mut out = SmallVec::new();
+    let mut bytes = 0usize;
+    for a in args {
+        bytes = bytes.saturating_add(VALUE_COST_BYTES);
+        out.push(match *a {
+            Arg::Nil => Payload::Nil,
+            Arg::Bool(b) => Payload::Bool(b),
+            Arg::Int(i) => Payload::Int(i),
+            Arg::Num(n) => Payload::Num(n),
+            Arg::Str(s) => {
+                bytes = bytes.saturating_add(s.len());
+                Payload::Str(s.into())
+            }
+            Arg::Absent | Arg::Chan(_) | Arg::Other => return None,
+        });
+    }
+    if bytes > max_bytes {
+        return Some(Err(CopyError::TooLarge(max_bytes)));
+    }
+    Some(Ok(out))
+}
+
+/// The ids references in `all` point to, sorted: the tables a rebuild must keep.
+pub(super) fn referenced(all: &[Payload]) -> SmallVec<[u32; 8]> {
+    fn collect(p: &Payload, out: &mut SmallVec<[u32; 8]>) {
+        match p {
+            Payload::Ref(id) => out.push(*id),
+            Payload::Table(t) => {
+                for (k, v) in &t.entries {
+                    collect(k, out);
+                    collect(v, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = SmallVec::new();
+    for p in all {
+        collect(p, &mut out);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests;

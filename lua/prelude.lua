@@ -34,6 +34,29 @@ local function finish(a, ...)
   return a, ...
 end
 
+-- A full collection in basic steps charged to the slice (src/lua/bounds.rs): it yields when
+-- the slice is used up, so over a huge heap it takes many slices, never one long one.
+-- Raises the process's doom (stuck, instruction limit) at `level`.
+local gc_collect, is_yieldable = raw.bounds.collect, coroutine.isyieldable
+local function full_collect(level)
+  local ends, verdict = gc_collect(0)
+  while verdict ~= nil do
+    if verdict ~= true then error(verdict, level + 1) end
+    if is_yieldable() then co_yield(PREEMPT) end
+    ends, verdict = gc_collect(ends)
+  end
+end
+
+-- Calls that make timers and channels: at a quota that what the process dropped may still
+-- fill (it counts until Lua collects it) the raw call returns COLLECT; the collection runs
+-- here, in the process's own slices, and the call is made once more (src/lua/timers.rs).
+local COLLECT = raw.COLLECT
+local function collecting(f, arg, a, ...)
+  if a ~= COLLECT then return finish(a, ...) end
+  full_collect(2)
+  return finish(f(arg))
+end
+
 -- Proxies handed to scripts; `rawset` refuses them so nothing leaks between processes.
 local READONLY = setmetatable({}, { __mode = "k" })
 
@@ -98,7 +121,7 @@ local function select_result(cases, i, v, ok)
 end
 
 local channel = {
-  new = function(size) return finish(raw.chan_new(size)) end,
+  new = function(size) return collecting(raw.chan_new, size, raw.chan_new(size)) end,
   select = function(cases)
     if type(cases) ~= "table" then
       error("channel.select: bad argument #1 (expected table, got " .. type(cases) .. ")", 2)
@@ -168,9 +191,9 @@ local process = {
 
 local time = {
   sleep = function(d) return finish(raw.sleep(d)) end,
-  after = function(d) return finish(raw.after(d)) end,
-  timer = function(d) return finish(raw.timer(d)) end,
-  ticker = function(d) return finish(raw.ticker(d)) end,
+  after = function(d) return collecting(raw.after, d, raw.after(d)) end,
+  timer = function(d) return collecting(raw.timer, d, raw.timer(d)) end,
+  ticker = function(d) return collecting(raw.ticker, d, raw.ticker(d)) end,
   now = raw.now,
   parse_duration = function(v) return finish(raw.parse_duration(v)) end,
   -- calendar time (SPEC §9)
@@ -417,9 +440,8 @@ local os_lib = {
 -- stop or retune it.
 local base_collect = collectgarbage
 local GC_ALLOWED = { collect = true, count = true, step = true, isrunning = true }
--- A full collection runs in basic steps charged to the slice (src/lua/bounds.rs): over a
--- huge heap it takes many slices, never one long one.
-local gc_collect, gc_step = bounds.collect, bounds.step
+-- A full collection runs in basic steps charged to the slice (`full_collect` above).
+local gc_step = bounds.step
 local function sandbox_collect(opt, ...)
   if opt == nil then opt = "collect" end
   if not GC_ALLOWED[opt] then
@@ -427,12 +449,7 @@ local function sandbox_collect(opt, ...)
       "' is not allowed (the collector is shared by all processes)", 2)
   end
   if opt == "collect" then
-    local ends, verdict = gc_collect(0)
-    while verdict ~= nil do
-      if verdict ~= true then error(verdict, 2) end
-      if co_isyieldable() then co_yield(PREEMPT) end
-      ends, verdict = gc_collect(ends)
-    end
+    full_collect(2)
     return 0
   elseif opt == "step" then
     local done, verdict = gc_step()

@@ -9,6 +9,7 @@
 
 mod bound;
 mod builder;
+mod collector;
 mod embed;
 mod frames;
 mod observe;
@@ -115,6 +116,8 @@ pub struct Runtime {
     crash_pending: bool,
     /// Run at every turn boundary of `run` (the CLI's `--watch` and SIGUSR1 report).
     between_turns: Option<BetweenTurns>,
+    /// The stepped collection reconciliations wait for (`runtime/collector.rs`).
+    collector: collector::Collector,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -234,7 +237,10 @@ impl Runtime {
         self.core().counts()
     }
 
-    /// Runs a full garbage collection and frees the channels it released.
+    /// Runs a full garbage collection and frees the channels it released. The host's
+    /// explicit call, and the one collection the runtime runs in one go: it holds the
+    /// thread for as long as the whole heap takes (the runtime's own collections run in
+    /// bounded steps, `runtime/collector.rs`).
     ///
     /// # Errors
     /// Only if a finalizer fails in a way Lua reports.

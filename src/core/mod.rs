@@ -40,7 +40,7 @@ pub use introspect::{ProcState, ProcessInfo, WaitKind};
 pub use processes::Parent;
 pub use quota::{MAX_NAME_BYTES, MAX_REASON_BYTES, Quota};
 pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
-pub use run::{Next, Slice, Stopped, Turn};
+pub use run::{Next, Stopped, Turn};
 pub use select::SelectResult;
 
 use crate::clock::Clock;

@@ -164,6 +164,23 @@ impl Core {
         p.heap
     }
 
+    /// Puts a turn back without resuming it, at the end of the run queue, like a
+    /// preemption before its first instruction: the scheduler spent the turn on collector
+    /// work for its process (`Runtime::reconcile`). The task keeps what it waits to be
+    /// resumed with.
+    pub fn defer_turn(&mut self, turn: Turn) {
+        self.current = None;
+        let Some(task) = self.tasks.get_mut(turn.task) else {
+            return;
+        };
+        task.thread = Some(turn.thread);
+        if !matches!(turn.resume, Resume::Nothing) {
+            task.resume = turn.resume;
+        }
+        self.queue(turn.task);
+        self.sched_yielded(turn.proc);
+    }
+
     /// Puts a suspended task's coroutine back and decides where it goes: parked on its
     /// request, or queued again.
     pub fn suspended(&mut self, t: TaskId, thread: Thread, how: Stopped) {

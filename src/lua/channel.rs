@@ -8,6 +8,7 @@
 
 use super::args::{self, Ret, arg, bad_arg, block_on, core, fail, raise, ret};
 use super::object::{chan_id, chan_object, outcome_values};
+use super::timers::Refused;
 use crate::core::{SelectResult, SendResult};
 use crate::ids::ChanId;
 use crate::message::{ChanKind, Item};
@@ -57,8 +58,10 @@ fn chan_new(lua: &Lua, args: MultiValue) -> Ret {
         Value::Number(_) => 0,
         ref other => return raise(lua, bad_arg("channel.new", 1, "number", other)),
     };
-    if let Err(q) = super::timers::room(lua, |c, p| c.channel_room(p))? {
-        return fail(lua, format!("channel.new: {q}"));
+    match super::timers::room(lua, |c, p| c.channel_room(p))? {
+        Ok(()) => {}
+        Err(Refused::Collect) => return ret(lua, super::timers::collect_mark()),
+        Err(Refused::Quota(q)) => return fail(lua, format!("channel.new: {q}")),
     }
     let obj = new_object(lua, ChanKind::User, cap)?;
     ret(lua, obj)

@@ -37,6 +37,7 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     t.set("period", lua.create_function(ticker_period)?)?;
     t.set("stop", lua.create_function(ticker_stop)?)?;
     raw.set("ticker_methods", t)?;
+    raw.set("COLLECT", collect_mark())?;
     Ok(())
 }
 
@@ -79,32 +80,47 @@ fn arm_channel(lua: &Lua, d: i64, tick: Option<u64>) -> mlua::Result<Armed> {
     Ok(Ok((id, obj)))
 }
 
-/// Checks a quota of the running process (`core/quota.rs`); at the quota it may first
-/// collect once (what the process dropped still counts until Lua collects it).
+/// Why a call that makes a timer or channel does not make it.
+#[derive(Debug)]
+pub enum Refused {
+    /// The quota reached (`nil, err` with this text after the function's name).
+    Quota(String),
+    /// The quota is reached, but what the process dropped still counts until Lua collects
+    /// it: the prelude collects (in bounded steps, as `collectgarbage()` does) and calls
+    /// once more. Returned to Lua as the COLLECT marker.
+    Collect,
+}
+
+static COLLECT_MARK: u8 = 0;
+
+/// The marker a binding returns for [`Refused::Collect`].
+pub fn collect_mark() -> Value {
+    Value::LightUserData(mlua::LightUserData(&COLLECT_MARK as *const u8 as *mut _))
+}
+
+/// Checks a quota of the running process (`core/quota.rs`). At the quota it asks the
+/// prelude to collect first, at most once per `MADE_PER_FORCED_COLLECT` made (see
+/// `Core::quota_may_collect`), so the call after that collection gets the refusal: the
+/// collection runs in the process's own slices, never as one long call here.
 pub fn room(
     lua: &Lua,
     check: impl Fn(&mut Core, ProcId) -> Result<(), Quota>,
-) -> mlua::Result<Result<(), String>> {
+) -> mlua::Result<Result<(), Refused>> {
     let mut c = core(lua)?;
     let Some(p) = c.current_proc() else {
         return Ok(Ok(()));
     };
-    if check(&mut c, p).is_ok() {
-        return Ok(Ok(()));
+    match check(&mut c, p) {
+        Ok(()) => Ok(Ok(())),
+        Err(_) if c.quota_may_collect(p) => Ok(Err(Refused::Collect)),
+        Err(q) => Ok(Err(Refused::Quota(q.to_string()))),
     }
-    if !c.quota_may_collect(p) {
-        return Ok(check(&mut c, p).map_err(|q| q.to_string()));
-    }
-    drop(c);
-    lua.gc_collect()?;
-    let mut c = core(lua)?;
-    Ok(check(&mut c, p).map_err(|q| q.to_string()))
 }
 
-/// A new timer channel and its object, or the quota reached.
-type Armed = Result<(ChanId, AnyUserData), String>;
-/// A new object, or the quota reached.
-pub type Made = Result<AnyUserData, String>;
+/// A new timer channel and its object, or why not.
+type Armed = Result<(ChanId, AnyUserData), Refused>;
+/// A new object, or why not.
+pub type Made = Result<AnyUserData, Refused>;
 
 /// `time.after(d)`: the channel alone.
 pub fn after_channel(lua: &Lua, d: i64) -> mlua::Result<Made> {
@@ -138,7 +154,8 @@ pub fn new_ticker(lua: &Lua, d: i64) -> mlua::Result<Made> {
 pub fn made(lua: &Lua, func: &str, m: Made) -> Ret {
     match m {
         Ok(obj) => ret(lua, obj),
-        Err(q) => super::args::fail(lua, format!("{func}: {q}")),
+        Err(Refused::Collect) => ret(lua, collect_mark()),
+        Err(Refused::Quota(q)) => super::args::fail(lua, format!("{func}: {q}")),
     }
 }
 

@@ -230,6 +230,7 @@ impl RuntimeBuilder {
             manual_clock,
             crash_hook,
             crash_pending: false,
+            collector: Default::default(),
             between_turns: None,
         })
     }

@@ -3,8 +3,8 @@
 //! per-slice limits (memory, instructions) around each resume. Only this module resumes
 //! coroutines; bindings record what they need and yield.
 
-use super::{Runtime, lua};
-use crate::core::{Core, Next, Resume, Slice, Stopped, Turn};
+use super::{Runtime, collector, lua};
+use crate::core::{Core, Next, Resume, Stopped, Turn};
 use crate::error::{Error, Result};
 use crate::ffi;
 use crate::ffi::resume::Resumed as Done;
@@ -89,6 +89,14 @@ impl Runtime {
                 return Ok(false);
             }
         };
+        let needs = core.needs_reconcile(turn.proc, turn.slice.limit);
+        if needs || self.collector.waiting() != 0 {
+            drop(core);
+            if !self.reconciled(needs, &mut turn) {
+                return Ok(self.defer(turn));
+            }
+            core = self.core();
+        }
         let args = self.prepare(core, &mut turn);
         let slice = &turn.slice;
         let cap = self
@@ -110,13 +118,7 @@ impl Runtime {
         let mut core = self.core();
         self.account(&mut core, turn.proc, &res);
         self.conclude(&mut core, turn.task, turn.proc, turn.thread, res, capped);
-        let crashed = core.has_crashes();
-        let go_on = core.root_exit().is_none()
-            && if core.tracer().is_replaying() {
-                core.tracer().next_turn_time().is_none()
-            } else {
-                !core.timer_due()
-            };
+        let (crashed, go_on) = (core.has_crashes(), go_on(&mut core));
         drop(core);
         self.crash_pending |= crashed;
         Ok(go_on)
@@ -129,11 +131,6 @@ impl Runtime {
         mut core: AppDataRefMut<'a, Core>,
         turn: &mut Turn,
     ) -> mlua::Result<Args> {
-        if core.needs_reconcile(turn.proc, turn.slice.limit) {
-            drop(core);
-            turn.slice = self.reconcile(turn.slice, turn);
-            core = self.core();
-        }
         let slice = &turn.slice;
         let lua = &self.lua;
         let base = lua.used_memory();
@@ -156,17 +153,7 @@ impl Runtime {
             self.fuel.budget.get(),
         );
         self.fuel.budget.set(u64::MAX);
-        if core.clock().is_virtual() && core.virtual_work() {
-            // Work takes virtual time too, so timers still fire beside a busy process.
-            let blocked = matches!(res, Ok(Done::Yielded { block: true }));
-            let cost = if blocked {
-                VIRTUAL_RESUME_NS
-            } else {
-                VIRTUAL_SLICE_NS
-            };
-            let t = core.clock().now() + cost;
-            core.advance_clock_to(t);
-        }
+        spend_virtual(core, matches!(res, Ok(Done::Yielded { block: true })));
     }
 
     /// Acts on how the resume stopped: park or requeue a suspended task, end a finished or
@@ -259,15 +246,47 @@ impl Runtime {
     }
 
     /// When the process about to run has been charged over half its memory limit (and
-    /// grown by an eighth of it since the last check), collects garbage and scales every
-    /// process's charge down so that together they do not exceed the live heap: memory a
-    /// process allocated but someone else's slice freed stops counting against it.
-    fn reconcile(&self, mut slice: Slice, turn: &Turn) -> Slice {
-        let _ = self.lua.gc_collect();
+    /// grown by an eighth of it since the last check: `needs`), collects garbage and scales
+    /// every process's charge down so that together they do not exceed the live heap:
+    /// memory a process allocated but someone else's slice freed stops counting against
+    /// it. The collection runs in bounded steps over as many of the process's turns as it
+    /// needs (`runtime/collector.rs`): false while it has not ended (the process waits).
+    fn reconciled(&mut self, needs: bool, turn: &mut Turn) -> bool {
+        if !needs {
+            // Reconciled meanwhile by another's collection: a later request starts afresh.
+            self.collector.forget(turn.proc);
+            return true;
+        }
+        if !self
+            .collector
+            .advance(&self.lua, turn.proc, collector::STEPS_PER_TURN)
+        {
+            return false;
+        }
         let live = self.lua.used_memory();
-        let heap = self.core().reconcile_heaps(turn.proc, live);
-        slice.allowance = slice.limit.saturating_sub(heap);
-        slice
+        // The core borrows the Lua state, not the runtime: the collector stays free.
+        let mut core = self
+            .lua
+            .app_data_mut::<Core>()
+            .expect("the core is installed at build and only borrowed briefly");
+        self.collector.forget_dead(|p| core.is_alive(p));
+        let heap = core.reconcile_heaps(turn.proc, live);
+        turn.slice.allowance = turn.slice.limit.saturating_sub(heap);
+        true
+    }
+
+    /// Spends `turn` on the collection its process waits for: it goes back to the queue
+    /// unresumed, traced as a preemption. Returns whether the turn goes on.
+    #[cold]
+    fn defer(&mut self, turn: Turn) -> bool {
+        let mut core = self.core();
+        self.trace_stop(&mut core, turn.proc, &turn.thread, Stopped::Yielded);
+        spend_virtual(&mut core, false);
+        core.defer_turn(turn);
+        let (crashed, go_on) = (core.has_crashes(), go_on(&mut core));
+        drop(core);
+        self.crash_pending |= crashed;
+        go_on
     }
 
     /// Attaches the Lua stack of task `tid` to a divergence found before it ran.
@@ -285,6 +304,33 @@ impl Runtime {
                 d.note_stack(tb);
             }
         }
+    }
+}
+
+/// Whether the turn goes on after a step: the root runs, and no timer (or replayed turn
+/// end) is due.
+#[inline]
+fn go_on(core: &mut Core) -> bool {
+    core.root_exit().is_none()
+        && if core.tracer().is_replaying() {
+            core.tracer().next_turn_time().is_none()
+        } else {
+            !core.timer_due()
+        }
+}
+
+/// Moves a virtual clock by the work of one resume (`blocked`: one that ended by
+/// blocking), so timers still fire beside a busy process.
+#[inline]
+fn spend_virtual(core: &mut Core, blocked: bool) {
+    if core.clock().is_virtual() && core.virtual_work() {
+        let cost = if blocked {
+            VIRTUAL_RESUME_NS
+        } else {
+            VIRTUAL_SLICE_NS
+        };
+        let t = core.clock().now() + cost;
+        core.advance_clock_to(t);
     }
 }
 

@@ -24,6 +24,7 @@ command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install va
 # name | args before the size | small size | large size | args after the size
 WORKLOADS=(
   "pingpong||2000|12000|"
+  "inbox_echo||2000|12000|"
   "pingpong_payload||2000|12000|"
   "ring|1000|20000|120000|"
   "spawn_exit||2000|12000|"

@@ -318,3 +318,42 @@ fn many_payloads_rebuild_as_one_graph() {
             .expect("runs")
     );
 }
+
+#[test]
+fn copying_payload_objects_leaves_the_collector_pace_alone() {
+    // With a pause of 1000% no new cycle starts while the heap grows by a few KiB, so an
+    // object only a weak table holds survives; copying a payload object must not reset the
+    // collector's debt (LUA_GCRESTART does), which ran a step on every copy and finished
+    // cycles: forwarding `msg:payload()` cost ~200,000 instructions a message.
+    let lua = Lua::new();
+    lua.gc_set_mode(mlua::state::GcMode::Incremental(
+        mlua::state::GcIncParams::default().pause(1000),
+    ));
+    let weak: Table = lua
+        .load("local w = setmetatable({}, {__mode = 'v'}); w[1] = {} return w")
+        .eval()
+        .expect("weak table");
+    lua.gc_collect().expect("collect");
+    lua.gc_collect().expect("collect");
+    // The collection above took w[1]; put a fresh one in after it.
+    weak.raw_set(1, lua.create_table().expect("table"))
+        .expect("set");
+    let obj = lua
+        .create_userdata(PayloadBox(Payload::from("inner")))
+        .expect("userdata");
+    // Inside a table, so the walk meets it on the Lua stack.
+    let holder = lua.create_table().expect("table");
+    holder.raw_set(1, obj).expect("set");
+    let v = Value::Table(holder);
+    // A little Lua allocation beside each copy, as a receiver making message objects does:
+    // it is what takes a collector step when the debt was reset.
+    let mut keep = Vec::new();
+    for _ in 0..1_000 {
+        assert!(Payload::copy(&v).is_ok());
+        keep.push(lua.create_table().expect("table"));
+    }
+    assert!(
+        weak.raw_get::<Value>(1).expect("get") != Value::Nil,
+        "the collector ran whole cycles while payload objects were copied"
+    );
+}

@@ -10,6 +10,16 @@ local M = {}
 -- The host the suites' processes run on (the first one in lua/tests/_hosts/_index.yaml).
 M.HOST = "app:processes"
 
+-- A function spawning workers of `prefix` (a process set's "<namespace>:<set>:") on M.HOST,
+-- not monitored: spawn(name, ...) -> pid, failing the test when the spawn fails.
+function M.spawner(prefix)
+  return function(name, ...)
+    local pid, err = process.spawn(prefix .. name, M.HOST, ...)
+    assert.eq(err, nil, "spawn " .. name)
+    return pid
+  end
+end
+
 -- Receives from ch; if nothing comes within d (default 1s), raises as if its caller had called
 -- error(msg, level).
 local function receive(level, ch, what, d)

@@ -37,7 +37,10 @@ pub(super) unsafe fn call(
             let top = ffi::lua_gettop(s);
             ffi::lua_pushcfunction(s, f);
             ffi::lua_pushlightuserdata(s, job);
-            raw.push_value(arg)?;
+            if let Err(e) = raw.push_value(arg) {
+                ffi::lua_settop(s, top);
+                return Err(e);
+            }
             let rc = ffi::lua_pcall(s, 2, ffi::LUA_MULTRET, 0);
             if rc != ffi::LUA_OK {
                 let mut len = 0usize;

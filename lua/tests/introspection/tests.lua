@@ -8,11 +8,7 @@ local M = {}
 local W = "test.introspection:workers:"
 local HOST = helpers.HOST
 
-local function spawn(name, ...)
-  local pid, err = process.spawn(W .. name, HOST, ...)
-  assert.eq(err, nil, "spawn " .. name)
-  return pid
-end
+local spawn = helpers.spawner(W)
 
 -- Lets the spawned processes run until they block.
 local function settle() time.sleep("5ms") end

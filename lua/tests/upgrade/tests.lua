@@ -4,13 +4,8 @@ local helpers = require("helpers")
 
 local M = {}
 local W = "test.upgrade:workers:"
-local HOST = helpers.HOST
 
-local function spawn(name, ...)
-  local pid, err = process.spawn(W .. name, HOST, ...)
-  assert.eq(err, nil, "spawn " .. name)
-  return pid
-end
+local spawn = helpers.spawner(W)
 
 local function recv(topic, what)
   return helpers.recv(process.listen(topic), what or topic)

@@ -102,6 +102,9 @@ pub enum RunOutcome {
 
 /// A moonhost runtime: one Lua state whose processes share one OS thread.
 pub struct Runtime {
+    /// The core, shared with the bindings through `ffi::cell` (declared before `lua`, so
+    /// it is dropped while the state is still whole: it holds Lua handles).
+    core: crate::ffi::cell::Anchor<Core>,
     lua: Lua,
     fuel: Rc<Fuel>,
     poll: mio::Poll,
@@ -123,13 +126,6 @@ pub struct Runtime {
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime").finish_non_exhaustive()
-    }
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        // The core holds Lua handles; drop it while the state is still whole.
-        drop(self.lua.remove_app_data::<Core>());
     }
 }
 
@@ -164,10 +160,10 @@ impl Runtime {
         Ok(())
     }
 
-    pub(crate) fn core(&self) -> mlua::AppDataRefMut<'_, Core> {
-        self.lua
-            .app_data_mut::<Core>()
-            .expect("the core is installed at build and only borrowed briefly")
+    pub(crate) fn core(&self) -> std::cell::RefMut<'_, Core> {
+        self.core
+            .try_borrow_mut()
+            .expect("the core is only borrowed briefly, never across a resume")
     }
 
     /// Spawns `entry` on the first host as the root process, with string arguments.

@@ -65,6 +65,7 @@ pub enum Arg<'a> {
 #[derive(Debug)]
 pub struct Call<'a> {
     state: *mut ffi::lua_State,
+    slot: *const super::cell::Slot,
     args: [Arg<'a>; MAX_ARGS],
     n: usize,
 }
@@ -125,6 +126,16 @@ impl<'a> Call<'a> {
         Some(out)
     }
 
+    /// Borrows the runtime's shared state (`ffi::cell`) through this closure's own slot.
+    ///
+    /// # Errors
+    /// As [`super::cell::held`].
+    pub fn held<T: 'static>(&self) -> Result<super::cell::Held<T>, super::cell::CellError> {
+        // SAFETY: `slot` was read from the closure's `Hot`: the state's slot, which lives in
+        // the registry as long as the state.
+        unsafe { &*self.slot }.held()
+    }
+
     /// The calling coroutine, whose frame holds the arguments.
     pub(super) fn state(&self) -> *mut ffi::lua_State {
         self.state
@@ -165,18 +176,31 @@ pub type Fast = for<'a> fn(&Lua, &Call<'a>) -> Out;
 /// Only Lua allocation failures.
 pub fn function(lua: &Lua, fast: Fast, slow: Function) -> mlua::Result<Function> {
     // SAFETY: exec_raw runs the closure inside a protected call with `slow` pushed on the
-    // stack; it pushes the fast binding and the `Lua` (a light userdata each) and pops all
-    // three into the upvalues of one new C closure, which exec_raw returns as a `Function`.
-    // The `Lua` pointed to lives in the state's extra data, as long as the state and so the
+    // stack; it pushes the state's slot (`ffi::cell`, room checked) and a userdata holding
+    // the fast binding, the `Lua` and the slot's address (plain values: no `__gc` needed),
+    // drops the slot and pops `slow` and the userdata into the upvalues of one new C
+    // closure, which exec_raw returns as a `Function`. The `Lua` pointed to lives in the
+    // state's extra data and the slot in the registry, as long as the state and so the
     // closure.
     unsafe {
         lua.exec_raw::<Function>(slow, |state| {
-            ffi::lua_pushlightuserdata(state, fast as *mut c_void);
+            ffi::luaL_checkstack(state, 4, std::ptr::null());
+            let slot = super::cell::push_slot(state);
             let lua: *const Lua = Lua::get_or_init_from_ptr(state);
-            ffi::lua_pushlightuserdata(state, lua as *mut c_void);
-            ffi::lua_pushcclosure(state, trampoline, 3);
+            let hot = ffi::lua_newuserdatauv(state, std::mem::size_of::<Hot>(), 0) as *mut Hot;
+            hot.write(Hot { fast, lua, slot });
+            ffi::lua_remove(state, -2);
+            ffi::lua_pushcclosure(state, trampoline, 2);
         })
     }
+}
+
+/// What a hot closure knows besides its slow binding (its upvalue 2, one userdata: one
+/// read per call).
+struct Hot {
+    fast: Fast,
+    lua: *const Lua,
+    slot: *const super::cell::Slot,
 }
 
 thread_local! {
@@ -187,12 +211,14 @@ thread_local! {
 /// The C function of every hot binding.
 unsafe extern "C-unwind" fn trampoline(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: `l` is the running coroutine calling this C closure, made by `function` with
-    // the slow binding as upvalue 1, the fast one as upvalue 2 and the `Lua` as upvalue 3.
+    // the slow binding as upvalue 1 and its `Hot` as upvalue 2 (whose `Lua` lives as long
+    // as the state).
     unsafe {
         let n = ffi::lua_gettop(l);
-        let lua = &*(ffi::lua_touserdata(l, ffi::lua_upvalueindex(3)) as *const Lua);
+        let hot = &*(ffi::lua_touserdata(l, ffi::lua_upvalueindex(2)) as *const Hot);
+        let lua = &*hot.lua;
         let out = if n as usize <= MAX_ARGS {
-            run_fast(l, lua, n)
+            run_fast(l, hot, n)
         } else {
             Out::Slow
         };
@@ -206,23 +232,25 @@ unsafe extern "C-unwind" fn trampoline(l: *mut ffi::lua_State) -> c_int {
 /// Reads the arguments and calls the fast binding, turning a panic into an error to raise.
 ///
 /// # Safety
-/// `l` is the running coroutine inside `trampoline`, with `n` <= [`MAX_ARGS`] arguments.
-unsafe fn run_fast(l: *mut ffi::lua_State, lua: &Lua, n: c_int) -> Out {
+/// `l` is the running coroutine inside `trampoline`, with `n` <= [`MAX_ARGS`] arguments;
+/// `hot` is its closure's.
+unsafe fn run_fast(l: *mut ffi::lua_State, hot: &Hot, n: c_int) -> Out {
     // SAFETY: reading values at indices 1..=n of the caller's own frame does not allocate
     // or raise; a string's bytes stay valid while it is on the stack, and the call's
-    // arguments stay there until the fast binding returns. The fast binding's pointer was
-    // stored by `function` from a `Fast` of this very type.
+    // arguments stay there until the fast binding returns. The `Lua` and the slot live as
+    // long as the state.
     unsafe {
+        let lua = &*hot.lua;
         let mut call = Call {
             state: l,
+            slot: hot.slot,
             args: [Arg::Absent; MAX_ARGS],
             n: n as usize,
         };
         for i in 0..call.n {
             call.args[i] = read_arg(l, i as c_int + 1);
         }
-        let f = ffi::lua_touserdata(l, ffi::lua_upvalueindex(2));
-        let fast = std::mem::transmute::<*mut c_void, Fast>(f);
+        let fast = hot.fast;
         catch_unwind(AssertUnwindSafe(|| fast(lua, &call)))
             .unwrap_or_else(|_| Out::Raise("moonhost: internal error in a binding".into()))
     }

@@ -4,6 +4,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod build;
+pub mod cell;
 pub mod chan;
 pub mod event;
 pub mod globals;

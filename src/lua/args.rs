@@ -9,8 +9,9 @@
 
 use crate::core::Core;
 use crate::ffi;
+use crate::ffi::cell::{CellError, Held};
 use crate::request::Request;
-use mlua::{AppDataRefMut, IntoLua, LightUserData, Lua, MultiValue, Value};
+use mlua::{IntoLua, LightUserData, Lua, MultiValue, Value};
 
 /// What a binding raises instead of blocking where its task cannot yield (a `table.sort`
 /// comparator, a `string.gsub` callback, a `load` reader, a metamethod, a finalizer).
@@ -98,13 +99,13 @@ pub fn fail(lua: &Lua, msg: impl AsRef<str>) -> Ret {
 /// # Errors
 /// When the core is already borrowed, which happens only if a Lua finalizer calls a binding
 /// while the runtime is working; the finalizer's error becomes a Lua warning.
-pub fn core(lua: &Lua) -> mlua::Result<AppDataRefMut<'_, Core>> {
-    match lua.try_app_data_mut::<Core>() {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(mlua::Error::runtime(
+pub fn core(lua: &Lua) -> mlua::Result<Held<Core>> {
+    match crate::ffi::cell::held::<Core>(lua) {
+        Ok(c) => Ok(c),
+        Err(CellError::Absent) => Err(mlua::Error::runtime(
             "moonhost: no runtime in this Lua state",
         )),
-        Err(_) => Err(mlua::Error::runtime(
+        Err(CellError::Busy) => Err(mlua::Error::runtime(
             "moonhost: runtime is busy (a finalizer may not call process functions)",
         )),
     }

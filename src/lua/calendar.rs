@@ -49,11 +49,11 @@ pub fn local_zone(lua: &Lua) -> Zone {
         return z.0.clone();
     }
     let from_env = || Zone::local_from_tz(std::env::var("TZ").ok().as_deref());
-    let zone = match lua.try_app_data_ref::<crate::core::Core>() {
-        Ok(Some(c)) if c.clock().is_virtual() => Zone::utc(),
-        Ok(_) => from_env(),
+    let zone = match crate::ffi::cell::held::<crate::core::Core>(lua) {
+        Ok(c) if c.clock().is_virtual() => Zone::utc(),
+        Err(crate::ffi::cell::CellError::Absent) | Ok(_) => from_env(),
         // The core is busy (a finalizer's call): answer without caching a guess.
-        Err(_) => return from_env(),
+        Err(crate::ffi::cell::CellError::Busy) => return from_env(),
     };
     set_local_zone(lua, zone.clone());
     zone

@@ -26,7 +26,7 @@ pub fn send(lua: &Lua, call: &Call<'_>) -> Out {
     if topic.starts_with('@') {
         return Out::Slow;
     }
-    let Ok(Some(mut c)) = lua.try_app_data_mut::<Core>() else {
+    let Ok(mut c) = call.held::<Core>() else {
         return Out::Slow;
     };
     let me = c.current_proc();
@@ -48,7 +48,7 @@ pub fn recv(lua: &Lua, call: &Call<'_>) -> Out {
         return Out::Slow;
     };
     let ch = chan_from_bits(bits);
-    let Ok(Some(mut c)) = lua.try_app_data_mut::<Core>() else {
+    let Ok(mut c) = call.held::<Core>() else {
         return Out::Slow;
     };
     match c.try_recv(ch) {
@@ -62,7 +62,7 @@ pub fn recv(lua: &Lua, call: &Call<'_>) -> Out {
 
 /// `ch:send(v)` of a scalar on a user channel: done at once when there is room or a
 /// receiver, else the request recorded and BLOCK.
-pub fn chan_send(lua: &Lua, call: &Call<'_>) -> Out {
+pub fn chan_send(_lua: &Lua, call: &Call<'_>) -> Out {
     let (Arg::Chan(bits), 2) = (call.arg(1), call.count()) else {
         return Out::Slow;
     };
@@ -74,7 +74,7 @@ pub fn chan_send(lua: &Lua, call: &Call<'_>) -> Out {
         _ => return Out::Slow,
     };
     let ch = chan_from_bits(bits);
-    let Ok(Some(mut c)) = lua.try_app_data_mut::<Core>() else {
+    let Ok(mut c) = call.held::<Core>() else {
         return Out::Slow;
     };
     if !c.chan_kind(ch).is_some_and(|k| k.is_user()) || c.chan_is_closed(ch) {
@@ -115,8 +115,8 @@ pub fn spawn<const MODE: i64>(lua: &Lua, call: &Call<'_>) -> Out {
     let (Ok(entry), Ok(host)) = (std::str::from_utf8(entry), std::str::from_utf8(host)) else {
         return Out::Slow;
     };
-    let (max_depth, max_bytes) = match lua.try_app_data_ref::<Core>() {
-        Ok(Some(c)) => c.payload_limits(c.current_proc()),
+    let (max_depth, max_bytes) = match call.held::<Core>() {
+        Ok(c) => c.payload_limits(c.current_proc()),
         _ => return Out::Slow,
     };
     let args = match Payload::copy_args(lua, call, 3, max_depth, max_bytes) {
@@ -146,7 +146,7 @@ pub fn select(lua: &Lua, call: &Call<'_>) -> Out {
     else {
         return Out::Slow;
     };
-    let Ok(Some(mut c)) = lua.try_app_data_mut::<Core>() else {
+    let Ok(mut c) = call.held::<Core>() else {
         return Out::Slow;
     };
     let cases: SmallVec<[Case; 4]> = ids.iter().map(|b| (chan_from_bits(*b), None)).collect();

@@ -213,11 +213,12 @@ impl RuntimeBuilder {
             preempt::watch(&lua, &fuel)?;
         }
         lua::object::adopt_graveyard(&lua, &core);
-        lua.set_app_data(core);
+        let core = crate::ffi::cell::Anchor::install(&lua, core)?;
         let poll = mio::Poll::new().map_err(|e| Error::Poll(e.to_string()))?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)
             .map_err(|e| Error::Poll(e.to_string()))?;
         Ok(Runtime {
+            core,
             lua,
             fuel,
             poll,

@@ -13,7 +13,8 @@ use crate::lua::object::{outcome_values, plain_values};
 use crate::message::Exit;
 use crate::payload::Payload;
 use crate::preempt;
-use mlua::{AppDataRefMut, MultiValue, Thread, Value};
+use mlua::{MultiValue, Thread, Value};
+use std::cell::RefMut;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
@@ -126,11 +127,7 @@ impl Runtime {
 
     /// Sets up the slice of `turn` (fuel, memory cap) and returns its resume values, in
     /// the borrow of the core that took the turn.
-    fn prepare<'a>(
-        &'a self,
-        mut core: AppDataRefMut<'a, Core>,
-        turn: &mut Turn,
-    ) -> mlua::Result<Args> {
+    fn prepare<'a>(&'a self, mut core: RefMut<'a, Core>, turn: &mut Turn) -> mlua::Result<Args> {
         let slice = &turn.slice;
         let lua = &self.lua;
         let base = lua.used_memory();
@@ -264,11 +261,11 @@ impl Runtime {
             return false;
         }
         let live = self.lua.used_memory();
-        // The core borrows the Lua state, not the runtime: the collector stays free.
+        // A borrow of the core field alone: the collector stays free.
         let mut core = self
-            .lua
-            .app_data_mut::<Core>()
-            .expect("the core is installed at build and only borrowed briefly");
+            .core
+            .try_borrow_mut()
+            .expect("the core is only borrowed briefly, never across a resume");
         self.collector.forget_dead(|p| core.is_alive(p));
         let heap = core.reconcile_heaps(turn.proc, live);
         turn.slice.allowance = turn.slice.limit.saturating_sub(heap);

@@ -1,5 +1,6 @@
-//! Resuming a process's coroutine with `lua_resume` directly: the values go from mlua's
-//! current state to the coroutine with `lua_xmove`, a yield is reported by whether its
+//! Resuming a process's coroutine with `lua_resume` directly: scalar values are pushed
+//! straight onto the coroutine's stack by type ([`Push`]), others go from mlua's current
+//! state to the coroutine with `lua_xmove`, a yield is reported by whether its
 //! first value is the BLOCK marker (no `MultiValue`, no hook-yield check), and an error
 //! becomes the same `mlua::Error` mlua's `Thread::resume` makes (a Rust error as itself,
 //! anything else as a runtime error carrying the coroutine's traceback).
@@ -24,43 +25,76 @@ pub enum Resumed {
     Failed(mlua::Error),
 }
 
+/// One value a coroutine is resumed with: scalars are pushed by type, without an mlua
+/// value or a trip through mlua's state.
+#[derive(Debug)]
+pub enum Push {
+    /// `nil`.
+    Nil,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Num(f64),
+    /// Any other value.
+    Value(Value),
+}
+
+impl From<Value> for Push {
+    fn from(v: Value) -> Push {
+        match v {
+            Value::Nil => Push::Nil,
+            Value::Boolean(b) => Push::Bool(b),
+            Value::Integer(i) => Push::Int(i),
+            Value::Number(n) => Push::Num(n),
+            v => Push::Value(v),
+        }
+    }
+}
+
 /// Resumes `co` (suspended or fresh, of `lua`) with `args`.
-pub fn resume(lua: &Lua, co: &Thread, args: impl IntoIterator<Item = Value>) -> Resumed {
+pub fn resume(lua: &Lua, co: &Thread, args: &[Push]) -> Resumed {
     let l = co.state();
+    let Ok(n) = c_int::try_from(args.len()) else {
+        return no_room();
+    };
     // SAFETY: `co` is a live coroutine of `lua` (the caller holds its handle) that is not
     // running; the scheduler calls this outside any Lua call of its own, so mlua's current
-    // state is the main state, whose stack is free. Each value is pushed on the main state
-    // after lua_checkstack and moved to `co` (which has room after its own checkstack);
-    // lua_resume runs it; what it leaves is read or popped below, so `co`'s stack holds
-    // nothing of ours afterwards, except the frame of a hook yield, which Lua itself needs.
+    // state is the main state, whose stack is free. `co` has room for every value after
+    // its lua_checkstack: scalars are pushed on it directly (no allocation, so nothing can
+    // raise outside a protected call), other values on the main state after its own
+    // checkstack and moved to `co`. lua_resume runs it; what it leaves is read or popped
+    // below, so `co`'s stack holds nothing of ours afterwards, except the frame of a hook
+    // yield, which Lua itself needs.
     unsafe {
-        let pushed = lua.exec_raw_lua(|raw| {
+        if ffi::lua_checkstack(l, n) == 0 {
+            return no_room();
+        }
+        let (main, pushed) = lua.exec_raw_lua(|raw| {
             let main = raw.state();
-            let mut n = 0;
-            for v in args {
-                if ffi::lua_checkstack(main, 1) == 0
-                    || ffi::lua_checkstack(l, 1) == 0
-                    || raw.push_value(&v).is_err()
-                {
-                    return Err(n);
+            for (i, a) in args.iter().enumerate() {
+                match a {
+                    Push::Nil => ffi::lua_pushnil(l),
+                    Push::Bool(b) => ffi::lua_pushboolean(l, c_int::from(*b)),
+                    Push::Int(v) => ffi::lua_pushinteger(l, *v),
+                    Push::Num(v) => ffi::lua_pushnumber(l, *v),
+                    Push::Value(v) => {
+                        if ffi::lua_checkstack(main, 1) == 0 || raw.push_value(v).is_err() {
+                            return (main, Err(i as c_int));
+                        }
+                        ffi::lua_xmove(main, l, 1);
+                    }
                 }
-                ffi::lua_xmove(main, l, 1);
-                n += 1;
             }
-            Ok(n)
+            (main, Ok(()))
         });
-        let nargs = match pushed {
-            Ok(n) => n,
-            Err(n) => {
-                ffi::lua_pop(l, n);
-                return Resumed::Failed(mlua::Error::runtime(
-                    "moonhost: no room for resume values",
-                ));
-            }
-        };
+        if let Err(done) = pushed {
+            ffi::lua_pop(l, done);
+            return no_room();
+        }
         let mut nres: c_int = 0;
-        let main = lua.exec_raw_lua(|raw| raw.state());
-        let status = ffi::lua_resume(l, main, nargs, &mut nres);
+        let status = ffi::lua_resume(l, main, n, &mut nres);
         match status {
             ffi::LUA_YIELD => {
                 let block =
@@ -72,6 +106,10 @@ pub fn resume(lua: &Lua, co: &Thread, args: impl IntoIterator<Item = Value>) -> 
             code => Resumed::Failed(error(lua, l, code)),
         }
     }
+}
+
+fn no_room() -> Resumed {
+    Resumed::Failed(mlua::Error::runtime("moonhost: no room for resume values"))
 }
 
 /// The `n` values a finished coroutine `l` returned, popped from it.

@@ -5,6 +5,7 @@
 use super::time::TimeObj;
 use crate::core::Core;
 use crate::ffi;
+use crate::ffi::resume::Push;
 use crate::ids::ChanId;
 use crate::message::{ChanKind, Event, EventKind, Exit, Item, Message};
 use crate::payload::{Payload, PayloadBox};
@@ -218,4 +219,38 @@ fn done_value(lua: &Lua, core: &mut Core, done: Done) -> mlua::Result<(Option<Va
         Done::Sent | Done::Slept => (None, true),
         Done::SendClosed => (None, false),
     })
+}
+
+/// [`plain_values`] as values to push on a resumed coroutine: a scalar received (a
+/// `ch:send` of one, or a raw-mode message whose one payload is one) is pushed by type,
+/// without an mlua value; anything else goes through [`plain_values`].
+pub fn plain_pushes(lua: &Lua, core: &mut Core, done: Done) -> mlua::Result<(Push, Option<Push>)> {
+    let ok = Some(Push::Bool(true));
+    match done {
+        Done::Sent | Done::Slept => Ok((Push::Bool(true), None)),
+        Done::Received(Item::Lua(v), _) => Ok((Push::from(v), ok)),
+        Done::Received(Item::Msg(m), ChanKind::Listen { message: false } | ChanKind::Reply)
+            if scalar(&m.payloads).is_some() =>
+        {
+            let p = scalar(&m.payloads).unwrap_or(Push::Nil);
+            core.recycle(m);
+            Ok((p, ok))
+        }
+        done => {
+            let (a, b) = plain_values(lua, core, done)?;
+            Ok((Push::from(a), b.map(Push::from)))
+        }
+    }
+}
+
+/// The one scalar payload of a raw-mode message, if that is what it holds.
+fn scalar(payloads: &[Payload]) -> Option<Push> {
+    match payloads {
+        [] => Some(Push::Nil),
+        [Payload::Nil] => Some(Push::Nil),
+        [Payload::Bool(b)] => Some(Push::Bool(*b)),
+        [Payload::Int(i)] => Some(Push::Int(*i)),
+        [Payload::Num(n)] => Some(Push::Num(*n)),
+        _ => None,
+    }
 }

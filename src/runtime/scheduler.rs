@@ -7,9 +7,10 @@ use super::{Runtime, collector, lua};
 use crate::core::{Core, Next, Resume, Stopped, Turn};
 use crate::error::{Error, Result};
 use crate::ffi;
+use crate::ffi::resume::Push;
 use crate::ffi::resume::Resumed as Done;
 use crate::ids::{ProcId, TaskId};
-use crate::lua::object::{outcome_values, plain_values};
+use crate::lua::object::{outcome_values, plain_pushes};
 use crate::message::Exit;
 use crate::payload::Payload;
 use crate::preempt;
@@ -110,7 +111,7 @@ impl Runtime {
         preempt::begin_slice(&self.fuel, turn.thread.state(), slice.budget);
         let res: Resumed = match args {
             Ok(args) => catch_unwind(AssertUnwindSafe(|| {
-                ffi::resume::resume(&self.lua, &turn.thread, args)
+                ffi::resume::resume(&self.lua, &turn.thread, &args)
             })),
             Err(e) => Ok(Done::Failed(e)),
         };
@@ -332,7 +333,7 @@ fn spend_virtual(core: &mut Core, blocked: bool) {
 }
 
 /// What a task is resumed with.
-type Args = smallvec::SmallVec<[Value; 4]>;
+type Args = smallvec::SmallVec<[Push; 4]>;
 
 /// The values a task is resumed with: the entry and its arguments on the first run, the
 /// outcome it blocked for, or nothing. Built inside the task's slice, so its own memory
@@ -342,21 +343,27 @@ fn resume_args(lua: &mlua::Lua, core: &mut Core, resume: Resume) -> mlua::Result
     match resume {
         Resume::Nothing => {}
         Resume::Outcome(o) if o.case.is_none() => {
-            let (a, b) = plain_values(lua, core, o.done)?;
+            let (a, b) = plain_pushes(lua, core, o.done)?;
             vals.push(a);
             vals.extend(b);
         }
-        Resume::Outcome(o) => vals.extend(outcome_values(lua, core, o)?),
+        Resume::Outcome(o) => {
+            vals.extend(outcome_values(lua, core, o)?.into_iter().map(Push::from))
+        }
         Resume::Start { entry, host, args } => {
             let (chunk, method) = core
                 .entries_mut()
                 .start(lua, entry)
                 .map_err(|e| mlua::Error::runtime(e.to_string()))?;
-            vals.push(Value::Function(chunk));
-            vals.push(method.map_or(Value::Nil, Value::String));
-            vals.push(Value::Integer(i64::from(entry)));
-            vals.push(Value::Integer(i64::from(host)));
-            vals.extend(Payload::to_lua_many(lua, &args)?);
+            vals.push(Push::Value(Value::Function(chunk)));
+            vals.push(method.map_or(Push::Nil, |m| Push::Value(Value::String(m))));
+            vals.push(Push::Int(i64::from(entry)));
+            vals.push(Push::Int(i64::from(host)));
+            vals.extend(
+                Payload::to_lua_many(lua, &args)?
+                    .into_iter()
+                    .map(Push::from),
+            );
         }
     }
     Ok(vals)

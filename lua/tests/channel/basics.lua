@@ -193,4 +193,61 @@ function M.handoff_edge_cases()
   return true
 end
 
+-- What a parked receiver is woken with is the value as sent, of its own type (scalars
+-- are pushed onto the woken coroutine by type, issue 9): on a channel and on a raw-mode
+-- listen channel, each receive parked before the send (an ack keeps them in step).
+local function describe(v, ok)
+  return (math.type(v) or type(v)) .. ":" .. tostring(v) .. ":" .. tostring(ok)
+end
+
+local WOKEN = { 7, -0.5, 1.0, 0.0, math.maxinteger, math.mininteger, 2^53, 1/0, true, false, "s", "" }
+
+local function woken_with(send, receive, extra)
+  local got, ack = {}, channel.new()
+  local n = #WOKEN + #extra
+  coroutine.spawn(function()
+    for i = 1, n do
+      got[i] = describe(receive())
+      ack:send(true)
+    end
+  end)
+  time.sleep("1ms")
+  local want = {}
+  for i, v in ipairs(WOKEN) do
+    send(v)
+    ack:receive()
+    want[i] = describe(v, true)
+  end
+  for _, e in ipairs(extra) do
+    e.send()
+    ack:receive()
+    want[#want + 1] = e.want
+  end
+  return got, want
+end
+
+function M.a_woken_receiver_gets_each_value_as_sent()
+  local ch = channel.new()
+  local got, want = woken_with(function(v) ch:send(v) end, function() return ch:receive() end, {
+    { send = function() ch:send(nil) end, want = "nil:nil:true" },
+  })
+  assert.same(got, want, "channel")
+  local listen = process.listen("woken")
+  local me = process.pid()
+  got, want = woken_with(function(v) process.send(me, "woken", v) end, function() return listen:receive() end, {
+    { send = function() process.send(me, "woken", nil) end, want = "nil:nil:true" },
+    { send = function() process.send(me, "woken") end, want = "nil:nil:true" },
+  })
+  assert.same(got, want, "listen")
+  -- two payloads arrive as one table
+  local t
+  coroutine.spawn(function() t = listen:receive() end)
+  time.sleep("1ms")
+  process.send(me, "woken", 1, 2.0)
+  time.sleep("1ms")
+  assert.same(t, { 1, 2.0 })
+  assert.eq(math.type(t[2]), "float")
+  return true
+end
+
 return M

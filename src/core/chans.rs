@@ -116,7 +116,7 @@ impl Core {
                     self.count_buffered(owner, 1, false);
                 }
                 if let Some(w) = woke {
-                    self.complete(w, Done::Sent);
+                    self.complete_popped(w, Done::Sent, chan);
                 }
                 Some(Done::Received(item, kind))
             }
@@ -144,7 +144,7 @@ impl Core {
         };
         match c.q.try_send(item) {
             Send::Handoff { to, item } => {
-                self.complete(to, Done::Received(item, kind));
+                self.complete_popped(to, Done::Received(item, kind), chan);
                 SendResult::Done
             }
             Send::Buffered => {
@@ -171,7 +171,7 @@ impl Core {
         };
         match c.q.try_send(item) {
             Send::Handoff { to, item } => {
-                self.complete(to, Done::Received(item, kind));
+                self.complete_popped(to, Done::Received(item, kind), chan);
                 true
             }
             Send::Buffered => {

@@ -82,7 +82,17 @@ impl Core {
     /// Completes a parked operation: withdraws its other cases, disarms its timer, and queues
     /// its task with the outcome. The one wake path.
     pub fn complete(&mut self, w: Waiter, done: Done) {
-        let Some(wait) = self.withdraw(w.wait) else {
+        self.complete_from(w, done, None);
+    }
+
+    /// [`Core::complete`] for a waiter just popped from `chan`'s queue: a plain receive or
+    /// send waits on that one channel alone, so no queue is searched for it.
+    pub(super) fn complete_popped(&mut self, w: Waiter, done: Done, chan: ChanId) {
+        self.complete_from(w, done, Some(chan));
+    }
+
+    fn complete_from(&mut self, w: Waiter, done: Done, popped: Option<ChanId>) {
+        let Some(wait) = self.withdraw_from(w.wait, popped) else {
             return;
         };
         if let Some(p) = self.tasks.get(wait.task).map(|t| t.proc) {
@@ -93,8 +103,18 @@ impl Core {
 
     /// Removes a parked operation from every channel and timer it waits on.
     pub(super) fn withdraw(&mut self, w: WaitId) -> Option<Wait> {
+        self.withdraw_from(w, None)
+    }
+
+    /// [`Core::withdraw`] of a wait whose entry in `popped`'s queue is gone already. A
+    /// select may wait on one channel twice, so its queues are all searched.
+    fn withdraw_from(&mut self, w: WaitId, popped: Option<ChanId>) -> Option<Wait> {
         let wait = self.waits.remove(w)?;
-        for c in &wait.chans {
+        let searched = match (wait.select, popped, wait.chans.as_slice()) {
+            (false, Some(p), [only]) if *only == p => &[][..],
+            _ => wait.chans.as_slice(),
+        };
+        for c in searched {
             if let Some(ch) = self.chans.get_mut(*c) {
                 ch.q.withdraw_where(|x| x.wait == w);
             }

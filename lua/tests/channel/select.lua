@@ -162,4 +162,40 @@ function M.same_channel_object_identity()
   return true
 end
 
+-- A wake withdraws the woken wait from every queue it is still in: a select parked on
+-- one channel twice (receive cases, or a receive and a send case) leaves nothing behind
+-- once a plain send wakes it, so later values reach later receivers (none is handed to
+-- the finished select and lost).
+function M.a_select_on_one_channel_twice_leaves_no_stale_wait()
+  for _, shape in ipairs { "two receives", "receive and send" } do
+    local ch = channel.new()
+    local got = {}
+    coroutine.spawn(function()
+      local second = shape == "two receives" and ch:case_receive() or ch:case_send("never")
+      local r = channel.select { ch:case_receive(), second }
+      got[#got + 1] = r.value
+      got[#got + 1] = ch:receive()
+      got[#got + 1] = ch:receive()
+    end)
+    time.sleep("1ms")
+    for i = 1, 3 do
+      assert.eq(ch:send(i), true, shape)
+      time.sleep("1ms")
+    end
+    assert.same(got, { 1, 2, 3 }, shape)
+  end
+  -- and a plain receive woken by a send leaves its channel usable for the next one
+  local ch, got = channel.new(), {}
+  coroutine.spawn(function()
+    for _ = 1, 3 do got[#got + 1] = ch:receive() end
+  end)
+  for i = 1, 3 do
+    time.sleep("1ms")
+    ch:send(i * 10)
+  end
+  time.sleep("1ms")
+  assert.same(got, { 10, 20, 30 })
+  return true
+end
+
 return M

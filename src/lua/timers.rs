@@ -201,11 +201,11 @@ fn fast_duration(a: Arg<'_>) -> Option<i64> {
 }
 
 /// The fast half of a constructor: the object, or a quota's `nil, err`.
-fn fast_make(lua: &Lua, call: &Call<'_>, kind: Kind) -> Out {
+fn fast_make(_lua: &Lua, call: &Call<'_>, kind: Kind) -> Out {
     let Some(d) = fast_duration(call.arg(1)).filter(|&d| kind == Kind::Timer || d > 0) else {
         return Out::Slow;
     };
-    let Ok(Some(mut c)) = lua.try_app_data_mut::<Core>() else {
+    let Ok(mut c) = call.held::<Core>() else {
         return Out::Slow;
     };
     // At a quota the slow binding decides (it may ask the prelude's wrapper to collect
@@ -253,27 +253,26 @@ fn fast_ticker_channel(_: &Lua, call: &Call<'_>) -> Out {
     }
 }
 
-fn fast_timer_stop(lua: &Lua, call: &Call<'_>) -> Out {
-    let (Some(t), Ok(Some(mut c))) = (clock_arg(call, false), lua.try_app_data_mut::<Core>())
-    else {
+fn fast_timer_stop(_: &Lua, call: &Call<'_>) -> Out {
+    let (Some(t), Ok(mut c)) = (clock_arg(call, false), call.held::<Core>()) else {
         return Out::Slow;
     };
     Out::One(Value::Boolean(c.stop_chan_timer(chan_from_bits(t.chan))))
 }
 
-fn fast_ticker_stop(lua: &Lua, call: &Call<'_>) -> Out {
-    let (Some(t), Ok(Some(mut c))) = (clock_arg(call, true), lua.try_app_data_mut::<Core>()) else {
+fn fast_ticker_stop(_: &Lua, call: &Call<'_>) -> Out {
+    let (Some(t), Ok(mut c)) = (clock_arg(call, true), call.held::<Core>()) else {
         return Out::Slow;
     };
     stop_ticker(&mut c, chan_from_bits(t.chan));
     Out::One(Value::Boolean(true))
 }
 
-fn fast_timer_reset(lua: &Lua, call: &Call<'_>) -> Out {
+fn fast_timer_reset(_: &Lua, call: &Call<'_>) -> Out {
     let (Some(t), Some(d)) = (clock_arg(call, false), fast_duration(call.arg(2))) else {
         return Out::Slow;
     };
-    let Ok(Some(mut c)) = lua.try_app_data_mut::<Core>() else {
+    let Ok(mut c) = call.held::<Core>() else {
         return Out::Slow;
     };
     Out::One(Value::Boolean(reset(&mut c, chan_from_bits(t.chan), d)))

@@ -121,7 +121,7 @@ local function select_result(cases, i, v, ok)
 end
 
 local channel = {
-  new = function(size) return collecting(raw.chan_new, size, raw.chan_new(size)) end,
+  new = raw.hot_chan_new(function(size) return collecting(raw.chan_new, size, raw.chan_new(size)) end),
   select = function(cases)
     if type(cases) ~= "table" then
       error("channel.select: bad argument #1 (expected table, got " .. type(cases) .. ")", 2)

@@ -8,6 +8,9 @@
 //! does not handle ([`Out::Slow`]) goes to the slow binding with the same arguments, whose
 //! BLOCK and RAISE markers the C function turns into a yield or an error as the prelude did.
 //!
+//! A fast binding reaches the core with [`Call::held`] (the core is not in mlua's app data:
+//! looking for it there finds nothing, and the binding would take its slow path every time).
+//!
 //! Nothing with a destructor and no `RefCell` borrow is alive in these frames when they call
 //! a Lua function that may raise or yield (`lua_error`, `lua_yieldk`, `lua_call`, pushing a
 //! string): those `longjmp`. Messages to raise wait in a thread-local buffer, not the frame.

@@ -77,7 +77,7 @@ fn chan_new(lua: &Lua, args: MultiValue) -> Ret {
 /// The fast half of `channel.new([size])`: a numeric or absent size under the quota, the
 /// object built on the Lua stack; anything else (errors, the quota's collect-and-retry) is
 /// the Lua binding's.
-fn fast_new(lua: &Lua, call: &crate::ffi::hot::Call<'_>) -> crate::ffi::hot::Out {
+fn fast_new(_: &Lua, call: &crate::ffi::hot::Call<'_>) -> crate::ffi::hot::Out {
     use crate::ffi::hot::{Arg, Out};
     let cap = match call.arg(1) {
         Arg::Absent | Arg::Nil => 0,
@@ -86,7 +86,7 @@ fn fast_new(lua: &Lua, call: &crate::ffi::hot::Call<'_>) -> crate::ffi::hot::Out
         Arg::Num(_) => 0,
         _ => return Out::Slow,
     };
-    let Ok(Some(mut c)) = lua.try_app_data_mut::<crate::core::Core>() else {
+    let Ok(mut c) = call.held::<crate::core::Core>() else {
         return Out::Slow;
     };
     let owner = c.current_proc();

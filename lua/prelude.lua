@@ -120,27 +120,30 @@ local function select_result(cases, i, v, ok)
   return { channel = c[1], value = v, ok = ok }
 end
 
+-- `channel.select` is a C function (src/ffi/select.rs) that runs receive-only selects over
+-- plain case lists itself and calls this for everything else (send cases, a case list with
+-- a metatable, bad arguments); RAISE and a message become an error at the script.
+local function select_slow(cases)
+  if type(cases) ~= "table" then
+    return RAISE, "channel.select: bad argument #1 (expected table, got " .. type(cases) .. ")"
+  end
+  local n, default = #cases, rawget(cases, "default") == true
+  if n == 0 and not default then
+    return RAISE, "channel.select: no cases (a select with nothing to wait on would block forever)"
+  end
+  local i, v, ok = raw_select(cases, n, default)
+  if i == BLOCK then
+    i, v, ok = co_yield(BLOCK)
+    if i == NO_YIELD then return RAISE, CANNOT_YIELD end
+  elseif i == RAISE or i == nil then
+    return RAISE, v
+  end
+  return select_result(cases, i, v, ok)
+end
+
 local channel = {
   new = function(size) return collecting(raw.chan_new, size, raw.chan_new(size)) end,
-  select = function(cases)
-    if type(cases) ~= "table" then
-      error("channel.select: bad argument #1 (expected table, got " .. type(cases) .. ")", 2)
-    end
-    local n, default = #cases, rawget(cases, "default") == true
-    if n == 0 and not default then
-      error("channel.select: no cases (a select with nothing to wait on would block forever)", 2)
-    end
-    local i, v, ok = raw_select(cases, n, default)
-    if i == BLOCK then
-      i, v, ok = co_yield(BLOCK)
-      if i == NO_YIELD then error(CANNOT_YIELD, 2) end
-    elseif i == RAISE then
-      error(v, 2)
-    elseif i == nil then
-      error(v, 2)
-    end
-    return select_result(cases, i, v, ok)
-  end,
+  select = raw.select_over(select_slow),
 }
 
 ------------------------------------------------------------------------------------------

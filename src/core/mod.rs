@@ -41,7 +41,7 @@ pub use processes::Parent;
 pub use quota::{MAX_NAME_BYTES, MAX_REASON_BYTES, Quota};
 pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use run::{Next, Stopped, Turn};
-pub use select::SelectResult;
+pub use select::{RecvSelect, SelectResult};
 
 use crate::clock::Clock;
 use crate::entry::Entries;

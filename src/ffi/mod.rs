@@ -12,6 +12,7 @@ pub mod pattern;
 mod pcall;
 pub mod protect;
 pub mod resume;
+pub mod select;
 pub mod signal;
 pub mod traceback;
 pub mod walk;

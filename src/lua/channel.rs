@@ -29,9 +29,13 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
         hot(super::hot::recv, lua.create_function(chan_recv)?)?,
     )?;
     raw.set("chan_close", lua.create_function(chan_close)?)?;
+    raw.set("chan_select", lua.create_function(chan_select)?)?;
+    // The prelude hands over its slow `channel.select` and gets the C one back.
     raw.set(
-        "chan_select",
-        hot(super::hot::select, lua.create_function(chan_select)?)?,
+        "select_over",
+        lua.create_function(|lua, slow: mlua::Function| {
+            crate::ffi::select::function(lua, super::hot::select, slow)
+        })?,
     )?;
     raw.set(
         "is_chan",

@@ -148,8 +148,9 @@ unsafe fn read(l: *mut ffi::lua_State, ids: &mut [u64; MAX_CASES]) -> Read {
         if n == 0 && !default {
             return Read::NoCases;
         }
+        let top = ffi::lua_gettop(l);
         for (k, id) in ids.iter_mut().enumerate().take(n) {
-            match receive_case(l, k as ffi::lua_Integer + 1) {
+            match receive_case(l, k as ffi::lua_Integer + 1, top) {
                 Some(c) => *id = c,
                 None => return Read::Slow,
             }
@@ -162,25 +163,23 @@ unsafe fn read(l: *mut ffi::lua_State, ids: &mut [u64; MAX_CASES]) -> Read {
 ///
 /// # Safety
 /// As in `read`.
-unsafe fn receive_case(l: *mut ffi::lua_State, k: ffi::lua_Integer) -> Option<u64> {
-    // SAFETY: as in `read`; the three values pushed are popped before returning.
+unsafe fn receive_case(l: *mut ffi::lua_State, k: ffi::lua_Integer, top: c_int) -> Option<u64> {
+    // SAFETY: as in `read`; at most three values are pushed, and the stack is set back to
+    // `top` (its height on entry) before returning.
     unsafe {
-        if ffi::lua_rawgeti(l, 1, k) != ffi::LUA_TTABLE {
-            ffi::lua_pop(l, 1);
-            return None;
-        }
-        ffi::lua_rawgeti(l, -1, 1);
-        let receive = match ffi::lua_rawgeti(l, -2, 2) {
-            ffi::LUA_TNIL => true,
-            ffi::LUA_TBOOLEAN => ffi::lua_toboolean(l, -1) == 0,
-            _ => false,
-        };
-        let id = if receive {
-            super::chan::id_at(l, -2)
-        } else {
+        let id = if ffi::lua_rawgeti(l, 1, k) != ffi::LUA_TTABLE {
             None
+        } else {
+            // A receive case's direction is false (or missing): `nil` and `false` only.
+            ffi::lua_rawgeti(l, -1, 2);
+            if ffi::lua_toboolean(l, -1) == 0 {
+                ffi::lua_rawgeti(l, -2, 1);
+                super::chan::id_at(l, -1)
+            } else {
+                None
+            }
         };
-        ffi::lua_pop(l, 3);
+        ffi::lua_settop(l, top);
         id
     }
 }

@@ -107,6 +107,8 @@ pub enum Out {
     One(Value),
     /// Return two values.
     Two(Value, Value),
+    /// Return one string, pushed by the C function (no mlua handle made for it).
+    Str(String),
     /// Return `nil` and the message.
     Fail(String),
     /// Raise the message at the caller (with its position, as `error(msg, 2)` would).
@@ -230,6 +232,11 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
                 push(l, lua, a);
                 push(l, lua, b);
                 2
+            }
+            Out::Str(text) => {
+                stash(text);
+                push_stashed(l);
+                1
             }
             Out::Fail(msg) => {
                 ffi::lua_pushnil(l);

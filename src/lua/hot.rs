@@ -125,10 +125,7 @@ pub fn spawn<const MODE: i64>(lua: &Lua, call: &Call<'_>) -> Out {
     };
     let mode = Mode::of(MODE);
     match spawn_child(lua, entry, host, args, mode, None) {
-        Ok(Ok(pid)) => match lua.create_string(pid) {
-            Ok(s) => Out::One(Value::String(s)),
-            Err(e) => Out::Raise(e.to_string()),
-        },
+        Ok(Ok(pid)) => Out::Str(pid),
         Ok(Err(e)) => Out::Fail(e.to_string()),
         Err(e) => Out::Raise(e.to_string()),
     }

@@ -111,6 +111,21 @@ function M.blocked_select_result_is_built_from_the_woken_case()
   return true
 end
 
+function M.a_select_blocked_inside_nested_coroutines_gets_its_result()
+  local a, b = channel.new(), channel.new()
+  coroutine.spawn(function() time.sleep("5ms"); b:send("deep") end)
+  local inner = coroutine.wrap(function()
+    local co = coroutine.create(function()
+      return channel.select { a:case_receive(), b:case_receive() }
+    end)
+    local ok, r = coroutine.resume(co)
+    assert.truthy(ok, tostring(r))
+    return r
+  end)
+  assert.same(inner(), { channel = b, value = "deep", ok = true })
+  return true
+end
+
 function M.a_case_list_with_a_metatable_is_read_as_lua_reads_it()
   local quiet, ready = channel.new(), channel.new(1)
   ready:send("x")

@@ -106,7 +106,7 @@ unsafe extern "C-unwind" fn select(l: *mut ffi::lua_State) -> c_int {
             Picked::Default => push_default(l),
             Picked::Case(i, v, ok) => {
                 push_value(l, v);
-                push_result(l, i64::from(i) + 1, ffi::lua_gettop(l), ok)
+                push_result(l, i64::from(i) + 1, ffi::lua_gettop(l), ok, true)
             }
         }
     }
@@ -235,7 +235,7 @@ unsafe extern "C-unwind" fn after_block(
             return push_default(l);
         }
         let ok = ffi::lua_toboolean(l, 4) != 0;
-        push_result(l, index, 3, ok)
+        push_result(l, index, 3, ok, false)
     }
 }
 
@@ -267,13 +267,20 @@ unsafe fn set_true(l: *mut ffi::lua_State, key: c_int) {
 }
 
 /// Returns `{channel = case[1], value = v, ok = ok}` for case `index` (from 1) of the list
-/// at index 1, `v` at stack index `value` (a send case's value is `case[3]`). The fields
+/// at index 1, `v` at stack index `value` (a send case's value is `case[3]`; `receive`: the
+/// list was just read and holds receive cases only). The fields
 /// are set in the order the prelude's constructor set them, into a table of the same size,
 /// so `pairs` visits them in the same order.
 ///
 /// # Safety
 /// `l` is the running coroutine in `select`'s frame, the list at index 1, free slots.
-unsafe fn push_result(l: *mut ffi::lua_State, index: i64, value: c_int, ok: bool) -> c_int {
+unsafe fn push_result(
+    l: *mut ffi::lua_State,
+    index: i64,
+    value: c_int,
+    ok: bool,
+    receive: bool,
+) -> c_int {
     // SAFETY: as the caller promises; raw gets and sets only, on the list, its case and the
     // new table. A list changed meanwhile (case `index` no longer a table) gives a result
     // without a channel.
@@ -285,8 +292,10 @@ unsafe fn push_result(l: *mut ffi::lua_State, index: i64, value: c_int, ok: bool
             ffi::lua_pushvalue(l, ffi::lua_upvalueindex(UP_CHANNEL));
             ffi::lua_rawgeti(l, -2, 1);
             ffi::lua_rawset(l, t);
-            ffi::lua_rawgeti(l, -1, 2);
-            if ffi::lua_toboolean(l, -1) != 0 {
+            if !receive
+                && ffi::lua_rawgeti(l, -1, 2) != ffi::LUA_TNIL
+                && ffi::lua_toboolean(l, -1) != 0
+            {
                 ffi::lua_rawgeti(l, -2, 3);
                 v = ffi::lua_gettop(l);
             }

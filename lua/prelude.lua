@@ -92,7 +92,7 @@ end
 ------------------------------------------------------------------------------------------
 -- channel
 
-local raw_recv, raw_send, raw_select, is_chan = raw.chan_recv, raw.chan_send, raw.chan_select, raw.is_chan
+local raw_recv, raw_send, raw_select = raw.chan_recv, raw.chan_send, raw.chan_select
 local CASE = { __name = "channel.case", __metatable = false }
 
 local Channel = {}
@@ -100,18 +100,8 @@ local Channel = {}
 Channel.receive = raw_recv
 Channel.send = raw_send
 function Channel.close(ch) return finish(raw.chan_close(ch)) end
-function Channel.case_receive(ch)
-  if not is_chan(ch) then
-    error("channel.case_receive: bad argument #1 (expected channel, got " .. type(ch) .. ")", 2)
-  end
-  return setmetatable({ ch, false }, CASE)
-end
-function Channel.case_send(ch, v)
-  if not is_chan(ch) then
-    error("channel.case_send: bad argument #1 (expected channel, got " .. type(ch) .. ")", 2)
-  end
-  return setmetatable({ ch, true, v }, CASE)
-end
+-- `{ch, false}` and `{ch, true, v}` under CASE, made by C functions (src/ffi/select.rs).
+Channel.case_receive, Channel.case_send = raw.cases_over(CASE)
 
 local function select_result(cases, i, v, ok)
   if i == 0 then return { default = true, ok = true } end

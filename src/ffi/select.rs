@@ -310,3 +310,51 @@ unsafe fn push_result(
         1
     }
 }
+
+/// Makes `ch:case_receive()` (`send` false) or `ch:case_send(v)`: a C function building
+/// `{ch, false}` or `{ch, true, v}` with metatable `mt`, as the prelude's constructors did
+/// (same array sizes), and raising `channel.case_receive: bad argument #1 (expected
+/// channel, got T)` (or `case_send`) for anything but a channel object.
+///
+/// # Errors
+/// Only Lua allocation failures.
+pub fn case_function(lua: &Lua, mt: mlua::Table, send: bool) -> mlua::Result<Function> {
+    // SAFETY: exec_raw runs the closure inside a protected call with `mt` pushed; the flag
+    // is pushed above it and both become the upvalues of one new C closure.
+    unsafe {
+        lua.exec_raw::<Function>(mt, |state| {
+            ffi::lua_pushboolean(state, c_int::from(send));
+            ffi::lua_pushcclosure(state, case, 2);
+        })
+    }
+}
+
+/// The C function of `case_receive` / `case_send` (see [`case_function`]).
+unsafe extern "C-unwind" fn case(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: `l` is the running coroutine calling the closure made by `case_function`
+    // (upvalue 1 the metatable, 2 the flag). At most three values are pushed above the
+    // arguments, within LUA_MINSTACK; nothing with a destructor is alive when an
+    // allocation may raise, and the message to raise is moved into the stash.
+    unsafe {
+        let send = ffi::lua_toboolean(l, ffi::lua_upvalueindex(2)) != 0;
+        if super::chan::id_at(l, 1).is_none() {
+            let t = ffi::lua_type(l, 1).max(ffi::LUA_TNIL);
+            let name = std::ffi::CStr::from_ptr(ffi::lua_typename(l, t)).to_string_lossy();
+            let func = if send { "case_send" } else { "case_receive" };
+            let msg = format!("channel.{func}: bad argument #1 (expected channel, got {name})");
+            return super::hot::raise_message(l, msg);
+        }
+        ffi::lua_createtable(l, if send { 3 } else { 2 }, 0);
+        ffi::lua_pushvalue(l, 1);
+        ffi::lua_rawseti(l, -2, 1);
+        ffi::lua_pushboolean(l, c_int::from(send));
+        ffi::lua_rawseti(l, -2, 2);
+        if send {
+            ffi::lua_pushvalue(l, 2);
+            ffi::lua_rawseti(l, -2, 3);
+        }
+        ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+        ffi::lua_setmetatable(l, -2);
+        1
+    }
+}

@@ -37,9 +37,13 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
             crate::ffi::select::function(lua, super::hot::select, slow)
         })?,
     )?;
+    // The prelude hands over the cases' metatable and gets the C case constructors back.
     raw.set(
-        "is_chan",
-        lua.create_function(|lua, v: Value| Ok(chan_id(lua, &v).is_some()))?,
+        "cases_over",
+        lua.create_function(|lua, mt: Table| {
+            let receive = crate::ffi::select::case_function(lua, mt.clone(), false)?;
+            Ok((receive, crate::ffi::select::case_function(lua, mt, true)?))
+        })?,
     )?;
     Ok(())
 }

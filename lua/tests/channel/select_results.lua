@@ -36,6 +36,25 @@ function M.errors_point_at_the_calling_line()
   return true
 end
 
+function M.cases_are_protected_tables_holding_channel_direction_and_value()
+  local ch, t = channel.new(), {}
+  local r, s = ch:case_receive(), ch:case_send(t)
+  assert.eq(type(r), "table")
+  assert.eq(getmetatable(r), false)
+  assert.truthy(rawequal(r[1], ch) and r[2] == false and #r == 2)
+  assert.truthy(rawequal(s[1], ch) and s[2] == true and rawequal(s[3], t) and #s == 3)
+  local n = ch:case_send(nil)
+  assert.truthy(n[2] == true and n[3] == nil)
+  assert.falsy(rawequal(ch:case_receive(), r), "every case is a new table")
+  at_caller(raised(function() ch.case_receive(5) end),
+    "channel.case_receive: bad argument #1 (expected channel, got number)")
+  at_caller(raised(function() ch.case_send() end),
+    "channel.case_send: bad argument #1 (expected channel, got nil)")
+  at_caller(raised(function() ch.case_receive(time.now()) end),
+    "channel.case_receive: bad argument #1 (expected channel, got userdata)")
+  return true
+end
+
 function M.results_are_fresh_plain_tables_in_constructor_order()
   local ch, other = channel.new(4), channel.new()
   ch:send("v")

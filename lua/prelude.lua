@@ -132,7 +132,7 @@ local function select_slow(cases)
 end
 
 local channel = {
-  new = function(size) return collecting(raw.chan_new, size, raw.chan_new(size)) end,
+  new = raw.hot_chan_new(function(size) return collecting(raw.chan_new, size, raw.chan_new(size)) end),
   select = raw.select_over(select_slow),
 }
 

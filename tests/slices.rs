@@ -312,7 +312,6 @@ fn caught_memory_errors_over_a_big_heap_leave_the_process_running() {
 /// as a full collection takes. Fails until the limit stops being the allocator's: a
 /// partial emergency collection breaks the limit's meaning (the test above).
 #[test]
-#[ignore = "issue 11: Lua's emergency collection on a failed allocation runs whole"]
 fn caught_memory_errors_over_a_big_heap_are_bounded() {
     let (err, worst) = longest_slice_in(
         "caught_memory_errors",

@@ -13,6 +13,7 @@ use crate::lua::object::{outcome_values, plain_values};
 use crate::message::Exit;
 use crate::payload::Payload;
 use crate::preempt;
+use crate::softcap;
 use mlua::{AppDataRefMut, MultiValue, Thread, Value};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -89,7 +90,8 @@ impl Runtime {
                 return Ok(false);
             }
         };
-        let needs = core.needs_reconcile(turn.proc, turn.slice.limit);
+        let needs = core.needs_reconcile(turn.proc, turn.slice.limit)
+            || self.collector.must_collect(turn.proc);
         if needs || self.collector.waiting() != 0 {
             drop(core);
             if !self.reconciled(needs, &mut turn) {
@@ -114,7 +116,10 @@ impl Runtime {
             Err(e) => Ok(Done::Failed(e)),
         };
         preempt::end_slice(&self.fuel);
+        self.fuel.headroom.set(0);
         self.fuel.cap_heap(&self.lua, ceiling);
+        let (crossed, refusal_left) = (self.fuel.over.take(), self.fuel.refuse.take());
+        self.collector.after_slice(turn.proc, crossed, refusal_left);
         let mut core = self.core();
         self.account(&mut core, turn.proc, &res);
         self.conclude(&mut core, turn.task, turn.proc, turn.thread, res, capped);
@@ -138,6 +143,9 @@ impl Runtime {
         self.fuel
             .refill(slice.budget, base, slice.allowance, slice.ceiling);
         self.fuel.cap_heap(lua, cap);
+        // The cap is soft: `softcap`.
+        self.fuel.headroom.set(softcap::headroom(slice.limit));
+        self.fuel.refuse.set(self.collector.refuses(turn.proc));
         let resume = std::mem::take(&mut turn.resume);
         resume_args(lua, &mut core, resume)
     }
@@ -251,16 +259,19 @@ impl Runtime {
     /// memory a process allocated but someone else's slice freed stops counting against
     /// it. The collection runs in bounded steps over as many of the process's turns as it
     /// needs (`runtime/collector.rs`): false while it has not ended (the process waits).
+    /// A process that crossed its soft memory cap (`softcap`) waits for the same
+    /// collection, but goes on as soon as a cycle end leaves it under its limit.
     fn reconciled(&mut self, needs: bool, turn: &mut Turn) -> bool {
         if !needs {
             // Reconciled meanwhile by another's collection: a later request starts afresh.
             self.collector.forget(turn.proc);
             return true;
         }
-        if !self
+        let done = self
             .collector
-            .advance(&self.lua, turn.proc, collector::STEPS_PER_TURN)
-        {
+            .advance(&self.lua, turn.proc, collector::STEPS_PER_TURN);
+        let early = !done && self.collector.cycle_ended() && self.collector.must_collect(turn.proc);
+        if !done && !early {
             return false;
         }
         let live = self.lua.used_memory();
@@ -271,7 +282,18 @@ impl Runtime {
             .expect("the core is installed at build and only borrowed briefly");
         self.collector.forget_dead(|p| core.is_alive(p));
         let heap = core.reconcile_heaps(turn.proc, live);
+        // After a crossing of the soft cap: stock's emergency collection would have failed
+        // the allocation if the process is still over its limit (or the runtime its ceiling).
+        let still_over = heap >= turn.slice.limit || live >= turn.slice.ceiling;
+        if early {
+            if still_over {
+                // The cycle under way may have kept its garbage: wait for a whole one.
+                return false;
+            }
+            self.collector.forget(turn.proc);
+        }
         turn.slice.allowance = turn.slice.limit.saturating_sub(heap);
+        self.collector.collected(turn.proc, still_over);
         true
     }
 

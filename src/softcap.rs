@@ -28,6 +28,19 @@ pub const FULL_COLLECTION_MAX_HEAP: usize = 8 << 20;
 /// The hard cap's headroom is an eighth of the process's limit, at most this.
 pub const HEADROOM_MAX: usize = 32 << 20;
 
+/// A collection after a crossing must leave the process this fraction of its limit free
+/// (1/64: 4 MiB of 256 MiB, 128 KiB of 8 MiB), else the process counts as over its limit.
+/// Without it a process just under its limit would cross again at once, and be collected
+/// for again, over and over: charges are scaled to the live heap, so a process's share can
+/// stay a few KiB under its limit while its live data grows.
+pub const ROOM_FRACTION: usize = 64;
+
+/// Whether a process charged `heap` bytes after its collection is over its `limit`: it
+/// has less than [`ROOM_FRACTION`] of it free.
+pub fn still_over(heap: usize, limit: usize) -> bool {
+    heap.saturating_add(limit / ROOM_FRACTION) > limit
+}
+
 /// How far past its soft cap a process whose limit is `limit` bytes may grow.
 pub fn headroom(limit: usize) -> usize {
     (limit / 8).min(HEADROOM_MAX)

@@ -1,13 +1,14 @@
 //! The runtime's own collections, in bounded steps (issue 11). The Lua heap is shared, so a
 //! full collection visits every process's live objects: over a few million tables it holds
-//! the thread for hundreds of milliseconds. When a process nears its memory limit the
-//! scheduler reconciles its charge with the live heap (see `Runtime::reconcile`); instead of
-//! one full collection it runs at most [`STEPS_PER_TURN`] basic incremental steps in each
-//! turn of that process, which does not run meanwhile (its turn goes back to the queue, so
-//! every other process runs in between), until a cycle begun after the request has ended.
-//! Only then is the charge reconciled and the process resumed, with the allowance a full
-//! collection would have given it (the live heap then is what that cycle kept, plus what
-//! the others allocated since).
+//! the thread for hundreds of milliseconds. When a process crosses its memory cap
+//! (`softcap`) the scheduler reconciles its charge with the live heap (see
+//! `Runtime::reconciled`); instead of one full collection it runs at most
+//! [`STEPS_PER_TURN`] basic incremental steps in each turn of that process, which does not
+//! run meanwhile (its turn goes back to the queue, so every other process runs in between),
+//! until a cycle end leaves it under its limit or a cycle begun after the request has
+//! ended. Only then is the charge reconciled and the process resumed, with the allowance a
+//! full collection would have given it (the live heap then is what that cycle kept, plus
+//! what the others allocated since).
 
 use crate::ids::ProcId;
 use mlua::Lua;

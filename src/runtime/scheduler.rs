@@ -90,11 +90,10 @@ impl Runtime {
                 return Ok(false);
             }
         };
-        let needs = core.needs_reconcile(turn.proc, turn.slice.limit)
-            || self.collector.must_collect(turn.proc);
-        if needs || self.collector.waiting() != 0 {
+        // A process that crossed its soft memory cap (`softcap`) waits for a collection.
+        if self.collector.must_collect(turn.proc) || self.collector.waiting() != 0 {
             drop(core);
-            if !self.reconciled(needs, &mut turn) {
+            if !self.reconciled(&mut turn) {
                 return Ok(self.defer(turn));
             }
             core = self.core();
@@ -253,16 +252,16 @@ impl Runtime {
         }
     }
 
-    /// When the process about to run has been charged over half its memory limit (and
-    /// grown by an eighth of it since the last check: `needs`), collects garbage and scales
-    /// every process's charge down so that together they do not exceed the live heap:
-    /// memory a process allocated but someone else's slice freed stops counting against
-    /// it. The collection runs in bounded steps over as many of the process's turns as it
-    /// needs (`runtime/collector.rs`): false while it has not ended (the process waits).
-    /// A process that crossed its soft memory cap (`softcap`) waits for the same
-    /// collection, but goes on as soon as a cycle end leaves it under its limit.
-    fn reconciled(&mut self, needs: bool, turn: &mut Turn) -> bool {
-        if !needs {
+    /// When the process about to run crossed its soft memory cap (`softcap`), collects
+    /// garbage and scales every process's charge down so that together they do not exceed
+    /// the live heap: memory a process allocated but someone else's slice freed stops
+    /// counting against it. The collection runs in bounded steps over as many of the
+    /// process's turns as it needs (`runtime/collector.rs`): false while it has not ended
+    /// (the process waits). The process goes on at the first cycle end (of the cycle under
+    /// way) that leaves it under its limit; still over, it waits until a whole cycle has
+    /// ended, and then its next crossing fails.
+    fn reconciled(&mut self, turn: &mut Turn) -> bool {
+        if !self.collector.must_collect(turn.proc) {
             // Reconciled meanwhile by another's collection: a later request starts afresh.
             self.collector.forget(turn.proc);
             return true;
@@ -270,7 +269,7 @@ impl Runtime {
         let done = self
             .collector
             .advance(&self.lua, turn.proc, collector::STEPS_PER_TURN);
-        let early = !done && self.collector.cycle_ended() && self.collector.must_collect(turn.proc);
+        let early = !done && self.collector.cycle_ended();
         if !done && !early {
             return false;
         }
@@ -284,7 +283,7 @@ impl Runtime {
         let heap = core.reconcile_heaps(turn.proc, live);
         // After a crossing of the soft cap: stock's emergency collection would have failed
         // the allocation if the process is still over its limit (or the runtime its ceiling).
-        let still_over = heap >= turn.slice.limit || live >= turn.slice.ceiling;
+        let still_over = softcap::still_over(heap, turn.slice.limit) || live >= turn.slice.ceiling;
         if early {
             if still_over {
                 // The cycle under way may have kept its garbage: wait for a whole one.

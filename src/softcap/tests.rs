@@ -15,11 +15,11 @@ fn state() -> (Lua, Rc<Fuel>, usize) {
 }
 
 /// Allocates a string of `n` bytes, kept alive by the returned handle.
-fn alloc(lua: &Lua, n: usize) -> mlua::Result<mlua::String> {
+fn alloc(lua: &Lua, n: usize) -> mlua::Result<mlua::LuaString> {
     lua.create_string(vec![b'x'; n])
 }
 
-fn is_memory_error(r: &mlua::Result<mlua::String>) -> bool {
+fn is_memory_error(r: &mlua::Result<mlua::LuaString>) -> bool {
     matches!(r, Err(mlua::Error::MemoryError(_)))
 }
 

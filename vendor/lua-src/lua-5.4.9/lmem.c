@@ -155,10 +155,6 @@ void luaM_free_ (lua_State *L, void *block, size_t osize) {
 }
 
 
-/*
-** In case of allocation fail, this function will do an emergency
-** collection to free some memory and then try the allocation again.
-*/
 /* moonhost begin: what a refused allocation does (vendor/lua-src/MOONHOST.md). NULL (the
 ** default): stock. Else called with the allocating thread, the block's size (0 for a new
 ** block) and the size asked for; it returns MOONHOST_ALLOC_STOCK (go on as stock),
@@ -170,6 +166,10 @@ void luaM_free_ (lua_State *L, void *block, size_t osize) {
 int (*moonhost_alloc_hook) (lua_State *L, size_t osize, size_t nsize) = NULL;
 /* moonhost end */
 
+/*
+** In case of allocation fail, this function will do an emergency
+** collection to free some memory and then try the allocation again.
+*/
 static void *tryagain (lua_State *L, void *block,
                        size_t osize, size_t nsize) {
   global_State *g = G(L);

@@ -81,14 +81,14 @@ function M.caught_memory_errors_over_a_big_heap()
 end
 
 -- Garbage, not live data, over the limit: 256 KiB strings made by concatenation (a few
--- instructions each) and dropped at once, 200 MiB of them in a few slices, twice what the
+-- instructions each) and dropped at once, 120 MiB of them in a few slices, more than the
 -- limit leaves room for. Stock's emergency collection frees them (whole, over the big
 -- heap); a refusal without it would end the child. The crossing's bounded collection
 -- frees them, and the child runs on.
 function M.garbage_over_the_limit_in_one_slice_over_a_big_heap()
   attack.run(BIG_HEAP .. [[
     local a = string.rep("g", 1 << 18)
-    for i = 1, 800 do local s = a .. i end
+    for i = 1, 480 do local s = a .. i end
     return "done"
   ]], function(ev)
     assert.eq(ev.result.error, nil, "the child ends normally")

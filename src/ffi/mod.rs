@@ -4,6 +4,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod alloc;
+pub mod boxed;
 pub mod build;
 pub mod chan;
 pub mod event;
@@ -14,6 +15,7 @@ mod pcall;
 pub mod protect;
 pub mod resume;
 pub mod signal;
+pub mod timerobj;
 pub mod traceback;
 pub mod walk;
 

@@ -14,6 +14,7 @@ pub mod pattern;
 mod pcall;
 pub mod protect;
 pub mod resume;
+pub mod select;
 pub mod signal;
 pub mod timerobj;
 pub mod traceback;

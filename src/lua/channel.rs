@@ -30,19 +30,27 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
         hot(super::hot::recv, lua.create_function(chan_recv)?)?,
     )?;
     raw.set("chan_close", lua.create_function(chan_close)?)?;
+    raw.set("chan_select", lua.create_function(chan_select)?)?;
+    // The prelude hands over its slow `channel.select` and gets the C one back.
     raw.set(
-        "chan_select",
-        hot(super::hot::select, lua.create_function(chan_select)?)?,
+        "select_over",
+        lua.create_function(|lua, slow: mlua::Function| {
+            crate::ffi::select::function(lua, super::hot::select, slow)
+        })?,
+    )?;
+    // The prelude hands over the cases' metatable and gets the C case constructors back.
+    raw.set(
+        "cases_over",
+        lua.create_function(|lua, mt: Table| {
+            let receive = crate::ffi::select::case_function(lua, mt.clone(), false)?;
+            Ok((receive, crate::ffi::select::case_function(lua, mt, true)?))
+        })?,
     )?;
     raw.set(
         "hot_chan_new",
         lua.create_function(|lua, slow: mlua::Function| {
             crate::ffi::hot::function(lua, fast_new, slow)
         })?,
-    )?;
-    raw.set(
-        "is_chan",
-        lua.create_function(|lua, v: Value| Ok(chan_id(lua, &v).is_some()))?,
     )?;
     Ok(())
 }

@@ -85,6 +85,7 @@ pub mod runtime;
 mod security;
 #[doc(hidden)]
 pub mod sim;
+mod softcap;
 mod testcase;
 #[doc(hidden)]
 pub mod testrun;

@@ -70,6 +70,16 @@ pub struct Fuel {
     /// The coroutine [`preempt_soon`] gave a one-instruction hook (null: none), and the
     /// hook interval it had before (0: no hook).
     pub soon: Cell<(*mut mlua::ffi::lua_State, i32)>,
+    /// How far past its cap (its soft cap, [`Fuel::heap_cap`]) the running slice may grow
+    /// before the allocator refuses (0: no slice runs, every cap is hard; see `softcap`).
+    pub headroom: Cell<usize>,
+    /// Set when an allocation of the running slice crossed its soft cap and was let
+    /// through: the slice yields where it can, and the scheduler collects before the
+    /// process runs again.
+    pub over: Cell<bool>,
+    /// Set for a slice after whose collection the process was still over its limit: its
+    /// next allocation over the cap fails with Lua's memory error (cleared when it does).
+    pub refuse: Cell<bool>,
 }
 
 impl Default for Fuel {
@@ -88,6 +98,9 @@ impl Default for Fuel {
             watch: OnceCell::new(),
             armable: Cell::new(std::ptr::null_mut()),
             soon: Cell::new((std::ptr::null_mut(), 0)),
+            headroom: Cell::new(0),
+            over: Cell::new(false),
+            refuse: Cell::new(false),
         }
     }
 }
@@ -255,6 +268,8 @@ fn on_count(fuel: &Fuel, state: *mut mlua::ffi::lua_State) -> mlua::Result<VmSta
     }
     fuel.budget.set(left - ran);
     match charge_slice(fuel, ran, yieldable) {
+        // Over its soft memory cap: stop where it can, so the scheduler collects.
+        Charged::Run if yieldable && fuel.over.get() => Ok(VmState::Yield),
         Charged::Run => Ok(VmState::Continue),
         Charged::Yield => Ok(VmState::Yield),
         Charged::Doom(reason) => doom(fuel, reason, yieldable),

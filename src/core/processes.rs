@@ -211,7 +211,6 @@ pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64
         mailbox: 0,
         mailbox_bytes: 0,
         heap: 0,
-        heap_checked: 0,
         instructions_left,
         made_since_collect: 0,
         buffered: 0,

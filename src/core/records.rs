@@ -112,8 +112,6 @@ pub struct Process {
     pub mailbox_bytes: usize,
     /// Lua heap growth charged to it: what its slices allocated minus what they freed.
     pub heap: usize,
-    /// `heap` when it was last reconciled with the live heap (see `Runtime::step`).
-    pub heap_checked: usize,
     /// Instructions it may still run (`None`: unbounded), counted by the hook.
     pub instructions_left: Option<u64>,
     /// Timers and channels made since a quota last forced a collection (see `quota.rs`).

@@ -142,16 +142,8 @@ impl Core {
         }
     }
 
-    /// Whether `proc`'s heap charge is over half its limit and has grown by an eighth of
-    /// it since the last reconciliation (see `Runtime::reconcile`).
-    pub fn needs_reconcile(&self, proc: ProcId, limit: usize) -> bool {
-        self.procs
-            .get(proc)
-            .is_some_and(|p| p.heap > limit / 2 && p.heap >= p.heap_checked + limit / 8)
-    }
-
     /// Scales every process's heap charge down so that together they do not exceed `live`
-    /// bytes, and marks `proc` reconciled. Returns `proc`'s new charge.
+    /// bytes. Returns `proc`'s new charge.
     pub fn reconcile_heaps(&mut self, proc: ProcId, live: usize) -> usize {
         let total: usize = self.procs.values().map(|p| p.heap).sum();
         if total > live {
@@ -159,14 +151,12 @@ impl Core {
                 p.heap = (p.heap as u128 * live as u128 / total as u128) as usize;
             }
         }
-        let p = &mut self.procs[proc];
-        p.heap_checked = p.heap;
-        p.heap
+        self.procs[proc].heap
     }
 
     /// Puts a turn back without resuming it, at the end of the run queue, like a
     /// preemption before its first instruction: the scheduler spent the turn on collector
-    /// work for its process (`Runtime::reconcile`). The task keeps what it waits to be
+    /// work for its process (`Runtime::reconciled`). The task keeps what it waits to be
     /// resumed with.
     pub fn defer_turn(&mut self, turn: Turn) {
         self.current = None;

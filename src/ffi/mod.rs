@@ -3,6 +3,7 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod alloc;
 pub mod boxed;
 pub mod build;
 pub mod cell;

@@ -191,6 +191,7 @@ impl RuntimeBuilder {
         let fuel = Rc::new(Fuel::default());
         let installed = lua::install(&lua, fuel.clone())?;
         preempt::install(&lua, fuel.clone(), self.slice)?;
+        crate::softcap::install(&lua, fuel.clone());
         let tracer = match (&self.replay, &self.trace) {
             (Some(path), _) => Tracer::replay(path).map_err(Error::Io)?,
             (None, Some(path)) => {

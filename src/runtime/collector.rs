@@ -1,13 +1,14 @@
 //! The runtime's own collections, in bounded steps (issue 11). The Lua heap is shared, so a
 //! full collection visits every process's live objects: over a few million tables it holds
-//! the thread for hundreds of milliseconds. When a process nears its memory limit the
-//! scheduler reconciles its charge with the live heap (see `Runtime::reconcile`); instead of
-//! one full collection it runs at most [`STEPS_PER_TURN`] basic incremental steps in each
-//! turn of that process, which does not run meanwhile (its turn goes back to the queue, so
-//! every other process runs in between), until a cycle begun after the request has ended.
-//! Only then is the charge reconciled and the process resumed, with the allowance a full
-//! collection would have given it (the live heap then is what that cycle kept, plus what
-//! the others allocated since).
+//! the thread for hundreds of milliseconds. When a process crosses its memory cap
+//! (`softcap`) the scheduler reconciles its charge with the live heap (see
+//! `Runtime::reconciled`); instead of one full collection it runs at most
+//! [`STEPS_PER_TURN`] basic incremental steps in each turn of that process, which does not
+//! run meanwhile (its turn goes back to the queue, so every other process runs in between),
+//! until a cycle end leaves it under its limit or a cycle begun after the request has
+//! ended. Only then is the charge reconciled and the process resumed, with the allowance a
+//! full collection would have given it (the live heap then is what that cycle kept, plus
+//! what the others allocated since).
 
 use crate::ids::ProcId;
 use mlua::Lua;
@@ -24,6 +25,15 @@ pub const STEPS_PER_TURN: u32 = 2;
 /// cycle begun after the request, as one full collection would.
 pub const CYCLE_ENDS: u64 = 2;
 
+/// Where a process stands after crossing its soft memory cap (`softcap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Over {
+    /// An allocation crossed the cap: collect before the process runs again.
+    Collect,
+    /// Still over its limit after the collection: its next crossing fails.
+    Refuse,
+}
+
 /// The stepped collection that reconciliations wait for.
 #[derive(Debug, Default)]
 pub struct Collector {
@@ -31,6 +41,10 @@ pub struct Collector {
     ends: u64,
     /// Processes waiting for a reconciliation, and the count of `ends` that completes it.
     waiting: BTreeMap<ProcId, u64>,
+    /// Processes that crossed their soft memory cap.
+    over: BTreeMap<ProcId, Over>,
+    /// Whether the last [`Collector::advance`] saw a cycle end.
+    ended: bool,
 }
 
 impl Collector {
@@ -38,7 +52,7 @@ impl Collector {
     /// begun after its first call here has ended (the process is then forgotten).
     pub fn advance(&mut self, lua: &Lua, proc: ProcId, steps: u32) -> bool {
         let target = *self.waiting.entry(proc).or_insert(self.ends + CYCLE_ENDS);
-        let mut ran = 0;
+        let (mut ran, first) = (0, self.ends);
         while self.ends < target && ran < steps {
             // Only a finalizer can fail a step, and scripts have none: count it as an end,
             // so an error can never keep a process waiting.
@@ -47,11 +61,19 @@ impl Collector {
             }
             ran += 1;
         }
+        self.ended = self.ends > first;
         if self.ends < target {
             return false;
         }
         self.waiting.remove(&proc);
         true
+    }
+
+    /// Whether a cycle ended in the last [`Collector::advance`] (one that did not
+    /// complete its process's collection, or did).
+    #[inline]
+    pub fn cycle_ended(&self) -> bool {
+        self.ended
     }
 
     /// Forgets that `proc` waits (its charge was reconciled by another's collection).
@@ -62,6 +84,38 @@ impl Collector {
     /// Forgets the waiting processes `alive` rejects (they ended while waiting).
     pub fn forget_dead(&mut self, alive: impl Fn(ProcId) -> bool) {
         self.waiting.retain(|p, _| alive(*p));
+        self.over.retain(|p, _| alive(*p));
+    }
+
+    /// Whether `proc` crossed its soft memory cap and must be collected for before it runs.
+    #[inline]
+    pub fn must_collect(&self, proc: ProcId) -> bool {
+        !self.over.is_empty() && self.over.get(&proc) == Some(&Over::Collect)
+    }
+
+    /// Whether `proc`'s next crossing of its cap fails (its collection left it over).
+    #[inline]
+    pub fn refuses(&self, proc: ProcId) -> bool {
+        !self.over.is_empty() && self.over.get(&proc) == Some(&Over::Refuse)
+    }
+
+    /// Notes how `proc`'s slice went: it `crossed` its soft cap (a collection is due), or
+    /// its refusal is used up (unless `refusal_left`).
+    #[inline]
+    pub fn after_slice(&mut self, proc: ProcId, crossed: bool, refusal_left: bool) {
+        if crossed {
+            self.over.insert(proc, Over::Collect);
+        } else if !refusal_left && !self.over.is_empty() {
+            self.over.remove(&proc);
+        }
+    }
+
+    /// After `proc`'s collection (a reconciliation): it stays `still_over` its limit, so
+    /// its next crossing fails, or it is back under and runs as if nothing happened.
+    pub fn collected(&mut self, proc: ProcId, still_over: bool) {
+        if self.over.remove(&proc).is_some() && still_over {
+            self.over.insert(proc, Over::Refuse);
+        }
     }
 
     /// How many processes wait for a reconciliation.

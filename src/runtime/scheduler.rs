@@ -14,6 +14,7 @@ use crate::lua::object::{outcome_values, plain_pushes};
 use crate::message::Exit;
 use crate::payload::Payload;
 use crate::preempt;
+use crate::softcap;
 use mlua::{MultiValue, Thread, Value};
 use std::cell::RefMut;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -91,10 +92,10 @@ impl Runtime {
                 return Ok(false);
             }
         };
-        let needs = core.needs_reconcile(turn.proc, turn.slice.limit);
-        if needs || self.collector.waiting() != 0 {
+        // A process that crossed its soft memory cap (`softcap`) waits for a collection.
+        if self.collector.must_collect(turn.proc) || self.collector.waiting() != 0 {
             drop(core);
-            if !self.reconciled(needs, &mut turn) {
+            if !self.reconciled(&mut turn) {
                 return Ok(self.defer(turn));
             }
             core = self.core();
@@ -116,7 +117,10 @@ impl Runtime {
             Err(e) => Ok(Done::Failed(e)),
         };
         preempt::end_slice(&self.fuel);
+        self.fuel.headroom.set(0);
         self.fuel.cap_heap(&self.lua, ceiling);
+        let (crossed, refusal_left) = (self.fuel.over.take(), self.fuel.refuse.take());
+        self.collector.after_slice(turn.proc, crossed, refusal_left);
         let mut core = self.core();
         self.account(&mut core, turn.proc, &res);
         self.conclude(&mut core, turn.task, turn.proc, turn.thread, res, capped);
@@ -136,6 +140,9 @@ impl Runtime {
         self.fuel
             .refill(slice.budget, base, slice.allowance, slice.ceiling);
         self.fuel.cap_heap(lua, cap);
+        // The cap is soft: `softcap`.
+        self.fuel.headroom.set(softcap::headroom(slice.limit));
+        self.fuel.refuse.set(self.collector.refuses(turn.proc));
         let resume = std::mem::take(&mut turn.resume);
         resume_args(lua, &mut core, resume)
     }
@@ -243,22 +250,25 @@ impl Runtime {
         }
     }
 
-    /// When the process about to run has been charged over half its memory limit (and
-    /// grown by an eighth of it since the last check: `needs`), collects garbage and scales
-    /// every process's charge down so that together they do not exceed the live heap:
-    /// memory a process allocated but someone else's slice freed stops counting against
-    /// it. The collection runs in bounded steps over as many of the process's turns as it
-    /// needs (`runtime/collector.rs`): false while it has not ended (the process waits).
-    fn reconciled(&mut self, needs: bool, turn: &mut Turn) -> bool {
-        if !needs {
+    /// When the process about to run crossed its soft memory cap (`softcap`), collects
+    /// garbage and scales every process's charge down so that together they do not exceed
+    /// the live heap: memory a process allocated but someone else's slice freed stops
+    /// counting against it. The collection runs in bounded steps over as many of the
+    /// process's turns as it needs (`runtime/collector.rs`): false while it has not ended
+    /// (the process waits). The process goes on at the first cycle end (of the cycle under
+    /// way) that leaves it under its limit; still over, it waits until a whole cycle has
+    /// ended, and then its next crossing fails.
+    fn reconciled(&mut self, turn: &mut Turn) -> bool {
+        if !self.collector.must_collect(turn.proc) {
             // Reconciled meanwhile by another's collection: a later request starts afresh.
             self.collector.forget(turn.proc);
             return true;
         }
-        if !self
+        let done = self
             .collector
-            .advance(&self.lua, turn.proc, collector::STEPS_PER_TURN)
-        {
+            .advance(&self.lua, turn.proc, collector::STEPS_PER_TURN);
+        let early = !done && self.collector.cycle_ended();
+        if !done && !early {
             return false;
         }
         let live = self.lua.used_memory();
@@ -269,7 +279,18 @@ impl Runtime {
             .expect("the core is only borrowed briefly, never across a resume");
         self.collector.forget_dead(|p| core.is_alive(p));
         let heap = core.reconcile_heaps(turn.proc, live);
+        // After a crossing of the soft cap: stock's emergency collection would have failed
+        // the allocation if the process is still over its limit (or the runtime its ceiling).
+        let still_over = softcap::still_over(heap, turn.slice.limit) || live >= turn.slice.ceiling;
+        if early {
+            if still_over {
+                // The cycle under way may have kept its garbage: wait for a whole one.
+                return false;
+            }
+            self.collector.forget(turn.proc);
+        }
         turn.slice.allowance = turn.slice.limit.saturating_sub(heap);
+        self.collector.collected(turn.proc, still_over);
         true
     }
 

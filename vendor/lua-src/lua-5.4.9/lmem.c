@@ -155,6 +155,17 @@ void luaM_free_ (lua_State *L, void *block, size_t osize) {
 }
 
 
+/* moonhost begin: what a refused allocation does (vendor/lua-src/MOONHOST.md). NULL (the
+** default): stock. Else called with the allocating thread, the block's size (0 for a new
+** block) and the size asked for; it returns MOONHOST_ALLOC_STOCK (go on as stock),
+** MOONHOST_ALLOC_RETRY (the limit was raised: retry without a collection) or
+** MOONHOST_ALLOC_FAIL (fail without the emergency collection). It must not raise. */
+#define MOONHOST_ALLOC_STOCK 0
+#define MOONHOST_ALLOC_RETRY 1
+#define MOONHOST_ALLOC_FAIL 2
+int (*moonhost_alloc_hook) (lua_State *L, size_t osize, size_t nsize) = NULL;
+/* moonhost end */
+
 /*
 ** In case of allocation fail, this function will do an emergency
 ** collection to free some memory and then try the allocation again.
@@ -162,6 +173,13 @@ void luaM_free_ (lua_State *L, void *block, size_t osize) {
 static void *tryagain (lua_State *L, void *block,
                        size_t osize, size_t nsize) {
   global_State *g = G(L);
+  if (moonhost_alloc_hook != NULL) {  /* moonhost */
+    int what = moonhost_alloc_hook(L, block == NULL ? 0 : osize, nsize);  /* moonhost */
+    if (what == MOONHOST_ALLOC_RETRY)  /* moonhost */
+      return callfrealloc(g, block, osize, nsize);  /* moonhost */
+    if (what == MOONHOST_ALLOC_FAIL)  /* moonhost */
+      return NULL;  /* moonhost */
+  }  /* moonhost */
   if (cantryagain(g)) {
     luaC_fullgc(L, 1);  /* try to free some memory... */
     return callfrealloc(g, block, osize, nsize);  /* try again */

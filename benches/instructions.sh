@@ -29,6 +29,7 @@ WORKLOADS=(
   "ring|1000|20000|120000|"
   "spawn_exit||2000|12000|"
   "select||2000|12000|"
+  "timer_arm||2000|12000|"
 )
 
 tmp=$(mktemp -d)

@@ -191,9 +191,9 @@ local process = {
 
 local time = {
   sleep = function(d) return finish(raw.sleep(d)) end,
-  after = function(d) return collecting(raw.after, d, raw.after(d)) end,
-  timer = function(d) return collecting(raw.timer, d, raw.timer(d)) end,
-  ticker = function(d) return collecting(raw.ticker, d, raw.ticker(d)) end,
+  after = raw.hot_time("after", function(d) return collecting(raw.after, d, raw.after(d)) end),
+  timer = raw.hot_time("timer", function(d) return collecting(raw.timer, d, raw.timer(d)) end),
+  ticker = raw.hot_time("ticker", function(d) return collecting(raw.ticker, d, raw.ticker(d)) end),
   now = raw.now,
   parse_duration = function(v) return finish(raw.parse_duration(v)) end,
   -- calendar time (SPEC §9)
@@ -213,7 +213,8 @@ local function wrapped(methods)
   for k, f in pairs(methods) do t[k] = function(...) return finish(f(...)) end end
   return t
 end
-local timer_methods, ticker_methods = wrapped(raw.timer_methods), wrapped(raw.ticker_methods)
+-- (hot C functions that raise their own errors: see src/lua/timers.rs).
+local timer_methods, ticker_methods = raw.timer_methods, raw.ticker_methods
 
 -- Time methods: wrapped so a raw method's RAISE becomes a plain-string error at the caller.
 local time_methods = {}

@@ -52,27 +52,36 @@ pub fn register(lua: &Lua, methods: Table, tostring: Function, bury: Bury) -> ml
 /// # Errors
 /// Lua allocation failures; a runtime error before [`register`].
 pub fn new_object(lua: &Lua, bits: u64) -> mlua::Result<AnyUserData> {
-    // SAFETY: inside exec_raw's protected call: lua_newuserdatauv returns a block of SIZE
-    // bytes, suitably aligned for u64 (Lua aligns userdata to its maximal alignment), which
-    // is filled before anything else can see it; the registry's metatable is set on it (a nil
-    // one, before `register`, is caught below).
-    let v = unsafe {
-        lua.exec_raw::<Value>((), |state| {
-            let block = ffi::lua_newuserdatauv(state, SIZE, 0) as *mut u64;
-            block.write(TAG);
-            block.add(1).write(bits);
-            if ffi::lua_rawgetp(state, ffi::LUA_REGISTRYINDEX, key()) == ffi::LUA_TTABLE {
-                ffi::lua_setmetatable(state, -2);
-            } else {
-                ffi::lua_pop(state, 1);
-            }
-        })?
-    };
+    // SAFETY: inside exec_raw's protected call, whose state has room for the object and
+    // the metatable; a nil metatable, before `register`, is caught below.
+    let v = unsafe { lua.exec_raw::<Value>((), |state| push_object(state, bits))? };
     match v {
         Value::UserData(ud) => Ok(ud),
         _ => Err(mlua::Error::runtime(
             "moonhost: channel type not registered",
         )),
+    }
+}
+
+/// Pushes a new channel object for id `bits` on `state` (without a metatable before
+/// [`register`]).
+///
+/// # Safety
+/// `state` is a running coroutine (or mlua's state inside `exec_raw`) with two free stack
+/// slots; the call may raise a memory error, so the caller's frame holds nothing to drop.
+pub(super) unsafe fn push_object(state: *mut ffi::lua_State, bits: u64) {
+    // SAFETY: lua_newuserdatauv returns a block of SIZE bytes, suitably aligned for u64 (Lua
+    // aligns userdata to its maximal alignment), which is filled before anything else can
+    // see it; the registry's metatable is set on it, or the non-table popped.
+    unsafe {
+        let block = ffi::lua_newuserdatauv(state, SIZE, 0) as *mut u64;
+        block.write(TAG);
+        block.add(1).write(bits);
+        if ffi::lua_rawgetp(state, ffi::LUA_REGISTRYINDEX, key()) == ffi::LUA_TTABLE {
+            ffi::lua_setmetatable(state, -2);
+        } else {
+            ffi::lua_pop(state, 1);
+        }
     }
 }
 

@@ -56,6 +56,8 @@ pub enum Arg<'a> {
     Str(&'a [u8]),
     /// A channel object's id.
     Chan(u64),
+    /// A timer or ticker object.
+    Clock(super::timerobj::Clock),
     /// A table, function, other userdata or thread: the fast binding leaves it to the slow
     /// one.
     Other,
@@ -145,6 +147,10 @@ pub enum Out {
     Two(Value, Value),
     /// Return three values.
     Three(Value, Value, Value),
+    /// Return a new object (built on the Lua stack, no mlua handle).
+    Made(super::timerobj::Made),
+    /// Return the first user value of argument 1 (a timer's or ticker's channel).
+    UserValue,
     /// Return `nil` and the message.
     Fail(String),
     /// Raise the message at the caller (with its position, as `error(msg, 2)` would).
@@ -245,7 +251,10 @@ unsafe fn read_arg<'a>(l: *mut ffi::lua_State, idx: c_int) -> Arg<'a> {
                 let p = ffi::lua_tolstring(l, idx, &mut len);
                 Arg::Str(std::slice::from_raw_parts(p as *const u8, len))
             }
-            ffi::LUA_TUSERDATA => super::chan::id_at(l, idx).map_or(Arg::Other, Arg::Chan),
+            ffi::LUA_TUSERDATA => match super::chan::id_at(l, idx) {
+                Some(c) => Arg::Chan(c),
+                None => super::timerobj::read_at(l, idx).map_or(Arg::Other, Arg::Clock),
+            },
             _ => Arg::Other,
         }
     }
@@ -274,6 +283,14 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
                 push(l, lua, b);
                 push(l, lua, c);
                 3
+            }
+            Out::Made(m) => {
+                super::timerobj::push(l, m);
+                1
+            }
+            Out::UserValue => {
+                ffi::lua_getiuservalue(l, 1, 1);
+                1
             }
             Out::Fail(msg) => {
                 ffi::lua_pushnil(l);

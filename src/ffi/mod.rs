@@ -13,6 +13,7 @@ mod pcall;
 pub mod protect;
 pub mod resume;
 pub mod signal;
+pub mod timerobj;
 pub mod traceback;
 pub mod walk;
 

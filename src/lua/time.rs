@@ -191,7 +191,7 @@ fn sleep(lua: &Lua, args: MultiValue) -> Ret {
 fn after(lua: &Lua, args: MultiValue) -> Ret {
     match to_duration(&arg(&args, 1), "time.after") {
         Ok(d) if d <= 0 => fail(lua, "time.after: duration must be > 0"),
-        Ok(d) => timers::made(lua, "time.after", timers::after_channel(lua, d)?),
+        Ok(d) => timers::make(lua, timers::Kind::After, d),
         Err(e) => fail(lua, e),
     }
 }
@@ -199,7 +199,7 @@ fn after(lua: &Lua, args: MultiValue) -> Ret {
 /// `time.timer(d)` -> timer object.
 fn timer(lua: &Lua, args: MultiValue) -> Ret {
     match to_duration(&arg(&args, 1), "time.timer") {
-        Ok(d) => timers::made(lua, "time.timer", timers::new_timer(lua, d)?),
+        Ok(d) => timers::make(lua, timers::Kind::Timer, d),
         Err(e) => fail(lua, e),
     }
 }
@@ -208,7 +208,7 @@ fn timer(lua: &Lua, args: MultiValue) -> Ret {
 fn ticker(lua: &Lua, args: MultiValue) -> Ret {
     match to_duration(&arg(&args, 1), "time.ticker") {
         Ok(d) if d <= 0 => fail(lua, "time.ticker: duration must be > 0"),
-        Ok(d) => timers::made(lua, "time.ticker", timers::new_ticker(lua, d)?),
+        Ok(d) => timers::make(lua, timers::Kind::Ticker, d),
         Err(e) => fail(lua, e),
     }
 }

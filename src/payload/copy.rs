@@ -238,7 +238,7 @@ pub(super) fn leaves(
                 bytes = bytes.saturating_add(s.len());
                 Payload::Str(s.into())
             }
-            Arg::Absent | Arg::Chan(_) | Arg::Other => return None,
+            Arg::Absent | Arg::Chan(_) | Arg::Clock(_) | Arg::Other => return None,
         });
     }
     if bytes > max_bytes {

@@ -228,4 +228,73 @@ function M.ticker_non_positive()
   return true
 end
 
+-- The constructors take every duration form alike (the hot path takes numbers and
+-- strings, the Lua binding Duration objects), and each object keeps its own channel.
+function M.every_duration_form_makes_the_same_objects()
+  local forms = { 3600 * 1000 * MS, 3600 * 1000 * MS + 0.5, "1h", time.parse_duration("1h") }
+  for _, d in ipairs(forms) do
+    local t, k, a = time.timer(d), time.ticker(d), time.after(d)
+    assert.eq(type(t), "userdata")
+    assert.eq(getmetatable(t), false)
+    assert.eq(getmetatable(k), false)
+    assert.truthy(tostring(t):match("^timer: "), tostring(t))
+    assert.truthy(tostring(k):match("^ticker: "), tostring(k))
+    assert.truthy(tostring(a):match("^channel: "), tostring(a))
+    assert.truthy(t:channel() == t:channel(), "a timer's channel is one object")
+    assert.truthy(k:channel() == k:channel(), "a ticker's channel is one object")
+    assert.truthy(t:channel() ~= k:channel())
+    assert.eq(k:period():nanoseconds(), 3600 * 1000 * MS)
+    assert.eq(t:reset(d), true)
+    assert.eq(t:stop(), true)
+    assert.eq(t:stop(), false)
+    assert.eq(k:stop(), true)
+    assert.eq(select("#", k:stop()), 1)
+  end
+  return true
+end
+
+-- A method given the other kind of object, a channel or nothing raises the plain error
+-- naming the method, whichever path handles it.
+function M.methods_refuse_other_objects()
+  local t, k = time.timer("1h"), time.ticker("1h")
+  local cases = {
+    { t.stop, k, "Timer:stop: bad argument #1 (expected timer, got userdata)" },
+    { t.channel, time.after("1h"), "Timer:channel: bad argument #1 (expected timer, got userdata)" },
+    { t.reset, nil, "Timer:reset: bad argument #1 (expected timer, got nil)" },
+    { k.stop, t, "Ticker:stop: bad argument #1 (expected ticker, got userdata)" },
+    { k.period, t, "Ticker:period: bad argument #1 (expected ticker, got userdata)" },
+    { k.channel, {}, "Ticker:channel: bad argument #1 (expected ticker, got table)" },
+  }
+  for _, c in ipairs(cases) do
+    local ok, err = pcall(c[1], c[2])
+    assert.eq(ok, false)
+    assert.eq(err, c[3])
+  end
+  local ok, err = pcall(t.reset, t, {})
+  assert.eq(ok, false)
+  assert.eq(err, "Timer:reset: bad argument #1 (expected duration, got table)")
+  assert.eq(select(2, process.send(process.pid(), "x", t)), "cannot send userdata")
+  t:stop()
+  k:stop()
+  return true
+end
+
+-- Bad durations give `nil, err` from every constructor, as the Lua binding words them.
+function M.constructors_refuse_bad_durations()
+  local cases = {
+    { time.timer, 0 / 0, "time.timer: duration out of range (NaN nanoseconds)" },
+    { time.after, 0, "time.after: duration must be > 0" },
+    { time.after, -1.5, "time.after: duration must be > 0" },
+    { time.ticker, "-1s", "time.ticker: duration must be > 0" },
+    { time.ticker, 1 / 0, "time.ticker: duration out of range (inf nanoseconds)" },
+    { time.timer, {}, "time.timer: bad argument #1 (expected duration, got table)" },
+  }
+  for _, c in ipairs(cases) do
+    local v, err = c[1](c[2])
+    assert.eq(v, nil)
+    assert.eq(err, c[3])
+  end
+  return true
+end
+
 return M

@@ -1,0 +1,224 @@
+//! `time.timer` and `time.ticker` objects as plain Lua userdata: a 24-byte block holding a
+//! tag, the id of the timer's channel and the ticker's period, whose one user value is the
+//! channel object itself. The hot bindings build one on the Lua stack with two allocations
+//! (no mlua handle, no protected call) and read one back with three loads.
+#![allow(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+use mlua::{Function, Lua, Table, Value, ffi};
+use std::ffi::{c_int, c_void};
+
+/// First word of a timer object's block.
+const TIMER_TAG: u64 = 0x6d6f_6f6e_7469_6d72; // "moontimr"
+/// First word of a ticker object's block.
+const TICKER_TAG: u64 = 0x6d6f_6f6e_7469_636b; // "moontick"
+/// Size of the block: the tag, the channel id and the period.
+const SIZE: usize = 24;
+
+/// Registry keys of the two metatables (the addresses of these statics).
+static TIMER_KEY: u8 = 0;
+static TICKER_KEY: u8 = 0;
+
+fn key(ticker: bool) -> *const c_void {
+    let k: &'static u8 = if ticker { &TICKER_KEY } else { &TIMER_KEY };
+    k as *const u8 as *const c_void
+}
+
+/// A timer or ticker object read off the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clock {
+    /// Whether it is a ticker (else a timer).
+    pub ticker: bool,
+    /// The channel id's bits (`ffi::chan`).
+    pub chan: u64,
+    /// A ticker's period in nanoseconds (0 for a timer).
+    pub period: u64,
+}
+
+/// What a hot binding made, for its trampoline to push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Made {
+    /// A channel object (`ffi::chan`) for the id's bits.
+    Chan(u64),
+    /// A timer or ticker object over a new channel object.
+    Clock(Clock),
+}
+
+/// Installs the metatables of timer and ticker objects: `__index` the method table,
+/// `__name` `"timer"`/`"ticker"`, `__tostring` the given function and `__metatable = false`.
+///
+/// # Errors
+/// Only Lua allocation failures.
+pub fn register(
+    lua: &Lua,
+    timer: (Table, Function),
+    ticker: (Table, Function),
+) -> mlua::Result<()> {
+    for (is_ticker, (methods, tostring)) in [(false, timer), (true, ticker)] {
+        let mt = lua.create_table()?;
+        mt.raw_set("__index", methods)?;
+        mt.raw_set("__name", if is_ticker { "ticker" } else { "timer" })?;
+        mt.raw_set("__tostring", tostring)?;
+        mt.raw_set("__metatable", false)?;
+        // SAFETY: exec_raw runs the closure in a protected call with `mt` pushed at index 1,
+        // which lua_rawsetp pops into the registry under this kind's key.
+        unsafe {
+            lua.exec_raw::<()>(mt, |state| {
+                ffi::lua_rawsetp(state, ffi::LUA_REGISTRYINDEX, key(is_ticker));
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Pushes what a binding made on `state`.
+///
+/// # Safety
+/// `state` is a running coroutine with three free stack slots; the call may raise a memory
+/// error, so the caller's frame holds nothing to drop.
+pub(super) unsafe fn push(state: *mut ffi::lua_State, made: Made) {
+    // SAFETY: the channel object is pushed by `chan::push_object`; the clock's block of SIZE
+    // bytes is u64-aligned (Lua aligns userdata to its maximal alignment) and filled before
+    // anything else can see it; the channel object below it becomes its user value.
+    unsafe {
+        match made {
+            Made::Chan(bits) => super::chan::push_object(state, bits),
+            Made::Clock(c) => {
+                super::chan::push_object(state, c.chan);
+                let block = ffi::lua_newuserdatauv(state, SIZE, 1) as *mut u64;
+                block.write(if c.ticker { TICKER_TAG } else { TIMER_TAG });
+                block.add(1).write(c.chan);
+                block.add(2).write(c.period);
+                if ffi::lua_rawgetp(state, ffi::LUA_REGISTRYINDEX, key(c.ticker)) == ffi::LUA_TTABLE
+                {
+                    ffi::lua_setmetatable(state, -2);
+                } else {
+                    ffi::lua_pop(state, 1);
+                }
+                ffi::lua_rotate(state, -2, 1);
+                ffi::lua_setiuservalue(state, -2, 1);
+            }
+        }
+    }
+}
+
+/// A new object for what a binding made, as an mlua value (for the slow bindings).
+///
+/// # Errors
+/// Lua allocation failures.
+pub fn new(lua: &Lua, made: Made) -> mlua::Result<Value> {
+    // SAFETY: exec_raw's protected call has room for the values `push` uses and returns the
+    // object it leaves on top.
+    unsafe { lua.exec_raw::<Value>((), |state| push(state, made)) }
+}
+
+/// The timer or ticker object at `idx` of `state`, if it is one.
+///
+/// # Safety
+/// `idx` is a valid index of `state`.
+pub(super) unsafe fn read_at(state: *mut ffi::lua_State, idx: c_int) -> Option<Clock> {
+    // SAFETY: the block is read only when it is a full userdata of exactly SIZE bytes, so
+    // the three words are in bounds; the tag tells a clock from other 24-byte userdata.
+    unsafe {
+        if ffi::lua_type(state, idx) != ffi::LUA_TUSERDATA || ffi::lua_rawlen(state, idx) != SIZE {
+            return None;
+        }
+        let block = ffi::lua_touserdata(state, idx) as *const u64;
+        let ticker = match block.read() {
+            TIMER_TAG => false,
+            TICKER_TAG => true,
+            _ => return None,
+        };
+        Some(Clock {
+            ticker,
+            chan: block.add(1).read(),
+            period: block.add(2).read(),
+        })
+    }
+}
+
+/// The clock inside `v`, if it is a timer or ticker object.
+pub fn read(lua: &Lua, v: &Value) -> Option<Clock> {
+    let Value::UserData(_) = v else {
+        return None;
+    };
+    // SAFETY: mlua's current state gets room for one value, `v` pushed on it (a userdata is
+    // moved from mlua's reference thread, no allocation) and popped again before returning.
+    unsafe {
+        lua.exec_raw_lua(|raw| {
+            let s = raw.state();
+            if ffi::lua_checkstack(s, 2) == 0 || raw.push_value(v).is_err() {
+                return None;
+            }
+            let c = read_at(s, -1);
+            ffi::lua_pop(s, 1);
+            c
+        })
+    }
+}
+
+/// The channel object of the clock `v` (its user value), if `v` is a timer or ticker.
+pub fn channel_of(lua: &Lua, v: &Value) -> Option<Value> {
+    read(lua, v)?;
+    // SAFETY: exec_raw's protected call has `v` (a clock, checked above) at index 1; its
+    // first user value is pushed and `v` removed, leaving the channel as the result.
+    unsafe {
+        lua.exec_raw::<Value>(v, |state| {
+            ffi::lua_getiuservalue(state, 1, 1);
+            ffi::lua_remove(state, 1);
+        })
+    }
+    .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lua_with_types() -> Lua {
+        let lua = Lua::new();
+        let tostring = lua.create_function(|_, ()| Ok("clock")).unwrap();
+        register(
+            &lua,
+            (lua.create_table().unwrap(), tostring.clone()),
+            (lua.create_table().unwrap(), tostring),
+        )
+        .unwrap();
+        lua
+    }
+
+    fn made(lua: &Lua, m: Made) -> Value {
+        new(lua, m).unwrap()
+    }
+
+    #[test]
+    fn a_pushed_clock_reads_back_with_its_channel_as_user_value() {
+        let lua = lua_with_types();
+        let c = Clock {
+            ticker: true,
+            chan: 0x1234_0000_0007,
+            period: 5_000,
+        };
+        let v = made(&lua, Made::Clock(c));
+        assert_eq!(read(&lua, &v), Some(c));
+        let ch = channel_of(&lua, &v).unwrap();
+        assert_eq!(super::super::chan::id_of(&lua, &ch), Some(c.chan));
+        let name: String = lua
+            .load("local t = ... return getmetatable(t) == false and type(t)")
+            .call(v)
+            .unwrap();
+        assert_eq!(name, "userdata");
+    }
+
+    #[test]
+    fn other_userdata_and_channels_are_no_clocks() {
+        let lua = lua_with_types();
+        let ch = made(&lua, Made::Chan(9));
+        assert_eq!(read(&lua, &ch), None);
+        let blob: Value = lua.load("return io and 1 or 2").eval().unwrap();
+        assert_eq!(read(&lua, &blob), None);
+        let other = Value::UserData(lua.create_any_userdata([0u64; 3]).unwrap());
+        assert_eq!(read(&lua, &other), None);
+        assert!(channel_of(&lua, &other).is_none());
+    }
+}

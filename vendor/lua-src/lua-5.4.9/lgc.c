@@ -74,11 +74,11 @@
 ** single steps, and its barriers are stock.
 */
 #if !defined(MOONHOST_BIGTABLE)
-#define MOONHOST_BIGTABLE	(1u << 16)
+#define MOONHOST_BIGTABLE	(1u << 13)
 #endif
 
 #if !defined(MOONHOST_CHUNK)
-#define MOONHOST_CHUNK	(1u << 15)
+#define MOONHOST_CHUNK	(1u << 12)
 #endif
 
 #define isbigtable(h)  \

@@ -350,13 +350,14 @@ fn caught_memory_errors_over_a_big_heap_are_bounded() {
 
 /// One giant table (issue 11): Lua's collector traversed a table in one go, so one table of
 /// millions of entries made a single collector step as long as its whole traversal, in
-/// whichever process's slice it fell (101 ms over the array, 356 ms over 2 million hash entries here). Each attack builds one table, waits
-/// once (the slices measured are those after it: growing a giant table rehashes it whole
-/// in one assignment, a cost of its own, see LUA_API.md "Collections"), then runs full
-/// collections (basic steps, bounded per slice), or writes into the table during the
-/// cycles (a write into a traversed table put it back for a whole re-traversal in the
-/// atomic phase). The vendored Lua traverses big tables in chunks and keeps a big table
-/// off the atomic phase's list (vendor/lua-src/MOONHOST.md).
+/// whichever process's slice it fell (stock Lua here: 101 ms over the array, 356 ms over
+/// 2 million hash entries). Each attack builds one table, waits once (the slices measured
+/// are those after it: growing a giant table rehashes it whole in one assignment, a cost of
+/// its own, see LUA_API.md "Collections"), then runs full collections (basic steps,
+/// bounded per slice), or writes into the table during the cycles (a write into a
+/// traversed table put it back for a whole re-traversal in the atomic phase). The vendored
+/// Lua traverses big tables in chunks and keeps a big table off the atomic phase's list
+/// (vendor/lua-src/MOONHOST.md).
 const GIANT_TABLES: &[(&str, &str, &str)] = &[
     (
         "giant_array_of_tables",

@@ -8,6 +8,8 @@
 //
 // cargo bench --bench embedbench              # 1,000 frames, 100,000 round trips
 // cargo bench --bench embedbench -- --quick   # 100 frames, 10,000 round trips (CI)
+// cargo bench --bench embedbench -- --mailbox N  # N round trips alone (for callgrind:
+//                                                # benches/instructions.sh `host_mailbox`)
 //
 // Prints one markdown table; exits 1 if a workload fails.
 
@@ -56,8 +58,17 @@ fn round_trips(n: usize) -> Result<f64, String> {
     for i in 0..n {
         rt.send_from(&host, &echo, "ping", Payload::Int(i as i64))
             .map_err(|e| e.to_string())?;
-        rt.run_for(BUDGET).map_err(|e| e.to_string())?;
-        match host.try_recv() {
+        // One frame normally carries the whole round trip; a slow machine (or callgrind)
+        // may need more.
+        let mut got = None;
+        for _ in 0..1_000 {
+            rt.run_for(BUDGET).map_err(|e| e.to_string())?;
+            got = host.try_recv();
+            if got.is_some() {
+                break;
+            }
+        }
+        match got {
             Some(Delivery::Message { payload, .. }) if payload == Payload::Int(i as i64) => {}
             other => return Err(format!("round trip {i}: got {other:?}")),
         }
@@ -70,7 +81,22 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--mailbox") {
+        let n = args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10_000);
+        match round_trips(n) {
+            Ok(ns) => println!("host-mailbox round trip: {ns:.0} ns ({n})"),
+            Err(e) => {
+                println!("host-mailbox round trip FAILED: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
     let (nf, nr) = if quick {
         (100, 10_000)
     } else {

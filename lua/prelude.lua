@@ -92,7 +92,7 @@ end
 ------------------------------------------------------------------------------------------
 -- channel
 
-local raw_recv, raw_send, raw_select, is_chan = raw.chan_recv, raw.chan_send, raw.chan_select, raw.is_chan
+local raw_recv, raw_send, raw_select = raw.chan_recv, raw.chan_send, raw.chan_select
 local CASE = { __name = "channel.case", __metatable = false }
 
 local Channel = {}
@@ -100,18 +100,8 @@ local Channel = {}
 Channel.receive = raw_recv
 Channel.send = raw_send
 function Channel.close(ch) return finish(raw.chan_close(ch)) end
-function Channel.case_receive(ch)
-  if not is_chan(ch) then
-    error("channel.case_receive: bad argument #1 (expected channel, got " .. type(ch) .. ")", 2)
-  end
-  return setmetatable({ ch, false }, CASE)
-end
-function Channel.case_send(ch, v)
-  if not is_chan(ch) then
-    error("channel.case_send: bad argument #1 (expected channel, got " .. type(ch) .. ")", 2)
-  end
-  return setmetatable({ ch, true, v }, CASE)
-end
+-- `{ch, false}` and `{ch, true, v}` under CASE, made by C functions (src/ffi/select.rs).
+Channel.case_receive, Channel.case_send = raw.cases_over(CASE)
 
 local function select_result(cases, i, v, ok)
   if i == 0 then return { default = true, ok = true } end
@@ -120,27 +110,30 @@ local function select_result(cases, i, v, ok)
   return { channel = c[1], value = v, ok = ok }
 end
 
+-- `channel.select` is a C function (src/ffi/select.rs) that runs receive-only selects over
+-- plain case lists itself and calls this for everything else (send cases, a case list with
+-- a metatable, bad arguments); RAISE and a message become an error at the script.
+local function select_slow(cases)
+  if type(cases) ~= "table" then
+    return RAISE, "channel.select: bad argument #1 (expected table, got " .. type(cases) .. ")"
+  end
+  local n, default = #cases, rawget(cases, "default") == true
+  if n == 0 and not default then
+    return RAISE, "channel.select: no cases (a select with nothing to wait on would block forever)"
+  end
+  local i, v, ok = raw_select(cases, n, default)
+  if i == BLOCK then
+    i, v, ok = co_yield(BLOCK)
+    if i == NO_YIELD then return RAISE, CANNOT_YIELD end
+  elseif i == RAISE or i == nil then
+    return RAISE, v
+  end
+  return select_result(cases, i, v, ok)
+end
+
 local channel = {
-  new = function(size) return collecting(raw.chan_new, size, raw.chan_new(size)) end,
-  select = function(cases)
-    if type(cases) ~= "table" then
-      error("channel.select: bad argument #1 (expected table, got " .. type(cases) .. ")", 2)
-    end
-    local n, default = #cases, rawget(cases, "default") == true
-    if n == 0 and not default then
-      error("channel.select: no cases (a select with nothing to wait on would block forever)", 2)
-    end
-    local i, v, ok = raw_select(cases, n, default)
-    if i == BLOCK then
-      i, v, ok = co_yield(BLOCK)
-      if i == NO_YIELD then error(CANNOT_YIELD, 2) end
-    elseif i == RAISE then
-      error(v, 2)
-    elseif i == nil then
-      error(v, 2)
-    end
-    return select_result(cases, i, v, ok)
-  end,
+  new = raw.hot_chan_new(function(size) return collecting(raw.chan_new, size, raw.chan_new(size)) end),
+  select = raw.select_over(select_slow),
 }
 
 ------------------------------------------------------------------------------------------

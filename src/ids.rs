@@ -4,7 +4,7 @@
 //! is `{host|number}`: the host's entry id and a number never reused within a run.
 
 use slotmap::new_key_type;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 new_key_type! {
@@ -49,7 +49,17 @@ impl Hasher for NumHasher {
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
+
+    /// Addresses: the low 4 bits (allocation alignment, always zero) are shifted out so the
+    /// product's low bits, which pick the bucket, differ between neighbouring blocks.
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64((n as u64) >> 4);
+    }
 }
+
+/// A set of addresses the runtime itself allocated (coroutines of tasks), hashed as
+/// [`NumMap`]'s keys are.
+pub type AddrSet = HashSet<usize, BuildHasherDefault<NumHasher>>;
 
 /// A map keyed by PID number.
 pub type NumMap<V> = HashMap<u64, V, BuildHasherDefault<NumHasher>>;
@@ -114,6 +124,22 @@ mod tests {
             assert_eq!(parse_pid(s.as_bytes()), Some((&b"h"[..], n)));
         }
         assert_eq!(parse_pid(s.as_bytes()), Some((&b"app:processes"[..], 42)));
+    }
+
+    #[test]
+    fn neighbouring_addresses_fall_in_distinct_buckets() {
+        use std::hash::BuildHasher;
+        let build = BuildHasherDefault::<NumHasher>::default();
+        // Blocks 16 bytes apart, as the allocator hands out coroutines: the low 10 bits of
+        // their hashes (the bucket of a 1024-slot table) must all differ.
+        let base = 0x7f00_1234_5670usize;
+        let buckets: std::collections::HashSet<u64> = (0..1024)
+            .map(|i| build.hash_one(base + 16 * i) & 1023)
+            .collect();
+        assert_eq!(buckets.len(), 1024);
+        let mut set = AddrSet::default();
+        assert!(set.insert(base) && set.insert(base + 8) && !set.insert(base));
+        assert!(set.remove(&(base + 8)) && set.contains(&base) && !set.contains(&(base + 8)));
     }
 
     #[test]

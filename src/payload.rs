@@ -77,6 +77,19 @@ impl fmt::Display for CopyError {
 #[derive(Debug, Clone)]
 pub struct PayloadBox(pub Payload);
 
+/// The kind key of payload objects (`ffi::boxed`); the Lua bindings install its methods.
+pub static PAYLOAD_KIND: u8 = 0;
+
+impl PayloadBox {
+    /// The payload object holding this value (`msg:payload()`).
+    ///
+    /// # Errors
+    /// Lua allocation failures.
+    pub fn into_lua(self, lua: &mlua::Lua) -> mlua::Result<Value> {
+        crate::ffi::boxed::new(lua, &PAYLOAD_KIND, Box::new(self))
+    }
+}
+
 impl Payload {
     /// Copies a Lua value.
     ///

@@ -162,9 +162,9 @@ return { main = main, child = child }
 fn payload_object_inside_a_table_gets_fresh_ids() {
     let lua = Lua::new();
     let inner: Value = lua.load("return {x = {}}").eval().expect("valid");
-    let boxed = lua
-        .create_userdata(PayloadBox(Payload::copy(&inner).expect("copies")))
-        .expect("userdata");
+    let boxed = PayloadBox(Payload::copy(&inner).expect("copies"))
+        .into_lua(&lua)
+        .expect("payload object");
     let outer = lua.create_table().expect("table");
     outer.raw_set(1, boxed).expect("set");
     let p = Payload::copy(&Value::Table(outer)).expect("copies");
@@ -191,7 +191,7 @@ fn payload_object_counts_against_payload_limits() {
     // Size: a 1000-byte string inside a payload object, in a table, under a 100-byte limit.
     let big = Payload::Str(vec![b'x'; 1000].into_boxed_slice());
     let t = lua.create_table().expect("table");
-    t.raw_set(1, lua.create_userdata(PayloadBox(big)).expect("userdata"))
+    t.raw_set(1, PayloadBox(big).into_lua(&lua).expect("payload object"))
         .expect("set");
     assert_eq!(
         Payload::copy_limited([&Value::Table(t)], MAX_DEPTH, 100).err(),
@@ -202,9 +202,9 @@ fn payload_object_counts_against_payload_limits() {
         .load("local t = {} local c = t for i = 1, 39 do c.x = {} c = c.x end return t")
         .eval()
         .expect("valid");
-    let wrapped = lua
-        .create_userdata(PayloadBox(Payload::copy(&deep).expect("40 levels copy")))
-        .expect("userdata");
+    let wrapped = PayloadBox(Payload::copy(&deep).expect("40 levels copy"))
+        .into_lua(&lua)
+        .expect("payload object");
     let outer: moonhost::mlua::Function = lua
         .load("return function(w) local t = {} local c = t for i = 1, 39 do c.x = {} c = c.x end c.x = w return t end")
         .eval()

@@ -156,9 +156,9 @@ impl Builder<'_> {
         let Some(stands_for) = rebuild(self.lua, &p) else {
             return Value::Nil;
         };
-        let ud = self.lua.create_userdata(PayloadBox(p)).expect("userdata");
-        self.boxes.insert(ud.to_pointer() as usize, stands_for);
-        Value::UserData(ud)
+        let v = PayloadBox(p).into_lua(self.lua).expect("payload object");
+        self.boxes.insert(v.to_pointer() as usize, stands_for);
+        v
     }
 }
 

@@ -41,12 +41,14 @@ pub use processes::Parent;
 pub use quota::{MAX_NAME_BYTES, MAX_REASON_BYTES, Quota};
 pub use records::{Chan, Fire, Host, Listener, Process, Resume, Task, TimerTask, Wait, Waiter};
 pub use run::{Next, Stopped, Turn};
-pub use select::SelectResult;
+pub use select::{RecvSelect, SelectResult};
 
 use crate::clock::Clock;
 use crate::entry::Entries;
 use crate::error::ResolveError;
-use crate::ids::{ChanId, NumMap, PidRef, ProcId, TaskId, TimerId, WaitId, format_pid, parse_pid};
+use crate::ids::{
+    AddrSet, ChanId, NumMap, PidRef, ProcId, TaskId, TimerId, WaitId, format_pid, parse_pid,
+};
 use crate::limits::Limits;
 use crate::message::{Exit, Message};
 use crate::registry::Registry;
@@ -56,7 +58,7 @@ use crate::trace::Tracer;
 use mlua::Thread;
 use slotmap::SlotMap;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
 
 /// How the root process ended.
@@ -118,7 +120,7 @@ pub struct Core {
     root_exit: Option<RootExit>,
     /// Coroutines that are tasks (by `lua_State` address): scripts may not resume or close
     /// them.
-    task_threads: HashSet<usize>,
+    task_threads: AddrSet,
     memory_ceiling: usize,
     /// Bytes of the messages waiting in every mailbox (see `quota.rs`).
     mailbox_total: usize,
@@ -217,7 +219,7 @@ impl Core {
             thread_pool: Vec::new(),
             root: None,
             root_exit: None,
-            task_threads: HashSet::new(),
+            task_threads: AddrSet::default(),
             memory_ceiling: cfg.memory_ceiling,
             mailbox_total: 0,
             buffered_total: 0,

@@ -2,7 +2,7 @@
 
 use super::chans::SendResult;
 use super::{Core, Waiter};
-use crate::ids::TaskId;
+use crate::ids::{ChanId, TaskId};
 use crate::request::{Case, Done, Outcome};
 use smallvec::SmallVec;
 
@@ -17,7 +17,38 @@ pub enum SelectResult {
     WouldBlock(SmallVec<[Case; 4]>),
 }
 
+/// What a non-blocking receive-only select found.
+#[derive(Debug)]
+pub enum RecvSelect {
+    /// Case `.0` (from 0) completed.
+    Done(u32, Done),
+    /// Nothing is ready.
+    Idle,
+    /// A case's channel is gone.
+    Gone,
+}
+
 impl Core {
+    /// Receives from the first ready channel of `chans` in order without blocking, when
+    /// every one exists (as [`Core::try_select`] with receive cases, without a case list).
+    pub fn try_select_recv(&mut self, chans: impl IntoIterator<Item = ChanId>) -> RecvSelect {
+        let mut ready = None;
+        for (i, chan) in chans.into_iter().enumerate() {
+            match self.chans.get(chan) {
+                None => return RecvSelect::Gone,
+                Some(c) if ready.is_none() && c.q.can_recv() => ready = Some((i as u32, chan)),
+                Some(_) => {}
+            }
+        }
+        match ready {
+            Some((i, chan)) => {
+                let done = self.try_recv(chan).expect("can_recv said ready");
+                RecvSelect::Done(i, done)
+            }
+            None => RecvSelect::Idle,
+        }
+    }
+
     /// Runs the first ready case of `cases` in order without blocking.
     pub fn try_select(&mut self, mut cases: SmallVec<[Case; 4]>) -> SelectResult {
         for i in 0..cases.len() {

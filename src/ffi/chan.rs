@@ -93,10 +93,11 @@ pub(super) unsafe fn id_at(state: *mut ffi::lua_State, idx: c_int) -> Option<u64
     // SAFETY: the block is read only when it is a full userdata of exactly SIZE bytes, so
     // both words are in bounds; the tag tells a channel object from other 16-byte userdata.
     unsafe {
-        if ffi::lua_type(state, idx) != ffi::LUA_TUSERDATA || ffi::lua_rawlen(state, idx) != SIZE {
+        // lua_touserdata is null for anything but userdata; a light userdata has length 0.
+        let block = ffi::lua_touserdata(state, idx) as *const u64;
+        if block.is_null() || ffi::lua_rawlen(state, idx) != SIZE {
             return None;
         }
-        let block = ffi::lua_touserdata(state, idx) as *const u64;
         (block.read() == TAG).then(|| block.add(1).read())
     }
 }

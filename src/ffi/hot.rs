@@ -58,6 +58,8 @@ pub enum Arg<'a> {
     Chan(u64),
     /// A timer or ticker object.
     Clock(super::timerobj::Clock),
+    /// A boxed Rust value (`ffi::boxed`), such as a message object.
+    Boxed(super::boxed::Boxed<'a>),
     /// A table, function, other userdata or thread: the fast binding leaves it to the slow
     /// one.
     Other,
@@ -91,42 +93,6 @@ impl<'a> Call<'a> {
         &self.args[(i - 1).min(self.n)..self.n]
     }
 
-    /// The channels of the `n` cases in the table argument `i` (1-based), when every one is
-    /// a receive case (`{channel, false}`) on a channel object; `None` otherwise (the slow
-    /// binding reports what is wrong, or handles send cases).
-    pub fn receive_cases(&self, i: usize, n: usize) -> Option<smallvec::SmallVec<[u64; 10]>> {
-        if !(1..=self.n).contains(&i) {
-            return None;
-        }
-        let idx = i as c_int;
-        let mut out = smallvec::SmallVec::new();
-        // SAFETY: `idx` is an argument of the running C function, which has LUA_MINSTACK
-        // free slots; lua_rawgeti neither calls metamethods nor allocates, and every value
-        // pushed here is popped before returning.
-        unsafe {
-            let l = self.state;
-            if ffi::lua_type(l, idx) != ffi::LUA_TTABLE {
-                return None;
-            }
-            for k in 1..=n as ffi::lua_Integer {
-                if ffi::lua_rawgeti(l, idx, k) != ffi::LUA_TTABLE {
-                    ffi::lua_pop(l, 1);
-                    return None;
-                }
-                ffi::lua_rawgeti(l, -1, 1);
-                let chan = super::chan::id_at(l, -1);
-                ffi::lua_rawgeti(l, -2, 2);
-                let send = ffi::lua_toboolean(l, -1) != 0;
-                ffi::lua_pop(l, 3);
-                match chan {
-                    Some(c) if !send => out.push(c),
-                    _ => return None,
-                }
-            }
-        }
-        Some(out)
-    }
-
     /// The calling coroutine, whose frame holds the arguments.
     pub(super) fn state(&self) -> *mut ffi::lua_State {
         self.state
@@ -145,12 +111,16 @@ pub enum Out {
     One(Value),
     /// Return two values.
     Two(Value, Value),
-    /// Return three values.
-    Three(Value, Value, Value),
+    /// Return one string, pushed by the C function (no mlua handle made for it).
+    Str(String),
     /// Return a new object (built on the Lua stack, no mlua handle).
     Made(super::timerobj::Made),
     /// Return the first user value of argument 1 (a timer's or ticker's channel).
     UserValue,
+    /// Return a string.
+    Text(String),
+    /// Return a new boxed value of the kind (`ffi::boxed`), built on the Lua stack.
+    Boxed(super::boxed::Kind, Box<dyn std::any::Any>),
     /// Return `nil` and the message.
     Fail(String),
     /// Raise the message at the caller (with its position, as `error(msg, 2)` would).
@@ -253,7 +223,10 @@ unsafe fn read_arg<'a>(l: *mut ffi::lua_State, idx: c_int) -> Arg<'a> {
             }
             ffi::LUA_TUSERDATA => match super::chan::id_at(l, idx) {
                 Some(c) => Arg::Chan(c),
-                None => super::timerobj::read_at(l, idx).map_or(Arg::Other, Arg::Clock),
+                None => match super::timerobj::read_at(l, idx) {
+                    Some(c) => Arg::Clock(c),
+                    None => super::boxed::read_at(l, idx).map_or(Arg::Other, Arg::Boxed),
+                },
             },
             _ => Arg::Other,
         }
@@ -265,7 +238,7 @@ unsafe fn read_arg<'a>(l: *mut ffi::lua_State, idx: c_int) -> Arg<'a> {
 /// # Safety
 /// `l` is the running coroutine inside `trampoline`.
 unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
-    // SAFETY: a C function has LUA_MINSTACK free slots; pushing three values fits. The values
+    // SAFETY: a C function has LUA_MINSTACK free slots; pushing two values fits. The values
     // are dropped before returning; `raise` and `block` own nothing of this frame.
     unsafe {
         match out {
@@ -278,11 +251,10 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
                 push(l, lua, b);
                 2
             }
-            Out::Three(a, b, c) => {
-                push(l, lua, a);
-                push(l, lua, b);
-                push(l, lua, c);
-                3
+            Out::Str(text) => {
+                stash(text);
+                push_stashed(l);
+                1
             }
             Out::Made(m) => {
                 super::timerobj::push(l, m);
@@ -290,6 +262,15 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
             }
             Out::UserValue => {
                 ffi::lua_getiuservalue(l, 1, 1);
+                1
+            }
+            Out::Boxed(kind, value) => {
+                super::boxed::push(l, kind, value);
+                1
+            }
+            Out::Text(t) => {
+                stash(t);
+                push_stashed(l);
                 1
             }
             Out::Fail(msg) => {
@@ -312,7 +293,7 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
 ///
 /// # Safety
 /// `l` is a running coroutine of the Lua `v` belongs to, with a free stack slot.
-unsafe fn push(l: *mut ffi::lua_State, lua: &Lua, v: Value) {
+pub(super) unsafe fn push(l: *mut ffi::lua_State, lua: &Lua, v: Value) {
     // SAFETY: scalars are pushed directly. Other values go through mlua's own push onto its
     // current state (which has room after lua_checkstack) and lua_xmove to `l`: both states
     // belong to the same Lua, and neither call allocates or raises.
@@ -344,6 +325,16 @@ unsafe fn push(l: *mut ffi::lua_State, lua: &Lua, v: Value) {
 
 fn stash(msg: String) {
     MESSAGE.with(|m| *m.borrow_mut() = msg);
+}
+
+/// Raises `msg` at the caller's position (it waits in the thread-local buffer, not here).
+///
+/// # Safety
+/// `l` is the running coroutine inside a C function, with a free slot.
+pub(super) unsafe fn raise_message(l: *mut ffi::lua_State, msg: String) -> c_int {
+    stash(msg);
+    // SAFETY: as the caller promises.
+    unsafe { raise_stashed(l) }
 }
 
 /// Pushes the stashed message.
@@ -424,7 +415,7 @@ unsafe extern "C-unwind" fn after_block(
 ///
 /// # Safety
 /// `l` is the running coroutine inside `trampoline`, with `n` arguments.
-unsafe fn call_slow(l: *mut ffi::lua_State, n: c_int) -> c_int {
+pub(super) unsafe fn call_slow(l: *mut ffi::lua_State, n: c_int) -> c_int {
     // SAFETY: upvalue 1 is the slow binding; lua_callk may raise, and nothing in this frame
     // needs dropping. The call has a continuation so the binding sees the coroutine as
     // yieldable where its caller is (a plain lua_call would make it a non-yieldable call);

@@ -3,6 +3,7 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod boxed;
 pub mod build;
 pub mod chan;
 pub mod event;
@@ -12,6 +13,7 @@ pub mod pattern;
 mod pcall;
 pub mod protect;
 pub mod resume;
+pub mod select;
 pub mod signal;
 pub mod timerobj;
 pub mod traceback;

@@ -109,7 +109,7 @@ pub fn args<S: Sink>(
             Arg::Int(n) => Leaf::Int(n),
             Arg::Num(n) => Leaf::Num(n),
             Arg::Str(s) => Leaf::Str(s),
-            Arg::Absent | Arg::Chan(_) | Arg::Clock(_) | Arg::Other => {
+            Arg::Absent | Arg::Chan(_) | Arg::Clock(_) | Arg::Boxed(_) | Arg::Other => {
                 // SAFETY: `l` is the coroutine running the hot call, and `i` one of its
                 // arguments (1..=count), so a valid absolute index of its frame.
                 out(unsafe { walk(lua, l, i as c_int, 0, sink)? });

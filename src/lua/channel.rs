@@ -14,6 +14,7 @@ use crate::ids::ChanId;
 use crate::message::{ChanKind, Item};
 use crate::request::{Case, Outcome, Request};
 use mlua::{AnyUserData, Lua, MultiValue, Table, Value};
+use slotmap::Key;
 use smallvec::SmallVec;
 
 /// Adds the raw channel functions to the prelude's `raw` table.
@@ -29,13 +30,27 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
         hot(super::hot::recv, lua.create_function(chan_recv)?)?,
     )?;
     raw.set("chan_close", lua.create_function(chan_close)?)?;
+    raw.set("chan_select", lua.create_function(chan_select)?)?;
+    // The prelude hands over its slow `channel.select` and gets the C one back.
     raw.set(
-        "chan_select",
-        hot(super::hot::select, lua.create_function(chan_select)?)?,
+        "select_over",
+        lua.create_function(|lua, slow: mlua::Function| {
+            crate::ffi::select::function(lua, super::hot::select, slow)
+        })?,
+    )?;
+    // The prelude hands over the cases' metatable and gets the C case constructors back.
+    raw.set(
+        "cases_over",
+        lua.create_function(|lua, mt: Table| {
+            let receive = crate::ffi::select::case_function(lua, mt.clone(), false)?;
+            Ok((receive, crate::ffi::select::case_function(lua, mt, true)?))
+        })?,
     )?;
     raw.set(
-        "is_chan",
-        lua.create_function(|lua, v: Value| Ok(chan_id(lua, &v).is_some()))?,
+        "hot_chan_new",
+        lua.create_function(|lua, slow: mlua::Function| {
+            crate::ffi::hot::function(lua, fast_new, slow)
+        })?,
     )?;
     Ok(())
 }
@@ -65,6 +80,31 @@ fn chan_new(lua: &Lua, args: MultiValue) -> Ret {
     }
     let obj = new_object(lua, ChanKind::User, cap)?;
     ret(lua, obj)
+}
+
+/// The fast half of `channel.new([size])`: a numeric or absent size under the quota, the
+/// object built on the Lua stack; anything else (errors, the quota's collect-and-retry) is
+/// the Lua binding's.
+fn fast_new(lua: &Lua, call: &crate::ffi::hot::Call<'_>) -> crate::ffi::hot::Out {
+    use crate::ffi::hot::{Arg, Out};
+    let cap = match call.arg(1) {
+        Arg::Absent | Arg::Nil => 0,
+        Arg::Int(i) => i.max(0) as usize,
+        Arg::Num(n) if n.is_finite() => n.max(0.0) as usize,
+        Arg::Num(_) => 0,
+        _ => return Out::Slow,
+    };
+    let Ok(Some(mut c)) = lua.try_app_data_mut::<crate::core::Core>() else {
+        return Out::Slow;
+    };
+    let owner = c.current_proc();
+    if let Some(p) = owner
+        && c.channel_room(p).is_err()
+    {
+        return Out::Slow;
+    }
+    let id = c.new_chan(owner.unwrap_or_default(), ChanKind::User, cap);
+    Out::Made(crate::ffi::timerobj::Made::Chan(id.data().as_ffi()))
 }
 
 fn checked_chan(lua: &Lua, func: &str, v: &Value) -> Result<ChanId, Ret> {

@@ -6,13 +6,13 @@
 use super::args::record_block;
 use super::object::{chan_from_bits, plain_values};
 use super::process::{Mode, deliver_to, spawn_child};
-use crate::core::{Core, SelectResult, SendResult};
+use crate::core::{Core, RecvSelect, SendResult};
 use crate::ffi::hot::{Arg, Call, Out};
+use crate::ffi::select::{Picked, Select};
 use crate::message::Item;
 use crate::payload::Payload;
-use crate::request::{Case, Request};
+use crate::request::Request;
 use mlua::{Lua, Value};
-use smallvec::SmallVec;
 
 /// `process.send(dest, topic, ...)` with a string destination: the payloads are copied
 /// straight off the Lua stack.
@@ -125,48 +125,33 @@ pub fn spawn<const MODE: i64>(lua: &Lua, call: &Call<'_>) -> Out {
     };
     let mode = Mode::of(MODE);
     match spawn_child(lua, entry, host, args, mode, None) {
-        Ok(Ok(pid)) => match lua.create_string(pid) {
-            Ok(s) => Out::One(Value::String(s)),
-            Err(e) => Out::Raise(e.to_string()),
-        },
+        Ok(Ok(pid)) => Out::Str(pid),
         Ok(Err(e)) => Out::Fail(e.to_string()),
         Err(e) => Out::Raise(e.to_string()),
     }
 }
 
-/// `chan_select(cases, n, default)` when every case receives: `index, value, ok` (index 0
-/// for the default), or the request recorded and BLOCK.
-pub fn select(lua: &Lua, call: &Call<'_>) -> Out {
-    let (Arg::Int(n), Arg::Bool(default)) = (call.arg(2), call.arg(3)) else {
-        return Out::Slow;
-    };
-    let Some(ids) = usize::try_from(n)
-        .ok()
-        .and_then(|n| call.receive_cases(1, n))
-    else {
-        return Out::Slow;
-    };
+/// `channel.select` when every case receives (`ffi::select` read the list): the first
+/// ready case, the default, or the request recorded and BLOCK.
+pub fn select(lua: &Lua, sel: &Select<'_>) -> Picked {
     let Ok(Some(mut c)) = lua.try_app_data_mut::<Core>() else {
-        return Out::Slow;
+        return Picked::Slow;
     };
-    let cases: SmallVec<[Case; 4]> = ids.iter().map(|b| (chan_from_bits(*b), None)).collect();
-    if cases.iter().any(|(id, _)| c.chan_kind(*id).is_none()) {
-        return Out::Slow;
-    }
-    match c.try_select(cases) {
-        SelectResult::Done(o) => {
-            let index = o.case.map_or(0, |i| i64::from(i) + 1);
-            match plain_values(lua, &mut c, o.done) {
-                Ok((v, ok)) => Out::Three(Value::Integer(index), v, ok.unwrap_or(Value::Nil)),
-                Err(e) => Out::Raise(e.to_string()),
+    let chans = sel.chans.iter().map(|b| chan_from_bits(*b));
+    match c.try_select_recv(chans.clone()) {
+        RecvSelect::Done(i, done) => match plain_values(lua, &mut c, done) {
+            Ok((v, ok)) => Picked::Case(i, v, !matches!(ok, Some(Value::Boolean(false)))),
+            Err(e) => Picked::Raise(e.to_string()),
+        },
+        // The slow binding fails with the right message.
+        RecvSelect::Gone => Picked::Slow,
+        RecvSelect::Idle if sel.default => Picked::Default,
+        RecvSelect::Idle => {
+            let req = Request::Select(chans.map(|ch| (ch, None)).collect());
+            match record_block(&mut c, "channel.select", sel.can_yield, req) {
+                Ok(()) => Picked::Block,
+                Err(msg) => Picked::Raise(msg),
             }
-        }
-        SelectResult::SendClosed(_) => Out::Slow,
-        SelectResult::WouldBlock(_) if default => {
-            Out::Three(Value::Integer(0), Value::Nil, Value::Boolean(true))
-        }
-        SelectResult::WouldBlock(cases) => {
-            block_on(&mut c, call, "channel.select", Request::Select(cases))
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod errors;
 mod hot;
 pub mod introspect;
 mod misc;
+mod msgobj;
 pub mod object;
 pub mod process;
 pub mod security;
@@ -95,6 +96,7 @@ pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
         .get::<Function>("install_supervisor")?
         .call::<()>(sup)?;
     object::register_channel(lua, exports.get("chan_methods")?)?;
+    msgobj::register(lua)?;
     calendar::register(lua, exports.get("time_methods")?)?;
     timers::register(
         lua,

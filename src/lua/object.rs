@@ -6,10 +6,10 @@ use super::time::TimeObj;
 use crate::core::Core;
 use crate::ffi;
 use crate::ids::ChanId;
-use crate::message::{ChanKind, Event, EventKind, Exit, Item, Message};
-use crate::payload::{Payload, PayloadBox};
+use crate::message::{ChanKind, Event, EventKind, Exit, Item};
+use crate::payload::Payload;
 use crate::request::{Done, Outcome};
-use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataMethods, Value};
+use mlua::{AnyUserData, Lua, MultiValue, Table, Value};
 use slotmap::{Key, KeyData};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -54,48 +54,6 @@ pub fn chan_object(lua: &Lua, id: ChanId) -> mlua::Result<AnyUserData> {
     ffi::chan::new_object(lua, id.data().as_ffi())
 }
 
-/// A message object delivered by the inbox or a message-mode `listen` channel.
-#[derive(Debug)]
-pub struct MsgObj {
-    /// The message.
-    pub msg: Box<Message>,
-    /// Sender PID string, `""` if none.
-    pub from: String,
-}
-
-impl UserData for MsgObj {
-    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("topic", |_, this, ()| Ok(this.msg.topic.to_string()));
-        m.add_method("from", |_, this, ()| Ok(this.from.clone()));
-        m.add_method("payload", |lua, this, ()| {
-            match this.msg.payloads.as_slice() {
-                [] => Ok(Value::Nil),
-                [one] => Ok(Value::UserData(
-                    lua.create_userdata(PayloadBox(one.clone()))?,
-                )),
-                many => {
-                    let t = lua.create_table_with_capacity(many.len(), 0)?;
-                    for i in 0..many.len() {
-                        let alone = Payload::standalone(many, i);
-                        t.raw_set(i + 1, lua.create_userdata(PayloadBox(alone))?)?;
-                    }
-                    Ok(Value::Table(t))
-                }
-            }
-        });
-        m.add_meta_method("__tostring", |_, this, ()| {
-            Ok(format!("message: {}", this.msg.topic))
-        });
-    }
-}
-
-impl UserData for PayloadBox {
-    fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("data", |lua, this, ()| this.0.to_lua(lua));
-        m.add_meta_method("__tostring", |_, _, ()| Ok("payload"));
-    }
-}
-
 /// The Lua value a receiver of `kind` sees for `item`.
 pub fn item_value(lua: &Lua, core: &mut Core, item: Item, kind: ChanKind) -> mlua::Result<Value> {
     match item {
@@ -109,9 +67,7 @@ pub fn item_value(lua: &Lua, core: &mut Core, item: Item, kind: ChanKind) -> mlu
             }
             _ => {
                 let from = m.from.map(|p| core.pid_string(p)).unwrap_or_default();
-                Ok(Value::UserData(
-                    lua.create_userdata(MsgObj { msg: m, from })?,
-                ))
+                super::msgobj::new(lua, super::msgobj::MsgObj { msg: m, from })
             }
         },
         Item::Event(e) => event_table(lua, core, &e),

@@ -173,8 +173,11 @@ impl Sink for Copier {
             // copies (copies would double with every level of wrapping).
             return Ok(Payload::Ref(id));
         }
-        if let Ok(b) = ud.borrow::<PayloadBox>() {
-            return self.payload_box(&b, ptr, depth);
+        let lua = ud.weak_lua().upgrade();
+        if let Some(r) =
+            crate::ffi::boxed::with(&lua, v, |b: &PayloadBox| self.payload_box(b, ptr, depth))
+        {
+            return r;
         }
         if crate::ffi::chan::is_channel(v) {
             return Err(CopyError::Unsupported("channel"));
@@ -238,7 +241,7 @@ pub(super) fn leaves(
                 bytes = bytes.saturating_add(s.len());
                 Payload::Str(s.into())
             }
-            Arg::Absent | Arg::Chan(_) | Arg::Clock(_) | Arg::Other => return None,
+            Arg::Absent | Arg::Chan(_) | Arg::Clock(_) | Arg::Boxed(_) | Arg::Other => return None,
         });
     }
     if bytes > max_bytes {

@@ -73,6 +73,24 @@ function M.select_raises_and_loses_no_message()
   end
 end
 
+function M.receive_only_select_raises_and_loses_no_value()
+  -- the select that runs in C (src/ffi/select.rs), nine cases as a long select has
+  for _, ctx in ipairs(contexts.names) do
+    local chans, cases = {}, {}
+    for k = 1, 9 do
+      chans[k] = channel.new(1)
+      cases[k] = chans[k]:case_receive()
+    end
+    refused(ctx, contexts.run(ctx, function() return channel.select(cases) end))
+    for k = 1, 9 do
+      assert.eq(chans[k]:send(k), true)
+      local got, v = ready(chans[k])
+      assert.truthy(got, ctx .. ": a later value must stay receivable on case " .. k)
+      assert.eq(v, k)
+    end
+  end
+end
+
 function M.sleep_raises_and_arms_no_timer()
   local inbox = process.inbox()
   local me = process.pid()

@@ -17,6 +17,21 @@ local function try_receive(ch)
   return true, r.value, r.ok
 end
 
+-- Float, nil and NaN sizes, whichever path makes the channel: a float is cut to an
+-- integer, nil and NaN give an unbuffered channel.
+function M.new_sizes_of_every_number_form()
+  local two = channel.new(2.9)
+  assert.truthy(try_send(two, 1))
+  assert.truthy(try_send(two, 2))
+  assert.falsy(try_send(two, 3), "third send into a buffer of 2.9")
+  for _, ch in ipairs { channel.new(nil), channel.new(0 / 0), channel.new(-0.5) } do
+    assert.falsy(try_send(ch, 1), "unbuffered send without receiver")
+  end
+  assert.eq(type(channel.new(1)), "userdata")
+  assert.truthy(tostring(channel.new()):match("^channel: "))
+  return true
+end
+
 function M.new_sizes()
   -- size 0 / no size: unbuffered, a send with no receiver cannot proceed
   for _, ch in ipairs { channel.new(), channel.new(0), channel.new(-5), channel.new(-1) } do

@@ -25,6 +25,10 @@ function M.cancel_puts_a_cancel_event_with_sender_pid_and_reason_on_the_target_e
   assert.eq(ev.kind, process.event.CANCEL)
   assert.eq(ev.from, process.pid())
   assert.eq(ev.reason, "shutting down")
+  local ks = {}
+  for k in pairs(ev) do ks[#ks + 1] = k end
+  table.sort(ks)
+  assert.eq(table.concat(ks, ","), "at,from,kind,reason")
   assert.eq(math.type(ev.at), "integer")
   assert.truthy(ev.at >= before and ev.at <= time.now():unix(), "at out of range")
   return true

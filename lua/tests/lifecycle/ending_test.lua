@@ -116,6 +116,32 @@ function M.exit_event_has_kind_from_result_error_and_at()
   return true
 end
 
+-- the keys of t, sorted
+local function keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = tostring(k) end
+  table.sort(ks)
+  return table.concat(ks, ",")
+end
+
+function M.exit_events_hold_exactly_their_fields()
+  local ev, pid = ending("value", "v")
+  assert.eq(keys(ev), "at,from,kind,result")
+  assert.eq(keys(ev.result), "value")
+  assert.eq(getmetatable(ev), nil)
+  assert.truthy(rawequal(ev.kind, process.event.EXIT) and ev.from == pid)
+  ev = ending("value_and_string", "ignored value")
+  assert.eq(keys(ev), "at,error,from,kind,result")
+  assert.eq(keys(ev.result), "error")
+  assert.eq(ev.result.error, "went wrong")
+  -- a nil value leaves the result without keys, and the events are fresh tables
+  local a, b = ending("nothing"), ending("nothing")
+  assert.eq(keys(a.result), "")
+  assert.falsy(rawequal(a, b) or rawequal(a.result, b.result), "events must not be shared")
+  assert.eq(tostring(a.result), "nil")
+  return true
+end
+
 function M.exit_event_at_is_the_unix_second_of_the_exit()
   local before = time.now():unix()
   spawn_monitored("returner", "value", 1)

@@ -558,4 +558,65 @@ function T.reused_messages_carry_only_their_own_topic_and_payloads()
   return true
 end
 
+-- ----- message and payload objects ---------------------------------------------------------
+
+-- Message and payload objects are opaque: no metatable to reach, named by tostring and in
+-- error messages, and their methods read only their own kind of object.
+function T.message_objects_are_opaque_and_name_themselves()
+  self_send("obj", 7)
+  local m = process.inbox():receive()
+  assert.eq(type(m), "userdata")
+  assert.eq(getmetatable(m), false)
+  assert.eq(tostring(m), "message: obj")
+  local p = m:payload()
+  assert.eq(type(p), "userdata")
+  assert.eq(getmetatable(p), false)
+  assert.eq(tostring(p), "payload")
+  assert.eq(p:data(), 7)
+  assert.eq(p:data(), 7, "data() can be read again")
+  local ok, err = pcall(function() m.x = 1 end)
+  assert.eq(ok, false)
+  assert.truthy(err:find("attempt to index a message value", 1, true), err)
+  return true
+end
+
+function T.message_methods_refuse_other_objects()
+  self_send("obj", 1)
+  local m = process.inbox():receive()
+  local p = m:payload()
+  local cases = {
+    { m.topic, {}, "Message:topic: bad argument #1 (expected message, got table)" },
+    { m.from, p, "Message:from: bad argument #1 (expected message, got userdata)" },
+    { m.payload, nil, "Message:payload: bad argument #1 (expected message, got nil)" },
+    { p.data, m, "Payload:data: bad argument #1 (expected payload, got userdata)" },
+    { m.topic, time.timer("1h"), "Message:topic: bad argument #1 (expected message, got userdata)" },
+  }
+  for _, c in ipairs(cases) do
+    local ok, err = pcall(c[1], c[2])
+    assert.eq(ok, false)
+    assert.eq(err, c[3])
+  end
+  return true
+end
+
+-- Each payload of a message is its own object; forwarding one sends its value.
+function T.payload_objects_of_many_values_forward_alone()
+  self_send("many", "a", { k = "v" }, 3)
+  local m = process.inbox():receive()
+  local ps = m:payload()
+  assert.eq(type(ps), "table")
+  assert.eq(#ps, 3)
+  assert.eq(ps[1]:data(), "a")
+  assert.eq(ps[2]:data().k, "v")
+  assert.eq(ps[3]:data(), 3)
+  self_send("fwd", ps[2], m:payload()[2])
+  local f = process.inbox():receive()
+  local both = f:payload()
+  assert.eq(both[1]:data().k, "v")
+  assert.eq(both[2]:data().k, "v")
+  assert.eq(f:from(), process.pid())
+  assert.eq(f:topic(), "fwd")
+  return true
+end
+
 return T

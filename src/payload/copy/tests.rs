@@ -286,9 +286,7 @@ fn hand_made_payloads_rebuild_or_fail_without_panicking() {
     };
     assert_eq!(t.raw_len(), 0);
     // A payload object's value rebuilds through the same path.
-    let boxed = lua
-        .create_userdata(PayloadBox(Payload::from("inner")))
-        .expect("userdata");
+    let boxed = payload_object(&lua, "inner");
     let outer = lua.create_table().expect("table");
     outer.raw_set("p", boxed).expect("set");
     let p = Payload::copy(&Value::Table(outer)).expect("copies");
@@ -338,9 +336,7 @@ fn copying_payload_objects_leaves_the_collector_pace_alone() {
     // The collection above took w[1]; put a fresh one in after it.
     weak.raw_set(1, lua.create_table().expect("table"))
         .expect("set");
-    let obj = lua
-        .create_userdata(PayloadBox(Payload::from("inner")))
-        .expect("userdata");
+    let obj = payload_object(&lua, "inner");
     // Inside a table, so the walk meets it on the Lua stack.
     let holder = lua.create_table().expect("table");
     holder.raw_set(1, obj).expect("set");
@@ -356,4 +352,11 @@ fn copying_payload_objects_leaves_the_collector_pace_alone() {
         weak.raw_get::<Value>(1).expect("get") != Value::Nil,
         "the collector ran whole cycles while payload objects were copied"
     );
+}
+
+/// A payload object (`msg:payload()`) holding the string `s`.
+fn payload_object(lua: &Lua, s: &str) -> Value {
+    PayloadBox(Payload::from(s))
+        .into_lua(lua)
+        .expect("payload object")
 }

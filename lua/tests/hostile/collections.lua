@@ -109,4 +109,42 @@ function M.live_data_over_the_limit_still_ends_the_child()
   ]], "memory limit exceeded: the process may use 8 MiB of Lua heap", { host = "app:small_memory" })
 end
 
+-- One giant table (issue 11): Lua's collector traversed a table in one go, so one table of
+-- two million entries made one collector step (and the slice running it) over 100 ms.
+-- The vendored Lua traverses big tables in chunks. The child builds the table first (growing
+-- it rehashes it whole in single assignments, a cost of its own); the ticker is watched
+-- from then on, through two full collections over it.
+function M.collections_over_one_giant_table()
+  local inbox = process.inbox()
+  local pid = assert(process.spawn_monitored("test.hostile:workers:run", "app:huge_memory", [[
+    local parent = ...
+    local t = {}
+    for i = 1, 2000000 do t[{}] = {} end
+    process.send(parent, "built", true)
+    collectgarbage()
+    collectgarbage()
+    error("collections done")
+  ]], process.pid()))
+  local built = inbox:receive()
+  assert.eq(built:topic(), "built")
+  local tk = time.ticker("10ms")
+  local ticks, events = tk:channel(), process.events()
+  local deadline = time.after("30s")
+  local last, worst = time.now(), 0
+  local ev
+  while not ev do
+    local r = channel.select { events:case_receive(), ticks:case_receive(), deadline:case_receive() }
+    if r.channel == deadline then error("the collections did not end within 30s") end
+    local now = time.now()
+    worst = math.max(worst, now:sub(last):nanoseconds() - 10 * 1000 * 1000)
+    if r.channel == events then ev = r.value else last = now end
+  end
+  tk:stop()
+  assert.eq(ev.from, pid)
+  assert(tostring(ev.result.error):find("collections done", 1, true), assert.show(ev.result))
+  if worst > 100 * 1000 * 1000 then
+    error(("the ticker was %d ms late"):format(worst // 1000000))
+  end
+end
+
 return M

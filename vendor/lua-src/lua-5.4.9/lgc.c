@@ -47,6 +47,45 @@
 
 
 /*
+** moonhost (issue 11): a strong table with more than MOONHOST_BIGTABLE
+** slots (array slots plus nodes) is traversed in the propagate phase in
+** chunks of MOONHOST_CHUNK units of work (an array slot is one, a node two,
+** as 'traversetable' counts), one chunk per single step, instead of in one
+** go: one table of millions of entries made one step (and the slice of
+** whichever process ran it) as long as its whole traversal.
+**
+** The table being traversed is 'g->bigtable', the next slot 'g->bigcursor'
+** (array slots first, then nodes). It is black from its first chunk on,
+** and a table that is black stays black: the back barrier on a big table
+** (or on 'g->bigtable', whatever its size now) acts as a forward barrier,
+** marking the value stored, so such a table is never put in 'grayagain'
+** to be traversed whole again in 'atomic'. A value stored into the table
+** is therefore marked by the barrier, and a value already there is marked
+** by a later chunk, or by an earlier one, unless the table moves it:
+** - a resize (rehash) redistributes every slot, so it restarts the
+**   traversal at slot 0 ('luaC_tableresized', called by 'luaH_resize');
+** - 'luaH_newkey' moves a colliding node to a free node, maybe one behind
+**   the cursor, so the moved key and value are marked ('luaC_nodemoved').
+** No other operation moves a table's entries. A table is chunked only in
+** the incremental propagate phase; 'atomic' finishes a table still being
+** traversed before anything else, and 'cleargraylists', 'entersweep' and
+** 'enterinc' drop the traversal (their cycle has no use for it). The
+** generational mode keeps stock behaviour: it never propagates in
+** single steps, and its barriers are stock.
+*/
+#if !defined(MOONHOST_BIGTABLE)
+#define MOONHOST_BIGTABLE	(1u << 13)
+#endif
+
+#if !defined(MOONHOST_CHUNK)
+#define MOONHOST_CHUNK	(1u << 12)
+#endif
+
+#define isbigtable(h)  \
+	(cast_sizet(luaH_realasize(h)) + allocsizenode(h) > MOONHOST_BIGTABLE)
+
+
+/*
 ** The equivalent, in bytes, of one unit of "work" (visiting a slot,
 ** sweeping an object, etc.)
 */
@@ -226,10 +265,18 @@ void luaC_barrier_ (lua_State *L, GCObject *o, GCObject *v) {
 /*
 ** barrier that moves collector backward, that is, mark the black object
 ** pointing to a white object as gray again.
+** moonhost: except for a big table (or the one being traversed in chunks)
+** in incremental mode, where it moves the collector forward, marking the
+** white value 'v' (see MOONHOST_BIGTABLE).
 */
-void luaC_barrierback_ (lua_State *L, GCObject *o) {
+void luaC_barrierback_ (lua_State *L, GCObject *o, GCObject *v) {
   global_State *g = G(L);
   lua_assert(isblack(o) && !isdead(g, o));
+  if (g->gckind == KGC_INC && o->tt == LUA_VTABLE &&  /* moonhost */
+      (o == g->bigtable || isbigtable(gco2t(o)))) {
+    luaC_barrier_(L, o, v);
+    return;
+  }
   lua_assert((g->gckind == KGC_GEN) == (isold(o) && getage(o) != G_TOUCHED1));
   if (getage(o) == G_TOUCHED2)  /* already in gray list? */
     set2gray(o);  /* make it gray to become touched1 */
@@ -393,6 +440,7 @@ static int remarkupvals (global_State *g) {
 
 static void cleargraylists (global_State *g) {
   g->gray = g->grayagain = NULL;
+  g->bigtable = NULL;  /* moonhost: no table traversed in chunks */
   g->weak = g->allweak = g->ephemeron = NULL;
 }
 
@@ -539,6 +587,52 @@ static void traversestrongtable (global_State *g, Table *h) {
 }
 
 
+/*
+** moonhost: traverse the next slots of 'g->bigtable', about 'budget' units
+** of work; when its last slot is done, the traversal ends. Returns the
+** work done.
+*/
+static lu_mem traversebigchunk (global_State *g, lu_mem budget) {
+  Table *h = gco2t(g->bigtable);
+  size_t asize = luaH_realasize(h);
+  size_t end = asize + allocsizenode(h);
+  size_t i = g->bigcursor;
+  lu_mem work = 0;
+  lua_assert(isblack(h) && keepinvariant(g));
+  for (; i < asize && work < budget; i++, work++)  /* array part */
+    markvalue(g, &h->array[i]);
+  for (; i < end && work < budget; i++, work += 2) {  /* hash part */
+    Node *n = gnode(h, i - asize);
+    if (isempty(gval(n)))  /* entry is empty? */
+      clearkey(n);  /* clear its key */
+    else {
+      lua_assert(!keyisnil(n));
+      markkey(g, n);
+      markvalue(g, gval(n));
+    }
+  }
+  if (i < end)
+    g->bigcursor = cast_uint(i);
+  else {  /* table done */
+    g->bigtable = NULL;
+    genlink(g, obj2gco(h));
+  }
+  return work;
+}
+
+
+/*
+** moonhost: mark the key and value of node 'n' of 'g->bigtable', just
+** moved by 'luaH_newkey' (maybe behind the cursor).
+*/
+void luaC_nodemoved_ (lua_State *L, Node *n) {
+  global_State *g = G(L);
+  lua_assert(g->bigtable != NULL && keepinvariant(g));
+  markkey(g, n);
+  markvalue(g, gval(n));
+}
+
+
 static lu_mem traversetable (global_State *g, Table *h) {
   const char *weakkey, *weakvalue;
   const TValue *mode = gfasttm(g, h->metatable, TM_MODE);
@@ -559,6 +653,12 @@ static lu_mem traversetable (global_State *g, Table *h) {
       else
         linkgclist(h, g->allweak);  /* must clear collected entries */
     }
+  }
+  else if (g->gcstate == GCSpropagate && isbigtable(h)) {  /* moonhost */
+    lua_assert(g->bigtable == NULL && isblack(h));
+    g->bigtable = obj2gco(h);  /* traverse it in chunks, from slot 0 */
+    g->bigcursor = 0;
+    return 1 + traversebigchunk(g, MOONHOST_CHUNK);
   }
   else  /* not weak */
     traversestrongtable(g, h);
@@ -1355,6 +1455,7 @@ static void enterinc (global_State *g) {
   g->gcstate = GCSpause;
   g->gckind = KGC_INC;
   g->lastatomic = 0;
+  g->bigtable = NULL;  /* moonhost: no traversal left */
 }
 
 
@@ -1491,6 +1592,7 @@ static void entersweep (lua_State *L) {
   global_State *g = G(L);
   g->gcstate = GCSswpallgc;
   lua_assert(g->sweepgc == NULL);
+  g->bigtable = NULL;  /* moonhost: no traversal left (see 'fullinc') */
   g->sweepgc = sweeptolive(L, &g->allgc);
 }
 
@@ -1535,6 +1637,8 @@ static lu_mem atomic (lua_State *L) {
   lua_assert(g->ephemeron == NULL && g->weak == NULL);
   lua_assert(!iswhite(g->mainthread));
   g->gcstate = GCSatomic;
+  if (g->bigtable != NULL)  /* moonhost: a table traversed in chunks? */
+    work += traversebigchunk(g, MAX_LUMEM);  /* finish it */
   markobject(g, L);  /* mark running thread */
   /* registry and global metatables may be changed by API */
   markvalue(g, &g->l_registry);
@@ -1599,7 +1703,9 @@ static lu_mem singlestep (lua_State *L) {
       break;
     }
     case GCSpropagate: {
-      if (g->gray == NULL) {  /* no more gray objects? */
+      if (g->bigtable != NULL)  /* moonhost: a table traversed in chunks? */
+        work = traversebigchunk(g, MOONHOST_CHUNK);  /* its next chunk */
+      else if (g->gray == NULL) {  /* no more gray objects? */
         g->gcstate = GCSenteratomic;  /* finish propagate phase */
         work = 0;
       }

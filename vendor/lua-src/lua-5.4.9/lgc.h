@@ -179,8 +179,9 @@
 #define luaC_barrier(L,p,v) (  \
 	iscollectable(v) ? luaC_objbarrier(L,p,gcvalue(v)) : cast_void(0))
 
+/* moonhost: the back barrier also gets the value 'o' (see 'lgc.c') */
 #define luaC_objbarrierback(L,p,o) (  \
-	(isblack(p) && iswhite(o)) ? luaC_barrierback_(L,p) : cast_void(0))
+	(isblack(p) && iswhite(o)) ? luaC_barrierback_(L,p,o) : cast_void(0))
 
 #define luaC_barrierback(L,p,v) (  \
 	iscollectable(v) ? luaC_objbarrierback(L, p, gcvalue(v)) : cast_void(0))
@@ -194,7 +195,18 @@ LUAI_FUNC GCObject *luaC_newobj (lua_State *L, int tt, size_t sz);
 LUAI_FUNC GCObject *luaC_newobjdt (lua_State *L, int tt, size_t sz,
                                                  size_t offset);
 LUAI_FUNC void luaC_barrier_ (lua_State *L, GCObject *o, GCObject *v);
-LUAI_FUNC void luaC_barrierback_ (lua_State *L, GCObject *o);
+LUAI_FUNC void luaC_barrierback_ (lua_State *L, GCObject *o, GCObject *v);
+
+/*
+** moonhost: hooks for 'ltable.c' into the traversal of a big table in
+** chunks ('lgc.c'). A resize of the table being traversed restarts its
+** traversal; a node moved inside it gets its key and value marked.
+*/
+#define luaC_tableresized(L,t)  \
+	{ if (G(L)->bigtable == obj2gco(t)) G(L)->bigcursor = 0; }
+#define luaC_nodemoved(L,t,n)  \
+	{ if (G(L)->bigtable == obj2gco(t)) luaC_nodemoved_(L,n); }
+LUAI_FUNC void luaC_nodemoved_ (lua_State *L, Node *n);
 LUAI_FUNC void luaC_checkfinalizer (lua_State *L, GCObject *o, Table *mt);
 LUAI_FUNC void luaC_changemode (lua_State *L, int newmode);
 

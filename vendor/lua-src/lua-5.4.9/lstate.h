@@ -273,6 +273,10 @@ typedef struct global_State {
   lu_byte gcpause;  /* size of pause between successive GCs */
   lu_byte gcstepmul;  /* GC "speed" */
   lu_byte gcstepsize;  /* (log2 of) GC granularity */
+  /* moonhost: the big table being traversed in chunks (NULL: none) and
+     the next slot to traverse (array slots, then nodes); see 'lgc.c' */
+  GCObject *bigtable;
+  unsigned int bigcursor;
   GCObject *allgc;  /* list of all collectable objects */
   GCObject **sweepgc;  /* current position of sweep in list */
   GCObject *finobj;  /* list of collectable objects with finalizers */

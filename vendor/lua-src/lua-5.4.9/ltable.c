@@ -584,6 +584,7 @@ void luaH_resize (lua_State *L, Table *t, unsigned int newasize,
   /* re-insert elements from old hash part into new parts */
   reinsert(L, &newt, t);  /* 'newt' now has the old hash */
   freehash(L, &newt);  /* free old hash part */
+  luaC_tableresized(L, t);  /* moonhost: slots moved; see 'lgc.c' */
 }
 
 
@@ -698,6 +699,7 @@ static void luaH_newkey (lua_State *L, Table *t, const TValue *key,
         othern += gnext(othern);
       gnext(othern) = cast_int(f - othern);  /* rechain to point to 'f' */
       *f = *mp;  /* copy colliding node into free pos. (mp->next also goes) */
+      luaC_nodemoved(L, t, f);  /* moonhost: see 'lgc.c' */
       if (gnext(mp) != 0) {
         gnext(f) += cast_int(mp - f);  /* correct 'next' */
         gnext(mp) = 0;  /* now 'mp' is free */

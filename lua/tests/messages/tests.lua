@@ -619,4 +619,24 @@ function T.payload_objects_of_many_values_forward_alone()
   return true
 end
 
+-- Called with more arguments than the hot path reads (8), every method takes the Lua
+-- binding and gives the same results.
+function T.object_methods_with_many_arguments_give_the_same_results()
+  self_send("many_args", { a = 1 })
+  local m = process.inbox():receive()
+  assert.eq(m.topic(m, 1, 2, 3, 4, 5, 6, 7, 8), "many_args")
+  assert.eq(m.from(m, 1, 2, 3, 4, 5, 6, 7, 8), process.pid())
+  local p = m.payload(m, 1, 2, 3, 4, 5, 6, 7, 8)
+  assert.eq(p.data(p, 1, 2, 3, 4, 5, 6, 7, 8).a, 1)
+  local t = time.timer("1h")
+  assert.truthy(t.channel(t, 1, 2, 3, 4, 5, 6, 7, 8) == t:channel())
+  assert.eq(t.reset(t, "2h", 1, 2, 3, 4, 5, 6, 7, 8), true)
+  assert.eq(t.stop(t, 1, 2, 3, 4, 5, 6, 7, 8), true)
+  local k = time.ticker("1h")
+  assert.eq(k.period(k, 1, 2, 3, 4, 5, 6, 7, 8):nanoseconds(), 3600 * 1000000000)
+  assert.eq(k.stop(k, 1, 2, 3, 4, 5, 6, 7, 8), true)
+  assert.truthy(tostring(channel.new(1, 2, 3, 4, 5, 6, 7, 8, 9)):match("^channel: "))
+  return true
+end
+
 return T

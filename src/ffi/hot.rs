@@ -131,8 +131,6 @@ pub enum Out {
     Made(super::timerobj::Made),
     /// Return the first user value of argument 1 (a timer's or ticker's channel).
     UserValue,
-    /// Return a string.
-    Text(String),
     /// Return a new boxed value of the kind (`ffi::boxed`), built on the Lua stack.
     Boxed(super::boxed::Kind, Box<dyn std::any::Any>),
     /// Return `nil` and the message.
@@ -297,11 +295,6 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
             }
             Out::Boxed(kind, value) => {
                 super::boxed::push(l, kind, value);
-                1
-            }
-            Out::Text(t) => {
-                stash(t);
-                push_stashed(l);
                 1
             }
             Out::Fail(msg) => {

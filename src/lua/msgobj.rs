@@ -84,11 +84,11 @@ fn payload_value(lua: &Lua, m: &MsgObj) -> mlua::Result<Value> {
 }
 
 fn fast_topic(_: &Lua, call: &Call<'_>) -> Out {
-    this(call).map_or(Out::Slow, |m| Out::Text(m.msg.topic.clone()))
+    this(call).map_or(Out::Slow, |m| Out::Str(m.msg.topic.clone()))
 }
 
 fn fast_from(_: &Lua, call: &Call<'_>) -> Out {
-    this(call).map_or(Out::Slow, |m| Out::Text(m.from.clone()))
+    this(call).map_or(Out::Slow, |m| Out::Str(m.from.clone()))
 }
 
 fn fast_payload(lua: &Lua, call: &Call<'_>) -> Out {

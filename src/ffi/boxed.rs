@@ -129,24 +129,10 @@ pub(super) unsafe fn read_at<'a>(state: *mut ffi::lua_State, idx: c_int) -> Opti
 
 /// Calls `f` with the boxed `T` inside `v`, if `v` is one.
 pub fn with<T: Any, R>(lua: &Lua, v: &Value, f: impl FnOnce(&T) -> R) -> Option<R> {
-    let Value::UserData(_) = v else {
-        return None;
-    };
-    // SAFETY: mlua's current state gets room for one value, `v` pushed on it (a userdata is
-    // moved from mlua's reference thread, no allocation); it stays there while `f` reads
-    // the box, and is popped before returning. `f` runs no Lua code that could collect it:
+    // SAFETY: `read_at` only reads the pushed value, which stays on the stack (so alive)
+    // while `f` reads the box; `f` may call Lua, which leaves the stack as it found it, and
     // `v` itself is held by the caller.
-    unsafe {
-        lua.exec_raw_lua(|raw| {
-            let s = raw.state();
-            if ffi::lua_checkstack(s, 2) == 0 || raw.push_value(v).is_err() {
-                return None;
-            }
-            let r = read_at(s, -1).and_then(|b| b.get::<T>()).map(f);
-            ffi::lua_pop(s, 1);
-            r
-        })
-    }
+    unsafe { super::with_userdata_at(lua, v, |s| read_at(s, -1).and_then(|b| b.get::<T>()).map(f)) }
 }
 
 /// `__gc` of boxed values: clears the tag (a resurrected object is no boxed value any

@@ -104,22 +104,8 @@ pub(super) unsafe fn id_at(state: *mut ffi::lua_State, idx: c_int) -> Option<u64
 
 /// The id inside `v`, if it is a channel object.
 pub fn id_of(lua: &Lua, v: &Value) -> Option<u64> {
-    let Value::UserData(_) = v else {
-        return None;
-    };
-    // SAFETY: mlua's current state gets room for one value, `v` pushed on it (a userdata is
-    // moved from mlua's reference thread, no allocation) and popped again before returning.
-    unsafe {
-        lua.exec_raw_lua(|raw| {
-            let s = raw.state();
-            if ffi::lua_checkstack(s, 2) == 0 || raw.push_value(v).is_err() {
-                return None;
-            }
-            let id = id_at(s, -1);
-            ffi::lua_pop(s, 1);
-            id
-        })
-    }
+    // SAFETY: `id_at` only reads the pushed value.
+    unsafe { super::with_userdata_at(lua, v, |s| id_at(s, -1)) }
 }
 
 /// Whether `v` is a channel object (for code that holds a value but no `Lua`).

@@ -26,6 +26,36 @@ use std::cell::Cell;
 use std::ffi::{CStr, c_int};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Calls `read` with the userdata `v` pushed on mlua's current state (at index -1), and pops
+/// it again; `None` for any other value or when it cannot be pushed.
+///
+/// # Safety
+/// `read` must leave the stack as it found it. The userdata stays on the stack (so alive)
+/// for the call.
+pub(crate) unsafe fn with_userdata_at<R>(
+    lua: &mlua::Lua,
+    v: &mlua::Value,
+    read: impl FnOnce(*mut ffi::lua_State) -> Option<R>,
+) -> Option<R> {
+    let mlua::Value::UserData(_) = v else {
+        return None;
+    };
+    // SAFETY: mlua's current state gets room for one value, `v` pushed on it (a userdata is
+    // moved from mlua's reference thread, no allocation) and popped again before returning;
+    // `read` leaves the stack balanced, as the caller promises.
+    unsafe {
+        lua.exec_raw_lua(|raw| {
+            let s = raw.state();
+            if ffi::lua_checkstack(s, 2) == 0 || raw.push_value(v).is_err() {
+                return None;
+            }
+            let r = read(s);
+            ffi::lua_pop(s, 1);
+            r
+        })
+    }
+}
+
 /// Whether the running coroutine `state` may yield here (false inside Lua called from C
 /// without a continuation: a `table.sort` comparator, a `__tostring`, a finalizer).
 pub fn is_yieldable(state: *mut ffi::lua_State) -> bool {

@@ -139,22 +139,8 @@ pub(super) unsafe fn read_at(state: *mut ffi::lua_State, idx: c_int) -> Option<C
 
 /// The clock inside `v`, if it is a timer or ticker object.
 pub fn read(lua: &Lua, v: &Value) -> Option<Clock> {
-    let Value::UserData(_) = v else {
-        return None;
-    };
-    // SAFETY: mlua's current state gets room for one value, `v` pushed on it (a userdata is
-    // moved from mlua's reference thread, no allocation) and popped again before returning.
-    unsafe {
-        lua.exec_raw_lua(|raw| {
-            let s = raw.state();
-            if ffi::lua_checkstack(s, 2) == 0 || raw.push_value(v).is_err() {
-                return None;
-            }
-            let c = read_at(s, -1);
-            ffi::lua_pop(s, 1);
-            c
-        })
-    }
+    // SAFETY: `read_at` only reads the pushed value.
+    unsafe { super::with_userdata_at(lua, v, |s| read_at(s, -1)) }
 }
 
 /// The channel object of the clock `v` (its user value), if `v` is a timer or ticker.

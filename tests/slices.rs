@@ -9,6 +9,8 @@
 //! machine, and on a shared one the wall clock also counts the time the thread waited for a
 //! core. Where schedstat is missing the wall clock is used.
 
+mod util;
+
 use moonhost::{App, Exit, Limits, Runtime, Step};
 use std::time::{Duration, Instant};
 
@@ -41,16 +43,10 @@ fn held<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     (out, took)
 }
 
+/// The root's module: `main` runs `body`.
 fn app(name: &str, body: &str) -> (std::path::PathBuf, App) {
-    let dir = std::env::temp_dir().join(format!("moonhost-slices-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create app dir");
-    let manifest = "namespace: r\nentries:\n  - name: root\n    kind: process.lua\n    \
-                    source: file://root.lua\n    method: main\n";
-    std::fs::write(dir.join("_index.yaml"), manifest).expect("write manifest");
     let root = format!("local M = {{}}\nfunction M.main()\n{body}\nend\nreturn M\n");
-    std::fs::write(dir.join("root.lua"), root).expect("write root");
-    let app = App::load(&dir).expect("app loads");
+    let (app, dir) = util::root_idle_app(&format!("slices-{name}"), &root);
     (dir, app)
 }
 

@@ -43,9 +43,13 @@ fn held<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     (out, took)
 }
 
-/// The root's module: `main` runs `body`.
+/// The root's module: `main` runs `body`; `idle` (entry `r:idle`) runs the source it is
+/// given, with the rest of its arguments.
 fn app(name: &str, body: &str) -> (std::path::PathBuf, App) {
-    let root = format!("local M = {{}}\nfunction M.main()\n{body}\nend\nreturn M\n");
+    let root = format!(
+        "local M = {{}}\nfunction M.main()\n{body}\nend\n\
+         function M.idle(src, ...) return assert(load(src))(...) end\nreturn M\n"
+    );
     let (app, dir) = util::root_idle_app(&format!("slices-{name}"), &root);
     (dir, app)
 }
@@ -419,6 +423,108 @@ const GIANT_TABLES: &[(&str, &str, &str)] = &[
 #[test]
 fn one_giant_table_is_traversed_in_bounded_steps() {
     let over = check_of(GIANT_TABLES, None, "", 1 << 30, true);
+    assert!(
+        over.is_empty(),
+        "slices over {SLICE_BOUND:?} in {TRIES} runs: {over:?}"
+    )
+}
+
+/// Keeps `'s' .. i` for i in 1..=`thousands` * 1000 alive, a thousand to a table (no giant
+/// table: growing one rehashes it whole, a cost of its own).
+fn interned(thousands: usize) -> String {
+    format!(
+        "local keep = {{}}
+         for i = 1, {thousands} do
+           local t = {{}}
+           for j = 1, 1000 do t[j] = 's' .. (i * 1000 + j) end
+           keep[i] = t
+         end"
+    )
+}
+
+/// Millions of distinct short strings (issue 11). All processes share one string table;
+/// stock Lua grows it (`lstring.c` `luaS_resize`, at as many strings as buckets) and
+/// shrinks it (`lgc.c` `checkSizes`, under a quarter full) by rehashing every string in
+/// one go, in whichever process's slice makes the string or runs the collector step. Here
+/// (stock): the growth to 2^22 buckets 250-510 ms, to 2^21 55-70 ms, the shrink from 2^22
+/// over half a million strings 300 ms; all of each such slice in `luaS_resize` (perf). A
+/// process under the default limit (128 MiB) keeps about a million; two processes reach
+/// the growth to 2^22. The vendored Lua moves the strings to the new bucket array a few
+/// buckets per string made and per collector step (vendor/lua-src/MOONHOST.md). Each
+/// attack checks the table after: every kept string found again by contents, built
+/// another way, as the same string.
+fn string_attacks() -> Vec<(&'static str, String, &'static str, usize)> {
+    let check = "local n = 0
+         for i, t in pairs(keep) do
+           for j = 1, 1000 do
+             local s = string.format('s%d', i * 1000 + j)
+             if not rawequal(t[j], s) then error('two strings for ' .. s) end
+             n = n + 1
+           end
+         end";
+    // A second process keeps as many (distinct ones) until the root ends.
+    let helper = format!(
+        "process.spawn_linked('r:idle', 'app:processes', [[
+           local parent = ...
+           {}
+           process.send(parent, 'made', true)
+           process.listen('never'):receive()
+         ]], process.pid())
+         process.inbox():receive()",
+        interned(1100).replace("i * 1000 + j", "-(i * 1000 + j)")
+    );
+    let default = Limits::default().memory_bytes;
+    vec![
+        (
+            "two_processes_of_a_million_strings_under_the_default_limit",
+            format!(
+                "{helper}\n{}\n{check}\nerror('strings made ' .. n)",
+                interned(1100)
+            ),
+            "strings made 1100000",
+            default,
+        ),
+        (
+            "three_million_strings",
+            format!("{}\n{check}\nerror('strings made ' .. n)", interned(3000)),
+            "strings made 3000000",
+            1 << 30,
+        ),
+        (
+            "two_million_strings_then_most_dropped",
+            format!(
+                "{}
+                 for i = 1, 2200 do if i % 4 ~= 0 then keep[i] = nil end end
+                 collectgarbage() collectgarbage() collectgarbage()
+                 {check}
+                 error('strings kept ' .. n)",
+                interned(2200)
+            ),
+            "strings kept 550000",
+            1 << 30,
+        ),
+        (
+            "three_million_strings_then_all_dropped",
+            format!(
+                "{}
+                 keep = {{}}
+                 for i = 1, 4 do collectgarbage() end
+                 error('strings dropped')",
+                interned(3000)
+            ),
+            "strings dropped",
+            1 << 30,
+        ),
+    ]
+}
+
+/// Runs [`string_attacks`], each under its memory limit.
+#[test]
+fn interning_millions_of_strings_is_bounded() {
+    let mut over = Vec::new();
+    for (name, body, expect, memory) in string_attacks() {
+        over.extend(check(&[(name, &body, expect)], None, "", memory));
+    }
     assert!(
         over.is_empty(),
         "slices over {SLICE_BOUND:?} in {TRIES} runs: {over:?}"

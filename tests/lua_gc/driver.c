@@ -2,7 +2,11 @@
 ** A bare Lua for the collector tests (tests/lua_gc.rs): runs each script
 ** named on the command line in a fresh state of the vendored Lua, built with
 ** its internal assertions on (LUAI_ASSERT) and small MOONHOST_BIGTABLE /
-** MOONHOST_CHUNK, so that nearly every table is traversed in chunks.
+** MOONHOST_CHUNK, so that nearly every table is traversed in chunks, and
+** tiny MOONHOST_STRTAB_* values, so that every string table resize moves
+** the strings incrementally. Before closing a state it prints the state of
+** its string table ("moving" while a move is in progress: the close then
+** frees both bucket arrays).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +14,7 @@
 #include "lua.h"
 #include "lauxlib.h"
 #include "lualib.h"
+#include "lstate.h"
 
 int main (int argc, char **argv) {
   int i;
@@ -25,6 +30,9 @@ int main (int argc, char **argv) {
       lua_close(L);
       return 1;
     }
+    printf("%s: string table %d strings in %d buckets%s\n", argv[i],
+           G(L)->strt.nuse, G(L)->strt.size,
+           G(L)->strt.ohash != NULL ? ", moving" : "");
     lua_close(L);
     printf("%s: ok\n", argv[i]);
   }

@@ -1800,6 +1800,7 @@ static void incstep (lua_State *L, global_State *g) {
 */
 void luaC_step (lua_State *L) {
   global_State *g = G(L);
+  luaS_movestep(L, MOONHOST_STRTAB_GCSTEP);  /* moonhost: string table */
   if (!gcrunning(g))  /* not running? */
     luaE_setdebt(g, -2000);
   else {
@@ -1841,12 +1842,20 @@ static void fullinc (lua_State *L, global_State *g) {
 void luaC_fullgc (lua_State *L, int isemergency) {
   global_State *g = G(L);
   lua_assert(!g->gcemergency);
+  /* moonhost: a full collection (whole anyway) ends a string-table move
+     before and after its cycle, so it shrinks the table as stock does;
+     never an emergency one (it runs inside an allocation, maybe while
+     'internshrstr' holds a bucket of the table) */
+  if (!isemergency)
+    luaS_movestep(L, MAX_INT);
   g->gcemergency = isemergency;  /* set flag */
   if (g->gckind == KGC_INC)
     fullinc(L, g);
   else
     fullgen(L, g);
   g->gcemergency = 0;
+  if (!isemergency)
+    luaS_movestep(L, MAX_INT);  /* moonhost: see above */
 }
 
 /* }====================================================== */

@@ -284,6 +284,8 @@ static void close_state (lua_State *L) {
     luai_userstateclose(L);
   }
   luaM_freearray(L, G(L)->strt.hash, G(L)->strt.size);
+  if (G(L)->strt.ohash != NULL)  /* moonhost: closed during a move? */
+    luaM_freearray(L, G(L)->strt.ohash, G(L)->strt.osize);
   freestack(L);
   lua_assert(gettotalbytes(g) == sizeof(LG));
   (*g->frealloc)(g->ud, fromstate(L), sizeof(LG), 0);  /* free main block */
@@ -389,6 +391,8 @@ LUA_API lua_State *lua_newstate (lua_Alloc f, void *ud) {
   g->gcstp = GCSTPGC;  /* no GC while building state */
   g->strt.size = g->strt.nuse = 0;
   g->strt.hash = NULL;
+  g->strt.ohash = NULL;  /* moonhost: no move in progress */
+  g->strt.osize = g->strt.moved = 0;  /* moonhost */
   setnilvalue(&g->l_registry);
   g->panic = NULL;
   g->gcstate = GCSpause;

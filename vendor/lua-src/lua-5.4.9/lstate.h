@@ -156,6 +156,12 @@ typedef struct stringtable {
   TString **hash;
   int nuse;  /* number of elements */
   int size;
+  /* moonhost: while a resize moves the strings incrementally, the old
+     bucket array (else NULL), its size, and how many of its buckets have
+     been moved to 'hash' (those are empty); see 'lstring.c' */
+  TString **ohash;
+  int osize;
+  int moved;
 } stringtable;
 
 

@@ -78,6 +78,91 @@ static void tablerehash (TString **vect, int osize, int nsize) {
 
 
 /*
+** moonhost: incremental resize. Rehashing every string in one go makes
+** one allocation (or one collector step, for a shrink) as long as the
+** whole table takes: hundreds of milliseconds over millions of strings,
+** in whichever coroutine happens to make the string. So a resize to or
+** from a table of at least MOONHOST_STRTAB_INC buckets allocates the new
+** array, keeps the old one in 'ohash', and moves the old buckets in
+** order, a few per string created and per collector step ('luaS_move').
+** Invariant while a move is in progress: a string with hash 'h' is in
+** bucket 'lmod(h, osize)' of 'ohash' if that bucket is not moved yet
+** (index >= 'moved'), else in bucket 'lmod(h, size)' of 'hash'; so each
+** string has exactly one place, which 'strlist' gives, and lookups,
+** insertions and removals all use it. A new resize waits for the move to
+** end (the table only gets fuller or emptier for a while; any size works,
+** as for a failed reallocation below). Moving a bucket never allocates,
+** and nothing moves between 'strlist' and the use of its result.
+*/
+static TString **strlist (stringtable *tb, unsigned int h) {
+  if (l_unlikely(tb->ohash != NULL)) {  /* move in progress? */
+    int i = lmod(h, tb->osize);
+    if (i >= tb->moved)  /* bucket not moved yet? */
+      return &tb->ohash[i];
+  }
+  return &tb->hash[lmod(h, tb->size)];
+}
+
+
+/*
+** moonhost: move old buckets to the new array, about 'work' units (a
+** bucket or a string moved is one; a bucket is always moved whole), and
+** free the old array after its last bucket. The new array is cleared
+** here too, not when allocated (zeroing megabytes of fresh pages took
+** tens of milliseconds): a new bucket is cleared when the first old
+** bucket that feeds it moves (the sizes are powers of 2, so new bucket
+** 'j' is fed by the old buckets 'i' with 'i % min(osize, size)' equal to
+** 'j % min(osize, size)'); 'strlist' and the moves reach a new bucket only
+** after one of its feeders has moved.
+*/
+void luaS_move (lua_State *L, int work) {
+  stringtable *tb = &G(L)->strt;
+  lua_assert(tb->ohash != NULL);
+  while (work > 0 && tb->moved < tb->osize) {
+    int i = tb->moved;
+    TString *p = tb->ohash[i];
+    int j;
+    for (j = i; j < tb->size; j += tb->osize)  /* 'i' first feeds these */
+      tb->hash[j] = NULL;
+    tb->ohash[i] = NULL;
+    tb->moved = i + 1;
+    work--;
+    while (p) {  /* for each string in the bucket */
+      TString *hnext = p->u.hnext;  /* save next */
+      TString **list = &tb->hash[lmod(p->hash, tb->size)];
+      p->u.hnext = *list;  /* chain it into the new array */
+      *list = p;
+      p = hnext;
+      work--;
+    }
+  }
+  if (tb->moved == tb->osize) {  /* all moved? */
+    luaM_freearray(L, tb->ohash, tb->osize);
+    tb->ohash = NULL;
+    tb->osize = tb->moved = 0;
+  }
+}
+
+
+/*
+** moonhost: start an incremental resize to 'nsize' buckets. If the new
+** array cannot be allocated, keep the table as it was (as stock does).
+*/
+static void startmove (lua_State *L, stringtable *tb, int nsize) {
+  TString **newvect = luaM_reallocvector(L, NULL, 0, nsize, TString*);
+  if (l_unlikely(newvect == NULL))  /* allocation failed? */
+    return;  /* leave table as it was */
+  /* not cleared: see 'luaS_move' */
+  lua_assert(tb->ohash == NULL);  /* an emergency collection starts none */
+  tb->ohash = tb->hash;
+  tb->osize = tb->size;
+  tb->moved = 0;
+  tb->hash = newvect;
+  tb->size = nsize;
+}
+
+
+/*
 ** Resize the string table. If allocation fails, keep the current size.
 ** (This can degrade performance, but any non-zero size should work
 ** correctly.)
@@ -86,6 +171,19 @@ void luaS_resize (lua_State *L, int nsize) {
   stringtable *tb = &G(L)->strt;
   int osize = tb->size;
   TString **newvect;
+  if (tb->ohash != NULL)  /* moonhost: a move in progress? */
+    return;  /* keep the current size until it ends */
+  if (nsize >= MOONHOST_STRTAB_INC || osize >= MOONHOST_STRTAB_INC) {
+    l_mem olddebt = G(L)->GCdebt;
+    startmove(L, tb, nsize);  /* moonhost: incremental */
+    /* moonhost: a growth's new array makes no collector debt: paid at
+       once, its megabytes made the next step do a whole cycle's share of
+       work in one go (a sweep over millions of strings); a shrink's is
+       corrected by 'checkSizes', which needs the change in debt */
+    if (nsize > osize && G(L)->GCdebt > olddebt)
+      luaE_setdebt(G(L), olddebt);
+    return;
+  }
   if (nsize < osize)  /* shrinking table? */
     tablerehash(tb->hash, osize, nsize);  /* depopulate shrinking part */
   newvect = luaM_reallocvector(L, tb->hash, osize, nsize, TString*);
@@ -164,7 +262,7 @@ TString *luaS_createlngstrobj (lua_State *L, size_t l) {
 
 void luaS_remove (lua_State *L, TString *ts) {
   stringtable *tb = &G(L)->strt;
-  TString **p = &tb->hash[lmod(ts->hash, tb->size)];
+  TString **p = strlist(tb, ts->hash);  /* moonhost: old or new array */
   while (*p != ts)  /* find previous element */
     p = &(*p)->u.hnext;
   *p = (*p)->u.hnext;  /* remove element from its list */
@@ -191,7 +289,7 @@ static TString *internshrstr (lua_State *L, const char *str, size_t l) {
   global_State *g = G(L);
   stringtable *tb = &g->strt;
   unsigned int h = luaS_hash(str, l, g->seed);
-  TString **list = &tb->hash[lmod(h, tb->size)];
+  TString **list = strlist(tb, h);  /* moonhost: old or new array */
   lua_assert(str != NULL);  /* otherwise 'memcmp'/'memcpy' are undefined */
   for (ts = *list; ts != NULL; ts = ts->u.hnext) {
     if (l == ts->shrlen && (memcmp(str, getshrstr(ts), l * sizeof(char)) == 0)) {
@@ -202,9 +300,13 @@ static TString *internshrstr (lua_State *L, const char *str, size_t l) {
     }
   }
   /* else must create a new string */
+  if (l_unlikely(tb->ohash != NULL)) {  /* moonhost: move in progress? */
+    luaS_move(L, MOONHOST_STRTAB_NEWSTEP);  /* a step of it */
+    list = strlist(tb, h);  /* its bucket may have moved */
+  }
   if (tb->nuse >= tb->size) {  /* need to grow string table? */
     growstrtab(L, tb);
-    list = &tb->hash[lmod(h, tb->size)];  /* rehash with new size */
+    list = strlist(tb, h);  /* rehash with new size (moonhost: or not) */
   }
   ts = createstrobj(L, l, LUA_VSHRSTR, h);
   ts->shrlen = cast_byte(l);

@@ -41,10 +41,33 @@
 #define eqshrstr(a,b)	check_exp((a)->tt == LUA_VSHRSTR, (a) == (b))
 
 
+/*
+** moonhost: a resize to or from a string table of at least
+** MOONHOST_STRTAB_INC buckets moves the strings to the new bucket array
+** incrementally: MOONHOST_STRTAB_NEWSTEP units of work per string created
+** and MOONHOST_STRTAB_GCSTEP per collector step (a bucket visited or a
+** string moved is a unit); see 'lstring.c'.
+*/
+#if !defined(MOONHOST_STRTAB_INC)
+#define MOONHOST_STRTAB_INC	(1 << 16)
+#endif
+#if !defined(MOONHOST_STRTAB_NEWSTEP)
+#define MOONHOST_STRTAB_NEWSTEP	8
+#endif
+#if !defined(MOONHOST_STRTAB_GCSTEP)
+#define MOONHOST_STRTAB_GCSTEP	1024
+#endif
+
+/* moonhost: 'work' units of a move in progress, if any */
+#define luaS_movestep(L,work) \
+	{ if (l_unlikely(G(L)->strt.ohash != NULL)) luaS_move(L, work); }
+
+
 LUAI_FUNC unsigned int luaS_hash (const char *str, size_t l, unsigned int seed);
 LUAI_FUNC unsigned int luaS_hashlongstr (TString *ts);
 LUAI_FUNC int luaS_eqlngstr (TString *a, TString *b);
 LUAI_FUNC void luaS_resize (lua_State *L, int newsize);
+LUAI_FUNC void luaS_move (lua_State *L, int work);  /* moonhost */
 LUAI_FUNC void luaS_clearcache (global_State *g);
 LUAI_FUNC void luaS_init (lua_State *L);
 LUAI_FUNC void luaS_remove (lua_State *L, TString *ts);

@@ -49,13 +49,9 @@ function M.two_processes_of_a_million_strings_under_the_default_limit()
     "strings kept 1100000")
 end
 
--- Most strings dropped: the collection's shrink of the table (four million buckets to
--- two) moves the half million strings left.
-function M.two_million_strings_then_most_dropped()
-  attack.run(make(2200) .. [[
-    for i = 1, 2200 do if i % 4 ~= 0 then keep[i] = nil end end
-    for r = 1, 3 do collectgarbage() end
-  ]] .. CHECK .. [[error("strings kept " .. n)]], "strings kept 550000", { host = "app:huge_memory" })
-end
+-- The shrink (most strings dropped, then collections) is measured in `tests/slices.rs`
+-- (`interning_millions_of_strings_is_bounded`), in thread CPU time: what remains of it after
+-- the move, the system allocator consolidating the freed strings (~40 ms), is near this
+-- ticker's bound on the wall clock of a loaded machine.
 
 return M

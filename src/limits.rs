@@ -13,9 +13,9 @@ pub const DEFAULT_PAYLOAD_DEPTH: usize = 64;
 /// risk the host's stack.
 pub const MAX_PAYLOAD_DEPTH: usize = 1_000;
 /// Default most hash entries one table may hold: a rehash of that many string keys (the
-/// slowest kind, ~260 ns each) takes ~35 ms on the reference machine (LUA_API.md
-/// "Collections").
-pub const DEFAULT_TABLE_ENTRIES: usize = 1 << 17;
+/// slowest kind, ~210 ns each) takes ~14 ms on the reference machine, and a weak table of
+/// that size keeps collector steps short (LUA_API.md "Collections").
+pub const DEFAULT_TABLE_ENTRIES: usize = 1 << 16;
 /// The smallest table bound a host may set (smaller tables never ask for the bound).
 pub const MIN_TABLE_ENTRIES: usize = 1 << 10;
 /// Standard modules a host may give back to its processes.
@@ -39,7 +39,7 @@ pub struct Limits {
     pub payload_depth: usize,
     /// Standard modules (`io`, `os`) given back to the host's processes in full.
     pub allow: Vec<String>,
-    /// Most hash entries one table may hold (its array part: 16 times as many slots);
+    /// Most hash entries one table may hold (its array part: 32 times as many slots);
     /// growing past it raises `table overflow (...)`. Rounded down to a power of two, at
     /// least [`MIN_TABLE_ENTRIES`] (see [`Limits::table_bound`]).
     pub table_entries: usize,

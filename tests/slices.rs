@@ -400,3 +400,50 @@ fn one_giant_table_is_traversed_in_bounded_steps() {
         "slices over {SLICE_BOUND:?} in {TRIES} runs: {over:?}"
     )
 }
+
+/// Growing a giant table (issue 11): a rehash moves all of a table's entries inside the one
+/// assignment that finds its hash part full (stock Lua here: 270 ms at a million string
+/// keys, 65 ms at a million integer or table keys; an array part's growth 50 ms at four
+/// million slots), and a weak table is cleared whole in the collector's atomic step. A
+/// table's hash part may not grow past its host's `max_table_entries` (65536 by default)
+/// nor its array part past 32 times that (vendor/lua-src/MOONHOST.md): the assignment past
+/// it raises `table overflow`. Each attack grows one table until it does. (Weak tables
+/// grown to the bound with collector steps between make slices of 30-70 ms on this
+/// machine under load: `test.hostile:tables` checks them against the ticker's 100 ms, and
+/// LUA_API.md "Collections" says what remains.)
+const GIANT_GROWTH: &[(&str, &str, &str)] = &[
+    (
+        "giant_hash_of_integer_keys",
+        "local t = {} for i = 1, 1e9 do t[i * 2^40] = true end",
+        TABLE_OVERFLOW,
+    ),
+    (
+        "giant_hash_of_string_keys",
+        "local t = {} for i = 1, 1e9 do t['key' .. i] = i end",
+        TABLE_OVERFLOW,
+    ),
+    (
+        "giant_hash_of_table_keys",
+        "local t = {} for i = 1, 1e9 do t[{}] = {} end",
+        TABLE_OVERFLOW,
+    ),
+    (
+        "giant_array",
+        "local t = {} for i = 1, 1e9 do t[i] = true end",
+        TABLE_OVERFLOW,
+    ),
+];
+
+/// The error of a table grown past the default bound.
+const TABLE_OVERFLOW: &str = "table overflow (more than 65536 hash entries; see max_table_entries)";
+
+/// Runs [`GIANT_GROWTH`] under a 512 MiB limit, so memory is not what stops them.
+#[test]
+fn growing_a_giant_table_is_bounded() {
+    let mut over = check(GIANT_GROWTH, None, "", 512 << 20);
+    over.extend(check(GIANT_GROWTH, Some(1), "", 512 << 20));
+    assert!(
+        over.is_empty(),
+        "slices over {SLICE_BOUND:?} in {TRIES} runs: {over:?}"
+    )
+}

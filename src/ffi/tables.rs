@@ -1,7 +1,7 @@
 //! The bound on a table's growth: `vendor/lua-src`'s `ltable.c` (patched, see its
 //! `MOONHOST.md`) asks the C function pointer `moonhost_table_hook` (null in stock use) for
 //! the most hash entries a table may grow to whenever a table's hash part grows past 1024
-//! entries or its array part past 16384 slots, and raises `table overflow (...)` past it.
+//! entries or its array part past 32768 slots, and raises `table overflow (...)` past it.
 //! [`install`] points it at [`on_grow`], which reads the bound the scheduler set for the
 //! running slice with [`set_bound`] (a thread-local: a runtime runs on one thread, and the
 //! hook may not touch the Lua stack, which can be full where a table grows).

@@ -557,8 +557,8 @@ static void exchangehashpart (Table *t1, Table *t2) {
 #endif
 
 /* array slots per hash entry of the bound: an array slot costs ~7 ns
-   to grow, a hash entry up to ~260 ns to rehash (string keys) */
-#define MOONHOST_ARRAYFACTOR	16u
+   to grow, a hash entry up to ~210-260 ns to rehash (string keys) */
+#define MOONHOST_ARRAYFACTOR	32u
 
 size_t (*moonhost_table_hook) (lua_State *L) = NULL;
 

@@ -431,10 +431,8 @@ fn one_giant_table_is_traversed_in_bounded_steps() {
 /// million slots), and a weak table is cleared whole in the collector's atomic step. A
 /// table's hash part may not grow past its host's `max_table_entries` (65536 by default)
 /// nor its array part past 32 times that (vendor/lua-src/MOONHOST.md): the assignment past
-/// it raises `table overflow`. Each attack grows one table until it does. (Weak tables
-/// grown to the bound with collector steps between make slices of 30-70 ms on this
-/// machine under load: `test.hostile:tables` checks them against the ticker's 100 ms, and
-/// LUA_API.md "Collections" says what remains.)
+/// it raises `table overflow`. Each attack grows one table until it does; the weak ones
+/// run collector steps as they grow.
 const GIANT_GROWTH: &[(&str, &str, &str)] = &[
     (
         "giant_hash_of_integer_keys",
@@ -454,6 +452,28 @@ const GIANT_GROWTH: &[(&str, &str, &str)] = &[
     (
         "giant_array",
         "local t = {} for i = 1, 1e9 do t[i] = true end",
+        TABLE_OVERFLOW,
+    ),
+    (
+        "giant_ephemeron_table",
+        "local keep, t = {}, setmetatable({}, { __mode = 'k' })
+         for i = 1, 1e9 do
+           local k = {}
+           if i % 2 == 0 then keep[#keep + 1] = k end
+           t[k] = {}
+           if i % 1000 == 0 then collectgarbage('step') end
+         end",
+        TABLE_OVERFLOW,
+    ),
+    (
+        "giant_weak_value_table",
+        "local keep, t = {}, setmetatable({}, { __mode = 'v' })
+         for i = 1, 1e9 do
+           local v = {}
+           if i % 2 == 0 then keep[#keep + 1] = v end
+           t['k' .. i] = v
+           if i % 1000 == 0 then collectgarbage('step') end
+         end",
         TABLE_OVERFLOW,
     ),
 ];

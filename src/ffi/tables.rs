@@ -8,7 +8,7 @@
 
 use mlua::ffi::lua_State;
 use std::cell::Cell;
-use std::sync::Once;
+use std::sync::OnceLock;
 
 type Hook = unsafe extern "C-unwind" fn(*mut lua_State) -> usize;
 
@@ -22,21 +22,13 @@ thread_local! {
     static BOUND: Cell<usize> = const { Cell::new(0) };
 }
 
-static INSTALLED: Once = Once::new();
+/// Set once [`install`] has pointed the hook at [`on_grow`].
+static INSTALLED: OnceLock<()> = OnceLock::new();
 
 /// Makes table growth ask for the bound from now on, in every Lua state of this OS process.
 /// Until then tables grow as in stock Lua; after it, as long as no bound is set.
 pub fn install() {
-    INSTALLED.call_once(|| {
-        // SAFETY: written once, inside `call_once`; the states that call the hook are
-        // built after `install` returns, and a state built earlier on another thread sees
-        // either null (stock growth) or this value, both valid for a pointer-sized aligned
-        // C variable.
-        unsafe {
-            let p = &raw mut moonhost_table_hook;
-            p.write_volatile(Some(on_grow));
-        }
-    });
+    super::set_c_hook_once(&INSTALLED, (), &raw mut moonhost_table_hook, on_grow);
 }
 
 /// Sets the bound for what runs next on this thread: the most hash entries one table may

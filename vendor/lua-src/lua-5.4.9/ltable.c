@@ -603,6 +603,15 @@ static unsigned int moonhost_caparray (lua_State *L, unsigned int oldasize,
   return cap;
 }
 
+/* true when the array part of a table ('oldasize' slots) is at its cap:
+   a rehash then keeps it and needs not count its slots (which at 2^21
+   slots takes ~3 ms, for every rehash of the hash part behind it) */
+static int moonhost_arrayatcap (lua_State *L, unsigned int oldasize) {
+  size_t bound = moonhost_tablebound(L, oldasize, 0);
+  return (bound != 0 && bound <= MAXASIZE / MOONHOST_ARRAYFACTOR &&
+          oldasize == cast_uint(bound) * MOONHOST_ARRAYFACTOR);
+}
+
 /* }====================================================== */
 
 
@@ -675,6 +684,12 @@ static void rehash (lua_State *L, Table *t, const TValue *ek) {
   unsigned int oldasize;  /* moonhost */
   for (i = 0; i <= MAXABITS; i++) nums[i] = 0;  /* reset counts */
   oldasize = setlimittosize(t);  /* moonhost: keeps the size */
+  if (moonhost_arrayatcap(L, oldasize)) {  /* moonhost: see above */
+    unsigned int nh = 0;  /* integer keys in the hash part (not used) */
+    /* the extra key is not in the array part (else it would be set there) */
+    luaH_resize(L, t, oldasize, cast_uint(numusehash(t, nums, &nh)) + 1);
+    return;
+  }
   na = numusearray(t, nums);  /* count keys in array part */
   totaluse = na;  /* all those keys are integer keys */
   totaluse += numusehash(t, nums, &na);  /* count keys in hash part */

@@ -41,7 +41,7 @@ pub struct Limits {
     pub allow: Vec<String>,
     /// Most hash entries one table may hold (its array part: 32 times as many slots);
     /// growing past it raises `table overflow (...)`. Rounded down to a power of two, at
-    /// least [`MIN_TABLE_ENTRIES`] (see [`Limits::table_bound`]).
+    /// least 1024 (see [`Limits::table_bound`]).
     pub table_entries: usize,
 }
 
@@ -62,7 +62,7 @@ impl Default for Limits {
 
 impl Limits {
     /// The table bound in force: [`Limits::table_entries`] rounded down to a power of two,
-    /// at least [`MIN_TABLE_ENTRIES`].
+    /// at least 1024.
     #[inline]
     pub fn table_bound(&self) -> usize {
         let n = self.table_entries.max(MIN_TABLE_ENTRIES);

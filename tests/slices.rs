@@ -64,23 +64,20 @@ fn longest_slice_in(
     seed: Option<u64>,
     memory: usize,
 ) -> (String, Duration) {
-    longest_slice_of(name, body, seed, memory, false)
+    longest_slice_of(name, body, seed, &memory_limits(memory), false)
 }
 
-/// [`longest_slice_in`]; with `after_idle`, only the slices after the root's first wait
+/// [`longest_slice_in`] under `limits`; with `after_idle`, only the slices after the root's first wait
 /// count (the attack's set-up runs before it), and the root may wait.
 fn longest_slice_of(
     name: &str,
     body: &str,
     seed: Option<u64>,
-    memory: usize,
+    limits: &Limits,
     after_idle: bool,
 ) -> (String, Duration) {
     let (dir, app) = app(name, body);
-    let mut b = Runtime::builder().limits(Limits {
-        memory_bytes: memory,
-        ..Limits::default()
-    });
+    let mut b = Runtime::builder().limits(limits.clone());
     if let Some(s) = seed {
         b = b.seed(s);
     }
@@ -252,7 +249,7 @@ fn check(
     prelude: &str,
     memory: usize,
 ) -> Vec<String> {
-    check_of(attacks, seed, prelude, memory, false)
+    check_of(attacks, seed, prelude, &memory_limits(memory), false)
 }
 
 /// [`check`], with [`longest_slice_of`]'s `after_idle`.
@@ -260,7 +257,7 @@ fn check_of(
     attacks: &[(&str, &str, &str)],
     seed: Option<u64>,
     prelude: &str,
-    memory: usize,
+    limits: &Limits,
     after_idle: bool,
 ) -> Vec<String> {
     let mut over = Vec::new();
@@ -268,7 +265,7 @@ fn check_of(
         let body = format!("{prelude}\n{body}");
         let mut best = Duration::MAX;
         for _ in 0..TRIES {
-            let (err, worst) = longest_slice_of(name, &body, seed, memory, after_idle);
+            let (err, worst) = longest_slice_of(name, &body, seed, limits, after_idle);
             assert!(
                 err.contains(expect),
                 "{name}: expected '{expect}', got '{err}'"
@@ -415,10 +412,16 @@ const GIANT_TABLES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Runs [`GIANT_TABLES`] under a 1 GiB limit (real clock: the attack waits on a timer).
+/// Runs [`GIANT_TABLES`] under a 1 GiB limit, with tables of up to 2^21 hash entries (the
+/// default bound stops a table at 65536), on the real clock (the attack waits on a timer).
 #[test]
 fn one_giant_table_is_traversed_in_bounded_steps() {
-    let over = check_of(GIANT_TABLES, None, "", 1 << 30, true);
+    let limits = Limits {
+        memory_bytes: 1 << 30,
+        table_entries: 1 << 21,
+        ..Limits::default()
+    };
+    let over = check_of(GIANT_TABLES, None, "", &limits, true);
     assert!(
         over.is_empty(),
         "slices over {SLICE_BOUND:?} in {TRIES} runs: {over:?}"
@@ -490,4 +493,12 @@ fn growing_a_giant_table_is_bounded() {
         over.is_empty(),
         "slices over {SLICE_BOUND:?} in {TRIES} runs: {over:?}"
     )
+}
+
+/// The default limits with a memory limit of `memory` bytes.
+fn memory_limits(memory: usize) -> Limits {
+    Limits {
+        memory_bytes: memory,
+        ..Limits::default()
+    }
 }

@@ -52,6 +52,7 @@ fn build(dir: &Path) -> PathBuf {
             "-DMOONHOST_STRTAB_NEWSTEP=1",
             "-DMOONHOST_STRTAB_GCSTEP=2",
         ])
+        .arg("-DMOONHOST_TABLEFLOOR=16")
         .arg("-I")
         .arg(&src)
         .args(&sources)
@@ -114,4 +115,14 @@ fn string_table_stress_under_assertions_and_asan() {
     let out = run_script("strings.lua", &fill);
     // The script ends with a move in progress, so the close frees both bucket arrays.
     assert!(out.contains(", moving\n"), "no move at close: {out}");
+}
+
+/// The table bound (vendor/lua-src/MOONHOST.md, `ltable.c`): with the hook set to 256 hash
+/// entries (`GC_TABLE_BOUND`), `tests/lua_gc/bound.lua` grows strong and weak tables of
+/// every key kind, arrays and constructors past it while cycles run, under the same
+/// assertions and ASAN: each fails with `table overflow` and stays whole and usable.
+#[test]
+fn tables_fail_at_the_bound_under_assertions_and_asan() {
+    let out = run_script("bound.lua", &[("GC_TABLE_BOUND", "256")]);
+    assert!(out.contains("bound: ok"), "{out}");
 }

@@ -4,8 +4,9 @@
 ** its internal assertions on (LUAI_ASSERT) and small MOONHOST_BIGTABLE /
 ** MOONHOST_CHUNK, so that nearly every table is traversed in chunks, and
 ** tiny MOONHOST_STRTAB_* values, so that every string table resize moves
-** the strings incrementally. Before closing a state it prints the state of
-** its string table ("moving" while a move is in progress: the close then
+** the strings incrementally; with GC_TABLE_BOUND set, tables may not grow
+** past that many hash entries. Before closing a state it prints the state
+** of its string table ("moving" while a move is in progress: the close then
 ** frees both bucket arrays).
 */
 #include <stdio.h>
@@ -16,8 +17,21 @@
 #include "lualib.h"
 #include "lstate.h"
 
+/* moonhost's table bound (ltable.c): GC_TABLE_BOUND hash entries when set */
+extern size_t (*moonhost_table_hook) (lua_State *L);
+static size_t table_bound = 0;
+static size_t bound (lua_State *L) {
+  (void)L;
+  return table_bound;
+}
+
 int main (int argc, char **argv) {
   int i;
+  const char *b = getenv("GC_TABLE_BOUND");
+  if (b != NULL) {
+    table_bound = (size_t)strtoul(b, NULL, 10);
+    moonhost_table_hook = bound;
+  }
   for (i = 1; i < argc; i++) {
     lua_State *L = luaL_newstate();
     if (L == NULL) {

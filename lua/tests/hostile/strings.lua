@@ -10,13 +10,15 @@ local attack = require("attack")
 local M = {}
 
 -- Keeps `prefix .. i` (default "s") for i in 1001 .. (thousands + 1) * 1000, a thousand to
--- a table (no giant table: growing one rehashes it whole, a cost of its own).
+-- a table (no giant table: growing one rehashes it whole, a cost of its own). Made by
+-- `string.format`, which leaves no garbage string of the number (freeing millions of those
+-- makes the system allocator's next large free slow, a cost of its own: LUA_API.md).
 local function make(thousands, prefix)
   return ([[
     local keep = {}
     for i = 1, %d do
       local t = {}
-      for j = 1, 1000 do t[j] = %q .. (i * 1000 + j) end
+      for j = 1, 1000 do t[j] = string.format("%%s%%d", %q, i * 1000 + j) end
       keep[i] = t
     end
   ]]):format(thousands, prefix or "s")
@@ -36,7 +38,8 @@ local CHECK = [[
 ]]
 
 -- About a million strings fit the default limit of 128 MiB: a second process keeps as many
--- (other ones), so the child's take the table to four million buckets.
+-- (other ones), so the child's take the table past two million strings, where it grows to
+-- four million buckets.
 function M.two_processes_of_a_million_strings_under_the_default_limit()
   local helper = make(1100, "t") .. [[
     process.send(..., "made", true)

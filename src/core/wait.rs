@@ -47,7 +47,7 @@ impl Core {
                         .park_send(Waiter { wait: w, case: 0 }, item);
                 }
             },
-            Request::Select(cases) => self.block_select(t, cases),
+            Request::Select(cases) => self.block_select(t, SmallVec::from_vec(cases)),
             Request::Sleep(deadline) => {
                 let w = self.park(t, SmallVec::new(), false);
                 let owner = self.tasks[t].proc;

@@ -115,13 +115,13 @@ impl Fuel {
         }
     }
 
-    /// [`Fuel::cap_heap`] for the scheduler, which holds coroutine `co` of `lua`: the
-    /// limit is written in place where it can be (`ffi::heap`).
+    /// [`Fuel::cap_heap`] for the scheduler, which holds `heap` (of `lua`): the limit is
+    /// written in place where it can be (`ffi::heap`).
     #[inline]
-    pub fn cap_heap_at(&self, lua: &Lua, co: &mlua::Thread, cap: usize) {
+    pub fn cap_heap_at(&self, lua: &Lua, heap: &ffi::heap::Heap<'_>, cap: usize) {
         if self.heap_cap.get() != cap {
             self.heap_cap.set(cap);
-            if !ffi::heap::set_limit(co, cap) {
+            if !heap.set_limit(cap) {
                 let _ = lua.set_memory_limit(cap);
             }
         }

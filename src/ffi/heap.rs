@@ -46,7 +46,7 @@ unsafe fn counts(l: *mut ffi::lua_State) -> Option<*mut Counts> {
 }
 
 /// Checks, through mlua's own accessors, that `lua`'s allocator state starts with the bytes
-/// in use and the limit, and if so lets [`used`] and [`set_limit`] read and write it for
+/// in use and the limit, and if so lets [`Heap`] read and write it for
 /// every state with the same allocator. Returns whether they will. Leaves the limit as it
 /// found it.
 pub fn verify(lua: &Lua) -> bool {
@@ -84,30 +84,50 @@ pub fn verify(lua: &Lua) -> bool {
 /// A limit no runtime sets, written and read back by [`verify`].
 const PROBE_LIMIT: usize = 0x5eed_0000_0000 + 0x4d48;
 
-/// Bytes the Lua of coroutine `co` uses (as `Lua::used_memory`), read in place; `None`
-/// when its allocator was not verified.
-#[inline]
-pub fn used(co: &Thread) -> Option<usize> {
-    // SAFETY: `co` keeps its state alive; a verified allocator state starts with `Counts`,
-    // and this thread is the only one using the state.
-    unsafe { counts(co.state()).map(|c| (*c).used as usize) }
+/// The heap counter and limit of one Lua state, found once through one of its coroutines
+/// and then read and written in place while that coroutine is held (`'a`).
+#[derive(Debug, Clone, Copy)]
+pub struct Heap<'a> {
+    /// The allocator state (`None`: not verified, use mlua's API).
+    counts: Option<*mut Counts>,
+    held: std::marker::PhantomData<&'a Thread>,
 }
 
-/// Sets the heap limit of the Lua of coroutine `co` (as `Lua::set_memory_limit`) in place.
-/// Returns false, having changed nothing, when its allocator was not verified or when the
-/// old or the new limit is 0 (mlua's flag beside the limit would have to change too).
-#[inline]
-pub fn set_limit(co: &Thread, limit: usize) -> bool {
-    let limit = limit.min(isize::MAX as usize) as isize;
-    // SAFETY: as in `used`; the limit is a plain word mlua's allocator reads on each
-    // allocation, none of which runs now.
-    unsafe {
-        match counts(co.state()) {
-            Some(c) if limit != 0 && (*c).limit != 0 => {
-                (*c).limit = limit;
-                true
+impl<'a> Heap<'a> {
+    /// The heap of the Lua coroutine `co` belongs to.
+    #[inline]
+    pub fn of(co: &'a Thread) -> Heap<'a> {
+        Heap {
+            // SAFETY: `co` keeps its state alive.
+            counts: unsafe { counts(co.state()) },
+            held: std::marker::PhantomData,
+        }
+    }
+
+    /// Bytes in use (as `Lua::used_memory`); `None` when the allocator was not verified.
+    #[inline]
+    pub fn used(&self) -> Option<usize> {
+        // SAFETY: a verified allocator state starts with `Counts` and lives as long as the
+        // state, which the held coroutine keeps alive; this thread is the only one using it.
+        self.counts.map(|c| unsafe { (*c).used as usize })
+    }
+
+    /// Sets the limit (as `Lua::set_memory_limit`). Returns false, having changed nothing,
+    /// when the allocator was not verified or when the old or the new limit is 0 (mlua's
+    /// flag beside the limit would have to change too).
+    #[inline]
+    pub fn set_limit(&self, limit: usize) -> bool {
+        let limit = limit.min(isize::MAX as usize) as isize;
+        // SAFETY: as in `used`; the limit is a plain word mlua's allocator reads on each
+        // allocation, none of which runs now.
+        unsafe {
+            match self.counts {
+                Some(c) if limit != 0 && (*c).limit != 0 => {
+                    (*c).limit = limit;
+                    true
+                }
+                _ => false,
             }
-            _ => false,
         }
     }
 }
@@ -127,7 +147,7 @@ mod tests {
             .create_thread(lua.create_function(|_, ()| Ok(())).unwrap())
             .unwrap();
         let _grow: Vec<mlua::Table> = (0..100).map(|_| lua.create_table().unwrap()).collect();
-        assert_eq!(used(&co), Some(lua.used_memory()));
+        assert_eq!(Heap::of(&co).used(), Some(lua.used_memory()));
     }
 
     #[test]
@@ -138,16 +158,19 @@ mod tests {
             .create_thread(lua.create_function(|_, ()| Ok(())).unwrap())
             .unwrap();
         // No limit yet: mlua's flag beside it would change, so nothing is written.
-        assert!(!set_limit(&co, 1 << 30));
+        assert!(!Heap::of(&co).set_limit(1 << 30));
         lua.set_memory_limit(1 << 30).unwrap();
         let cap = lua.used_memory() + 4096;
-        assert!(set_limit(&co, cap));
+        assert!(Heap::of(&co).set_limit(cap));
         // mlua reports the limit written here as the previous one.
         assert_eq!(lua.set_memory_limit(cap).unwrap(), cap);
         let big = lua
             .load("return string.rep('x', 100000)")
-            .eval::<mlua::String>();
+            .eval::<mlua::LuaString>();
         assert!(matches!(big, Err(mlua::Error::MemoryError(_))), "{big:?}");
-        assert!(!set_limit(&co, 0), "a limit of 0 goes through mlua");
+        assert!(
+            !Heap::of(&co).set_limit(0),
+            "a limit of 0 goes through mlua"
+        );
     }
 }

@@ -102,7 +102,8 @@ impl Runtime {
         }
         // Filled in place: the values are not moved out of a return value into the resume.
         let mut args = self.resume_vals.take();
-        let prepared = self.prepare(core, &turn, &mut args);
+        let heap = ffi::heap::Heap::of(&turn.thread);
+        let prepared = self.prepare(core, &turn, &heap, &mut args);
         let slice = &turn.slice;
         let cap = self
             .fuel
@@ -122,11 +123,11 @@ impl Runtime {
         self.resume_vals.set(args);
         preempt::end_slice(&self.fuel);
         self.fuel.headroom.set(0);
-        self.fuel.cap_heap_at(&self.lua, &turn.thread, ceiling);
+        self.fuel.cap_heap_at(&self.lua, &heap, ceiling);
         let (crossed, refusal_left) = (self.fuel.over.take(), self.fuel.refuse.take());
         self.collector.after_slice(turn.proc, crossed, refusal_left);
         let mut core = self.core();
-        self.account(&mut core, &turn, &res);
+        self.account(&mut core, turn.proc, &heap, &res);
         self.conclude(&mut core, turn.task, turn.proc, turn.thread, res, capped);
         let (crashed, go_on) = (core.has_crashes(), go_on(&mut core));
         drop(core);
@@ -140,15 +141,16 @@ impl Runtime {
         &'a self,
         mut core: RefMut<'a, Core>,
         turn: &Turn,
+        heap: &ffi::heap::Heap<'_>,
         args: &mut Args,
     ) -> mlua::Result<()> {
         let slice = &turn.slice;
         let lua = &self.lua;
-        let base = used_memory(lua, &turn.thread);
+        let base = used_memory(lua, heap);
         let cap = base.saturating_add(slice.allowance).min(slice.ceiling);
         self.fuel
             .refill(slice.budget, base, slice.allowance, slice.ceiling);
-        self.fuel.cap_heap_at(lua, &turn.thread, cap);
+        self.fuel.cap_heap_at(lua, heap, cap);
         // The cap is soft: `softcap`.
         self.fuel.headroom.set(softcap::headroom(slice.limit));
         self.fuel.refuse.set(self.collector.refuses(turn.proc));
@@ -158,10 +160,10 @@ impl Runtime {
 
     /// Charges the resume's heap growth and instructions to its process, and moves a
     /// virtual clock by the work done.
-    fn account(&self, core: &mut Core, turn: &Turn, res: &Resumed) {
-        let after = used_memory(&self.lua, &turn.thread);
+    fn account(&self, core: &mut Core, proc: ProcId, heap: &ffi::heap::Heap<'_>, res: &Resumed) {
+        let after = used_memory(&self.lua, heap);
         core.charge(
-            turn.proc,
+            proc,
             self.fuel.mem_base.get(),
             after,
             self.fuel.budget.get(),
@@ -353,11 +355,10 @@ impl Runtime {
     }
 }
 
-/// Bytes `lua` uses, read in place through its coroutine `co` where it can be
-/// (`ffi::heap`).
+/// Bytes `lua` uses, read in place where it can be (`ffi::heap`).
 #[inline]
-fn used_memory(lua: &mlua::Lua, co: &Thread) -> usize {
-    ffi::heap::used(co).unwrap_or_else(|| lua.used_memory())
+fn used_memory(lua: &mlua::Lua, heap: &ffi::heap::Heap<'_>) -> usize {
+    heap.used().unwrap_or_else(|| lua.used_memory())
 }
 
 /// Whether the turn goes on after a step: the root runs, and no timer (or replayed turn

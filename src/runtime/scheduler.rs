@@ -123,6 +123,7 @@ impl Runtime {
         self.resume_vals.set(args);
         preempt::end_slice(&self.fuel);
         self.fuel.headroom.set(0);
+        ffi::tables::set_bound(0);
         self.fuel.cap_heap_at(&self.lua, &heap, ceiling);
         let (crossed, refusal_left) = (self.fuel.over.take(), self.fuel.refuse.take());
         self.collector.after_slice(turn.proc, crossed, refusal_left);
@@ -154,6 +155,7 @@ impl Runtime {
         // The cap is soft: `softcap`.
         self.fuel.headroom.set(softcap::headroom(slice.limit));
         self.fuel.refuse.set(self.collector.refuses(turn.proc));
+        ffi::tables::set_bound(slice.tables);
         let resume = core.take_resume(turn.task);
         resume_args(lua, &mut core, resume, args)
     }

@@ -192,6 +192,8 @@ impl RuntimeBuilder {
         let installed = lua::install(&lua, fuel.clone())?;
         preempt::install(&lua, fuel.clone(), self.slice)?;
         crate::softcap::install(&lua, fuel.clone());
+        // The scheduler's looks at the heap around each resume then skip mlua's lock.
+        crate::ffi::heap::verify(&lua);
         let tracer = match (&self.replay, &self.trace) {
             (Some(path), _) => Tracer::replay(path).map_err(Error::Io)?,
             (None, Some(path)) => {
@@ -220,6 +222,7 @@ impl RuntimeBuilder {
             .map_err(|e| Error::Poll(e.to_string()))?;
         Ok(Runtime {
             core,
+            resume_vals: std::cell::Cell::new(Vec::with_capacity(8)),
             lua,
             fuel,
             poll,

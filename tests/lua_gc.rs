@@ -18,7 +18,13 @@
 //! With the lookup, the insertion after a move step or the removal ignoring the old array,
 //! a bucket of the new array left uncleared, or the close not freeing the old array, this
 //! run fails (a syntax error from a duplicate reserved word, a null or wild pointer
-//! dereference in `luaS_remove`, the close's memory assertion).
+//! dereference in `luaS_remove`, the close's memory assertion). It also fills the table
+//! while a shrink's move and then a growth's are under way (the resize waits for the
+//! move). Run again with an emergency collection at every 1000th allocation
+//! (`GC_EMERGENCY`, the driver's allocator failing first tries as Lua's
+//! `EMERGENCYGCTESTS` does), so some run inside `lstring.c`'s allocations during a move:
+//! with the emergency collection moving buckets (`luaC_fullgc`), that run stops on a
+//! heap-use-after-free.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -115,6 +121,27 @@ fn string_table_stress_under_assertions_and_asan() {
     let out = run_script("strings.lua", &fill);
     // The script ends with a move in progress, so the close frees both bucket arrays.
     assert!(out.contains(", moving\n"), "no move at close: {out}");
+}
+
+/// The string table stress with an emergency collection at every 1000th allocation, in
+/// fewer rounds (the emergency collections are whole ones): an emergency collection must
+/// not move the string table's buckets (`internshrstr` may hold one).
+#[test]
+fn string_table_under_emergency_collections() {
+    let env = [
+        ("ASAN_OPTIONS", "max_malloc_fill_size=1073741824"),
+        ("GC_EMERGENCY", "1000"),
+        ("STR_STRESS_ROUNDS", "4"),
+    ];
+    let out = run_script("strings.lua", &env);
+    let made = out
+        .lines()
+        .find_map(|l| l.strip_suffix(" emergency collections"))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok());
+    assert!(
+        made.is_some_and(|n| n > 0),
+        "no emergency collection: {out}"
+    );
 }
 
 /// The table bound (vendor/lua-src/MOONHOST.md, `ltable.c`): with the hook set to 256 hash

@@ -2,10 +2,12 @@
 -- by the hundred thousand, so the string table grows and shrinks again and again, with
 -- collector steps, full collections and both collector modes interleaved. Built with tiny
 -- MOONHOST_STRTAB_* values, every resize moves the strings incrementally and a move is in
--- progress most of the time. A string table bug shows as a duplicate (two strings with
--- the same contents: `rawequal` of two separately built copies is false, a table lookup
--- by one misses the other), a lost string (ASAN: use after free) or a leak (the count
--- after everything is dropped, LeakSanitizer, the close's assertion).
+-- progress most of the time; the driver's GC_EMERGENCY adds emergency collections inside
+-- allocations, and its `strtab()` shows the table's count, size and move. A string table
+-- bug shows as a duplicate (two strings with the same contents: `rawequal` of two
+-- separately built copies is false, a table lookup by one misses the other), a lost string
+-- (ASAN: use after free) or a leak (the count after everything is dropped, LeakSanitizer,
+-- the close's assertion).
 local SEED = tonumber(os.getenv("GC_STRESS_SEED") or "") or 1
 local ROUNDS = tonumber(os.getenv("STR_STRESS_ROUNDS") or "") or 8
 math.randomseed(SEED)
@@ -34,10 +36,10 @@ local function check(k, what)
   if index[c] ~= k then error(what .. ": table lookup of '" .. c .. "' missed") end
 end
 
-local function add()
+local function add(make)
   local id = rnd(0, IDS * #PREFIXES - 1)
   local p, i = parts(id)
-  local s = name(p, i)
+  local s = (make or name)(p, i)
   local k = where[id]
   if k then
     if not rawequal(ls[k], s) then error("re-made '" .. s .. "' is a second string") end
@@ -80,6 +82,45 @@ for round = 1, ROUNDS do
   for k = 1, n do check(k, "round " .. round) end
   if rnd(3) == 1 then collectgarbage() end
 end
+
+-- Strings made while a move is under way and the table is full: the resize waits for the
+-- move (lstring.c, 'luaS_resize'), so the table holds more strings than buckets for a
+-- while. With the collector stopped a move advances only by the strings made (one unit
+-- each in this build) and its steps (two units per 2000 bytes), so a shrink's move is still
+-- under way when the table fills, and so is the growth's that follows it. The strings are
+-- made by `copy` (no garbage number string, which an emergency collection would free).
+local function overfull()
+  collectgarbage("incremental", 100, 100, 10)
+  while n < 20000 do add() end
+  while n > 100 do drop() end
+  local _, size0 = strtab()
+  local steps, shrunk = 0, nil
+  repeat  -- to the end of a cycle, which halves the table (a move)
+    collectgarbage("step")
+    steps = steps + 1
+    local _, size, moving = strtab()
+    if moving and size < size0 then shrunk = size end
+  until shrunk or steps > 1000000
+  assert(shrunk, "no shrink")
+  collectgarbage("stop")
+  local during_shrink, during_growth, made = false, false, 0
+  repeat
+    add(copy)
+    made = made + 1
+    local nuse, size = strtab()
+    if nuse > size then
+      if size == shrunk then during_shrink = true else during_growth = true end
+    end
+  until (during_shrink and during_growth) or made > 150000
+  collectgarbage("restart")
+  assert(during_shrink, "the table never filled during a shrink's move")
+  assert(during_growth, "the table never filled during a growth's move")
+  for k = 1, n do
+    check(k, "overfull")
+    if not rawequal(ls[k], name(parts(lid[k]))) then error("overfull: a second string") end
+  end
+end
+overfull()
 
 -- Everything dropped: full collections bring the heap back to where it started (the
 -- string table's size too, give or take a doubling of its start size of a few KiB).

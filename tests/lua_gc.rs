@@ -20,7 +20,8 @@
 //! run fails (a syntax error from a duplicate reserved word, a null or wild pointer
 //! dereference in `luaS_remove`, the close's memory assertion). It also fills the table
 //! while a shrink's move and then a growth's are under way (the resize waits for the
-//! move). Run again with an emergency collection at every 1000th allocation
+//! move), and checks that the pause set after a cycle that starts a shrink leaves out the
+//! old bucket array (`setpause`). Run again with an emergency collection at every 1000th allocation
 //! (`GC_EMERGENCY`, the driver's allocator failing first tries as Lua's
 //! `EMERGENCYGCTESTS` does), so some run inside `lstring.c`'s allocations during a move:
 //! with the emergency collection moving buckets (`luaC_fullgc`), that run stops on a

@@ -10,7 +10,7 @@
 ** emergency collections run inside any allocation, those of the string
 ** table (lstring.c) during a move included. Scripts may call strtab(),
 ** which returns the string table's count of strings, its size and whether
-** a move is in progress. Before closing a state it prints the state of its
+** a move is in progress, and gcpace() (below). Before closing a state it prints the state of its
 ** string table ("moving" while a move is in progress: the close then frees
 ** both bucket arrays).
 */
@@ -70,6 +70,18 @@ static int strtab (lua_State *L) {
   return 3;
 }
 
+/* gcpace(): the collector's threshold (the bytes in use at which the next
+   step is due), the bytes in use, and the bytes of the old bucket array of
+   a string table move in progress (else 0) */
+static int gcpace (lua_State *L) {
+  global_State *g = G(L);
+  lua_pushinteger(L, (lua_Integer)g->totalbytes);
+  lua_pushinteger(L, (lua_Integer)gettotalbytes(g));
+  lua_pushinteger(L, g->strt.ohash != NULL
+                     ? (lua_Integer)(g->strt.osize * sizeof(TString *)) : 0);
+  return 3;
+}
+
 int main (int argc, char **argv) {
   int i;
   const char *b = getenv("GC_TABLE_BOUND");
@@ -92,6 +104,7 @@ int main (int argc, char **argv) {
       lua_setallocf(L, emergency_alloc, L);
     luaL_openlibs(L);
     lua_register(L, "strtab", strtab);
+    lua_register(L, "gcpace", gcpace);
     if (luaL_dofile(L, argv[i]) != LUA_OK) {
       fprintf(stderr, "%s: %s\n", argv[i], lua_tostring(L, -1));
       lua_close(L);

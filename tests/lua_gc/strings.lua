@@ -90,6 +90,34 @@ end
 -- under way when the table fills, and so is the growth's that follows it. The strings are
 -- made by `copy` (no garbage number string, which an emergency collection would free).
 local function overfull()
+
+-- The pause after a cycle that starts a shrink: the move, not a cycle, frees the old bucket
+-- array, so the next cycle is due at `pause`% of the memory in use without it, as after
+-- stock's shrink (which freed it at once), not `pause`% of the old array later.
+local function pace()
+  local PAUSE = 400  -- moonhost's (src/runtime/builder.rs)
+  collectgarbage("incremental", PAUSE, 100, 10)
+  while n < 20000 do add() end
+  collectgarbage()  -- ends any move (a step moves two units here)
+  while n > 100 do drop() end
+  local _, size0 = strtab()
+  for _ = 1, 20 do
+    repeat until collectgarbage("step")  -- to the end of a cycle
+    local _, size, moving = strtab()
+    if moving and size < size0 then
+      local threshold, inuse, old = gcpace()
+      assert(old > 0)
+      if threshold > (inuse - old // 2) * PAUSE // 100 then
+        error(("pause: next cycle at %d bytes, %d in use of which %d the old array"):format(
+          threshold, inuse, old))
+      end
+      collectgarbage("incremental", 100, 100, 10)
+      return
+    end
+  end
+  error("pace: no cycle ended with a shrink under way")
+end
+pace()
   collectgarbage("incremental", 100, 100, 10)
   while n < 20000 do add() end
   while n > 100 do drop() end

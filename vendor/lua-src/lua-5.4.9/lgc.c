@@ -1163,7 +1163,16 @@ void luaC_checkfinalizer (lua_State *L, GCObject *o, Table *mt) {
 static void setpause (global_State *g) {
   l_mem threshold, debt;
   int pause = getgcparam(g->gcpause);
-  l_mem estimate = g->GCestimate / PAUSEADJ;  /* adjust 'estimate' */
+  lu_mem live = g->GCestimate;
+  /* moonhost: the old bucket array of a string-table move in progress is
+     freed by the move, not by a cycle: not counted (stock's resize freed
+     it at once; counted, it put the next cycle 'pause'% of it later) */
+  lu_mem old = (g->strt.ohash != NULL)
+             ? cast(lu_mem, g->strt.osize) * sizeof(TString *) : 0;
+  l_mem estimate;
+  if (old < live / 2)
+    live -= old;
+  estimate = live / PAUSEADJ;  /* adjust 'estimate' */
   lua_assert(estimate > 0);
   threshold = (pause < MAX_LMEM / estimate)  /* overflow? */
             ? estimate * pause  /* no overflow */

@@ -10,6 +10,7 @@ pub mod cell;
 pub mod chan;
 pub mod event;
 pub mod globals;
+pub mod heap;
 pub mod hot;
 pub mod pattern;
 mod pcall;

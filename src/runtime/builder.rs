@@ -183,6 +183,8 @@ impl RuntimeBuilder {
     /// OS poller cannot be created.
     pub fn build(mut self, app: &App) -> Result<Runtime> {
         let lua = Lua::new_with(StdLib::ALL_SAFE, LuaOptions::new())?;
+        // Lua's allocator without mlua's layers, small blocks cached (`ffi::heap`).
+        crate::ffi::heap::install(&lua);
         // Processes allocate in bursts (spawn storms, message floods); a longer pause between
         // cycles halves GC work there at the cost of a larger heap between collections.
         lua.gc_set_mode(GcMode::Incremental(

@@ -135,7 +135,7 @@ impl Runtime {
     fn prepare<'a>(&'a self, mut core: RefMut<'a, Core>, turn: &mut Turn) -> mlua::Result<Args> {
         let slice = &turn.slice;
         let lua = &self.lua;
-        let base = lua.used_memory();
+        let base = crate::ffi::heap::used(lua);
         let cap = base.saturating_add(slice.allowance).min(slice.ceiling);
         self.fuel
             .refill(slice.budget, base, slice.allowance, slice.ceiling);
@@ -150,7 +150,7 @@ impl Runtime {
     /// Charges the resume's heap growth and instructions to its process, and moves a
     /// virtual clock by the work done.
     fn account(&self, core: &mut Core, proc: ProcId, res: &Resumed) {
-        let after = self.lua.used_memory();
+        let after = crate::ffi::heap::used(&self.lua);
         core.charge(
             proc,
             self.fuel.mem_base.get(),
@@ -271,7 +271,7 @@ impl Runtime {
         if !done && !early {
             return false;
         }
-        let live = self.lua.used_memory();
+        let live = crate::ffi::heap::used(&self.lua);
         // A borrow of the core field alone: the collector stays free.
         let mut core = self
             .core

@@ -65,6 +65,7 @@ struct Sizes {
     floor_coroutines: u64,
     restarts: u64,
     info_procs: u64,
+    tight_loop: u64,
 }
 
 const FULL: Sizes = Sizes {
@@ -82,6 +83,7 @@ const FULL: Sizes = Sizes {
     floor_coroutines: 10_000,
     restarts: 10_000,
     info_procs: 100_000,
+    tight_loop: 30_000_000,
 };
 
 const QUICK: Sizes = Sizes {
@@ -99,6 +101,7 @@ const QUICK: Sizes = Sizes {
     floor_coroutines: 10_000,
     restarts: 1_000,
     info_procs: 10_000,
+    tight_loop: 3_000_000,
 };
 
 fn parse_args() -> Opts {
@@ -276,6 +279,20 @@ fn floor_heap_push(n: u64) -> f64 {
     el.as_nanos() as f64 / n as f64
 }
 
+/// The tight loop of `benches/apps/tight_loop` in plain mlua (no hook): ns per iteration.
+fn floor_tight_loop(n: u64) -> f64 {
+    let lua = lua_state();
+    let f = lua_fn(
+        &lua,
+        "return function(n) local s = 0 for i = 1, n do s = s + i end return s end",
+    );
+    let t = Instant::now();
+    let s: i64 = f.call(n as i64).expect("loop runs");
+    let el = t.elapsed();
+    black_box(s);
+    el.as_nanos() as f64 / n as f64
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Floors {
     spawn: f64,
@@ -283,6 +300,7 @@ struct Floors {
     switch: f64,
     coroutine_bytes: f64,
     heap_push: f64,
+    tight_loop: f64,
 }
 
 fn measure_floors(s: &Sizes, runs: usize) -> Floors {
@@ -294,6 +312,7 @@ fn measure_floors(s: &Sizes, runs: usize) -> Floors {
         switch: m(&|| floor_switch(s.floor_ops)),
         coroutine_bytes: m(&|| floor_coroutine_bytes(s.floor_coroutines)),
         heap_push: m(&|| floor_heap_push(s.floor_ops)),
+        tight_loop: m(&|| floor_tight_loop(s.tight_loop)),
     }
 }
 
@@ -823,7 +842,39 @@ fn run_all(opts: &Opts) -> Bench<'_> {
     }
     linearity(&mut b, &idle_rows, s.idle);
     supervision_rows(&mut b, s);
+    tight_loop_row(&mut b, s);
     b
+}
+
+/// A tight Lua loop under the runtime beside the same loop in plain mlua (issue 9: at most
+/// 1.05x, no count hook on unpreempted code). Wall clock: under callgrind the watchdog sees
+/// every slice overrun and arms the hook, so instruction counts cannot show it.
+fn tight_loop_row(b: &mut Bench<'_>, s: &Sizes) {
+    let job = Job {
+        name: "tight_loop",
+        app: "tight_loop",
+        size: group(s.tight_loop as f64),
+        args: vec![s.tight_loop],
+        ..Job::default()
+    };
+    b.row(job, |sm, f| {
+        let looped = loop_only(sm);
+        Row {
+            name: String::new(),
+            size: String::new(),
+            ns_op: looped,
+            floor: Some((
+                f.tight_loop,
+                format!("{} ns/iteration in plain mlua", ns(f.tight_loop)),
+            )),
+            ratio: Some(looped / f.tight_loop),
+            extra: join(&[
+                "ns/op = one loop iteration (the app's own time.now())",
+                &spread(sm, |x| x.fig("loop_ns") / x.fig("ops")),
+            ]),
+            failed: None,
+        }
+    });
 }
 
 /// Restart latency of a supervised child, and `process.info` with many live processes.

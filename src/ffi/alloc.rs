@@ -68,21 +68,7 @@ pub fn install(lua: &Lua, check: RefusalCheck) {
         states.retain(|(_, w)| w.try_upgrade().is_some());
         states.push((k, lua.weak()));
     });
-    let mut first = false;
-    CHECK.get_or_init(|| {
-        first = true;
-        check
-    });
-    if first {
-        // SAFETY: written once, inside the `OnceLock` initialisation above having run on
-        // this thread; the states that call the hook for this runtime are built by the
-        // caller, and a state on another thread sees either null (stock) or this value,
-        // both valid for a pointer-sized aligned C variable.
-        unsafe {
-            let p = &raw mut moonhost_alloc_hook;
-            p.write_volatile(Some(on_refused));
-        }
-    }
+    super::set_c_hook_once(&CHECK, check, &raw mut moonhost_alloc_hook, on_refused);
 }
 
 /// What the patched `lmem.c` calls on a refused allocation.

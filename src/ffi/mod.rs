@@ -25,7 +25,29 @@ pub mod walk;
 use mlua::ffi;
 use std::cell::Cell;
 use std::ffi::{CStr, c_int};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Keeps `check` as the decision of every Lua state of this OS process (the first one given
+/// wins: there is one) and, the first time, points the patched Lua's hook variable `hook`
+/// (a pointer-sized C global, null until then: stock behaviour) at `on`, the C entry that
+/// calls it. Used for `lmem.c`'s refusal hook and `lstrlib.c`'s step hook.
+pub(crate) fn set_c_hook_once<C, H>(cell: &OnceLock<C>, check: C, hook: *mut Option<H>, on: H) {
+    let mut first = false;
+    cell.get_or_init(|| {
+        first = true;
+        check
+    });
+    if first {
+        // SAFETY: written once, inside the `OnceLock` initialisation above having run on
+        // this thread; `hook` points to a C global of the linked Lua (callers pass
+        // `&raw mut` of the extern static). The states that call the hook for the caller's
+        // runtime are built by the caller after this returns, and a state on another
+        // thread sees either null (stock) or this value, both valid for a pointer-sized
+        // aligned C variable.
+        unsafe { hook.write_volatile(Some(on)) };
+    }
+}
 
 /// Calls `read` with the userdata `v` pushed on mlua's current state (at index -1), and pops
 /// it again; `None` for any other value or when it cannot be pushed.

@@ -35,23 +35,7 @@ static CHECK: OnceLock<StepCheck> = OnceLock::new();
 /// Makes the matcher call `check` from now on, in every Lua state of this OS process (the
 /// first check given wins: there is one). Until then matching is stock Lua's, unbounded.
 pub fn install(check: StepCheck) {
-    let mut first = false;
-    CHECK.get_or_init(|| {
-        first = true;
-        check
-    });
-    if first {
-        // SAFETY: written once, inside the `OnceLock` initialisation above having run on
-        // this thread; no Lua state can have read the pointer concurrently with this
-        // write, since the only states that call the hook are built after `install`
-        // returns (the caller builds them) and a state built earlier on another thread
-        // sees either null (stock matching) or this value, both valid for a pointer-sized
-        // aligned C variable.
-        unsafe {
-            let p = &raw mut moonhost_match_hook;
-            p.write_volatile(Some(on_steps));
-        }
-    }
+    super::set_c_hook_once(&CHECK, check, &raw mut moonhost_match_hook, on_steps);
 }
 
 /// The names `lstrlib.c` passes (static C strings), as Rust strings.

@@ -12,6 +12,12 @@ pub const DEFAULT_PAYLOAD_DEPTH: usize = 64;
 /// Deepest nesting any host may allow: copying recurses once per level, and deeper would
 /// risk the host's stack.
 pub const MAX_PAYLOAD_DEPTH: usize = 1_000;
+/// Default most hash entries one table may hold: a rehash of that many string keys (the
+/// slowest kind, ~210 ns each) takes ~14 ms on the reference machine, and a weak table of
+/// that size keeps collector steps short (LUA_API.md "Collections").
+pub const DEFAULT_TABLE_ENTRIES: usize = 1 << 16;
+/// The smallest table bound a host may set (smaller tables never ask for the bound).
+pub const MIN_TABLE_ENTRIES: usize = 1 << 10;
 /// Standard modules a host may give back to its processes.
 pub const ALLOWABLE_MODULES: &[&str] = &["io", "os"];
 
@@ -33,6 +39,10 @@ pub struct Limits {
     pub payload_depth: usize,
     /// Standard modules (`io`, `os`) given back to the host's processes in full.
     pub allow: Vec<String>,
+    /// Most hash entries one table may hold (its array part: 32 times as many slots);
+    /// growing past it raises `table overflow (...)`. Rounded down to a power of two, at
+    /// least 1024 (see [`Limits::table_bound`]).
+    pub table_entries: usize,
 }
 
 impl Default for Limits {
@@ -45,7 +55,18 @@ impl Default for Limits {
             payload_bytes: None,
             payload_depth: DEFAULT_PAYLOAD_DEPTH,
             allow: Vec::new(),
+            table_entries: DEFAULT_TABLE_ENTRIES,
         }
+    }
+}
+
+impl Limits {
+    /// The table bound in force: [`Limits::table_entries`] rounded down to a power of two,
+    /// at least 1024.
+    #[inline]
+    pub fn table_bound(&self) -> usize {
+        let n = self.table_entries.max(MIN_TABLE_ENTRIES);
+        1 << (usize::BITS - 1 - n.leading_zeros())
     }
 }
 
@@ -66,6 +87,8 @@ pub struct LimitOverrides {
     pub payload_depth: Option<usize>,
     /// `allow`.
     pub allow: Option<Vec<String>>,
+    /// `max_table_entries`.
+    pub table_entries: Option<usize>,
 }
 
 impl LimitOverrides {
@@ -82,6 +105,7 @@ impl LimitOverrides {
                 .unwrap_or(base.payload_depth)
                 .min(MAX_PAYLOAD_DEPTH),
             allow: self.allow.clone().unwrap_or_else(|| base.allow.clone()),
+            table_entries: self.table_entries.unwrap_or(base.table_entries),
         }
     }
 }
@@ -145,5 +169,21 @@ mod tests {
         assert_eq!(l.memory_bytes, 1 << 20);
         assert_eq!(l.mailbox_len, Some(10));
         assert_eq!(l.payload_depth, DEFAULT_PAYLOAD_DEPTH);
+        assert_eq!(l.table_entries, DEFAULT_TABLE_ENTRIES);
+    }
+
+    #[test]
+    fn the_table_bound_is_a_power_of_two_at_least_the_minimum() {
+        let bound = |n| {
+            Limits {
+                table_entries: n,
+                ..Limits::default()
+            }
+            .table_bound()
+        };
+        assert_eq!(bound(1 << 17), 1 << 17);
+        assert_eq!(bound(300_000), 1 << 18);
+        assert_eq!(bound(0), MIN_TABLE_ENTRIES);
+        assert_eq!(bound(usize::MAX), 1 << (usize::BITS - 1));
     }
 }

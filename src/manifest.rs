@@ -188,6 +188,7 @@ struct RawEntry {
     mailbox_limit: Option<Spanned<u64>>,
     max_payload_bytes: Option<Spanned<SizeValue>>,
     max_payload_depth: Option<Spanned<u64>>,
+    max_table_entries: Option<Spanned<u64>>,
     allow: Option<Spanned<Vec<String>>>,
     policy: Option<MetaValue>,
     groups: Option<MetaValue>,
@@ -497,12 +498,14 @@ mod tests {
     fn host_limits_parse_and_bad_ones_name_the_field() {
         let app = parse(
             "namespace: app\nentries:\n  - name: h\n    kind: process.host\n    \
-             max_memory: 1MiB\n    mailbox_limit: 5\n    allow: [io]\n",
+             max_memory: 1MiB\n    mailbox_limit: 5\n    allow: [io]\n    \
+             max_table_entries: 4096\n",
         )
         .expect("valid");
         let l = &app.entries[0].limits;
         assert_eq!(l.memory_bytes, Some(1 << 20));
         assert_eq!(l.mailbox_len, Some(5));
+        assert_eq!(l.table_entries, Some(4096));
         assert_eq!(l.allow.as_deref(), Some(&["io".to_string()][..]));
         let msg = parse(
             "namespace: a\nentries:\n  - name: h\n    kind: process.host\n    \

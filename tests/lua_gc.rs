@@ -32,6 +32,7 @@ fn build(dir: &Path) -> PathBuf {
         ])
         .args(["-DLUAI_ASSERT", "-DLUA_USE_APICHECK", "-DLUA_USE_LINUX"])
         .args(["-DMOONHOST_BIGTABLE=64", "-DMOONHOST_CHUNK=16"])
+        .arg("-DMOONHOST_TABLEFLOOR=16")
         .arg("-I")
         .arg(&src)
         .args(&sources)
@@ -64,6 +65,34 @@ fn collector_stress_under_assertions_and_asan() {
             out.status
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains(": ok"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The table bound (vendor/lua-src/MOONHOST.md, `ltable.c`): with the hook set to 256 hash
+/// entries (`GC_TABLE_BOUND`), `tests/lua_gc/bound.lua` grows strong and weak tables of
+/// every key kind, arrays and constructors past it while cycles run, under the same
+/// assertions and ASAN: each fails with `table overflow` and stays whole and usable.
+#[test]
+fn tables_fail_at_the_bound_under_assertions_and_asan() {
+    let dir = std::env::temp_dir().join(format!("moonhost-lua-bound-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create build dir");
+    let exe = build(&dir);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua_gc/bound.lua");
+    for seed in ["1", "2"] {
+        let out = Command::new(&exe)
+            .arg(&script)
+            .env("GC_STRESS_SEED", seed)
+            .env("GC_TABLE_BOUND", "256")
+            .output()
+            .expect("run the bare Lua");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "seed {seed}: {}\n{stderr}",
+            out.status
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("bound: ok"));
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

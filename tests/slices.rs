@@ -64,23 +64,20 @@ fn longest_slice_in(
     seed: Option<u64>,
     memory: usize,
 ) -> (String, Duration) {
-    longest_slice_of(name, body, seed, memory, false)
+    longest_slice_of(name, body, seed, &memory_limits(memory), false)
 }
 
-/// [`longest_slice_in`]; with `after_idle`, only the slices after the root's first wait
+/// [`longest_slice_in`] under `limits`; with `after_idle`, only the slices after the root's first wait
 /// count (the attack's set-up runs before it), and the root may wait.
 fn longest_slice_of(
     name: &str,
     body: &str,
     seed: Option<u64>,
-    memory: usize,
+    limits: &Limits,
     after_idle: bool,
 ) -> (String, Duration) {
     let (dir, app) = app(name, body);
-    let mut b = Runtime::builder().limits(Limits {
-        memory_bytes: memory,
-        ..Limits::default()
-    });
+    let mut b = Runtime::builder().limits(limits.clone());
     if let Some(s) = seed {
         b = b.seed(s);
     }
@@ -252,7 +249,7 @@ fn check(
     prelude: &str,
     memory: usize,
 ) -> Vec<String> {
-    check_of(attacks, seed, prelude, memory, false)
+    check_of(attacks, seed, prelude, &memory_limits(memory), false)
 }
 
 /// [`check`], with [`longest_slice_of`]'s `after_idle`.
@@ -260,7 +257,7 @@ fn check_of(
     attacks: &[(&str, &str, &str)],
     seed: Option<u64>,
     prelude: &str,
-    memory: usize,
+    limits: &Limits,
     after_idle: bool,
 ) -> Vec<String> {
     let mut over = Vec::new();
@@ -268,7 +265,7 @@ fn check_of(
         let body = format!("{prelude}\n{body}");
         let mut best = Duration::MAX;
         for _ in 0..TRIES {
-            let (err, worst) = longest_slice_of(name, &body, seed, memory, after_idle);
+            let (err, worst) = longest_slice_of(name, &body, seed, limits, after_idle);
             assert!(
                 err.contains(expect),
                 "{name}: expected '{expect}', got '{err}'"
@@ -415,12 +412,93 @@ const GIANT_TABLES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Runs [`GIANT_TABLES`] under a 1 GiB limit (real clock: the attack waits on a timer).
+/// Runs [`GIANT_TABLES`] under a 1 GiB limit, with tables of up to 2^21 hash entries (the
+/// default bound stops a table at 65536), on the real clock (the attack waits on a timer).
 #[test]
 fn one_giant_table_is_traversed_in_bounded_steps() {
-    let over = check_of(GIANT_TABLES, None, "", 1 << 30, true);
+    let limits = Limits {
+        memory_bytes: 1 << 30,
+        table_entries: 1 << 21,
+        ..Limits::default()
+    };
+    let over = check_of(GIANT_TABLES, None, "", &limits, true);
     assert!(
         over.is_empty(),
         "slices over {SLICE_BOUND:?} in {TRIES} runs: {over:?}"
     )
+}
+
+/// Growing a giant table (issue 11): a rehash moves all of a table's entries inside the one
+/// assignment that finds its hash part full (stock Lua here: 270 ms at a million string
+/// keys, 65 ms at a million integer or table keys; an array part's growth 50 ms at four
+/// million slots), and a weak table is cleared whole in the collector's atomic step. A
+/// table's hash part may not grow past its host's `max_table_entries` (65536 by default)
+/// nor its array part past 32 times that (vendor/lua-src/MOONHOST.md): the assignment past
+/// it raises `table overflow`. Each attack grows one table until it does; the weak ones
+/// run collector steps as they grow.
+const GIANT_GROWTH: &[(&str, &str, &str)] = &[
+    (
+        "giant_hash_of_integer_keys",
+        "local t = {} for i = 1, 1e9 do t[i * 2^40] = true end",
+        TABLE_OVERFLOW,
+    ),
+    (
+        "giant_hash_of_string_keys",
+        "local t = {} for i = 1, 1e9 do t['key' .. i] = i end",
+        TABLE_OVERFLOW,
+    ),
+    (
+        "giant_hash_of_table_keys",
+        "local t = {} for i = 1, 1e9 do t[{}] = {} end",
+        TABLE_OVERFLOW,
+    ),
+    (
+        "giant_array",
+        "local t = {} for i = 1, 1e9 do t[i] = true end",
+        TABLE_OVERFLOW,
+    ),
+    (
+        "giant_ephemeron_table",
+        "local keep, t = {}, setmetatable({}, { __mode = 'k' })
+         for i = 1, 1e9 do
+           local k = {}
+           if i % 2 == 0 then keep[#keep + 1] = k end
+           t[k] = {}
+           if i % 1000 == 0 then collectgarbage('step') end
+         end",
+        TABLE_OVERFLOW,
+    ),
+    (
+        "giant_weak_value_table",
+        "local keep, t = {}, setmetatable({}, { __mode = 'v' })
+         for i = 1, 1e9 do
+           local v = {}
+           if i % 2 == 0 then keep[#keep + 1] = v end
+           t['k' .. i] = v
+           if i % 1000 == 0 then collectgarbage('step') end
+         end",
+        TABLE_OVERFLOW,
+    ),
+];
+
+/// The error of a table grown past the default bound.
+const TABLE_OVERFLOW: &str = "table overflow (more than 65536 hash entries; see max_table_entries)";
+
+/// Runs [`GIANT_GROWTH`] under a 512 MiB limit, so memory is not what stops them.
+#[test]
+fn growing_a_giant_table_is_bounded() {
+    let mut over = check(GIANT_GROWTH, None, "", 512 << 20);
+    over.extend(check(GIANT_GROWTH, Some(1), "", 512 << 20));
+    assert!(
+        over.is_empty(),
+        "slices over {SLICE_BOUND:?} in {TRIES} runs: {over:?}"
+    )
+}
+
+/// The default limits with a memory limit of `memory` bytes.
+fn memory_limits(memory: usize) -> Limits {
+    Limits {
+        memory_bytes: memory,
+        ..Limits::default()
+    }
 }

@@ -18,6 +18,8 @@ pub struct Slice {
     pub ceiling: usize,
     /// The host's memory limit per process.
     pub limit: usize,
+    /// The host's bound on one table's hash entries (`Limits::table_bound`).
+    pub tables: usize,
 }
 
 /// One task taken out of the run queue to be resumed.
@@ -119,12 +121,14 @@ impl Core {
 
     fn slice_of(&self, proc: ProcId) -> Slice {
         let p = &self.procs[proc];
-        let limit = self.hosts[p.pid.host as usize].limits.memory_bytes;
+        let limits = &self.hosts[p.pid.host as usize].limits;
+        let limit = limits.memory_bytes;
         Slice {
             allowance: limit.saturating_sub(p.heap),
             budget: p.instructions_left.unwrap_or(u64::MAX),
             ceiling: self.heap_ceiling(),
             limit,
+            tables: limits.table_bound(),
         }
     }
 

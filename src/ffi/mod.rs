@@ -18,6 +18,7 @@ pub mod protect;
 pub mod resume;
 pub mod select;
 pub mod signal;
+pub mod tables;
 pub mod timerobj;
 pub mod traceback;
 pub mod walk;

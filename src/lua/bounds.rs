@@ -49,6 +49,7 @@ struct MatchFuel(Rc<Fuel>);
 pub fn open(lua: &Lua, raw: &Table, fuel: Rc<Fuel>) -> mlua::Result<()> {
     lua.set_app_data(MatchFuel(fuel.clone()));
     ffi::pattern::install(pattern_steps);
+    ffi::tables::install();
     let t = lua.create_table()?;
     let f = fuel.clone();
     t.set(

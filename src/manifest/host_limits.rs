@@ -1,9 +1,12 @@
 //! The limit fields of a host entry (`max_processes`, `max_memory`, `max_instructions`,
-//! `mailbox_limit`, `max_payload_bytes`, `max_payload_depth`, `allow`), checked at load.
+//! `mailbox_limit`, `max_payload_bytes`, `max_payload_depth`, `max_table_entries`, `allow`),
+//! checked at load.
 
 use super::{RawEntry, field_err};
 use crate::error::Result;
-use crate::limits::{ALLOWABLE_MODULES, LimitOverrides, MAX_PAYLOAD_DEPTH, parse_size};
+use crate::limits::{
+    ALLOWABLE_MODULES, LimitOverrides, MAX_PAYLOAD_DEPTH, MIN_TABLE_ENTRIES, parse_size,
+};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -58,5 +61,17 @@ pub(super) fn limit_fields(shown: &str, raw: &mut RawEntry) -> Result<LimitOverr
             None => None,
         },
         allow: raw.allow.take().map(|a| a.value),
+        table_entries: match raw.max_table_entries.take() {
+            Some(n) if (n.value as usize) < MIN_TABLE_ENTRIES => {
+                return Err(field_err(
+                    shown,
+                    n.referenced.line(),
+                    "max_table_entries",
+                    &format!("is {}; at least {MIN_TABLE_ENTRIES} is required", n.value),
+                ));
+            }
+            Some(n) => Some(n.value as usize),
+            None => None,
+        },
     })
 }

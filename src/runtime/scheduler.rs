@@ -118,6 +118,7 @@ impl Runtime {
         };
         preempt::end_slice(&self.fuel);
         self.fuel.headroom.set(0);
+        ffi::tables::set_bound(0);
         self.fuel.cap_heap(&self.lua, ceiling);
         let (crossed, refusal_left) = (self.fuel.over.take(), self.fuel.refuse.take());
         self.collector.after_slice(turn.proc, crossed, refusal_left);
@@ -143,6 +144,7 @@ impl Runtime {
         // The cap is soft: `softcap`.
         self.fuel.headroom.set(softcap::headroom(slice.limit));
         self.fuel.refuse.set(self.collector.refuses(turn.proc));
+        ffi::tables::set_bound(slice.tables);
         let resume = std::mem::take(&mut turn.resume);
         resume_args(lua, &mut core, resume)
     }

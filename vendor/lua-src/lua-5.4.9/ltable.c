@@ -538,6 +538,84 @@ static void exchangehashpart (Table *t1, Table *t2) {
 
 
 /*
+** {======================================================
+** moonhost: a bound on a table's growth (see MOONHOST.md)
+** =======================================================
+** Growing a table rehashes all its entries inside one assignment: at
+** 2^18 string keys one 'luaH_resize' takes ~70 ms, and the host's thread
+** is shared by every process. 'moonhost_table_hook' (NULL by default:
+** then tables are stock) returns the most hash entries the running code
+** may give one table (a power of two; 0: no bound). A hash part may not
+** grow past it ('luaH_resize', so 'lua_createtable' too), and a table's
+** array part does not grow by rehash past MOONHOST_ARRAYFACTOR times it
+** (the keys beyond go to the hash part). Sizes up to MOONHOST_TABLEFLOOR
+** never call the hook.
+*/
+
+#if !defined(MOONHOST_TABLEFLOOR)
+#define MOONHOST_TABLEFLOOR	1024u
+#endif
+
+/* array slots per hash entry of the bound: an array slot costs ~7 ns
+   to grow, a hash entry up to ~210-260 ns to rehash (string keys) */
+#define MOONHOST_ARRAYFACTOR	32u
+
+size_t (*moonhost_table_hook) (lua_State *L) = NULL;
+
+/* the bound on hash entries for a table growing to 'nhsize' entries or
+   'nasize' array slots (0: no bound) */
+static size_t moonhost_tablebound (lua_State *L, unsigned int nasize,
+                                   unsigned int nhsize) {
+  if (l_likely(moonhost_table_hook == NULL) ||
+      (nhsize <= MOONHOST_TABLEFLOOR &&
+       nasize <= MOONHOST_TABLEFLOOR * MOONHOST_ARRAYFACTOR))
+    return 0;
+  return moonhost_table_hook(L);
+}
+
+/* raises 'table overflow' when the hash part of 't' would grow past the
+   bound; called before anything changes */
+static void moonhost_checkhash (lua_State *L, Table *t, unsigned int nhsize) {
+  if (nhsize > MOONHOST_TABLEFLOOR && nhsize > allocsizenode(t)) {
+    size_t bound = moonhost_tablebound(L, 0, nhsize);
+    if (bound != 0 && nhsize > bound)
+      luaG_runerror(L, "table overflow (more than %I hash entries; "
+                       "see max_table_entries)", cast(l_uacInt, bound));
+  }
+}
+
+/* 'asize' (with 'na' keys in it) capped to the array bound, for a rehash
+   of 't' (array size 'oldasize'); the keys beyond go to the hash part */
+static unsigned int moonhost_caparray (lua_State *L, unsigned int oldasize,
+                                       unsigned int asize, unsigned int nums[],
+                                       unsigned int *pna) {
+  size_t bound = moonhost_tablebound(L, asize, 0);
+  unsigned int cap, na, i;
+  if (bound == 0 || bound > MAXASIZE / MOONHOST_ARRAYFACTOR)
+    return asize;
+  cap = cast_uint(bound) * MOONHOST_ARRAYFACTOR;  /* a power of two */
+  if (asize <= cap || oldasize > cap)  /* within it, or made bigger */
+    return asize;
+  /* keys in [1, cap]: nums[i] counts those in (2^(i-1), 2^i] */
+  for (i = 0, na = 0; (1u << i) <= cap; i++)
+    na += nums[i];
+  *pna = na;
+  return cap;
+}
+
+/* true when the array part of a table ('oldasize' slots) is at its cap:
+   a rehash then keeps it and needs not count its slots (which at 2^21
+   slots takes ~3 ms, for every rehash of the hash part behind it) */
+static int moonhost_arrayatcap (lua_State *L, unsigned int oldasize) {
+  size_t bound = moonhost_tablebound(L, oldasize, 0);
+  return (bound != 0 && bound <= MAXASIZE / MOONHOST_ARRAYFACTOR &&
+          oldasize == cast_uint(bound) * MOONHOST_ARRAYFACTOR);
+}
+
+/* }====================================================== */
+
+
+/*
 ** Resize table 't' for the new given sizes. Both allocations (for
 ** the hash part and for the array part) can fail, which creates some
 ** subtleties. If the first allocation, for the hash part, fails, an
@@ -556,6 +634,7 @@ void luaH_resize (lua_State *L, Table *t, unsigned int newasize,
   Table newt;  /* to keep the new hash part */
   unsigned int oldasize = setlimittosize(t);
   TValue *newarray;
+  moonhost_checkhash(L, t, nhsize);  /* moonhost: the bound, see above */
   /* create new hash part with appropriate size into 'newt' */
   setnodevector(L, &newt, nhsize);
   if (newasize < oldasize) {  /* will array shrink? */
@@ -602,8 +681,15 @@ static void rehash (lua_State *L, Table *t, const TValue *ek) {
   unsigned int nums[MAXABITS + 1];
   int i;
   int totaluse;
+  unsigned int oldasize;  /* moonhost */
   for (i = 0; i <= MAXABITS; i++) nums[i] = 0;  /* reset counts */
-  setlimittosize(t);
+  oldasize = setlimittosize(t);  /* moonhost: keeps the size */
+  if (moonhost_arrayatcap(L, oldasize)) {  /* moonhost: see above */
+    unsigned int nh = 0;  /* integer keys in the hash part (not used) */
+    /* the extra key is not in the array part (else it would be set there) */
+    luaH_resize(L, t, oldasize, cast_uint(numusehash(t, nums, &nh)) + 1);
+    return;
+  }
   na = numusearray(t, nums);  /* count keys in array part */
   totaluse = na;  /* all those keys are integer keys */
   totaluse += numusehash(t, nums, &na);  /* count keys in hash part */
@@ -613,6 +699,7 @@ static void rehash (lua_State *L, Table *t, const TValue *ek) {
   totaluse++;
   /* compute new size for array part */
   asize = computesizes(nums, &na);
+  asize = moonhost_caparray(L, oldasize, asize, nums, &na);  /* moonhost */
   /* resize the table to new computed sizes */
   luaH_resize(L, t, asize, totaluse - na);
 }

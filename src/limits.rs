@@ -13,9 +13,10 @@ pub const DEFAULT_PAYLOAD_DEPTH: usize = 64;
 /// risk the host's stack.
 pub const MAX_PAYLOAD_DEPTH: usize = 1_000;
 /// Default most hash entries one table may hold: a rehash of that many string keys (the
-/// slowest kind, ~210 ns each) takes ~14 ms on the reference machine, and a weak table of
-/// that size keeps collector steps short (LUA_API.md "Collections").
-pub const DEFAULT_TABLE_ENTRIES: usize = 1 << 16;
+/// slowest kind, ~100 ns each with the vendored rehash's prefetching) takes ~25 ms on the
+/// reference machine; a weak table may hold a quarter of it, which keeps collector steps
+/// short (LUA_API.md "Collections").
+pub const DEFAULT_TABLE_ENTRIES: usize = 1 << 18;
 /// The smallest table bound a host may set (smaller tables never ask for the bound).
 pub const MIN_TABLE_ENTRIES: usize = 1 << 10;
 /// Standard modules a host may give back to its processes.
@@ -39,7 +40,8 @@ pub struct Limits {
     pub payload_depth: usize,
     /// Standard modules (`io`, `os`) given back to the host's processes in full.
     pub allow: Vec<String>,
-    /// Most hash entries one table may hold (its array part: 32 times as many slots);
+    /// Most hash entries one table may hold (a weak table: a quarter; its array part: 16 times
+    /// as many slots);
     /// growing past it raises `table overflow (...)`. Rounded down to a power of two, at
     /// least 1024 (see [`Limits::table_bound`]).
     pub table_entries: usize,

@@ -115,6 +115,18 @@ impl Fuel {
         }
     }
 
+    /// [`Fuel::cap_heap`] for the scheduler, which holds `heap` (of `lua`): the limit is
+    /// written in place where it can be (`ffi::heap`).
+    #[inline]
+    pub fn cap_heap_at(&self, lua: &Lua, heap: &ffi::heap::Heap<'_>, cap: usize) {
+        if self.heap_cap.get() != cap {
+            self.heap_cap.set(cap);
+            if !heap.set_limit(cap) {
+                let _ = lua.set_memory_limit(cap);
+            }
+        }
+    }
+
     /// Fills the tank for one resume: `budget` instructions, `allowance` bytes of growth
     /// from a heap of `base` bytes, under the runtime's `ceiling`.
     pub fn refill(&self, budget: u64, base: usize, allowance: usize, ceiling: usize) {

@@ -9,7 +9,6 @@ use crate::ids::ChanId;
 use crate::message::{ChanKind, Item};
 use crate::payload::Payload;
 use mlua::Thread;
-use smallvec::SmallVec;
 
 /// One case of a select: the channel and, for a send case, the value to send.
 pub type Case = (ChanId, Option<Item>);
@@ -21,8 +20,10 @@ pub enum Request {
     Recv(ChanId),
     /// `ch:send(v)` on a full channel.
     Send(ChanId, Item),
-    /// `channel.select` with no case ready.
-    Select(SmallVec<[Case; 4]>),
+    /// `channel.select` with no case ready. The cases are on the heap (a `Vec`), so the
+    /// rare select does not make every request (recorded, taken and matched on each
+    /// blocking receive) the size of four inline cases.
+    Select(Vec<Case>),
     /// `time.sleep` until this runtime nanosecond.
     Sleep(u64),
     /// `process.terminate` of the caller itself: end at once.

@@ -105,6 +105,9 @@ pub struct Runtime {
     /// The core, shared with the bindings through `ffi::cell` (declared before `lua`, so
     /// it is dropped while the state is still whole: it holds Lua handles).
     core: crate::ffi::cell::Anchor<Core>,
+    /// The values of the resume under way, kept between steps (empty) so that a step
+    /// neither allocates nor moves them (`runtime/scheduler.rs`).
+    resume_vals: std::cell::Cell<Vec<crate::ffi::resume::Push>>,
     lua: Lua,
     fuel: Rc<Fuel>,
     poll: mio::Poll,

@@ -413,7 +413,7 @@ const GIANT_TABLES: &[(&str, &str, &str)] = &[
 ];
 
 /// Runs [`GIANT_TABLES`] under a 1 GiB limit, with tables of up to 2^21 hash entries (the
-/// default bound stops a table at 65536), on the real clock (the attack waits on a timer).
+/// default bound stops a table at 262144), on the real clock (the attack waits on a timer).
 #[test]
 fn one_giant_table_is_traversed_in_bounded_steps() {
     let limits = Limits {
@@ -432,8 +432,8 @@ fn one_giant_table_is_traversed_in_bounded_steps() {
 /// assignment that finds its hash part full (stock Lua here: 270 ms at a million string
 /// keys, 65 ms at a million integer or table keys; an array part's growth 50 ms at four
 /// million slots), and a weak table is cleared whole in the collector's atomic step. A
-/// table's hash part may not grow past its host's `max_table_entries` (65536 by default)
-/// nor its array part past 32 times that (vendor/lua-src/MOONHOST.md): the assignment past
+/// table's hash part may not grow past its host's `max_table_entries` (262144 by default; a weak table a quarter of it)
+/// nor its array part past 16 times that (vendor/lua-src/MOONHOST.md): the assignment past
 /// it raises `table overflow`. Each attack grows one table until it does; the weak ones
 /// run collector steps as they grow.
 const GIANT_GROWTH: &[(&str, &str, &str)] = &[
@@ -466,7 +466,7 @@ const GIANT_GROWTH: &[(&str, &str, &str)] = &[
            t[k] = {}
            if i % 1000 == 0 then collectgarbage('step') end
          end",
-        TABLE_OVERFLOW,
+        WEAK_OVERFLOW,
     ),
     (
         "giant_weak_value_table",
@@ -477,12 +477,16 @@ const GIANT_GROWTH: &[(&str, &str, &str)] = &[
            t['k' .. i] = v
            if i % 1000 == 0 then collectgarbage('step') end
          end",
-        TABLE_OVERFLOW,
+        WEAK_OVERFLOW,
     ),
 ];
 
 /// The error of a table grown past the default bound.
-const TABLE_OVERFLOW: &str = "table overflow (more than 65536 hash entries; see max_table_entries)";
+const TABLE_OVERFLOW: &str =
+    "table overflow (more than 262144 hash entries; see max_table_entries)";
+/// The error of a weak table grown past its bound (a quarter of the default).
+const WEAK_OVERFLOW: &str =
+    "table overflow (more than 65536 hash entries in a weak table; see max_table_entries)";
 
 /// Runs [`GIANT_GROWTH`] under a 512 MiB limit, so memory is not what stops them.
 #[test]

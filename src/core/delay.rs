@@ -31,6 +31,10 @@ pub struct Delays {
 impl Delays {
     /// The earliest due time of a held message.
     pub fn next_due(&self) -> Option<u64> {
+        if self.pairs.is_empty() {
+            // The common case (no `delay` fault or `sim.delay`) walks no map.
+            return None;
+        }
         self.pairs
             .values()
             .filter_map(|q| q.front())

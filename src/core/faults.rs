@@ -125,6 +125,10 @@ impl Core {
     /// Whether an accepted send from the running process to `to` on `topic` is dropped or
     /// duplicated (recorded as a `fault`).
     pub(super) fn send_fault(&mut self, to: ProcId, topic: &str) -> Option<FaultKind> {
+        if !self.faults.follow && self.faults.faults.is_empty() {
+            // No fault configured: nothing to roll (no random draw is skipped).
+            return None;
+        }
         let kind = if self.faults.follow {
             [FaultKind::Drop, FaultKind::Dup]
                 .into_iter()

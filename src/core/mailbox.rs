@@ -48,14 +48,11 @@ impl Core {
                 None => return Ok(()),
             }
         }
-        for i in 0..copies {
-            let payloads = if i + 1 == copies {
-                std::mem::take(&mut payloads)
-            } else {
-                payloads.clone()
-            };
-            self.enqueue(chan, to, from, topic, payloads, bytes);
+        if copies == 2 {
+            self.enqueue(chan, to, from, topic, payloads.clone(), bytes);
         }
+        // Moved, not taken: no emptied vector is left to drop.
+        self.enqueue(chan, to, from, topic, payloads, bytes);
         Ok(())
     }
 

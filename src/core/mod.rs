@@ -15,6 +15,7 @@
 mod calls;
 mod chans;
 mod delay;
+mod dest;
 mod envs;
 mod exits;
 mod faults;

@@ -223,5 +223,6 @@ pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64
         sink: None,
         env: None,
         loaded: None,
+        dest: Default::default(),
     }
 }

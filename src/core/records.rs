@@ -140,6 +140,9 @@ pub struct Process {
     pub env: Option<Table>,
     /// Its `require` cache, made on the first `require` of a module.
     pub loaded: Option<Table>,
+    /// The PID string it last sent to and what it resolved to (`dest.rs`); replaced by
+    /// its next send to another PID.
+    pub dest: super::dest::DestCache,
 }
 
 /// A parked operation's place in a channel's wait list.

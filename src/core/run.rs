@@ -31,8 +31,6 @@ pub struct Turn {
     pub proc: ProcId,
     /// Its coroutine, taken out of the task while it runs.
     pub thread: Thread,
-    /// What to resume it with.
-    pub resume: Resume,
     /// Its limits for this resume.
     pub slice: Slice,
 }
@@ -77,31 +75,35 @@ impl Core {
             let Some(thread) = task.thread.take() else {
                 continue;
             };
-            // An outcome is delivered only where the task yielded for it; after a preemption
-            // the resume carries nothing and the outcome waits for the blocking yield.
-            let resume = match std::mem::take(&mut task.resume) {
-                Resume::Outcome(o) if !task.blocked => {
-                    task.resume = Resume::Outcome(o);
-                    Resume::Nothing
-                }
-                r => r,
-            };
             self.current = Some(tid);
             if self.trace_resume(proc) {
                 self.tasks[tid].thread = Some(thread);
-                self.tasks[tid].resume = resume;
                 self.current = None;
                 return Next::Diverged(tid);
             }
+            // What it is resumed with stays on the task until `take_resume`: the turn is
+            // small enough to be returned without a copy of the outcome.
             let slice = self.slice_of(proc);
             return Next::Run(Turn {
                 task: tid,
                 proc,
                 thread,
-                resume,
                 slice,
             });
         }
+    }
+
+    /// What the task of a turn is resumed with, taken off it. An outcome is delivered only
+    /// where the task yielded for it; after a preemption the resume carries nothing and the
+    /// outcome waits on the task for the blocking yield.
+    pub fn take_resume(&mut self, t: TaskId) -> Resume {
+        let Some(task) = self.tasks.get_mut(t) else {
+            return Resume::Nothing;
+        };
+        if !task.blocked && matches!(task.resume, Resume::Outcome(_)) {
+            return Resume::Nothing;
+        }
+        std::mem::take(&mut task.resume)
     }
 
     /// Records the resume in the trace; true when a replay diverged there.
@@ -161,16 +163,13 @@ impl Core {
     /// Puts a turn back without resuming it, at the end of the run queue, like a
     /// preemption before its first instruction: the scheduler spent the turn on collector
     /// work for its process (`Runtime::reconciled`). The task keeps what it waits to be
-    /// resumed with.
+    /// resumed with (a turn never carries it: [`Core::take_resume`]).
     pub fn defer_turn(&mut self, turn: Turn) {
         self.current = None;
         let Some(task) = self.tasks.get_mut(turn.task) else {
             return;
         };
         task.thread = Some(turn.thread);
-        if !matches!(turn.resume, Resume::Nothing) {
-            task.resume = turn.resume;
-        }
         self.queue(turn.task);
         self.sched_yielded(turn.proc);
     }

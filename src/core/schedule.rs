@@ -222,10 +222,17 @@ impl Core {
         });
     }
 
+    /// Whether [`Core::touch`] records anything (POS, inside a step): callers skip looking
+    /// up the process otherwise.
+    #[inline]
+    pub(super) fn touches(&self) -> bool {
+        self.sched.strategy == Strategy::Pos && self.current.is_some()
+    }
+
     /// POS: the running step touched process `p` (SPEC §14.2: sent it a message, woke,
     /// killed, linked, unlinked or monitored it). Nothing to do under other strategies.
     pub(super) fn touch(&mut self, p: ProcId) {
-        if self.sched.strategy == Strategy::Pos && self.current.is_some() {
+        if self.touches() {
             self.sched.touched.push(p);
         }
     }

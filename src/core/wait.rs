@@ -47,7 +47,7 @@ impl Core {
                         .park_send(Waiter { wait: w, case: 0 }, item);
                 }
             },
-            Request::Select(cases) => self.block_select(t, cases),
+            Request::Select(cases) => self.block_select(t, SmallVec::from_vec(cases)),
             Request::Sleep(deadline) => {
                 let w = self.park(t, SmallVec::new(), false);
                 let owner = self.tasks[t].proc;
@@ -59,12 +59,18 @@ impl Core {
         }
     }
 
-    /// Stores `outcome` on task `t` and queues it.
+    /// Stores `outcome` on task `t` and queues it (as [`Core::queue`], in the one lookup of
+    /// the task).
     pub(super) fn deliver_now(&mut self, t: TaskId, outcome: Outcome) {
-        if let Some(task) = self.tasks.get_mut(t) {
-            task.resume = Resume::Outcome(outcome);
+        let Some(task) = self.tasks.get_mut(t) else {
+            return;
+        };
+        task.resume = Resume::Outcome(outcome);
+        if !task.queued {
+            task.queued = true;
+            self.run_queue.push_back(t);
+            self.sched_readied(t);
         }
-        self.queue(t);
     }
 
     /// Creates the wait record of task `t` parked on `chans`.
@@ -92,23 +98,26 @@ impl Core {
     }
 
     fn complete_from(&mut self, w: Waiter, done: Done, popped: Option<ChanId>) {
-        let Some(wait) = self.withdraw_from(w.wait, popped) else {
+        let Some((task, select)) = self.withdraw_from(w.wait, popped) else {
             return;
         };
-        if let Some(p) = self.tasks.get(wait.task).map(|t| t.proc) {
+        if self.touches()
+            && let Some(p) = self.tasks.get(task).map(|t| t.proc)
+        {
             self.touch(p);
         }
-        self.deliver_now(wait.task, outcome_for(w, wait.select, done));
+        self.deliver_now(task, outcome_for(w, select, done));
     }
 
     /// Removes a parked operation from every channel and timer it waits on.
-    pub(super) fn withdraw(&mut self, w: WaitId) -> Option<Wait> {
-        self.withdraw_from(w, None)
+    pub(super) fn withdraw(&mut self, w: WaitId) {
+        self.withdraw_from(w, None);
     }
 
     /// [`Core::withdraw`] of a wait whose entry in `popped`'s queue is gone already. A
-    /// select may wait on one channel twice, so its queues are all searched.
-    fn withdraw_from(&mut self, w: WaitId, popped: Option<ChanId>) -> Option<Wait> {
+    /// select may wait on one channel twice, so its queues are all searched. Returns the
+    /// task it woke and whether it was a select.
+    fn withdraw_from(&mut self, w: WaitId, popped: Option<ChanId>) -> Option<(TaskId, bool)> {
         let wait = self.waits.remove(w)?;
         let searched = match (wait.select, popped, wait.chans.as_slice()) {
             (false, Some(p), [only]) if *only == p => &[][..],
@@ -125,6 +134,6 @@ impl Core {
         if let Some(task) = self.tasks.get_mut(wait.task) {
             task.wait = None;
         }
-        Some(wait)
+        Some((wait.task, wait.select))
     }
 }

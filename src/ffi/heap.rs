@@ -1,289 +1,180 @@
-//! Lua's allocator for the runtime's state (issue 9): mlua's accounting (bytes in use, the
-//! limit, the same refusal) without mlua's callback layers, and small freed blocks kept in
-//! a per-thread cache for the next allocation of the same size. A process's life allocates
-//! and frees a dozen small blocks (its coroutine, its globals, its EXIT event); through
-//! mlua's allocator and the C library each cost ~480 instructions, most of it the C
-//! library's slow paths once its own small cache (seven blocks a size) overflows under the
-//! collector's bursts of frees.
+//! mlua's heap counter and limit read and written in place, for the scheduler's two looks
+//! at the heap around every resume (the charge of a slice and its memory cap).
 //!
-//! [`install`] swaps the allocator of a state mlua made, keeping mlua's allocator userdata
-//! (its `MemoryState`: bytes in use and the limit) as the userdata, so the accounting
-//! carries on from mlua's count and mlua frees it after closing the state, as before. The
-//! swap relies on `MemoryState`'s layout in mlua 0.12 (`#[repr(C)]`: `used_memory`,
-//! `memory_limit`, `ignore_limit`); [`install`] checks it on the state first and keeps
-//! mlua's allocator where it does not hold. Afterwards mlua no longer recognises the
-//! allocator: its `used_memory` reads Lua's own count (the same number, outside a
-//! collection) and its `set_memory_limit` fails, so the runtime uses [`used`] and
-//! [`set_limit`], which fall back to mlua's for states without this allocator.
+//! `Lua::used_memory` and `Lua::set_memory_limit` take mlua's state lock and look up its
+//! allocator state each time (~50–60 instructions a call, four calls per resume). The
+//! allocator state is the userdata of Lua's allocator (`lua_getallocf`): mlua's
+//! `memory::MemoryState`, a `#[repr(C)]` struct that starts with the bytes in use and the
+//! limit. [`verify`] checks that layout against mlua's own accessors once per runtime; only
+//! a state whose allocator is the one verified is read or written here, anything else (or a
+//! failed check) leaves callers on mlua's API.
 //!
-//! Blocks come from Rust's global allocator with mlua's layout (size, 16-byte alignment),
-//! so a block either allocator made can be freed or grown by the other. The cache keeps
-//! only blocks whose size is a multiple of 8 up to [`CACHE_MAX_BLOCK`] bytes, under a
-//! class of exactly that size (a block is only ever handed out again for a request of its
-//! own size: blocks mlua allocated before the swap have no slack), and at most
-//! [`CACHE_MAX_BYTES`] per thread; the cache is returned to the global allocator when its
-//! thread ends.
+//! mlua keeps a flag beside the limit (memory errors are "unlikely" when the limit is 0, and
+//! some of its calls then skip protection), so a limit is written here only when both the
+//! old and the new one are non-zero: the flag stays what mlua set.
+//!
+//! The runtime's own state runs on `ffi::allocator`, which keeps counting in the same
+//! userdata (its layout checked when it is installed) and which mlua no longer recognises:
+//! for such a state the counter and limit are only ever read and written here (any limit,
+//! 0 included: mlua's flag was settled at the swap), and [`used`] and [`set_limit`] serve
+//! callers that hold no coroutine.
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use mlua::{Lua, ffi};
-use std::alloc::{self, Layout};
-use std::cell::UnsafeCell;
+use mlua::{Lua, Thread, ffi};
 use std::ffi::c_void;
-use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Largest block the cache keeps, in bytes (a process's globals node array is 1,536).
-pub const CACHE_MAX_BLOCK: usize = 2048;
-/// Bytes of free blocks one thread's cache holds at most. The collector frees in bursts of
-/// megabytes; with 1 MiB most of a burst still went back to the C library (`spawn_exit`
-/// 29,208 instructions per child against 27,080 with this).
-pub const CACHE_MAX_BYTES: usize = 8 << 20;
-/// Size classes: one per multiple of 8 up to [`CACHE_MAX_BLOCK`] (index = size / 8).
-const CLASSES: usize = CACHE_MAX_BLOCK / 8 + 1;
-/// mlua's block alignment.
-const ALIGN: usize = ffi::SYS_MIN_ALIGN;
-
-/// mlua 0.12's `MemoryState` (`src/memory.rs`, `#[repr(C)]`), the allocator's userdata.
+/// The head of mlua's `MemoryState` (mlua 0.12, `src/memory.rs`).
 #[repr(C)]
-struct MemoryState {
-    /// Bytes Lua has allocated and not freed.
-    used_memory: isize,
-    /// The limit, 0 for none.
-    memory_limit: isize,
-    /// Set by mlua around some calls for other Lua versions; honoured as mlua does.
-    ignore_limit: bool,
+struct Counts {
+    /// Bytes in use.
+    used: isize,
+    /// The limit (0: none).
+    limit: isize,
 }
 
-/// A cached free block: its first word links to the next one of its class.
-struct Free {
-    next: *mut Free,
-}
+/// The address of the allocator function whose userdata was verified to start with
+/// [`Counts`] (0: none verified). mlua has one allocator function for all its states.
+static VERIFIED: AtomicUsize = AtomicUsize::new(0);
 
-/// One thread's free blocks, by size class.
-struct Cache {
-    heads: [*mut Free; CLASSES],
-    bytes: usize,
-}
-
-impl Drop for Cache {
-    fn drop(&mut self) {
-        for (class, head) in self.heads.iter_mut().enumerate() {
-            let layout = block_layout(class * 8);
-            let mut p = std::mem::replace(head, ptr::null_mut());
-            while !p.is_null() {
-                // SAFETY: every block in the list is a live block of exactly this class's
-                // size from the global allocator, owned by the cache alone; its link is read
-                // before it is freed.
-                unsafe {
-                    let next = (*p).next;
-                    alloc::dealloc(p as *mut u8, layout);
-                    p = next;
-                }
-            }
-        }
-        self.bytes = 0;
-    }
-}
-
-thread_local! {
-    static CACHE: UnsafeCell<Cache> = const {
-        UnsafeCell::new(Cache { heads: [ptr::null_mut(); CLASSES], bytes: 0 })
-    };
-}
-
-/// The layout mlua gives a block of `size` bytes.
-fn block_layout(size: usize) -> Layout {
-    // ALIGN is a power of two and `size` comes from Lua (below isize::MAX), so this holds;
-    // the fallback only keeps the function total.
-    Layout::from_size_align(size, ALIGN).unwrap_or(Layout::new::<u8>())
-}
-
-/// The cache class of a block of `size` bytes, if the cache keeps such blocks.
-#[inline]
-fn class_of(size: usize) -> Option<usize> {
-    ((8..=CACHE_MAX_BLOCK).contains(&size) && size.is_multiple_of(8)).then_some(size / 8)
-}
-
-/// A block of `size` bytes: a cached one, or a new one (null when the global allocator
-/// has none).
-#[inline]
-fn obtain(size: usize) -> *mut c_void {
-    if let Some(class) = class_of(size) {
-        let hit = CACHE
-            .try_with(|c| {
-                // SAFETY: the cache is this thread's and no reference to it outlives this
-                // closure (nothing here re-enters the allocator); a non-null head is a
-                // cached block of this class's size, whose link is read before it is
-                // handed out.
-                unsafe {
-                    let c = &mut *c.get();
-                    let p = c.heads[class];
-                    if !p.is_null() {
-                        c.heads[class] = (*p).next;
-                        c.bytes -= size;
-                    }
-                    p
-                }
-            })
-            .unwrap_or(ptr::null_mut());
-        if !hit.is_null() {
-            return hit as *mut c_void;
-        }
-    }
-    // SAFETY: a layout of non-zero size (the allocator never asks for 0 bytes here).
-    unsafe { alloc::alloc(block_layout(size)) as *mut c_void }
-}
-
-/// Frees block `p` of `size` bytes: into the cache when it keeps such blocks and has room.
+/// The allocator state of `l`'s Lua, if its allocator is the verified one or
+/// `ffi::allocator`'s (then the flag is true).
 ///
 /// # Safety
-/// `p` is a live block of `size` bytes from the global allocator with mlua's layout, not
-/// used again by the caller.
-#[inline]
-unsafe fn release(p: *mut c_void, size: usize) {
-    if let Some(class) = class_of(size) {
-        let kept = CACHE
-            .try_with(|c| {
-                // SAFETY: as in `obtain`; the block is at least 8 bytes and 16-aligned, so
-                // its first word can hold the link, and the caller gave it up.
-                unsafe {
-                    let c = &mut *c.get();
-                    if c.bytes + size > CACHE_MAX_BYTES {
-                        return false;
-                    }
-                    let f = p as *mut Free;
-                    (*f).next = c.heads[class];
-                    c.heads[class] = f;
-                    c.bytes += size;
-                    true
-                }
-            })
-            .unwrap_or(false);
-        if kept {
-            return;
-        }
+/// `l` is a thread of a live state.
+unsafe fn counts(l: *mut ffi::lua_State) -> Option<(*mut Counts, bool)> {
+    let mut ud: *mut c_void = std::ptr::null_mut();
+    // SAFETY: lua_getallocf only reads two fields of the global state into `ud`, a local,
+    // and its return value.
+    let f = unsafe { ffi::lua_getallocf(l, &mut ud) };
+    if ud.is_null() {
+        return None;
     }
-    // SAFETY: as the caller promises.
-    unsafe { alloc::dealloc(p as *mut u8, block_layout(size)) }
+    if super::allocator::is_ours(f) {
+        return Some((ud as *mut Counts, true));
+    }
+    let verified = VERIFIED.load(Ordering::Relaxed);
+    (verified != 0 && f as usize == verified).then_some((ud as *mut Counts, false))
 }
 
-/// The allocator (`lua_Alloc`): mlua's, block for block, with the cache in front.
-unsafe extern "C" fn allocate(
-    ud: *mut c_void,
-    p: *mut c_void,
-    osize: usize,
-    nsize: usize,
-) -> *mut c_void {
-    // SAFETY: `ud` is the state's mlua `MemoryState` (set with this function by `install`),
-    // alive until after the state is closed; Lua calls its allocator from one thread at a
-    // time.
-    let m = unsafe { &mut *(ud as *mut MemoryState) };
-    if nsize == 0 {
-        if !p.is_null() {
-            // SAFETY: Lua frees a block it allocated with this size through this
-            // allocator or mlua's (same layout).
-            unsafe { release(p, osize) };
-            m.used_memory -= osize as isize;
-        }
-        return ptr::null_mut();
-    }
-    if nsize > isize::MAX as usize {
-        return ptr::null_mut();
-    }
-    let mut diff = nsize as isize;
-    if !p.is_null() {
-        diff -= osize as isize;
-    }
-    let limit = m.memory_limit;
-    let used = m.used_memory + diff;
-    if diff > 0 && limit > 0 && used > limit && !m.ignore_limit {
-        return ptr::null_mut();
-    }
-    let q = if p.is_null() {
-        obtain(nsize)
-    } else {
-        // SAFETY: `p` is a live block of `osize` bytes with mlua's layout (as above) and
-        // `nsize` is non-zero and below isize::MAX.
-        unsafe { alloc::realloc(p as *mut u8, block_layout(osize), nsize) as *mut c_void }
-    };
-    if q.is_null() {
-        // As mlua: the process (not Lua) is out of memory.
-        alloc::handle_alloc_error(block_layout(nsize));
-    }
-    m.used_memory = used;
-    q
-}
-
-/// The `MemoryState` of `lua` when its allocator is [`allocate`].
-fn ours(lua: &Lua) -> Option<*mut MemoryState> {
-    let mut ud: *mut c_void = ptr::null_mut();
-    // SAFETY: `lua.state()` is a live thread of the state; lua_getallocf reads two fields.
-    let f = unsafe { ffi::lua_getallocf(lua.state(), &mut ud) };
-    let mine: ffi::lua_Alloc = allocate;
-    ptr::fn_addr_eq(f, mine).then_some(ud as *mut MemoryState)
-}
-
-/// Bytes of Lua heap in use (`Lua::used_memory`, also inside an allocation or a
-/// collection).
+/// Bytes `lua` uses (as `Lua::used_memory`, which cannot read a state on
+/// `ffi::allocator`, also inside an allocation or a collection).
 pub fn used(lua: &Lua) -> usize {
-    match ours(lua) {
-        // SAFETY: the state's live `MemoryState` (see `allocate`), read only.
-        Some(m) => unsafe { (*m).used_memory as usize },
+    // SAFETY: `lua.state()` is a live thread of `lua`.
+    let found = unsafe { counts(lua.state()) };
+    match found {
+        // SAFETY: the allocator state of the live `lua`, read as in `Heap::used`.
+        Some((c, _)) => unsafe { (*c).used as usize },
         None => lua.used_memory(),
     }
 }
 
-/// Limits Lua's heap to `limit` bytes, 0 for none (`Lua::set_memory_limit`).
+/// Limits `lua`'s heap to `limit` bytes, 0 for none (as `Lua::set_memory_limit`).
 pub fn set_limit(lua: &Lua, limit: usize) {
-    match ours(lua) {
-        // SAFETY: as in `used`; written from the thread running the state, between
-        // allocations.
-        Some(m) => unsafe { (*m).memory_limit = limit.min(isize::MAX as usize) as isize },
-        None => _ = lua.set_memory_limit(limit),
-    }
-}
-
-/// Makes [`allocate`] the allocator of `lua` (a state mlua made with its allocator), and
-/// says whether it did: mlua's `MemoryState` must read back as its layout says.
-///
-/// mlua is first given a (non-zero, unreachable) limit, so it treats memory errors as
-/// possible and protects its calls from then on: it cannot learn of later limits.
-pub fn install(lua: &Lua) -> bool {
-    let mut ud: *mut c_void = ptr::null_mut();
-    // SAFETY: as in `ours`.
-    unsafe { ffi::lua_getallocf(lua.state(), &mut ud) };
-    if ud.is_null() || ours(lua).is_some() {
-        return false;
-    }
-    let m = ud as *mut MemoryState;
-    let probe = 0x5eed_0000usize;
-    let Ok(before) = lua.set_memory_limit(probe) else {
-        return false;
+    let heap = Heap {
+        // SAFETY: `lua.state()` is a live thread of `lua`, which stays alive for the call.
+        counts: unsafe { counts(lua.state()) },
+        held: std::marker::PhantomData,
     };
-    // SAFETY: `ud` is mlua's allocator userdata, a live `MemoryState` of at least two
-    // words whatever its layout (mlua 0.12's has three fields); only read here.
-    let (limit, count) = unsafe { ((*m).memory_limit, (*m).used_memory) };
-    let ok = limit == probe as isize
-        && count == lua.used_memory() as isize
-        && count as usize == lua_count(lua);
-    let _ = lua.set_memory_limit(if ok { isize::MAX as usize } else { before });
-    if ok {
-        // SAFETY: the layout holds (checked above); the state runs nothing now, and the
-        // new allocator frees and grows the blocks mlua's made (same layout, same global
-        // allocator) and keeps counting in the same userdata.
-        unsafe { ffi::lua_setallocf(lua.state(), allocate, ud) };
+    if !heap.set_limit(limit) {
+        let _ = lua.set_memory_limit(limit);
     }
-    ok
 }
 
-/// Lua's own count of its heap (what mlua reports for a state whose allocator it does not
-/// know).
-fn lua_count(lua: &Lua) -> usize {
-    // SAFETY: outside any collection the two queries only read the global state's counters.
+/// Checks, through mlua's own accessors, that `lua`'s allocator state starts with the bytes
+/// in use and the limit, and if so lets [`Heap`] read and write it for
+/// every state with the same allocator. Returns whether they will. Leaves the limit as it
+/// found it.
+pub fn verify(lua: &Lua) -> bool {
+    let l = lua.state();
+    let mut ud: *mut c_void = std::ptr::null_mut();
+    // SAFETY: as in `counts`; `l` is the live main state of `lua`.
+    let f = unsafe { ffi::lua_getallocf(l, &mut ud) };
+    if ud.is_null() {
+        return false;
+    }
+    if super::allocator::is_ours(f) {
+        // Checked when it was installed.
+        return true;
+    }
+    let at = ud as *const Counts;
+    // SAFETY: `ud` is the non-null userdata of mlua's allocator. Reading the first word is
+    // in bounds for any allocator state mlua makes (its `MemoryState` has two words before
+    // a flag); the second word is read only after the first matched mlua's own count, and
+    // set_memory_limit succeeding says the userdata is mlua's `MemoryState`.
     unsafe {
-        let kb = ffi::lua_gc(lua.state(), ffi::LUA_GCCOUNT, 0);
-        let b = ffi::lua_gc(lua.state(), ffi::LUA_GCCOUNTB, 0);
-        usize::try_from(kb).unwrap_or(0) * 1024 + usize::try_from(b).unwrap_or(0)
+        let used = std::ptr::addr_of!((*at).used).read();
+        if usize::try_from(used).ok() != Some(lua.used_memory()) {
+            return false;
+        }
+        let Ok(prev) = lua.set_memory_limit(PROBE_LIMIT) else {
+            return false;
+        };
+        let seen = std::ptr::addr_of!((*at).limit).read();
+        let restored = lua.set_memory_limit(prev).ok() == Some(PROBE_LIMIT);
+        let back = std::ptr::addr_of!((*at).limit).read();
+        let ok = seen as usize == PROBE_LIMIT && restored && back as usize == prev;
+        if ok {
+            VERIFIED.store(f as usize, Ordering::Relaxed);
+        }
+        ok
+    }
+}
+
+/// A limit no runtime sets, written and read back by [`verify`].
+const PROBE_LIMIT: usize = 0x5eed_0000_0000 + 0x4d48;
+
+/// The heap counter and limit of one Lua state, found once through one of its coroutines
+/// and then read and written in place while that coroutine is held (`'a`).
+#[derive(Debug, Clone, Copy)]
+pub struct Heap<'a> {
+    /// The allocator state (`None`: not verified, use mlua's API), and whether the
+    /// allocator is `ffi::allocator`'s.
+    counts: Option<(*mut Counts, bool)>,
+    held: std::marker::PhantomData<&'a Thread>,
+}
+
+impl<'a> Heap<'a> {
+    /// The heap of the Lua coroutine `co` belongs to.
+    #[inline]
+    pub fn of(co: &'a Thread) -> Heap<'a> {
+        Heap {
+            // SAFETY: `co` keeps its state alive.
+            counts: unsafe { counts(co.state()) },
+            held: std::marker::PhantomData,
+        }
+    }
+
+    /// Bytes in use (as `Lua::used_memory`); `None` when the allocator was not verified.
+    #[inline]
+    pub fn used(&self) -> Option<usize> {
+        // SAFETY: a verified allocator state starts with `Counts` and lives as long as the
+        // state, which the held coroutine keeps alive; this thread is the only one using it.
+        self.counts.map(|(c, _)| unsafe { (*c).used as usize })
+    }
+
+    /// Sets the limit (as `Lua::set_memory_limit`). Returns false, having changed nothing,
+    /// when the allocator was not verified or when (mlua's allocator) the old or the new
+    /// limit is 0 (mlua's flag beside the limit would have to change too).
+    #[inline]
+    pub fn set_limit(&self, limit: usize) -> bool {
+        let limit = limit.min(isize::MAX as usize) as isize;
+        // SAFETY: as in `used`; the limit is a plain word the allocator reads on each
+        // allocation, none of which runs now.
+        unsafe {
+            match self.counts {
+                Some((c, true)) => {
+                    (*c).limit = limit;
+                    true
+                }
+                Some((c, false)) if limit != 0 && (*c).limit != 0 => {
+                    (*c).limit = limit;
+                    true
+                }
+                _ => false,
+            }
+        }
     }
 }
 
@@ -291,120 +182,65 @@ fn lua_count(lua: &Lua) -> usize {
 mod tests {
     use super::*;
 
-    fn lua_with_heap() -> Lua {
-        let lua = Lua::new();
-        assert!(
-            install(&lua),
-            "mlua's MemoryState has the layout this module reads"
-        );
-        lua
-    }
-
     #[test]
-    fn install_swaps_the_allocator_once_and_keeps_mlua_s_count() {
+    fn the_counter_read_in_place_is_mluas() {
         let lua = Lua::new();
-        let before = lua.used_memory();
-        assert!(install(&lua));
-        assert!(ours(&lua).is_some());
         assert!(
-            !install(&lua),
-            "a second install finds the allocator already there"
+            verify(&lua),
+            "mlua's allocator state no longer starts as expected"
         );
-        // The count carries on from mlua's, and mlua's fallback (Lua's own count) agrees.
-        assert!(used(&lua).abs_diff(before) < 4096);
-        lua.load("t = {} for i = 1, 1000 do t[i] = {i} end")
-            .exec()
+        let co = lua
+            .create_thread(lua.create_function(|_, ()| Ok(())).unwrap())
             .unwrap();
-        assert_eq!(used(&lua), lua.used_memory());
-        assert_eq!(used(&lua), lua_count(&lua));
-        lua.load("t = nil").exec().unwrap();
-        lua.gc_collect().unwrap();
-        assert_eq!(used(&lua), lua_count(&lua));
-        // mlua no longer knows the allocator: limits go through `set_limit`.
-        assert!(lua.set_memory_limit(1 << 20).is_err());
+        let _grow: Vec<mlua::Table> = (0..100).map(|_| lua.create_table().unwrap()).collect();
+        assert_eq!(Heap::of(&co).used(), Some(lua.used_memory()));
     }
 
     #[test]
-    fn the_limit_refuses_as_mlua_s_did_and_zero_lifts_it() {
-        let lua = lua_with_heap();
-        set_limit(&lua, used(&lua) + 64 * 1024);
-        let grow = "local t = {} for i = 1, 1e6 do t[i] = i end";
-        let err = lua.load(grow).exec().unwrap_err();
-        assert!(
-            matches!(err, mlua::Error::MemoryError(_)),
-            "expected a memory error, got {err:?}"
-        );
-        lua.gc_collect().unwrap();
-        set_limit(&lua, 0);
-        lua.load(grow).exec().unwrap();
-    }
-
-    #[test]
-    fn a_state_without_the_allocator_uses_mlua_s_calls() {
+    fn a_limit_set_in_place_is_the_one_mlua_enforces() {
         let lua = Lua::new();
-        assert!(ours(&lua).is_none());
+        assert!(verify(&lua));
+        let co = lua
+            .create_thread(lua.create_function(|_, ()| Ok(())).unwrap())
+            .unwrap();
+        // No limit yet: mlua's flag beside it would change, so nothing is written.
+        assert!(!Heap::of(&co).set_limit(1 << 30));
+        lua.set_memory_limit(1 << 30).unwrap();
+        let cap = lua.used_memory() + 4096;
+        assert!(Heap::of(&co).set_limit(cap));
+        // mlua reports the limit written here as the previous one.
+        assert_eq!(lua.set_memory_limit(cap).unwrap(), cap);
+        let big = lua
+            .load("return string.rep('x', 100000)")
+            .eval::<mlua::LuaString>();
+        assert!(matches!(big, Err(mlua::Error::MemoryError(_))), "{big:?}");
+        assert!(
+            !Heap::of(&co).set_limit(0),
+            "a limit of 0 goes through mlua"
+        );
+    }
+
+    #[test]
+    fn a_state_on_ffi_allocator_is_read_and_limited_in_place_zero_included() {
+        let lua = Lua::new();
+        assert!(super::super::allocator::install(&lua));
+        assert!(verify(&lua), "the swapped allocator needs no probe");
+        let co = lua
+            .create_thread(lua.create_function(|_, ()| Ok(())).unwrap())
+            .unwrap();
+        let heap = Heap::of(&co);
+        assert_eq!(heap.used(), Some(used(&lua)));
         assert_eq!(used(&lua), lua.used_memory());
-        set_limit(&lua, 123_456_789);
-        assert_eq!(lua.set_memory_limit(0).unwrap(), 123_456_789);
-    }
-
-    #[test]
-    fn a_freed_block_is_reused_for_its_own_size_only() {
-        let p = obtain(64);
-        assert!(!p.is_null());
-        // SAFETY: `p` is a block of 64 bytes from `obtain`, given up here.
-        unsafe { release(p, 64) };
-        let q = obtain(72);
-        assert_ne!(p, q, "a block is not handed out for another size");
-        let r = obtain(64);
-        assert_eq!(p, r, "the cached block comes back for its size");
-        // Sizes the cache does not keep go straight to the global allocator.
-        assert_eq!(class_of(60), None);
-        assert_eq!(class_of(CACHE_MAX_BLOCK + 8), None);
-        assert_eq!(class_of(8), Some(1));
-        // SAFETY: each block is live, of the size given, and not used again.
-        unsafe {
-            release(q, 72);
-            release(r, 64);
-        }
-    }
-
-    #[test]
-    fn the_cache_holds_at_most_its_bytes() {
-        let size = 1024;
-        let blocks: Vec<_> = (0..2 * CACHE_MAX_BYTES / size)
-            .map(|_| obtain(size))
-            .collect();
-        for &b in &blocks {
-            // SAFETY: each block is live, of `size` bytes, and given up here.
-            unsafe { release(b, size) };
-        }
-        let bytes = CACHE.with(|c| {
-            // SAFETY: this thread's cache, read while nothing else uses it.
-            unsafe { (*c.get()).bytes }
-        });
-        assert!(bytes <= CACHE_MAX_BYTES, "{bytes} bytes cached");
-        assert!(bytes >= CACHE_MAX_BYTES - size);
-    }
-
-    #[test]
-    fn a_thread_s_cache_is_freed_when_the_thread_ends() {
-        // Blocks cached on a thread that ends go back to the global allocator (a leak here
-        // shows under a sanitizer or Miri, a double free as a crash).
-        std::thread::spawn(|| {
-            let lua = lua_with_heap();
-            lua.load("for i = 1, 2000 do local t = {i, i} end")
-                .exec()
-                .unwrap();
-            drop(lua);
-            assert!(
-                CACHE.with(|c| {
-                    // SAFETY: as above.
-                    unsafe { (*c.get()).bytes }
-                }) > 0
-            );
-        })
-        .join()
-        .unwrap();
+        // mlua cannot set it any more; here any limit is written, 0 included.
+        assert!(lua.set_memory_limit(1 << 30).is_err());
+        assert!(heap.set_limit(used(&lua) + 4096));
+        let big = lua
+            .load("return string.rep('x', 100000)")
+            .eval::<mlua::LuaString>();
+        assert!(matches!(big, Err(mlua::Error::MemoryError(_))), "{big:?}");
+        assert!(heap.set_limit(0));
+        assert!(lua.load("return string.rep('x', 100000)").exec().is_ok());
+        set_limit(&lua, used(&lua) + 4096);
+        assert!(lua.load("return string.rep('x', 100000)").exec().is_err());
     }
 }

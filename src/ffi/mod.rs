@@ -4,6 +4,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod alloc;
+pub mod allocator;
 pub mod boxed;
 pub mod build;
 pub mod cell;
@@ -78,6 +79,16 @@ pub(crate) unsafe fn with_userdata_at<R>(
             r
         })
     }
+}
+
+/// `bytes` as text when they are ASCII (a topic): one ASCII scan instead of a full UTF-8
+/// validation. `None` for anything else, which the caller then validates itself.
+#[inline]
+pub fn ascii_str(bytes: &[u8]) -> Option<&str> {
+    // SAFETY: ASCII bytes are valid UTF-8.
+    bytes
+        .is_ascii()
+        .then(|| unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
 /// Whether the running coroutine `state` may yield here (false inside Lua called from C
@@ -252,5 +263,18 @@ pub fn interrupt_thread(t: u64) {
     // function's contract, has not ended; pthread_kill only queues a signal.
     unsafe {
         libc::pthread_kill(t as libc::pthread_t, WATCHDOG_SIGNAL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_str;
+
+    #[test]
+    fn ascii_text_passes_and_anything_else_is_left_to_the_caller() {
+        assert_eq!(ascii_str(b"ping"), Some("ping"));
+        assert_eq!(ascii_str(b""), Some(""));
+        assert_eq!(ascii_str("caf\u{e9}".as_bytes()), None);
+        assert_eq!(ascii_str(b"\xff\xfe"), None);
     }
 }

@@ -233,8 +233,11 @@ fn chan_select(lua: &Lua, args: MultiValue) -> Ret {
         SelectResult::Done(o) => outcome_values(lua, &mut c, o),
         SelectResult::SendClosed(_) => raise(lua, "send on closed channel"),
         SelectResult::WouldBlock(_) if default => ret(lua, (0, Value::Nil, true)),
-        SelectResult::WouldBlock(list) => {
-            block_on(lua, &mut c, "channel.select", Request::Select(list))
-        }
+        SelectResult::WouldBlock(list) => block_on(
+            lua,
+            &mut c,
+            "channel.select",
+            Request::Select(list.into_vec()),
+        ),
     }
 }

@@ -20,7 +20,9 @@ pub fn send(lua: &Lua, call: &Call<'_>) -> Out {
     let (Arg::Str(dest), Arg::Str(topic)) = (call.arg(1), call.arg(2)) else {
         return Out::Slow;
     };
-    let Ok(topic) = std::str::from_utf8(topic) else {
+    // Topics are short and nearly always ASCII: checked as such before a full validation.
+    let Some(topic) = crate::ffi::ascii_str(topic).or_else(|| std::str::from_utf8(topic).ok())
+    else {
         return Out::Slow;
     };
     if topic.starts_with('@') {
@@ -36,7 +38,7 @@ pub fn send(lua: &Lua, call: &Call<'_>) -> Out {
         Ok(p) => p,
         Err(e) => return Out::Fail(e.to_string()),
     };
-    match deliver_to(&mut c, dest, topic, payloads) {
+    match deliver_to(&mut c, me, dest, topic, payloads) {
         Ok(()) => Out::One(Value::Boolean(true)),
         Err(e) => Out::Fail(e),
     }

@@ -232,7 +232,8 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
     let Some(bytes) = dest_bytes(&dest) else {
         return fail(lua, bad_arg("send", 1, "string", &dest));
     };
-    match deliver_to(&mut c, &bytes, &topic, payloads) {
+    let me = c.current_proc();
+    match deliver_to(&mut c, me, &bytes, &topic, payloads) {
         Ok(()) => ret(lua, true),
         Err(e) => fail(lua, e),
     }
@@ -243,13 +244,14 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
 #[inline]
 pub(super) fn deliver_to(
     c: &mut Core,
+    me: Option<ProcId>,
     dest: &[u8],
     topic: &str,
     payloads: smallvec::SmallVec<[Payload; 1]>,
 ) -> Result<(), String> {
     c.note_name_lookup(dest);
-    let to = c.resolve(dest).map_err(|e| e.to_string())?;
-    let from = c.current_proc().and_then(|p| c.pid_of(p));
+    let to = c.resolve_from(me, dest).map_err(|e| e.to_string())?;
+    let from = me.and_then(|p| c.pid_of(p));
     c.deliver(to, from, topic, payloads)
         .map_err(|e| e.to_string())
 }

@@ -183,8 +183,8 @@ impl RuntimeBuilder {
     /// OS poller cannot be created.
     pub fn build(mut self, app: &App) -> Result<Runtime> {
         let lua = Lua::new_with(StdLib::ALL_SAFE, LuaOptions::new())?;
-        // Lua's allocator without mlua's layers, small blocks cached (`ffi::heap`).
-        crate::ffi::heap::install(&lua);
+        // Lua's allocator without mlua's layers, small blocks cached (`ffi::allocator`).
+        crate::ffi::allocator::install(&lua);
         // Processes allocate in bursts (spawn storms, message floods); a longer pause between
         // cycles halves GC work there at the cost of a larger heap between collections.
         lua.gc_set_mode(GcMode::Incremental(
@@ -194,6 +194,8 @@ impl RuntimeBuilder {
         let installed = lua::install(&lua, fuel.clone())?;
         preempt::install(&lua, fuel.clone(), self.slice)?;
         crate::softcap::install(&lua, fuel.clone());
+        // The scheduler's looks at the heap around each resume then skip mlua's lock.
+        crate::ffi::heap::verify(&lua);
         let tracer = match (&self.replay, &self.trace) {
             (Some(path), _) => Tracer::replay(path).map_err(Error::Io)?,
             (None, Some(path)) => {
@@ -222,6 +224,7 @@ impl RuntimeBuilder {
             .map_err(|e| Error::Poll(e.to_string()))?;
         Ok(Runtime {
             core,
+            resume_vals: std::cell::Cell::new(Vec::with_capacity(8)),
             lua,
             fuel,
             poll,

@@ -100,7 +100,10 @@ impl Runtime {
             }
             core = self.core();
         }
-        let args = self.prepare(core, &mut turn);
+        // Filled in place: the values are not moved out of a return value into the resume.
+        let mut args = self.resume_vals.take();
+        let heap = ffi::heap::Heap::of(&turn.thread);
+        let prepared = self.prepare(core, &turn, &heap, &mut args);
         let slice = &turn.slice;
         let cap = self
             .fuel
@@ -110,20 +113,22 @@ impl Runtime {
             .min(slice.ceiling);
         let (ceiling, capped) = (slice.ceiling, cap < slice.ceiling);
         preempt::begin_slice(&self.fuel, turn.thread.state(), slice.budget);
-        let res: Resumed = match args {
-            Ok(args) => catch_unwind(AssertUnwindSafe(|| {
+        let res: Resumed = match prepared {
+            Ok(()) => catch_unwind(AssertUnwindSafe(|| {
                 ffi::resume::resume(&self.lua, &turn.thread, &args)
             })),
             Err(e) => Ok(Done::Failed(e)),
         };
+        args.clear();
+        self.resume_vals.set(args);
         preempt::end_slice(&self.fuel);
         self.fuel.headroom.set(0);
         ffi::tables::set_bound(0);
-        self.fuel.cap_heap(&self.lua, ceiling);
+        self.fuel.cap_heap_at(&self.lua, &heap, ceiling);
         let (crossed, refusal_left) = (self.fuel.over.take(), self.fuel.refuse.take());
         self.collector.after_slice(turn.proc, crossed, refusal_left);
         let mut core = self.core();
-        self.account(&mut core, turn.proc, &res);
+        self.account(&mut core, turn.proc, &heap, &res);
         self.conclude(&mut core, turn.task, turn.proc, turn.thread, res, capped);
         let (crashed, go_on) = (core.has_crashes(), go_on(&mut core));
         drop(core);
@@ -131,28 +136,34 @@ impl Runtime {
         Ok(go_on)
     }
 
-    /// Sets up the slice of `turn` (fuel, memory cap) and returns its resume values, in
-    /// the borrow of the core that took the turn.
-    fn prepare<'a>(&'a self, mut core: RefMut<'a, Core>, turn: &mut Turn) -> mlua::Result<Args> {
+    /// Sets up the slice of `turn` (fuel, memory cap) and puts its resume values in `args`,
+    /// in the borrow of the core that took the turn.
+    fn prepare<'a>(
+        &'a self,
+        mut core: RefMut<'a, Core>,
+        turn: &Turn,
+        heap: &ffi::heap::Heap<'_>,
+        args: &mut Args,
+    ) -> mlua::Result<()> {
         let slice = &turn.slice;
         let lua = &self.lua;
-        let base = crate::ffi::heap::used(lua);
+        let base = used_memory(lua, heap);
         let cap = base.saturating_add(slice.allowance).min(slice.ceiling);
         self.fuel
             .refill(slice.budget, base, slice.allowance, slice.ceiling);
-        self.fuel.cap_heap(lua, cap);
+        self.fuel.cap_heap_at(lua, heap, cap);
         // The cap is soft: `softcap`.
         self.fuel.headroom.set(softcap::headroom(slice.limit));
         self.fuel.refuse.set(self.collector.refuses(turn.proc));
         ffi::tables::set_bound(slice.tables);
-        let resume = std::mem::take(&mut turn.resume);
-        resume_args(lua, &mut core, resume)
+        let resume = core.take_resume(turn.task);
+        resume_args(lua, &mut core, resume, args)
     }
 
     /// Charges the resume's heap growth and instructions to its process, and moves a
     /// virtual clock by the work done.
-    fn account(&self, core: &mut Core, proc: ProcId, res: &Resumed) {
-        let after = crate::ffi::heap::used(&self.lua);
+    fn account(&self, core: &mut Core, proc: ProcId, heap: &ffi::heap::Heap<'_>, res: &Resumed) {
+        let after = used_memory(&self.lua, heap);
         core.charge(
             proc,
             self.fuel.mem_base.get(),
@@ -225,8 +236,26 @@ impl Runtime {
         }
     }
 
-    /// Traces a suspension (and the stack of a replay that diverged here).
+    /// Traces a suspension (and the stack of a replay that diverged here), when anything
+    /// is recorded: untraced runs pay one check.
+    #[inline]
     fn trace_stop(
+        &self,
+        core: &mut crate::core::Core,
+        proc: crate::ids::ProcId,
+        thread: &Thread,
+        how: Stopped,
+    ) {
+        if core.tracer().is_on()
+            || core.tracer().diverged.is_some()
+            || log::log_enabled!(log::Level::Debug)
+        {
+            self.trace_stop_now(core, proc, thread, how);
+        }
+    }
+
+    #[cold]
+    fn trace_stop_now(
         &self,
         core: &mut crate::core::Core,
         proc: crate::ids::ProcId,
@@ -328,6 +357,12 @@ impl Runtime {
     }
 }
 
+/// Bytes `lua` uses, read in place where it can be (`ffi::heap`).
+#[inline]
+fn used_memory(lua: &mlua::Lua, heap: &ffi::heap::Heap<'_>) -> usize {
+    heap.used().unwrap_or_else(|| lua.used_memory())
+}
+
 /// Whether the turn goes on after a step: the root runs, and no timer (or replayed turn
 /// end) is due.
 #[inline]
@@ -355,20 +390,26 @@ fn spend_virtual(core: &mut Core, blocked: bool) {
     }
 }
 
-/// What a task is resumed with.
-type Args = smallvec::SmallVec<[Push; 4]>;
+/// What a task is resumed with (the runtime's `resume_vals`, reused).
+type Args = Vec<Push>;
 
-/// The values a task is resumed with: the entry and its arguments on the first run, the
-/// outcome it blocked for, or nothing. Built inside the task's slice, so its own memory
-/// limit pays for them.
-fn resume_args(lua: &mlua::Lua, core: &mut Core, resume: Resume) -> mlua::Result<Args> {
-    let mut vals = Args::new();
+/// Puts in `vals` the values a task is resumed with: the entry and its arguments on the
+/// first run, the outcome it blocked for, or nothing. Built inside the task's slice, so its
+/// own memory limit pays for them.
+fn resume_args(
+    lua: &mlua::Lua,
+    core: &mut Core,
+    resume: Resume,
+    vals: &mut Args,
+) -> mlua::Result<()> {
     match resume {
         Resume::Nothing => {}
         Resume::Outcome(o) if o.case.is_none() => {
             let (a, b) = plain_pushes(lua, core, o.done)?;
             vals.push(a);
-            vals.extend(b);
+            if let Some(b) = b {
+                vals.push(b);
+            }
         }
         Resume::Outcome(o) => {
             vals.extend(outcome_values(lua, core, o)?.into_iter().map(Push::from))
@@ -389,7 +430,7 @@ fn resume_args(lua: &mlua::Lua, core: &mut Core, resume: Resume) -> mlua::Result
             );
         }
     }
-    Ok(vals)
+    Ok(())
 }
 
 /// The exit message and traceback of a resume that raised: memory errors name the limit

@@ -1,18 +1,23 @@
 -- Tables growing past moonhost's bound (tests/lua_gc.rs, GC_TABLE_BOUND hash entries, a
--- power of two; the array part 32 times that) while collection cycles run: strong and weak
--- tables of every key kind fail at the bound with `table overflow`, stay whole and usable
--- after the error, make room again when entries go, and every value is read back.
+-- power of two; the array part 16 times that; a weak table's a quarter of it) while
+-- collection cycles run: strong and weak tables of every key kind fail at their bound with
+-- `table overflow`, stay whole and usable after the error, make room again when entries go,
+-- and every value is read back; a strong table past the weak bound cannot be made weak.
 local BOUND = assert(tonumber(os.getenv("GC_TABLE_BOUND")), "GC_TABLE_BOUND")
 local SEED = tonumber(os.getenv("GC_STRESS_SEED") or "") or 1
 math.randomseed(SEED)
 collectgarbage("incremental", 100, 100, 10)
 local rnd = math.random
+-- ltable.c: a quarter, at least MOONHOST_TABLEFLOOR (16 in this build)
+local WEAK_BOUND = math.max(BOUND // 4, 16)
 local MSG = "table overflow (more than " .. BOUND .. " hash entries; see max_table_entries)"
+local WEAK_MSG = "table overflow (more than " .. WEAK_BOUND
+  .. " hash entries in a weak table; see max_table_entries)"
 
-local function overflows(f)
+local function overflows(f, weak)
   local ok, err = pcall(f)
   assert(not ok, "no overflow")
-  assert(type(err) == "string" and err:find(MSG, 1, true), tostring(err))
+  assert(type(err) == "string" and err:find(weak and WEAK_MSG or MSG, 1, true), tostring(err))
 end
 
 local kinds = {
@@ -54,17 +59,18 @@ for round = 1, 3 do
       local t = mode and setmetatable({}, { __mode = mode }) or {}
       local keys = {}
       local mk = function(i) local k = key(i) keys[i] = k return k end
-      fill(t, mk, 1, BOUND, true)
-      overflows(function() fill(t, mk, BOUND + 1, BOUND + 1, true) end)
-      keys[BOUND + 1] = nil
+      local B = mode and WEAK_BOUND or BOUND
+      fill(t, mk, 1, B, true)
+      overflows(function() fill(t, mk, B + 1, B + 1, true) end, mode)
+      keys[B + 1] = nil
       collectgarbage()
-      check(t, key, BOUND, name ~= "tab" and keys or nil)
+      check(t, key, B, name ~= "tab" and keys or nil)
       -- Room again after removals (a rehash at the same size).
-      for i = 1, BOUND // 4 do t[keys[i]] = nil end
+      for i = 1, B // 4 do t[keys[i]] = nil end
       collectgarbage("step")
-      fill(t, function(i) return key(i + 10 * BOUND) end, 1, BOUND // 4, true)
-      check(t, key, BOUND)
-      overflows(function() fill(t, function(i) return key(i + 20 * BOUND) end, 1, 1, true) end)
+      fill(t, function(i) return key(i + 10 * B) end, 1, B // 4, true)
+      check(t, key, B)
+      overflows(function() fill(t, function(i) return key(i + 20 * B) end, 1, 1, true) end, mode)
       -- Weak entries going away make room too (a weak key that is a string or a
       -- number never goes).
       local clearable = mode and (mode ~= "k" or name == "tab")
@@ -75,15 +81,22 @@ for round = 1, 3 do
         local n = 0
         for _ in pairs(t) do n = n + 1 end
         assert(n == 0, name .. " " .. mode .. ": weak entries left: " .. n)
-        fill(t, key, 1, BOUND, true)
-        check(t, key, BOUND)
+        fill(t, key, 1, B, true)
+        check(t, key, B)
       end
       held = {}
     end
   end
-  -- The array part: 32 times the bound, then integer keys go to the hash part.
+  -- A strong table past the weak bound cannot be made weak, and stays strong.
+  local big = {}
+  fill(big, kinds.tab, 1, WEAK_BOUND + 1, true)
+  overflows(function() setmetatable(big, { __mode = "k" }) end, true)
+  assert(getmetatable(big) == nil)
+  check(big, kinds.tab, WEAK_BOUND + 1)
+  held = {}
+  -- The array part: 16 times the bound, then integer keys go to the hash part.
   local a = {}
-  local cap = 32 * BOUND
+  local cap = 16 * BOUND
   for i = 1, cap + BOUND do
     a[i] = i
     if rnd(256) == 1 then collectgarbage("step") end

@@ -944,6 +944,8 @@ LUA_API int lua_setmetatable (lua_State *L, int objindex) {
   }
   switch (ttype(obj)) {
     case LUA_TTABLE: {
+      if (mt)  /* moonhost: a weak table's bound, see 'ltable.c' */
+        moonhost_checkweak(L, hvalue(obj), mt);
       hvalue(obj)->metatable = mt;
       if (mt) {
         luaC_objbarrier(L, gcvalue(obj), mt);

@@ -502,20 +502,57 @@ static void setnodevector (lua_State *L, Table *t, unsigned int size) {
 }
 
 
+static void luaH_newkey (lua_State *L, Table *t, const TValue *key,
+                                                 TValue *value);
+
 /*
 ** (Re)insert all elements from the hash part of 'ot' into table 't'.
+**
+** moonhost: a giant table's rehash is bound by memory latency (a string
+** key's hash is in its TString, and each entry lands in a random node of
+** the new part), so 'reinsert' prefetches the key of the node 16 ahead
+** and the main position of the node 8 ahead, and inserts without first
+** looking the key up: the keys of 'ot' are distinct, and an integer key
+** in the new array range goes to its array slot as 'luaH_set' would put
+** it. String keys rehash about twice as fast (see MOONHOST.md). Parts of
+** fewer than MOONHOST_PREFETCHFLOOR nodes skip the prefetching.
 */
+#define MOONHOST_KEYAHEAD	16
+#define MOONHOST_SLOTAHEAD	8
+#define MOONHOST_PREFETCHFLOOR	4096  /* nodes: ~100 KiB */
+#if defined(__GNUC__)
+#define moonhost_prefetch(p,w)	__builtin_prefetch(p, w)
+#else
+#define moonhost_prefetch(p,w)	((void)0)
+#endif
+
 static void reinsert (lua_State *L, Table *ot, Table *t) {
   int j;
   int size = sizenode(ot);
+  int prefetch = (size >= MOONHOST_PREFETCHFLOOR);  /* smaller: in cache */
   for (j = 0; j < size; j++) {
     Node *old = gnode(ot, j);
+    if (prefetch && j + MOONHOST_KEYAHEAD < size) {
+      Node *ahead = gnode(ot, j + MOONHOST_KEYAHEAD);
+      if (keyiscollectable(ahead))
+        moonhost_prefetch(gckey(ahead), 0);
+    }
+    if (prefetch && j + MOONHOST_SLOTAHEAD < size) {
+      Node *ahead = gnode(ot, j + MOONHOST_SLOTAHEAD);
+      if (!isempty(gval(ahead)))
+        moonhost_prefetch(mainpositionfromnode(t, ahead), 1);
+    }
     if (!isempty(gval(old))) {
       /* doesn't need barrier/invalidate cache, as entry was
          already present in the table */
       TValue k;
       getnodekey(L, &k, old);
-      luaH_set(L, t, &k, gval(old));
+      if (ttisinteger(&k) &&
+          l_castS2U(ivalue(&k)) - 1u < luaH_realasize(t)) {
+        setobj2t(L, &t->array[ivalue(&k) - 1], gval(old));
+      }
+      else
+        luaH_newkey(L, t, &k, gval(old));
     }
   }
 }
@@ -558,7 +595,7 @@ static void exchangehashpart (Table *t1, Table *t2) {
 
 /* array slots per hash entry of the bound: an array slot costs ~7 ns
    to grow, a hash entry up to ~210-260 ns to rehash (string keys) */
-#define MOONHOST_ARRAYFACTOR	32u
+#define MOONHOST_ARRAYFACTOR	16u
 
 size_t (*moonhost_table_hook) (lua_State *L) = NULL;
 
@@ -573,15 +610,45 @@ static size_t moonhost_tablebound (lua_State *L, unsigned int nasize,
   return moonhost_table_hook(L);
 }
 
+/* a weak table's hash part is bounded to a quarter of the bound: the
+   collector clears every weak table whole in its atomic step */
+#define MOONHOST_WEAKSHIFT	2
+
+static int moonhost_isweak (lua_State *L, Table *mt) {
+  return mt != NULL && gfasttm(G(L), mt, TM_MODE) != NULL;
+}
+
+/* raises 'table overflow' when a hash part of 'nhsize' entries is past
+   the bound for a table with metatable 'mt' */
+static void moonhost_checksize (lua_State *L, Table *mt, unsigned int nhsize) {
+  size_t bound = moonhost_tablebound(L, 0, nhsize);
+  if (bound == 0)
+    return;
+  if (moonhost_isweak(L, mt)) {
+    bound >>= MOONHOST_WEAKSHIFT;
+    if (bound < MOONHOST_TABLEFLOOR) bound = MOONHOST_TABLEFLOOR;
+    if (nhsize > bound)
+      luaG_runerror(L, "table overflow (more than %I hash entries in a weak "
+                       "table; see max_table_entries)", cast(l_uacInt, bound));
+  }
+  else if (nhsize > bound)
+    luaG_runerror(L, "table overflow (more than %I hash entries; "
+                     "see max_table_entries)", cast(l_uacInt, bound));
+}
+
 /* raises 'table overflow' when the hash part of 't' would grow past the
    bound; called before anything changes */
 static void moonhost_checkhash (lua_State *L, Table *t, unsigned int nhsize) {
-  if (nhsize > MOONHOST_TABLEFLOOR && nhsize > allocsizenode(t)) {
-    size_t bound = moonhost_tablebound(L, 0, nhsize);
-    if (bound != 0 && nhsize > bound)
-      luaG_runerror(L, "table overflow (more than %I hash entries; "
-                       "see max_table_entries)", cast(l_uacInt, bound));
-  }
+  if (nhsize > MOONHOST_TABLEFLOOR && nhsize > allocsizenode(t))
+    moonhost_checksize(L, t->metatable, nhsize);
+}
+
+/* 'lua_setmetatable': raises 'table overflow' when 'mt' would make 't' a
+   weak table whose hash part is past the weak bound (its node array is
+   what the atomic step walks, so its allocated size is what counts) */
+void moonhost_checkweak (lua_State *L, Table *t, Table *mt) {
+  if (allocsizenode(t) > MOONHOST_TABLEFLOOR && moonhost_isweak(L, mt))
+    moonhost_checksize(L, mt, allocsizenode(t));
 }
 
 /* 'asize' (with 'na' keys in it) capped to the array bound, for a rehash

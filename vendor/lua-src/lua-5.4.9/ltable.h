@@ -60,4 +60,8 @@ LUAI_FUNC Node *luaH_mainposition (const Table *t, const TValue *key);
 #endif
 
 
+/* moonhost: a weak table's size bound (see 'ltable.c', MOONHOST.md) */
+LUAI_FUNC void moonhost_checkweak (lua_State *L, Table *t, Table *mt);
+
+
 #endif

@@ -109,6 +109,10 @@ pub struct Runtime {
     /// neither allocates nor moves them (`runtime/scheduler.rs`).
     resume_vals: std::cell::Cell<Vec<crate::ffi::resume::Push>>,
     lua: Lua,
+    /// `ffi::allocator` on `lua` (`None` where mlua's allocator stayed): dropping it puts
+    /// mlua's allocator back, so mlua frees its allocator state when it closes `lua`.
+    #[allow(dead_code)]
+    allocator: Option<crate::ffi::allocator::Installed>,
     fuel: Rc<Fuel>,
     poll: mio::Poll,
     events: mio::Events,

@@ -8,7 +8,10 @@
 //!
 //! [`install`] swaps the allocator of a state mlua made, keeping mlua's allocator userdata
 //! (its `MemoryState`: bytes in use and the limit) as the userdata, so the accounting
-//! carries on from mlua's count and mlua frees it after closing the state, as before. The
+//! carries on from mlua's count. mlua frees that userdata after closing the state only when
+//! it finds its own allocator there, so the [`Installed`] guard [`install`] returns puts
+//! mlua's allocator back when it is dropped (before the state: the runtime declares it
+//! first); without that every state leaked its 24-byte `MemoryState` (fuzz run 7). The
 //! swap relies on `MemoryState`'s layout in mlua 0.12 (`#[repr(C)]`: `used_memory`,
 //! `memory_limit`, `ignore_limit`); [`install`] checks it on the state first and keeps
 //! mlua's allocator where it does not hold. Afterwards mlua no longer recognises the
@@ -230,22 +233,47 @@ fn ours(lua: &Lua) -> Option<*mut MemoryState> {
     is_ours(f).then_some(ud as *mut MemoryState)
 }
 
+/// [`allocate`] installed on a state: dropping it gives the state back mlua's allocator
+/// (same userdata, same block layout, so blocks either made are freed by the other), after
+/// which mlua recognises its allocator again and frees its `MemoryState` when it closes the
+/// state. Drop it before the last handle of the state.
+pub struct Installed {
+    /// A handle of the state (so the state is open when the guard is dropped).
+    lua: Lua,
+    /// mlua's allocator, as `lua_getallocf` gave it before the swap.
+    mlua_alloc: ffi::lua_Alloc,
+    /// Its userdata (mlua's `MemoryState`, which [`allocate`] counts in too).
+    ud: *mut c_void,
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        if ours(&self.lua).is_some() {
+            // SAFETY: `lua` is open (the guard holds a handle); mlua's allocator with its own
+            // userdata frees and grows the blocks `allocate` made (same global allocator,
+            // same layout), and the count in the userdata carries on.
+            unsafe { ffi::lua_setallocf(self.lua.state(), self.mlua_alloc, self.ud) };
+        }
+    }
+}
+
 /// Makes [`allocate`] the allocator of `lua` (a state mlua made with its allocator), and
-/// says whether it did: mlua's `MemoryState` must read back as its layout says.
+/// returns the guard that undoes it, or `None` where it did not: mlua's `MemoryState` must
+/// read back as its layout says.
 ///
 /// mlua is first given a (non-zero, unreachable) limit, so it treats memory errors as
 /// possible and protects its calls from then on: it cannot learn of later limits.
-pub fn install(lua: &Lua) -> bool {
+pub fn install(lua: &Lua) -> Option<Installed> {
     let mut ud: *mut c_void = ptr::null_mut();
     // SAFETY: as in `ours`.
-    unsafe { ffi::lua_getallocf(lua.state(), &mut ud) };
+    let mlua_alloc = unsafe { ffi::lua_getallocf(lua.state(), &mut ud) };
     if ud.is_null() || ours(lua).is_some() {
-        return false;
+        return None;
     }
     let m = ud as *mut MemoryState;
     let probe = 0x5eed_0000usize;
     let Ok(before) = lua.set_memory_limit(probe) else {
-        return false;
+        return None;
     };
     // SAFETY: `ud` is mlua's allocator userdata, a live `MemoryState` of at least two
     // words whatever its layout (mlua 0.12's has three fields); only read here.
@@ -260,7 +288,11 @@ pub fn install(lua: &Lua) -> bool {
         // allocator) and keeps counting in the same userdata.
         unsafe { ffi::lua_setallocf(lua.state(), allocate, ud) };
     }
-    ok
+    ok.then(|| Installed {
+        lua: lua.clone(),
+        mlua_alloc,
+        ud,
+    })
 }
 
 /// Lua's own count of its heap (what mlua reports for a state whose allocator it does not
@@ -279,23 +311,20 @@ mod tests {
     use super::super::heap::{set_limit, used};
     use super::*;
 
-    fn lua_with_heap() -> Lua {
+    fn lua_with_heap() -> (Lua, Installed) {
         let lua = Lua::new();
-        assert!(
-            install(&lua),
-            "mlua's MemoryState has the layout this module reads"
-        );
-        lua
+        let installed = install(&lua).expect("mlua's MemoryState has the layout this module reads");
+        (lua, installed)
     }
 
     #[test]
     fn install_swaps_the_allocator_once_and_keeps_mlua_s_count() {
         let lua = Lua::new();
         let before = lua.used_memory();
-        assert!(install(&lua));
+        let installed = install(&lua).expect("installed");
         assert!(ours(&lua).is_some());
         assert!(
-            !install(&lua),
+            install(&lua).is_none(),
             "a second install finds the allocator already there"
         );
         // The count carries on from mlua's, and mlua's fallback (Lua's own count) agrees.
@@ -310,11 +339,41 @@ mod tests {
         assert_eq!(used(&lua), lua_count(&lua));
         // mlua no longer knows the allocator: limits go through `set_limit`.
         assert!(lua.set_memory_limit(1 << 20).is_err());
+        drop(installed);
+    }
+
+    #[test]
+    fn dropping_the_guard_gives_mlua_its_allocator_back_with_the_count() {
+        // mlua frees its `MemoryState` on close only when it finds its own allocator: with
+        // the swap left in place every state leaked it (LeakSanitizer, fuzz run 7).
+        let (lua, installed) = lua_with_heap();
+        lua.load("t = {} for i = 1, 1000 do t[i] = {i} end")
+            .exec()
+            .unwrap();
+        let count = used(&lua);
+        drop(installed);
+        assert!(ours(&lua).is_none());
+        assert!(
+            lua.set_memory_limit(count + (1 << 20)).is_ok(),
+            "mlua recognises its allocator again"
+        );
+        assert_eq!(
+            lua.used_memory(),
+            count,
+            "the count carried on in the same userdata"
+        );
+        // Blocks made under `allocate` are freed and grown by mlua's allocator.
+        lua.load("t = nil").exec().unwrap();
+        lua.gc_collect().unwrap();
+        assert_eq!(lua.used_memory(), lua_count(&lua));
+        lua.load("t = {} for i = 1, 100 do t[i] = {i} end")
+            .exec()
+            .unwrap();
     }
 
     #[test]
     fn the_limit_refuses_as_mlua_s_did_and_zero_lifts_it() {
-        let lua = lua_with_heap();
+        let (lua, _installed) = lua_with_heap();
         set_limit(&lua, used(&lua) + 64 * 1024);
         let grow = "local t = {} for i = 1, 1e6 do t[i] = i end";
         let err = lua.load(grow).exec().unwrap_err();
@@ -380,10 +439,11 @@ mod tests {
         // Blocks cached on a thread that ends go back to the global allocator (a leak here
         // shows under a sanitizer or Miri, a double free as a crash).
         std::thread::spawn(|| {
-            let lua = lua_with_heap();
+            let (lua, installed) = lua_with_heap();
             lua.load("for i = 1, 2000 do local t = {i, i} end")
                 .exec()
                 .unwrap();
+            drop(installed);
             drop(lua);
             assert!(
                 CACHE.with(|c| {

@@ -153,6 +153,11 @@ impl Runtime {
     }
 
     /// The Lua state (for registering host modules or inspecting values).
+    ///
+    /// Its heap is limited by the runtime ([`RuntimeBuilder::memory_ceiling`] and the per-process
+    /// limits); its allocator is the runtime's own (`ffi::allocator`), which mlua does not
+    /// know, so `Lua::set_memory_limit` on it returns an error while `Lua::used_memory`
+    /// reads Lua's own count.
     pub fn lua(&self) -> &Lua {
         &self.lua
     }

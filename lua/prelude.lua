@@ -631,7 +631,8 @@ local ALLOWABLE = { io = readonly(io, "io"), os = readonly(os, "os") }
 local function register_host(idx, names)
   local mods = {}
   for _, name in ipairs(names) do mods[name] = ALLOWABLE[name] end
-  HOST_ALLOW[idx] = mods
+  -- None: no table, so a spawn on the host runs no empty `pairs` loop.
+  if next(mods) ~= nil then HOST_ALLOW[idx] = mods end
 end
 
 -- The standard library names `require` resolves (as stock `package.loaded` does).

@@ -64,6 +64,10 @@ pub type AddrSet = HashSet<usize, BuildHasherDefault<NumHasher>>;
 /// A map keyed by PID number.
 pub type NumMap<V> = HashMap<u64, V, BuildHasherDefault<NumHasher>>;
 
+/// A set of slotmap keys (they hash as one `u64`: [`NumHasher`]'s one multiplication), for
+/// sets that are never iterated in hash order where it shows.
+pub type KeySet<K> = HashSet<K, BuildHasherDefault<NumHasher>>;
+
 /// Formats a PID as `{host|num}`.
 pub fn format_pid(host: &str, num: u64) -> String {
     // By hand, not `format!`: PIDs are formatted per spawn and per EXIT event, and the

@@ -157,4 +157,21 @@ mod tests {
             "error: main.lua:3: boom"
         );
     }
+
+    #[test]
+    fn every_event_kind_is_a_ready_string_of_event_tables() {
+        for kind in [
+            EventKind::Exit,
+            EventKind::LinkDown,
+            EventKind::Cancel,
+            EventKind::Reload,
+        ] {
+            assert!(
+                crate::ffi::event::kind_index(kind.name()).is_some(),
+                "{} is made again for every event",
+                kind.name()
+            );
+        }
+        assert_eq!(crate::ffi::event::kind_index("from"), None);
+    }
 }

@@ -111,7 +111,7 @@ impl Fuel {
     pub fn cap_heap(&self, lua: &Lua, cap: usize) {
         if self.heap_cap.get() != cap {
             self.heap_cap.set(cap);
-            let _ = lua.set_memory_limit(cap);
+            crate::ffi::heap::set_limit(lua, cap);
         }
     }
 
@@ -150,10 +150,10 @@ pub fn collect_in_slice<T>(
     fuel: &Fuel,
     work: impl FnOnce() -> mlua::Result<T>,
 ) -> mlua::Result<T> {
-    let pre = lua.used_memory();
+    let pre = crate::ffi::heap::used(lua);
     let grown = pre.saturating_sub(fuel.mem_base.get());
     let done = work()?;
-    let post = lua.used_memory();
+    let post = crate::ffi::heap::used(lua);
     let left = fuel.mem_allowance.get().saturating_sub(grown);
     // The growth up to here is kept in the base, so the slice's charge still includes it.
     fuel.mem_base.set(post.saturating_sub(grown.min(post)));

@@ -109,6 +109,10 @@ pub struct Runtime {
     /// neither allocates nor moves them (`runtime/scheduler.rs`).
     resume_vals: std::cell::Cell<Vec<crate::ffi::resume::Push>>,
     lua: Lua,
+    /// `ffi::allocator` on `lua` (`None` where mlua's allocator stayed): dropping it puts
+    /// mlua's allocator back, so mlua frees its allocator state when it closes `lua`.
+    #[allow(dead_code)]
+    allocator: Option<crate::ffi::allocator::Installed>,
     fuel: Rc<Fuel>,
     poll: mio::Poll,
     events: mio::Events,
@@ -149,6 +153,11 @@ impl Runtime {
     }
 
     /// The Lua state (for registering host modules or inspecting values).
+    ///
+    /// Its heap is limited by the runtime ([`RuntimeBuilder::memory_ceiling`] and the per-process
+    /// limits); its allocator is the runtime's own (`ffi::allocator`), which mlua does not
+    /// know, so `Lua::set_memory_limit` on it returns an error while `Lua::used_memory`
+    /// reads Lua's own count.
     pub fn lua(&self) -> &Lua {
         &self.lua
     }

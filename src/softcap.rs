@@ -67,7 +67,7 @@ fn on_refused(lua: &Lua, state: *mut mlua::ffi::lua_State, osize: usize, nsize: 
 /// coroutine `state`.
 fn decide(lua: &Lua, fuel: &Fuel, state: *mut mlua::ffi::lua_State, grow: usize) -> Refused {
     let cap = fuel.heap_cap.get();
-    let used = lua.used_memory();
+    let used = crate::ffi::heap::used(lua);
     let wanted = used.saturating_add(grow);
     if cap == 0 || wanted <= cap {
         // Not the limit's refusal (a size mlua cannot allocate): stock.

@@ -456,6 +456,12 @@ impl Core {
         self.thread_pool.pop()
     }
 
+    /// Whether [`Core::pool_thread`] would keep one more coroutine (so resetting a finished
+    /// one for the pool is worth it).
+    pub fn pool_has_room(&self) -> bool {
+        self.thread_pool.len() < THREAD_POOL_MAX
+    }
+
     /// Keeps a finished (already reset) coroutine for reuse by a later spawn.
     pub fn pool_thread(&mut self, thread: Thread) {
         if self.thread_pool.len() < THREAD_POOL_MAX {

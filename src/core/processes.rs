@@ -3,7 +3,7 @@
 use super::{Core, Process, Resume, Task};
 use crate::context::SpawnContext;
 use crate::error::SpawnError;
-use crate::ids::{PidRef, ProcId};
+use crate::ids::{KeySet, PidRef, ProcId};
 use crate::payload::Payload;
 use mlua::Thread;
 use smallvec::SmallVec;
@@ -215,7 +215,7 @@ pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64
         made_since_collect: 0,
         buffered: 0,
         instructions_run: 0,
-        monitoring: BTreeSet::new(),
+        monitoring: KeySet::default(),
         parent: None,
         started_at: 0,
         upgrades: 0,

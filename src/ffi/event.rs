@@ -42,8 +42,15 @@ const ERROR: ffi::lua_Integer = 4;
 const RESULT: ffi::lua_Integer = 5;
 const VALUE: ffi::lua_Integer = 6;
 const REASON: ffi::lua_Integer = 7;
-/// Index of the first event kind in [`STRINGS`].
-const KINDS: usize = 8;
+/// Index (from 0) of the first event kind in [`STRINGS`].
+const KINDS: usize = 7;
+
+/// The index (from 1) of event kind `kind` in the registry's table of [`STRINGS`], whose
+/// string an event stores without making it again.
+pub fn kind_index(kind: &str) -> Option<ffi::lua_Integer> {
+    let i = STRINGS[KINDS..].iter().position(|k| *k == kind)?;
+    Some((KINDS + i) as ffi::lua_Integer + 1)
+}
 
 /// What an event says.
 #[derive(Debug)]
@@ -107,8 +114,8 @@ unsafe extern "C-unwind" fn build(s: *mut ffi::lua_State) -> c_int {
         ffi::lua_rawgetp(s, ffi::LUA_REGISTRYINDEX, strings_key());
         ffi::lua_createtable(s, 0, 5);
         ffi::lua_rawgeti(s, 3, KIND);
-        match STRINGS[KINDS..].iter().position(|k| *k == e.kind) {
-            Some(i) => _ = ffi::lua_rawgeti(s, 3, (KINDS + i) as ffi::lua_Integer + 1),
+        match kind_index(e.kind) {
+            Some(i) => _ = ffi::lua_rawgeti(s, 3, i),
             None => push_str(s, e.kind),
         }
         ffi::lua_rawset(s, 4);

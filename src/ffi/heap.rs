@@ -12,6 +12,12 @@
 //! mlua keeps a flag beside the limit (memory errors are "unlikely" when the limit is 0, and
 //! some of its calls then skip protection), so a limit is written here only when both the
 //! old and the new one are non-zero: the flag stays what mlua set.
+//!
+//! The runtime's own state runs on `ffi::allocator`, which keeps counting in the same
+//! userdata (its layout checked when it is installed) and which mlua no longer recognises:
+//! for such a state the counter and limit are only ever read and written here (any limit,
+//! 0 included: mlua's flag was settled at the swap), and [`used`] and [`set_limit`] serve
+//! callers that hold no coroutine.
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -32,17 +38,48 @@ struct Counts {
 /// [`Counts`] (0: none verified). mlua has one allocator function for all its states.
 static VERIFIED: AtomicUsize = AtomicUsize::new(0);
 
-/// The allocator state of `l`'s Lua, if its allocator is the verified one.
+/// The allocator state of `l`'s Lua, if its allocator is the verified one or
+/// `ffi::allocator`'s (then the flag is true).
 ///
 /// # Safety
 /// `l` is a thread of a live state.
-unsafe fn counts(l: *mut ffi::lua_State) -> Option<*mut Counts> {
+unsafe fn counts(l: *mut ffi::lua_State) -> Option<(*mut Counts, bool)> {
     let mut ud: *mut c_void = std::ptr::null_mut();
     // SAFETY: lua_getallocf only reads two fields of the global state into `ud`, a local,
     // and its return value.
     let f = unsafe { ffi::lua_getallocf(l, &mut ud) };
+    if ud.is_null() {
+        return None;
+    }
+    if super::allocator::is_ours(f) {
+        return Some((ud as *mut Counts, true));
+    }
     let verified = VERIFIED.load(Ordering::Relaxed);
-    (verified != 0 && f as usize == verified && !ud.is_null()).then_some(ud as *mut Counts)
+    (verified != 0 && f as usize == verified).then_some((ud as *mut Counts, false))
+}
+
+/// Bytes `lua` uses (as `Lua::used_memory`, which cannot read a state on
+/// `ffi::allocator`, also inside an allocation or a collection).
+pub fn used(lua: &Lua) -> usize {
+    // SAFETY: `lua.state()` is a live thread of `lua`.
+    let found = unsafe { counts(lua.state()) };
+    match found {
+        // SAFETY: the allocator state of the live `lua`, read as in `Heap::used`.
+        Some((c, _)) => unsafe { (*c).used as usize },
+        None => lua.used_memory(),
+    }
+}
+
+/// Limits `lua`'s heap to `limit` bytes, 0 for none (as `Lua::set_memory_limit`).
+pub fn set_limit(lua: &Lua, limit: usize) {
+    let heap = Heap {
+        // SAFETY: `lua.state()` is a live thread of `lua`, which stays alive for the call.
+        counts: unsafe { counts(lua.state()) },
+        held: std::marker::PhantomData,
+    };
+    if !heap.set_limit(limit) {
+        let _ = lua.set_memory_limit(limit);
+    }
 }
 
 /// Checks, through mlua's own accessors, that `lua`'s allocator state starts with the bytes
@@ -56,6 +93,10 @@ pub fn verify(lua: &Lua) -> bool {
     let f = unsafe { ffi::lua_getallocf(l, &mut ud) };
     if ud.is_null() {
         return false;
+    }
+    if super::allocator::is_ours(f) {
+        // Checked when it was installed.
+        return true;
     }
     let at = ud as *const Counts;
     // SAFETY: `ud` is the non-null userdata of mlua's allocator. Reading the first word is
@@ -88,8 +129,9 @@ const PROBE_LIMIT: usize = 0x5eed_0000_0000 + 0x4d48;
 /// and then read and written in place while that coroutine is held (`'a`).
 #[derive(Debug, Clone, Copy)]
 pub struct Heap<'a> {
-    /// The allocator state (`None`: not verified, use mlua's API).
-    counts: Option<*mut Counts>,
+    /// The allocator state (`None`: not verified, use mlua's API), and whether the
+    /// allocator is `ffi::allocator`'s.
+    counts: Option<(*mut Counts, bool)>,
     held: std::marker::PhantomData<&'a Thread>,
 }
 
@@ -109,20 +151,24 @@ impl<'a> Heap<'a> {
     pub fn used(&self) -> Option<usize> {
         // SAFETY: a verified allocator state starts with `Counts` and lives as long as the
         // state, which the held coroutine keeps alive; this thread is the only one using it.
-        self.counts.map(|c| unsafe { (*c).used as usize })
+        self.counts.map(|(c, _)| unsafe { (*c).used as usize })
     }
 
     /// Sets the limit (as `Lua::set_memory_limit`). Returns false, having changed nothing,
-    /// when the allocator was not verified or when the old or the new limit is 0 (mlua's
-    /// flag beside the limit would have to change too).
+    /// when the allocator was not verified or when (mlua's allocator) the old or the new
+    /// limit is 0 (mlua's flag beside the limit would have to change too).
     #[inline]
     pub fn set_limit(&self, limit: usize) -> bool {
         let limit = limit.min(isize::MAX as usize) as isize;
-        // SAFETY: as in `used`; the limit is a plain word mlua's allocator reads on each
+        // SAFETY: as in `used`; the limit is a plain word the allocator reads on each
         // allocation, none of which runs now.
         unsafe {
             match self.counts {
-                Some(c) if limit != 0 && (*c).limit != 0 => {
+                Some((c, true)) => {
+                    (*c).limit = limit;
+                    true
+                }
+                Some((c, false)) if limit != 0 && (*c).limit != 0 => {
                     (*c).limit = limit;
                     true
                 }
@@ -172,5 +218,29 @@ mod tests {
             !Heap::of(&co).set_limit(0),
             "a limit of 0 goes through mlua"
         );
+    }
+
+    #[test]
+    fn a_state_on_ffi_allocator_is_read_and_limited_in_place_zero_included() {
+        let lua = Lua::new();
+        let _installed = super::super::allocator::install(&lua).expect("installed");
+        assert!(verify(&lua), "the swapped allocator needs no probe");
+        let co = lua
+            .create_thread(lua.create_function(|_, ()| Ok(())).unwrap())
+            .unwrap();
+        let heap = Heap::of(&co);
+        assert_eq!(heap.used(), Some(used(&lua)));
+        assert_eq!(used(&lua), lua.used_memory());
+        // mlua cannot set it any more; here any limit is written, 0 included.
+        assert!(lua.set_memory_limit(1 << 30).is_err());
+        assert!(heap.set_limit(used(&lua) + 4096));
+        let big = lua
+            .load("return string.rep('x', 100000)")
+            .eval::<mlua::LuaString>();
+        assert!(matches!(big, Err(mlua::Error::MemoryError(_))), "{big:?}");
+        assert!(heap.set_limit(0));
+        assert!(lua.load("return string.rep('x', 100000)").exec().is_ok());
+        set_limit(&lua, used(&lua) + 4096);
+        assert!(lua.load("return string.rep('x', 100000)").exec().is_err());
     }
 }

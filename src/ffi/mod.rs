@@ -4,6 +4,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod alloc;
+pub mod allocator;
 pub mod boxed;
 pub mod build;
 pub mod cell;

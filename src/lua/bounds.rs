@@ -189,7 +189,7 @@ fn rep_steps(lua: &Lua, fuel: &Fuel, args: &MultiValue) -> Result<Option<u64>, S
 }
 
 fn heap_left(lua: &Lua, fuel: &Fuel) -> u64 {
-    let grown = lua.used_memory().saturating_sub(fuel.mem_base.get());
+    let grown = crate::ffi::heap::used(lua).saturating_sub(fuel.mem_base.get());
     fuel.mem_allowance.get().saturating_sub(grown) as u64
 }
 

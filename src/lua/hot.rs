@@ -5,7 +5,7 @@
 
 use super::args::record_block;
 use super::object::{chan_from_bits, plain_values};
-use super::process::{Mode, deliver_to, spawn_child};
+use super::process::{Mode, deliver_to, spawn_in};
 use crate::core::{Core, RecvSelect, SendResult};
 use crate::ffi::hot::{Arg, Call, Out};
 use crate::ffi::select::{Picked, Select};
@@ -117,16 +117,18 @@ pub fn spawn<const MODE: i64>(lua: &Lua, call: &Call<'_>) -> Out {
     let (Ok(entry), Ok(host)) = (std::str::from_utf8(entry), std::str::from_utf8(host)) else {
         return Out::Slow;
     };
-    let (max_depth, max_bytes) = match call.held::<Core>() {
-        Ok(c) => c.payload_limits(c.current_proc()),
-        _ => return Out::Slow,
+    // One borrow of the core for the whole spawn: the copy runs no Lua code (`ffi::walk`),
+    // and making the coroutine runs none either.
+    let Ok(mut c) = call.held::<Core>() else {
+        return Out::Slow;
     };
+    let (max_depth, max_bytes) = c.payload_limits(c.current_proc());
     let args = match Payload::copy_args(lua, call, 3, max_depth, max_bytes) {
         Ok(a) => a.into_vec(),
         Err(e) => return Out::Fail(e.to_string()),
     };
     let mode = Mode::of(MODE);
-    match spawn_child(lua, entry, host, args, mode, None) {
+    match spawn_in(lua, &mut c, entry, host, args, mode, None) {
         Ok(Ok(pid)) => Out::Str(pid),
         Ok(Err(e)) => Out::Fail(e.to_string()),
         Err(e) => Out::Raise(e.to_string()),

@@ -145,8 +145,12 @@ pub fn task_thread(lua: &Lua, core: &mut Core) -> mlua::Result<Thread> {
     lua.create_thread(main)
 }
 
-/// Makes a finished main task's coroutine reusable and pools it.
+/// Makes a finished main task's coroutine reusable and pools it (when the pool is full it
+/// is dropped as it is: a reset costs ~700 instructions).
 pub fn recycle(lua: &Lua, core: &mut Core, thread: Thread) {
+    if !core.pool_has_room() {
+        return;
+    }
     let main = lua.app_data_ref::<Installed>().map(|i| i.proc_main.clone());
     if let Some(main) = main
         && thread.reset(main).is_ok()

@@ -157,6 +157,19 @@ pub(super) fn spawn_child(
     context: Option<Rc<SpawnContext>>,
 ) -> mlua::Result<Result<String, SpawnError>> {
     let mut c = core(lua)?;
+    spawn_in(lua, &mut c, entry, host, args, mode, context)
+}
+
+/// [`spawn_child`] in a borrow of the core the caller holds.
+pub(super) fn spawn_in(
+    lua: &Lua,
+    c: &mut Core,
+    entry: &str,
+    host: &str,
+    args: Vec<Payload>,
+    mode: Mode,
+    context: Option<Rc<SpawnContext>>,
+) -> mlua::Result<Result<String, SpawnError>> {
     let Some(h) = c.find_host(host) else {
         return Ok(Err(SpawnError::HostNotFound(host.into())));
     };
@@ -166,7 +179,7 @@ pub(super) fn spawn_child(
     if let Err(err) = c.check_spawn(h) {
         return Ok(Err(err));
     }
-    let thread = super::task_thread(lua, &mut c)?;
+    let thread = super::task_thread(lua, c)?;
     let parent = c.current_proc().map(|proc| Parent {
         proc,
         link: mode.link,

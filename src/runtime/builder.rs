@@ -183,6 +183,9 @@ impl RuntimeBuilder {
     /// OS poller cannot be created.
     pub fn build(mut self, app: &App) -> Result<Runtime> {
         let lua = Lua::new_with(StdLib::ALL_SAFE, LuaOptions::new())?;
+        // Lua's allocator without mlua's layers, small blocks cached (`ffi::allocator`);
+        // the guard gives mlua its allocator back when the runtime is dropped.
+        let allocator = crate::ffi::allocator::install(&lua);
         // Processes allocate in bursts (spawn storms, message floods); a longer pause between
         // cycles halves GC work there at the cost of a larger heap between collections.
         lua.gc_set_mode(GcMode::Incremental(
@@ -224,6 +227,7 @@ impl RuntimeBuilder {
             core,
             resume_vals: std::cell::Cell::new(Vec::with_capacity(8)),
             lua,
+            allocator,
             fuel,
             poll,
             events: mio::Events::with_capacity(64),

@@ -302,7 +302,7 @@ impl Runtime {
         if !done && !early {
             return false;
         }
-        let live = self.lua.used_memory();
+        let live = crate::ffi::heap::used(&self.lua);
         // A borrow of the core field alone: the collector stays free.
         let mut core = self
             .core

@@ -47,7 +47,11 @@ count() { # size app args... -> total instructions
   local cmd=("$BIN" run "benches/apps/$2" "bench.$2:main" "${@:3}")
   # The host mailbox is driven from Rust: embedbench's round trips alone.
   if [ "$2" = host_mailbox ]; then cmd=("$(embedbench)" --mailbox "$1"); fi
-  valgrind --tool=callgrind --callgrind-out-file="$out" "${cmd[@]}" >/dev/null 2>"$tmp/err" \
+  # --fair-sched=yes: valgrind runs one thread at a time, and by default the main thread can
+  # keep the lock for seconds, so whether the watchdog thread preempts a long slice (and
+  # spawn_exit's children run while the parent spawns, reusing pooled coroutines) depended
+  # on the machine's load: spawn_exit gave 25,460 or 31,130 per child for the same binary.
+  valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$out" "${cmd[@]}" >/dev/null 2>"$tmp/err" \
     || { cat "$tmp/err" >&2; exit 1; }
   grep -E '^(summary|totals):' "$out" | head -1 | awk '{print $2}'
 }

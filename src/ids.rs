@@ -94,6 +94,35 @@ pub fn format_pid(host: &str, num: u64) -> String {
     s
 }
 
+/// Writes `{host|num}` (what [`format_pid`] makes) at the start of `out` and returns its
+/// length; `None` when it does not fit.
+pub fn write_pid(host: &str, num: u64, out: &mut [u8]) -> Option<usize> {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = num;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = &digits[i..];
+    let len = host.len() + digits.len() + 3;
+    let out = out.get_mut(..len)?;
+    let (open, rest) = out.split_at_mut(1);
+    let (name, rest) = rest.split_at_mut(host.len());
+    let (bar, rest) = rest.split_at_mut(1);
+    let (num, close) = rest.split_at_mut(digits.len());
+    open[0] = b'{';
+    name.copy_from_slice(host.as_bytes());
+    bar[0] = b'|';
+    num.copy_from_slice(digits);
+    close[0] = b'}';
+    Some(len)
+}
+
 /// Splits `{host|num}` into the host name and the number; `None` when malformed.
 pub fn parse_pid(s: &[u8]) -> Option<(&[u8], u64)> {
     let inner = s.strip_prefix(b"{")?.strip_suffix(b"}")?;
@@ -117,6 +146,18 @@ pub fn parse_pid(s: &[u8]) -> Option<(&[u8], u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_pid_writes_what_format_pid_makes() {
+        let mut buf = [0u8; 32];
+        for (host, n) in [("app:processes", 42), ("h", 0), ("h", u64::MAX), ("", 7)] {
+            let len = write_pid(host, n, &mut buf).expect("fits");
+            assert_eq!(&buf[..len], format_pid(host, n).as_bytes());
+        }
+        assert_eq!(write_pid("a-long-host-name", u64::MAX, &mut buf), None);
+        assert_eq!(write_pid("abc", 12, &mut [0u8; 8]), Some(8));
+        assert_eq!(write_pid("abc", 123, &mut [0u8; 8]), None);
+    }
 
     #[test]
     fn pid_strings_round_trip() {

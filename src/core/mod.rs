@@ -286,6 +286,17 @@ impl Core {
         format_pid(host, pid.num)
     }
 
+    /// Writes the PID string of `pid` at the start of `out` ([`crate::ids::write_pid`]);
+    /// its length, or `None` when it does not fit.
+    pub fn write_pid(&self, pid: PidRef, out: &mut [u8]) -> Option<usize> {
+        let host = self
+            .hosts
+            .get(pid.host as usize)
+            .map(|h| h.name.as_str())
+            .unwrap_or("?");
+        crate::ids::write_pid(host, pid.num, out)
+    }
+
     /// Parses `{host|num}`; `None` when malformed or the host is unknown.
     pub fn parse_pid(&self, s: &[u8]) -> Option<PidRef> {
         let (host, num) = parse_pid(s)?;

@@ -2,20 +2,16 @@
 //! handful of field stores instead of a call into a Lua constructor through mlua. The field
 //! names and the event kinds are Lua strings made once (a registry table of them), so a
 //! store is a raw set with a ready key, not a `lua_setfield` that looks its C string up.
+//! A normal EXIT with a scalar value that the hot receive finds queued ([`Ready`]) is built
+//! the same way straight on the receiving coroutine's stack, without the protected call.
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 use mlua::{Lua, Table, Value, ffi};
 use std::ffi::{c_int, c_void};
 
-/// Registry key of the metatable of exit events' `result` tables.
-static RESULT_MT_KEY: u8 = 0;
-/// Registry key of the table of [`STRINGS`].
+/// Registry key of the table of [`STRINGS`] (and, after them, the `result` metatable).
 static STRINGS_KEY: u8 = 0;
-
-fn key() -> *const c_void {
-    &RESULT_MT_KEY as *const u8 as *const c_void
-}
 
 fn strings_key() -> *const c_void {
     &STRINGS_KEY as *const u8 as *const c_void
@@ -44,6 +40,9 @@ const VALUE: ffi::lua_Integer = 6;
 const REASON: ffi::lua_Integer = 7;
 /// Index (from 0) of the first event kind in [`STRINGS`].
 const KINDS: usize = 7;
+/// Index (from 1) of the metatable of exit events' `result` tables in the registry's table
+/// of [`STRINGS`]: right after them, so an event finds it with the table it already has.
+const RESULT_MT: ffi::lua_Integer = STRINGS.len() as ffi::lua_Integer + 1;
 
 /// The index (from 1) of event kind `kind` in the registry's table of [`STRINGS`], whose
 /// string an event stores without making it again.
@@ -72,17 +71,20 @@ pub struct Event<'a> {
 /// # Errors
 /// Only Lua allocation failures.
 pub fn register(lua: &Lua, result_mt: Table) -> mlua::Result<()> {
-    // SAFETY: inside exec_raw's protected call, with the table at the top of the stack;
-    // lua_rawsetp pops it into the registry, then the table of strings is built (one
-    // string pushed at a time) and stored the same way.
+    // SAFETY: inside exec_raw's protected call, with the metatable at the top of the
+    // stack; the table of strings is built above it (one string pushed at a time), the
+    // metatable moved into it after them (lua_rotate puts the new table under it, at -2)
+    // and the table stored in the registry (lua_rawsetp pops it), which leaves the stack
+    // as it was given.
     unsafe {
         lua.exec_raw::<()>(result_mt, |state| {
-            ffi::lua_rawsetp(state, ffi::LUA_REGISTRYINDEX, key());
-            ffi::lua_createtable(state, STRINGS.len() as c_int, 0);
+            ffi::lua_createtable(state, RESULT_MT as c_int, 0);
             for (i, text) in STRINGS.iter().enumerate() {
                 ffi::lua_pushlstring(state, text.as_ptr() as *const _, text.len());
                 ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
             }
+            ffi::lua_rotate(state, -2, 1);
+            ffi::lua_rawseti(state, -2, RESULT_MT);
             ffi::lua_rawsetp(state, ffi::LUA_REGISTRYINDEX, strings_key());
         })
     }
@@ -138,7 +140,7 @@ unsafe extern "C-unwind" fn build(s: *mut ffi::lua_State) -> c_int {
                     push_str(s, err);
                     ffi::lua_rawset(s, -3);
                 }
-                ffi::lua_rawgetp(s, ffi::LUA_REGISTRYINDEX, key());
+                ffi::lua_rawgeti(s, 3, RESULT_MT);
                 ffi::lua_setmetatable(s, -2);
                 ffi::lua_rawset(s, 4);
             }
@@ -169,5 +171,108 @@ unsafe fn push_str(s: *mut ffi::lua_State, text: &str) {
     // SAFETY: as the caller promises; the string is copied by Lua.
     unsafe {
         ffi::lua_pushlstring(s, text.as_ptr() as *const _, text.len());
+    }
+}
+
+/// Longest PID string a [`Ready`] event holds (`{host|num}`); longer ones take the general
+/// path.
+pub const PID_MAX: usize = 54;
+
+/// The value of a normal exit that is a scalar.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar {
+    /// `nil` (also a process that returned nothing).
+    Nil,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Num(f64),
+}
+
+/// A normal EXIT event whose value is a scalar: plain bytes and numbers (nothing with a
+/// destructor), so the hot receive builds its table straight on the receiving coroutine's
+/// stack ([`push_ready`]) where an allocation failure may raise.
+#[derive(Clone, Copy, Debug)]
+pub struct Ready {
+    from: [u8; PID_MAX],
+    from_len: u8,
+    at: i64,
+    value: Scalar,
+}
+
+impl Ready {
+    /// The event of a normal exit of `from` (its PID string, written by `write`, which
+    /// returns its length or `None` when it does not fit), at `at` seconds, with `value`.
+    pub fn exit(
+        write: impl FnOnce(&mut [u8; PID_MAX]) -> Option<usize>,
+        at: i64,
+        value: Scalar,
+    ) -> Option<Ready> {
+        let mut from = [0u8; PID_MAX];
+        let len = write(&mut from)?;
+        Some(Ready {
+            from,
+            from_len: u8::try_from(len)
+                .ok()
+                .filter(|&n| usize::from(n) <= PID_MAX)?,
+            at,
+            value,
+        })
+    }
+}
+
+/// Pushes the table of event `e` on `l`, the same table [`table`] makes for it (same
+/// fields, stored in the same order into tables of the same sizes, the same `result`
+/// metatable), and returns 1.
+///
+/// # Safety
+/// `l` is the running coroutine inside a C function called from Lua (an allocation
+/// failure raises a memory error from here, as any allocation of the coroutine's code
+/// does, through this function's frame and its caller's), and neither this frame nor the
+/// callers up to that C function hold anything that needs dropping. `e` must not live in
+/// memory that Lua code may change (a finalizer may run at any allocation).
+pub unsafe fn push_ready(l: *mut ffi::lua_State, e: &Ready) -> c_int {
+    // SAFETY: as the caller promises. lua_checkstack gives room for the strings table, the
+    // event, the result table and a key and value (no raise: it only reports failure, in
+    // which case a stack overflow is raised as Lua's own checks do). The strings table sits
+    // at `t` and the event at `t + 1` until the end, where the strings table is removed
+    // from under the event; the PID's bytes are copied by lua_pushlstring.
+    unsafe {
+        if ffi::lua_checkstack(l, 6) == 0 {
+            ffi::luaL_error(l, c"stack overflow".as_ptr());
+        }
+        ffi::lua_rawgetp(l, ffi::LUA_REGISTRYINDEX, strings_key());
+        let t = ffi::lua_gettop(l);
+        let ev = t + 1;
+        ffi::lua_createtable(l, 0, 5);
+        ffi::lua_rawgeti(l, t, KIND);
+        ffi::lua_rawgeti(l, t, KINDS as ffi::lua_Integer + 1);
+        ffi::lua_rawset(l, ev);
+        ffi::lua_rawgeti(l, t, FROM);
+        ffi::lua_pushlstring(l, e.from.as_ptr() as *const _, usize::from(e.from_len));
+        ffi::lua_rawset(l, ev);
+        ffi::lua_rawgeti(l, t, AT);
+        ffi::lua_pushinteger(l, e.at);
+        ffi::lua_rawset(l, ev);
+        ffi::lua_rawgeti(l, t, RESULT);
+        ffi::lua_createtable(l, 0, 2);
+        // A nil value is not stored: a raw set of nil into a new key inserts nothing.
+        if e.value != Scalar::Nil {
+            ffi::lua_rawgeti(l, t, VALUE);
+            match e.value {
+                Scalar::Nil => ffi::lua_pushnil(l),
+                Scalar::Bool(b) => ffi::lua_pushboolean(l, c_int::from(b)),
+                Scalar::Int(i) => ffi::lua_pushinteger(l, i),
+                Scalar::Num(n) => ffi::lua_pushnumber(l, n),
+            }
+            ffi::lua_rawset(l, -3);
+        }
+        ffi::lua_rawgeti(l, t, RESULT_MT);
+        ffi::lua_setmetatable(l, -2);
+        ffi::lua_rawset(l, ev);
+        ffi::lua_remove(l, t);
+        1
     }
 }

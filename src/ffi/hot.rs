@@ -133,6 +133,9 @@ pub enum Out {
     UserValue,
     /// Return a new boxed value of the kind (`ffi::boxed`), built on the Lua stack.
     Boxed(super::boxed::Kind, Box<dyn std::any::Any>),
+    /// Return a received event and `true`: its table built on the Lua stack
+    /// ([`super::event::push_ready`]), no protected call, no mlua handle.
+    Event(super::event::Ready),
     /// Return `nil` and the message.
     Fail(String),
     /// Raise the message at the caller (with its position, as `error(msg, 2)` would).
@@ -268,7 +271,9 @@ unsafe fn read_arg<'a>(l: *mut ffi::lua_State, idx: c_int) -> Arg<'a> {
 /// `l` is the running coroutine inside `trampoline`.
 unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
     // SAFETY: a C function has LUA_MINSTACK free slots; pushing two values fits. The values
-    // are dropped before returning; `raise` and `block` own nothing of this frame.
+    // are dropped before returning; `raise` and `block` own nothing of this frame, nor
+    // does an event's build (`Out::Event` holds plain bytes and numbers), which may raise a
+    // memory error: `l` is the coroutine that called this C function from Lua.
     unsafe {
         match out {
             Out::One(v) => {
@@ -296,6 +301,13 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
             Out::Boxed(kind, value) => {
                 super::boxed::push(l, kind, value);
                 1
+            }
+            Out::Event(e) => {
+                // `e` is a plain copy in this frame: no finalizer can change it, and a
+                // memory error raised while building leaves nothing here to drop.
+                super::event::push_ready(l, &e);
+                ffi::lua_pushboolean(l, 1);
+                2
             }
             Out::Fail(msg) => {
                 ffi::lua_pushnil(l);

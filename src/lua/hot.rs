@@ -4,14 +4,14 @@
 //! binding's mlua function by returning [`Out::Slow`].
 
 use super::args::record_block;
-use super::object::{chan_from_bits, plain_values};
+use super::object::{chan_from_bits, plain_values, ready_event};
 use super::process::{Mode, deliver_to, spawn_in};
 use crate::core::{Core, RecvSelect, SendResult};
 use crate::ffi::hot::{Arg, Call, Out};
 use crate::ffi::select::{Picked, Select};
 use crate::message::Item;
 use crate::payload::Payload;
-use crate::request::Request;
+use crate::request::{Done, Request};
 use mlua::{Lua, Value};
 
 /// `process.send(dest, topic, ...)` with a string destination: the payloads are copied
@@ -54,11 +54,21 @@ pub fn recv(lua: &Lua, call: &Call<'_>) -> Out {
         return Out::Slow;
     };
     match c.try_recv(ch) {
-        Some(done) => match plain_values(lua, &mut c, done) {
-            Ok((a, b)) => out_of(a, b),
-            Err(e) => Out::Raise(e.to_string()),
+        // A normal EXIT with a scalar value: its table is built on the receiver's stack.
+        Some(Done::Received(Item::Event(e), kind)) => match ready_event(&c, &e) {
+            Some(r) => Out::Event(r),
+            None => received(lua, &mut c, Done::Received(Item::Event(e), kind)),
         },
+        Some(done) => received(lua, &mut c, done),
         None => block_on(&mut c, call, "channel.receive", Request::Recv(ch)),
+    }
+}
+
+/// What a receive that got `done` returns.
+fn received(lua: &Lua, c: &mut Core, done: Done) -> Out {
+    match plain_values(lua, c, done) {
+        Ok((a, b)) => out_of(a, b),
+        Err(e) => Out::Raise(e.to_string()),
     }
 }
 

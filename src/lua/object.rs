@@ -102,6 +102,27 @@ fn event_table(lua: &Lua, core: &Core, e: &Event) -> mlua::Result<Value> {
     ffi::event::table(lua, &ev, value)
 }
 
+/// Event `e` as a [`ffi::event::Ready`] when it is a normal EXIT with a scalar value and a
+/// PID string that fits: the hot receive builds its table on the receiver's stack.
+pub fn ready_event(core: &Core, e: &Event) -> Option<ffi::event::Ready> {
+    use ffi::event::Scalar;
+    let (EventKind::Exit, Some(Exit::Normal(v))) = (e.kind, &e.exit) else {
+        return None;
+    };
+    let value = match v {
+        Payload::Nil => Scalar::Nil,
+        Payload::Bool(b) => Scalar::Bool(*b),
+        Payload::Int(i) => Scalar::Int(*i),
+        Payload::Num(n) => Scalar::Num(*n),
+        _ => return None,
+    };
+    ffi::event::Ready::exit(
+        |out| core.write_pid(e.from, out),
+        e.at_ns.div_euclid(1_000_000_000),
+        value,
+    )
+}
+
 /// `{kind = "pid.reload", from = "", entry = <id>, at}` (SPEC §12.3.1): rare, so built with
 /// mlua calls rather than by `ffi::event::table`.
 fn reload_event(lua: &Lua, kind: &str, at: i64, entry: &str) -> mlua::Result<Value> {

@@ -390,4 +390,62 @@ function T.pids_compare_with_equals()
   return true
 end
 
+-- ----- the EXIT event's table ------------------------------------------------------------
+
+-- EXITs received while already queued (a normal exit with a scalar value is built by the
+-- hot receive on the receiver's stack) are the same tables as any other: the same fields
+-- in the same `pairs` order, the same `result` metatable.
+function T.queued_exit_events_have_the_same_shape()
+  local values = { { nil, "nil" }, { false, "boolean" }, { true, "boolean" }, { 7, "integer" },
+    { 1.5, "float" }, { 0 / 0, "float" }, { "text", "string" }, { { a = 1 }, "table" } }
+  local pids, want = {}, {}
+  for i, v in ipairs(values) do
+    local pid = assert(process.spawn_monitored(W .. "echo", HOST, v[1]))
+    pids[i], want[pid] = pid, v
+  end
+  local none = assert(process.spawn_monitored(W .. "echo", HOST))
+  want[none] = { nil, "nil" }
+  time.sleep("20ms")
+  local function keys(t)
+    local ks = {}
+    for k in pairs(t) do ks[#ks + 1] = k end
+    return table.concat(ks, ",")
+  end
+  local events, order, mt = process.events(), nil, nil
+  for _ = 1, #values + 1 do
+    local ev, ok = events:receive()
+    assert.eq(ok, true)
+    local v = want[ev.from]
+    assert.truthy(v, "EXIT from " .. tostring(ev.from))
+    want[ev.from] = nil
+    assert.eq(ev.kind, process.event.EXIT)
+    assert.eq(math.type(ev.at), "integer")
+    assert.eq(ev.error, nil)
+    assert.eq(order or keys(ev), keys(ev))
+    order = keys(ev)
+    local value = ev.result.value
+    if v[2] == "table" then
+      assert.same(value, v[1])
+    elseif v[1] ~= v[1] then
+      assert.truthy(value ~= value, "NaN")
+    else
+      assert.eq(value, v[1])
+      assert.eq(keys(ev.result), v[1] == nil and "" or "value")
+      assert.eq(tostring(ev.result), tostring(v[1]))
+    end
+    assert.eq(math.type(value) or type(value), v[2] == "integer" and "integer"
+      or v[2] == "float" and "float" or v[2])
+    assert.eq(mt or getmetatable(ev.result), getmetatable(ev.result))
+    mt = getmetatable(ev.result)
+  end
+  assert.eq(next(want), nil)
+  -- One that the receive waits for is the same table too.
+  local pid = assert(process.spawn_monitored(W .. "echo", HOST, 3))
+  local ev = wait_event("pid.exit", pid)
+  assert.eq(keys(ev), order)
+  assert.eq(getmetatable(ev.result), mt)
+  assert.eq(ev.result.value, 3)
+  return true
+end
+
 return T

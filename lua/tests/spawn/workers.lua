@@ -28,6 +28,11 @@ function M.instant()
   return "done"
 end
 
+-- Returns its arguments (the first is the exit's value).
+function M.echo(...)
+  return ...
+end
+
 function M.instant_fail()
   error("instant failure")
 end

@@ -276,25 +276,22 @@ impl Core {
         }
     }
 
+    /// The name of the host of `pid` (`?` for none).
+    fn pid_host(&self, pid: PidRef) -> &str {
+        self.hosts
+            .get(pid.host as usize)
+            .map_or("?", |h| h.name.as_str())
+    }
+
     /// Formats a PID as `{host|num}`.
     pub fn pid_string(&self, pid: PidRef) -> String {
-        let host = self
-            .hosts
-            .get(pid.host as usize)
-            .map(|h| h.name.as_str())
-            .unwrap_or("?");
-        format_pid(host, pid.num)
+        format_pid(self.pid_host(pid), pid.num)
     }
 
     /// Writes the PID string of `pid` at the start of `out` ([`crate::ids::write_pid`]);
     /// its length, or `None` when it does not fit.
     pub fn write_pid(&self, pid: PidRef, out: &mut [u8]) -> Option<usize> {
-        let host = self
-            .hosts
-            .get(pid.host as usize)
-            .map(|h| h.name.as_str())
-            .unwrap_or("?");
-        crate::ids::write_pid(host, pid.num, out)
+        crate::ids::write_pid(self.pid_host(pid), pid.num, out)
     }
 
     /// Parses `{host|num}`; `None` when malformed or the host is unknown.

@@ -102,7 +102,7 @@ fn event_table(lua: &Lua, core: &Core, e: &Event) -> mlua::Result<Value> {
     ffi::event::table(lua, &ev, value)
 }
 
-/// Event `e` as a [`ffi::event::Ready`] when it is a normal EXIT with a scalar value and a
+/// Event `e` as a `ffi::event::Ready` when it is a normal EXIT with a scalar value and a
 /// PID string that fits: the hot receive builds its table on the receiver's stack.
 pub fn ready_event(core: &Core, e: &Event) -> Option<ffi::event::Ready> {
     use ffi::event::Scalar;

@@ -72,31 +72,21 @@ pub type KeySet<K> = HashSet<K, BuildHasherDefault<NumHasher>>;
 pub fn format_pid(host: &str, num: u64) -> String {
     // By hand, not `format!`: PIDs are formatted per spawn and per EXIT event, and the
     // formatting machinery cost ~1,300 instructions where this costs ~100.
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = num;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let mut s = String::with_capacity(host.len() + (digits.len() - i) + 3);
+    let (digits, i) = decimal(num);
+    let digits = &digits[i..];
+    let mut s = String::with_capacity(host.len() + digits.len() + 3);
     s.push('{');
     s.push_str(host);
     s.push('|');
-    for &d in &digits[i..] {
+    for &d in digits {
         s.push(char::from(d));
     }
     s.push('}');
     s
 }
 
-/// Writes `{host|num}` (what [`format_pid`] makes) at the start of `out` and returns its
-/// length; `None` when it does not fit.
-pub fn write_pid(host: &str, num: u64, out: &mut [u8]) -> Option<usize> {
+/// The decimal digits of `num`: they are `digits[i..]` of the returned `(digits, i)`.
+fn decimal(num: u64) -> ([u8; 20], usize) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut n = num;
@@ -108,6 +98,13 @@ pub fn write_pid(host: &str, num: u64, out: &mut [u8]) -> Option<usize> {
             break;
         }
     }
+    (digits, i)
+}
+
+/// Writes `{host|num}` (what [`format_pid`] makes) at the start of `out` and returns its
+/// length; `None` when it does not fit.
+pub fn write_pid(host: &str, num: u64, out: &mut [u8]) -> Option<usize> {
+    let (digits, i) = decimal(num);
     let digits = &digits[i..];
     let len = host.len() + digits.len() + 3;
     let out = out.get_mut(..len)?;

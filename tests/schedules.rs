@@ -501,3 +501,25 @@ fn run_explores_an_entry_and_prints_replay_commands() {
     let ok = run(&["run", &app, "faults:always_main"]);
     assert_eq!(ok.0, 0, "no exploration without a seed: {}", ok.2);
 }
+
+/// SPEC §14.2's fairness rule (a turn that ends with its process still ready drops it below
+/// every other priority) reaches a process a change point lowered: seed 1 of `pct:3:121`
+/// lowers the ponger of this test to priority 2 at step 6, and the two endless loops beside
+/// it, demoted only below the initial priorities, then took every turn until the test timed
+/// out waiting for a pong.
+#[test]
+fn demoted_loops_go_below_a_process_a_change_point_lowered() {
+    let suites = format!("{}/lua/tests", env!("CARGO_MANIFEST_DIR"));
+    let test = "test.preempt:tests:spinners_are_preempted_and_others_run";
+    let (code, out, err) = run(&[
+        "test",
+        &suites,
+        test,
+        "--seed",
+        "1",
+        "--strategy",
+        "pct:3:121",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 passed, 0 failed"), "{out}{err}");
+}

@@ -13,9 +13,11 @@ use crate::rng::Rng;
 use crate::sim::{self, RANDOM_WINDOW, Strategy};
 use slotmap::SecondaryMap;
 
-/// Initial PCT priorities are drawn above this; demotions count down from it, change
-/// points take `1..D` (below everything).
+/// Initial PCT priorities are drawn above this.
 const PCT_BASE: u64 = 1 << 40;
+/// Change point `j` lowers its process to priority `j` (SPEC §14.2), held as this plus `j`:
+/// below every initial priority, above every demotion.
+const PCT_CHANGED: u64 = 1 << 39;
 
 /// The strategy's state for one run.
 #[derive(Debug, Default)]
@@ -74,7 +76,7 @@ impl Schedule {
             follow,
             rng: (strategy != Strategy::Fifo && !follow).then_some(rng),
             changes,
-            demote_next: PCT_BASE - 1,
+            demote_next: PCT_CHANGED - 1,
             ..Schedule::default()
         }
     }
@@ -194,7 +196,7 @@ impl Core {
     }
 
     /// PCT: a change point at the step just taken lowers its process below every initial
-    /// priority.
+    /// priority (above every demoted one).
     fn pct_change_point(&mut self) {
         let s = self.sched.step;
         let Some(j) = self.sched.changes.iter().position(|c| *c == s) else {
@@ -204,7 +206,7 @@ impl Core {
             return;
         };
         let prio = j as u64 + 1;
-        self.sched.prio.insert(p, prio);
+        self.sched.prio.insert(p, PCT_CHANGED + prio);
         self.trace_with("change", |c| {
             vec![("pid", c.pid_string_of(p).into()), ("prio", prio.into())]
         });
@@ -244,6 +246,12 @@ impl Core {
         if self.sched.strategy != Strategy::Pos || name.first() == Some(&b'{') {
             return;
         }
+        self.note_pos_lookup(name);
+    }
+
+    /// The rest of [`Core::note_name_lookup`], kept out of line: it runs only under POS.
+    #[inline(never)]
+    fn note_pos_lookup(&mut self, name: &[u8]) {
         let (Some(p), Ok(name)) = (self.current_proc(), std::str::from_utf8(name)) else {
             return;
         };
@@ -301,7 +309,9 @@ impl Core {
     }
 
     /// A turn ended with its process still ready: PCT drops the process below every other
-    /// initial priority so an endless loop cannot starve the rest.
+    /// priority, change points' included, so an endless loop cannot starve the rest (a
+    /// process a change point lowered used to stay below the demoted ones: a ponger lowered
+    /// so beside two endless loops never ran again).
     pub(super) fn sched_yielded(&mut self, p: ProcId) {
         if !matches!(self.sched.strategy, Strategy::Pct { .. }) {
             return;
@@ -313,7 +323,7 @@ impl Core {
             return;
         }
         *prio = self.sched.demote_next;
-        self.sched.demote_next -= 1;
+        self.sched.demote_next = self.sched.demote_next.saturating_sub(1);
         self.trace_with("demote", |c| vec![("pid", c.pid_string_of(p).into())]);
     }
 

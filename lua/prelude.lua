@@ -10,6 +10,9 @@
 local raw = ...
 
 local BLOCK, RAISE, PREEMPT, NO_YIELD = raw.BLOCK, raw.RAISE, raw.PREEMPT, raw.NO_YIELD
+-- What a raw C binding's own block yields: BLOCK, from a frame that can build what it
+-- receives (src/ffi/hot.rs). Passed up through a coroutine as plain BLOCK.
+local C_BLOCK = raw.C_BLOCK
 local CANNOT_YIELD = raw.CANNOT_YIELD
 -- `raw.resume` is stock `coroutine.resume` that also hands the resumer's C-call count to
 -- the coroutine (src/ffi/protect.rs), as stock Lua's count survives preemption there.
@@ -268,13 +271,14 @@ local function forward(co, ok, ...)
   if not ok then return after_catch(ok, ...) end
   if co_status(co) == "suspended" then
     local first = ...
-    if first == BLOCK and not co_isyieldable() then
+    local block = first == BLOCK or first == C_BLOCK
+    if block and not co_isyieldable() then
       -- The block cannot reach the scheduler from here: forget the request and let the
       -- blocking call raise inside the coroutine that made it.
       drop_request()
       return forward(co, co_resume(co, NO_YIELD))
-    elseif first == BLOCK then
-      return forward(co, co_resume(co, co_yield(first)))
+    elseif block then
+      return forward(co, co_resume(co, co_yield(BLOCK)))
     elseif first == PREEMPT or (select("#", ...) == 0 and preempted(co)) then
       -- A preemption that cannot reach the scheduler from here goes on at once: the time
       -- it runs over is bounded as Lua that cannot yield (src/preempt.rs, charge_slice).

@@ -19,6 +19,9 @@ mod codec;
 mod copy;
 mod display;
 
+/// The payloads of one message and their size as [`Payload::measure`] counts it.
+pub type Copied = (SmallVec<[Payload; 1]>, usize);
+
 /// Deepest table nesting a payload may have.
 pub const MAX_DEPTH: usize = 64;
 
@@ -125,7 +128,8 @@ impl Payload {
     }
 
     /// As [`Payload::copy_limited`], for the arguments `first..` (1-based) of a hot C call,
-    /// read straight off the Lua stack.
+    /// read straight off the Lua stack; also gives their size as [`Payload::measure`]
+    /// counts it (the copy counts it as it goes, so a send need not walk the copy again).
     ///
     /// # Errors
     /// As [`Payload::copy_limited`].
@@ -135,15 +139,14 @@ impl Payload {
         first: usize,
         depth: usize,
         bytes: usize,
-    ) -> Result<SmallVec<[Payload; 1]>, CopyError> {
+    ) -> Result<Copied, CopyError> {
         if let Some(done) = copy::leaves(call.rest(first), bytes) {
             return done;
         }
         let mut out = SmallVec::new();
-        walk::args(lua, call, first, &mut Copier::new(depth, bytes), |p| {
-            out.push(p)
-        })?;
-        Ok(out)
+        let mut copier = Copier::new(depth, bytes);
+        walk::args(lua, call, first, &mut copier, |p| out.push(p))?;
+        Ok((out, copier.used()))
     }
 
     /// Rebuilds several payloads copied together, keeping tables shared between them.
@@ -152,6 +155,12 @@ impl Payload {
     /// Only Lua allocation failures.
     pub fn to_lua_many(lua: &Lua, all: &[Payload]) -> mlua::Result<Vec<Value>> {
         build::many(lua, all, &copy::referenced(all))
+    }
+
+    /// The ids of the tables that references in `all` point to, sorted: the tables a
+    /// rebuild of `all` (as one graph) must keep.
+    pub fn referenced(all: &[Payload]) -> SmallVec<[u32; 8]> {
+        copy::referenced(all)
     }
 
     /// Payload `idx` of a message on its own: tables it shares with the other payloads are

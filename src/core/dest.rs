@@ -71,7 +71,7 @@ impl Core {
     ///
     /// # Errors
     /// As [`Core::resolve`].
-    #[inline]
+    #[inline(always)]
     pub fn resolve_from(
         &mut self,
         me: Option<ProcId>,

@@ -28,9 +28,26 @@ impl Core {
         to: ProcId,
         from: Option<PidRef>,
         topic: &str,
-        mut payloads: SmallVec<[Payload; 1]>,
+        payloads: SmallVec<[Payload; 1]>,
     ) -> Result<(), DeliverError> {
-        let bytes: usize = payloads.iter().map(|p| p.measure().0).sum();
+        let bytes = payloads.iter().map(|p| p.measure().0).sum();
+        self.deliver_sized(to, from, topic, payloads, bytes)
+    }
+
+    /// [`Core::deliver`] of payloads whose size (as [`Payload::measure`] counts it) the
+    /// caller knows: the copy that made them counted it.
+    ///
+    /// # Errors
+    /// As [`Core::deliver`].
+    pub fn deliver_sized(
+        &mut self,
+        to: ProcId,
+        from: Option<PidRef>,
+        topic: &str,
+        mut payloads: SmallVec<[Payload; 1]>,
+        bytes: usize,
+    ) -> Result<(), DeliverError> {
+        debug_assert_eq!(bytes, payloads.iter().map(|p| p.measure().0).sum::<usize>());
         let chan = if self.is_mailbox(to) {
             None
         } else {

@@ -78,6 +78,7 @@ impl Core {
             request: None,
             wait: None,
             blocked: false,
+            in_c: false,
             resume: Resume::Start { entry, host, args },
         });
         self.procs[proc].main = task;
@@ -124,6 +125,7 @@ impl Core {
             request: None,
             wait: None,
             blocked: false,
+            in_c: false,
             resume: Resume::Nothing,
         });
         self.procs[proc].tasks.push(task);

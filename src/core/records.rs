@@ -50,6 +50,9 @@ pub struct Task {
     /// Whether its last yield was a blocking request's (so the next resume delivers the
     /// outcome); false after a preemption or a bare `coroutine.yield`.
     pub blocked: bool,
+    /// Whether that blocking yield came from a hot binding's own block, whose continuation
+    /// can build a received value on the task's stack (`ffi::hot`'s TAKE).
+    pub in_c: bool,
     /// What the next resume delivers; set on wake.
     pub resume: Resume,
 }

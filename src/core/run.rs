@@ -96,14 +96,16 @@ impl Core {
     /// What the task of a turn is resumed with, taken off it. An outcome is delivered only
     /// where the task yielded for it; after a preemption the resume carries nothing and the
     /// outcome waits on the task for the blocking yield.
-    pub fn take_resume(&mut self, t: TaskId) -> Resume {
+    /// Also says whether the task waits in a hot binding's own block (see
+    /// [`Task::in_c`](super::Task)).
+    pub fn take_resume(&mut self, t: TaskId) -> (Resume, bool) {
         let Some(task) = self.tasks.get_mut(t) else {
-            return Resume::Nothing;
+            return (Resume::Nothing, false);
         };
         if !task.blocked && matches!(task.resume, Resume::Outcome(_)) {
-            return Resume::Nothing;
+            return (Resume::Nothing, false);
         }
-        std::mem::take(&mut task.resume)
+        (std::mem::take(&mut task.resume), task.blocked && task.in_c)
     }
 
     /// Records the resume in the trace; true when a replay diverged there.
@@ -176,12 +178,14 @@ impl Core {
 
     /// Puts a suspended task's coroutine back and decides where it goes: parked on its
     /// request, or queued again.
-    pub fn suspended(&mut self, t: TaskId, thread: Thread, how: Stopped) {
+    /// `in_c` says a block was yielded by a hot binding's own block (`ffi::hot`).
+    pub fn suspended(&mut self, t: TaskId, thread: Thread, how: Stopped, in_c: bool) {
         let Some(task) = self.tasks.get_mut(t) else {
             return;
         };
         task.thread = Some(thread);
         task.blocked = how == Stopped::Blocked;
+        task.in_c = in_c && task.blocked;
         if task.request.is_some() {
             // Parked even after a preemption that came between the request and its yield:
             // the outcome then waits on the task for the blocking yield.

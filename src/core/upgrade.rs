@@ -77,6 +77,7 @@ impl Core {
             request: None,
             wait: None,
             blocked: false,
+            in_c: false,
             resume: Resume::Start {
                 entry: up.entry,
                 host,

@@ -67,6 +67,46 @@ pub fn many<S: Source>(lua: &Lua, roots: &[S], keep: &[u32]) -> mlua::Result<Vec
     Ok(out)
 }
 
+/// Roots to build on the stack of the task they are handed to ([`super::resume::Push::Take`]):
+/// the same graph [`one`] or [`many`] builds, with `true` after it (a receive's `value, ok`),
+/// made without a protected call or an mlua handle.
+#[derive(Debug)]
+pub struct Handoff<S> {
+    /// The values: one root is the value itself, several are put in an array.
+    pub roots: smallvec::SmallVec<[S; 1]>,
+    /// Ids of the tables references point to, sorted.
+    pub keep: smallvec::SmallVec<[u32; 8]>,
+}
+
+impl<S: Source + std::fmt::Debug> super::resume::Deferred for Handoff<S> {
+    unsafe fn push(&self, l: *mut ffi::lua_State) -> c_int {
+        // SAFETY: as `Deferred::push` promises: `l` runs, its frame is empty (LUA_MINSTACK
+        // free slots, checked again per table), and a raise unwinds to its own handler
+        // through frames that hold nothing to drop.
+        unsafe {
+            let scratch = open_scratch(l, &self.keep);
+            match self.roots.as_slice() {
+                [] => ffi::lua_pushnil(l),
+                [one] => push(l, one, scratch, &self.keep),
+                many => {
+                    let n = many.len().min(c_int::MAX as usize) as c_int;
+                    ffi::lua_createtable(l, n, 0);
+                    let t = ffi::lua_gettop(l);
+                    for (i, r) in many.iter().enumerate() {
+                        push(l, r, scratch, &self.keep);
+                        ffi::lua_rawseti(l, t, i as ffi::lua_Integer + 1);
+                    }
+                }
+            }
+            if scratch != 0 {
+                ffi::lua_remove(l, scratch);
+            }
+            ffi::lua_pushboolean(l, 1);
+            2
+        }
+    }
+}
+
 /// What [`run`] builds.
 struct Job<'a, S> {
     roots: &'a [S],

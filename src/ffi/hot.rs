@@ -34,8 +34,25 @@ pub static RAISE_MARK: u8 = 0;
 /// The NO_YIELD marker's address: what a blocked coroutine is resumed with when its block
 /// could not reach the scheduler.
 pub static NO_YIELD_MARK: u8 = 0;
+/// The C_BLOCK marker's address: what a hot binding's own block yields instead of BLOCK, so
+/// the scheduler knows the task waits in [`after_block`] (a block yielded from Lua code, or
+/// passed up by the prelude's coroutine wrapper, yields BLOCK). It means BLOCK everywhere
+/// else.
+pub static C_BLOCK_MARK: u8 = 0;
+/// The TAKE marker's address: a task blocked in [`after_block`] resumed with it builds its
+/// results itself, on its own stack, from the [`super::resume::Deferred`] the resume hands
+/// over (`super::resume::Push::Take`).
+pub static TAKE_MARK: u8 = 0;
 
-fn mark(m: &'static u8) -> *mut c_void {
+thread_local! {
+    /// The values a resume hands over with TAKE: set by `super::resume::resume` for the
+    /// length of its `lua_resume`, read by [`after_block`]. A raw pointer, not a borrow, so
+    /// a memory error raised while building leaves no borrow flag set.
+    pub(super) static HANDOFF: std::cell::Cell<Option<*const dyn super::resume::Deferred>> =
+        const { std::cell::Cell::new(None) };
+}
+
+pub(super) fn mark(m: &'static u8) -> *mut c_void {
     m as *const u8 as *mut c_void
 }
 
@@ -415,7 +432,7 @@ unsafe fn raise_top(l: *mut ffi::lua_State) -> c_int {
     }
 }
 
-/// Yields BLOCK to the scheduler; the values the task is resumed with become the results.
+/// Yields C_BLOCK to the scheduler; the values the task is resumed with become the results.
 ///
 /// # Safety
 /// `l` is the running coroutine inside a C function, and may yield (the binding checked).
@@ -424,24 +441,36 @@ unsafe fn block(l: *mut ffi::lua_State) -> c_int {
     // does not return here (the continuation takes over on resume).
     unsafe {
         ffi::lua_settop(l, 0);
-        ffi::lua_pushlightuserdata(l, mark(&BLOCK_MARK));
+        ffi::lua_pushlightuserdata(l, mark(&C_BLOCK_MARK));
         ffi::lua_yieldk(l, 1, 0, Some(after_block))
     }
 }
 
 /// Where a blocked hot binding continues: the resume values are its results, or NO_YIELD
-/// says the block could not reach the scheduler.
+/// says the block could not reach the scheduler, or TAKE says to build them here from what
+/// the resume handed over.
 unsafe extern "C-unwind" fn after_block(
     l: *mut ffi::lua_State,
     _status: c_int,
     _ctx: ffi::lua_KContext,
 ) -> c_int {
     // SAFETY: `l` is the resumed coroutine in the C function's frame, holding only the resume
-    // values (`block` emptied the frame before yielding).
+    // values (`block` emptied the frame before yielding). A handed-over value lives in the
+    // resume's arguments for the whole `lua_resume` running this; its build may raise a
+    // memory error here, in the coroutine, like any table constructor (nothing in this frame
+    // needs dropping).
     unsafe {
-        if ffi::lua_touserdata(l, 1) == mark(&NO_YIELD_MARK) {
+        let first = ffi::lua_touserdata(l, 1);
+        if first == mark(&NO_YIELD_MARK) {
             stash(CANNOT_YIELD.to_string());
             return raise_stashed(l);
+        }
+        if first == mark(&TAKE_MARK) {
+            ffi::lua_settop(l, 0);
+            return match HANDOFF.get() {
+                Some(d) => (*d).push(l),
+                None => raise_message(l, "moonhost: internal error: nothing handed over".into()),
+            };
         }
         ffi::lua_gettop(l)
     }

@@ -7,17 +7,21 @@
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use super::hot::BLOCK_MARK;
+use super::hot::{BLOCK_MARK, C_BLOCK_MARK, HANDOFF, TAKE_MARK, mark};
 use mlua::{Lua, MultiValue, Thread, Value, ffi};
 use std::ffi::c_int;
 
 /// How one resume ended.
 #[derive(Debug)]
 pub enum Resumed {
-    /// Suspended; `block` says the yield was the BLOCK marker (the task recorded a request).
+    /// Suspended; `block` says the yield was the BLOCK or C_BLOCK marker (the task recorded a
+    /// request).
     Yielded {
-        /// Whether the first yielded value was BLOCK.
+        /// Whether the first yielded value was BLOCK or C_BLOCK.
         block: bool,
+        /// Whether it was C_BLOCK: a hot binding's own block (`hot::C_BLOCK_MARK`), so the
+        /// task may be resumed with [`Push::Take`].
+        in_c: bool,
     },
     /// The coroutine returned these values.
     Finished(MultiValue),
@@ -39,6 +43,21 @@ pub enum Push {
     Num(f64),
     /// Any other value.
     Value(Value),
+    /// Values the resumed task builds itself, on its own stack, in the hot binding it
+    /// blocked in (only for a task whose block was `in_c`, and only as the one argument):
+    /// no protected call and no mlua handle, and a memory error is the task's own.
+    Take(Box<dyn Deferred>),
+}
+
+/// Values built on the stack of the task they are handed to ([`Push::Take`]).
+pub trait Deferred: std::fmt::Debug {
+    /// Pushes the values on `l` and returns how many.
+    ///
+    /// # Safety
+    /// `l` is the running coroutine, in the continuation of the hot binding it blocked in,
+    /// with its frame empty; a raise there (out of memory) unwinds to the coroutine's own
+    /// handler, so the implementation keeps nothing to drop in its frames.
+    unsafe fn push(&self, l: *mut ffi::lua_State) -> c_int;
 }
 
 impl From<Value> for Push {
@@ -85,22 +104,33 @@ pub fn resume(lua: &Lua, co: &Thread, args: &[Push]) -> Resumed {
                         }
                         ffi::lua_xmove(main, l, 1);
                     }
+                    Push::Take(d) => {
+                        ffi::lua_pushlightuserdata(l, mark(&TAKE_MARK));
+                        HANDOFF.set(Some(&**d as *const dyn Deferred));
+                    }
                 }
             }
             (main, Ok(()))
         });
         if let Err(done) = pushed {
             ffi::lua_pop(l, done);
+            HANDOFF.set(None);
             return no_room();
         }
         let mut nres: c_int = 0;
         let status = ffi::lua_resume(l, main, n, &mut nres);
+        HANDOFF.set(None);
         match status {
             ffi::LUA_YIELD => {
-                let block =
-                    nres > 0 && ffi::lua_touserdata(l, -nres) == &BLOCK_MARK as *const u8 as *mut _;
+                let first = if nres > 0 {
+                    ffi::lua_touserdata(l, -nres)
+                } else {
+                    std::ptr::null_mut()
+                };
+                let in_c = first == mark(&C_BLOCK_MARK);
+                let block = in_c || first == mark(&BLOCK_MARK);
                 ffi::lua_pop(l, nres);
-                Resumed::Yielded { block }
+                Resumed::Yielded { block, in_c }
             }
             ffi::LUA_OK => Resumed::Finished(results(lua, l, nres)),
             code => Resumed::Failed(error(lua, l, code)),

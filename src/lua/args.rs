@@ -17,12 +17,18 @@ use mlua::{IntoLua, LightUserData, Lua, MultiValue, Value};
 /// comparator, a `string.gsub` callback, a `load` reader, a metamethod, a finalizer).
 pub const CANNOT_YIELD: &str = ffi::hot::CANNOT_YIELD;
 
-use ffi::hot::{BLOCK_MARK, NO_YIELD_MARK, RAISE_MARK};
+use ffi::hot::{BLOCK_MARK, C_BLOCK_MARK, NO_YIELD_MARK, RAISE_MARK};
 static PREEMPT_MARK: u8 = 0;
 
 /// The marker a binding returns after parking the current task.
 pub fn block() -> Value {
     Value::LightUserData(LightUserData(&BLOCK_MARK as *const u8 as *mut _))
+}
+
+/// The marker a hot binding's own block yields (`ffi::hot`): BLOCK, from a C frame whose
+/// continuation can build what the task receives.
+pub fn c_block() -> Value {
+    Value::LightUserData(LightUserData(&C_BLOCK_MARK as *const u8 as *mut _))
 }
 
 /// The marker that precedes an error message to raise.

@@ -134,7 +134,7 @@ pub fn spawn<const MODE: i64>(lua: &Lua, call: &Call<'_>) -> Out {
     };
     let (max_depth, max_bytes) = c.payload_limits(c.current_proc());
     let args = match Payload::copy_args(lua, call, 3, max_depth, max_bytes) {
-        Ok(a) => a.into_vec(),
+        Ok((a, _)) => a.into_vec(),
         Err(e) => return Out::Fail(e.to_string()),
     };
     let mode = Mode::of(MODE);

@@ -68,6 +68,7 @@ pub struct Installed {
 pub fn install(lua: &Lua, fuel: Rc<Fuel>) -> mlua::Result<Installed> {
     let raw = lua.create_table()?;
     raw.set("BLOCK", args::block())?;
+    raw.set("C_BLOCK", args::c_block())?;
     raw.set("RAISE", args::raise_mark())?;
     raw.set("PREEMPT", args::preempt())?;
     raw.set("NO_YIELD", args::no_yield())?;

@@ -5,6 +5,7 @@
 use super::time::TimeObj;
 use crate::core::Core;
 use crate::ffi;
+use crate::ffi::build::Handoff;
 use crate::ffi::resume::Push;
 use crate::ids::ChanId;
 use crate::message::{ChanKind, Event, EventKind, Exit, Item};
@@ -200,19 +201,39 @@ fn done_value(lua: &Lua, core: &mut Core, done: Done) -> mlua::Result<(Option<Va
 
 /// [`plain_values`] as values to push on a resumed coroutine: a scalar received (a
 /// `ch:send` of one, or a raw-mode message whose one payload is one) is pushed by type,
-/// without an mlua value; anything else goes through [`plain_values`].
-pub fn plain_pushes(lua: &Lua, core: &mut Core, done: Done) -> mlua::Result<(Push, Option<Push>)> {
+/// without an mlua value; anything else goes through [`plain_values`], except a raw-mode
+/// message with a table for a task blocked in a hot binding's own block (`in_c`): that is
+/// handed over for the task to build on its own stack (`Push::Take`: no protected call,
+/// no mlua handle), its record going back to the pool at once.
+pub fn plain_pushes(
+    lua: &Lua,
+    core: &mut Core,
+    done: Done,
+    in_c: bool,
+) -> mlua::Result<(Push, Option<Push>)> {
     let ok = Some(Push::Bool(true));
     match done {
         Done::Sent | Done::Slept => Ok((Push::Bool(true), None)),
         Done::Received(Item::Lua(v), _) => Ok((Push::from(v), ok)),
-        Done::Received(Item::Msg(m), ChanKind::Listen { message: false } | ChanKind::Reply)
-            if scalar(&m.payloads).is_some() =>
-        {
-            let p = scalar(&m.payloads).unwrap_or(Push::Nil);
-            core.recycle(m);
-            Ok((p, ok))
-        }
+        Done::Received(
+            Item::Msg(mut m),
+            kind @ (ChanKind::Listen { message: false } | ChanKind::Reply),
+        ) => match scalar(&m.payloads) {
+            Some(p) => {
+                core.recycle(m);
+                Ok((p, ok))
+            }
+            None if in_c => {
+                let roots = std::mem::take(&mut m.payloads);
+                let keep = Payload::referenced(&roots);
+                core.recycle(m);
+                Ok((Push::Take(Box::new(Handoff { roots, keep })), None))
+            }
+            None => {
+                let (a, b) = plain_values(lua, core, Done::Received(Item::Msg(m), kind))?;
+                Ok((Push::from(a), b.map(Push::from)))
+            }
+        },
         done => {
             let (a, b) = plain_values(lua, core, done)?;
             Ok((Push::from(a), b.map(Push::from)))

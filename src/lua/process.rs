@@ -233,26 +233,28 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
         return fail(lua, bad_arg("send", 1, "string", &dest));
     };
     let me = c.current_proc();
-    match deliver_to(&mut c, me, &bytes, &topic, payloads) {
+    let size = payloads.iter().map(|p| p.measure().0).sum();
+    match deliver_to(&mut c, me, &bytes, &topic, (payloads, size)) {
         Ok(()) => ret(lua, true),
         Err(e) => fail(lua, e),
     }
 }
 
-/// Resolves `dest` (a PID string or a registered name) and delivers the message from the
-/// running process; the error is the text `process.send` returns.
-#[inline]
+/// Resolves `dest` (a PID string or a registered name) and delivers the message (its
+/// payloads and their size) from the running process; the error is the text
+/// `process.send` returns.
+#[inline(always)]
 pub(super) fn deliver_to(
     c: &mut Core,
     me: Option<ProcId>,
     dest: &[u8],
     topic: &str,
-    payloads: smallvec::SmallVec<[Payload; 1]>,
+    (payloads, size): crate::payload::Copied,
 ) -> Result<(), String> {
     c.note_name_lookup(dest);
     let to = c.resolve_from(me, dest).map_err(|e| e.to_string())?;
     let from = me.and_then(|p| c.pid_of(p));
-    c.deliver(to, from, topic, payloads)
+    c.deliver_sized(to, from, topic, payloads, size)
         .map_err(|e| e.to_string())
 }
 

@@ -69,6 +69,11 @@ impl Copier {
         }
     }
 
+    /// Bytes charged so far: the size of what was copied, as [`Payload::measure`] counts it.
+    pub(super) fn used(&self) -> usize {
+        self.max_bytes - self.budget
+    }
+
     fn charge(&mut self, n: usize) -> Result<(), CopyError> {
         match self.budget.checked_sub(n) {
             Some(left) => {
@@ -227,7 +232,7 @@ impl Source for Payload {
 pub(super) fn leaves(
     args: &[Arg<'_>],
     max_bytes: usize,
-) -> Option<Result<SmallVec<[Payload; 1]>, CopyError>> {
+) -> Option<Result<super::Copied, CopyError>> {
     let mut out = SmallVec::new();
     let mut bytes = 0usize;
     for a in args {
@@ -247,7 +252,7 @@ pub(super) fn leaves(
     if bytes > max_bytes {
         return Some(Err(CopyError::TooLarge(max_bytes)));
     }
-    Some(Ok(out))
+    Some(Ok((out, bytes)))
 }
 
 /// The ids references in `all` point to, sorted: the tables a rebuild must keep.

@@ -171,7 +171,7 @@ impl Runtime {
             self.fuel.budget.get(),
         );
         self.fuel.budget.set(u64::MAX);
-        spend_virtual(core, matches!(res, Ok(Done::Yielded { block: true })));
+        spend_virtual(core, matches!(res, Ok(Done::Yielded { block: true, .. })));
     }
 
     /// Acts on how the resume stopped: park or requeue a suspended task, end a finished or
@@ -195,14 +195,14 @@ impl Runtime {
             return;
         }
         match res {
-            Ok(Done::Yielded { block }) => {
+            Ok(Done::Yielded { block, in_c }) => {
                 let how = if block {
                     Stopped::Blocked
                 } else {
                     Stopped::Yielded
                 };
                 self.trace_stop(core, proc, &thread, how);
-                core.suspended(tid, thread, how);
+                core.suspended(tid, thread, how, in_c);
             }
             Ok(Done::Finished(vals)) => {
                 if core.task_returned(tid, &thread) {
@@ -399,13 +399,13 @@ type Args = Vec<Push>;
 fn resume_args(
     lua: &mlua::Lua,
     core: &mut Core,
-    resume: Resume,
+    (resume, in_c): (Resume, bool),
     vals: &mut Args,
 ) -> mlua::Result<()> {
     match resume {
         Resume::Nothing => {}
         Resume::Outcome(o) if o.case.is_none() => {
-            let (a, b) = plain_pushes(lua, core, o.done)?;
+            let (a, b) = plain_pushes(lua, core, o.done, in_c)?;
             vals.push(a);
             if let Some(b) = b {
                 vals.push(b);

@@ -69,4 +69,41 @@ function M.relay()
   return msg:payload()
 end
 
+-- Receives n messages on raw-mode topic "blocked", each while blocked (it tells `parent`
+-- "ready" first, and the parent sends only then), and sends each value back on "back".
+function M.blocked_echo(parent, n)
+  local ch = process.listen("blocked")
+  for _ = 1, n do
+    process.send(parent, "ready", true)
+    local v, ok = ch:receive()
+    if ok ~= true then error("receive gave ok = " .. tostring(ok)) end
+    process.send(parent, "back", v)
+  end
+  return true
+end
+
+-- As blocked_echo, with the receive inside a coroutine the script made (the block is passed
+-- up to the scheduler by the coroutine wrapper).
+function M.blocked_echo_in_coroutine(parent, n)
+  local co = coroutine.wrap(function() return M.blocked_echo(parent, n) end)
+  return co()
+end
+
+-- On a host with 8 MiB: holds ~6 MiB, then blocks in a receive (under pcall when
+-- `catch`) of a message whose rebuild does not fit; reports what pcall caught.
+function M.blocked_over_memory(parent, catch)
+  local ch = process.listen("big")
+  local hold = {}
+  for i = 1, 6 do hold[i] = string.rep(tostring(i), 1 << 20) end
+  process.send(parent, "ready", true)
+  if not catch then
+    ch:receive()
+    return "received"
+  end
+  local ok, err = pcall(ch.receive, ch)
+  hold = nil
+  process.send(parent, "caught", { ok = ok, err = tostring(err) })
+  return #tostring(hold)
+end
+
 return M

@@ -26,6 +26,7 @@ WORKLOADS=(
   "pingpong||2000|12000|"
   "inbox_echo||2000|12000|"
   "pingpong_payload||2000|12000|"
+  "payload_queued||2000|12000|"
   "ring|1000|20000|120000|"
   "spawn_exit||2000|12000|"
   "select||2000|12000|"

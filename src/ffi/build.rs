@@ -80,9 +80,9 @@ pub struct Handoff<S> {
 
 impl<S: Source + std::fmt::Debug> super::resume::Deferred for Handoff<S> {
     unsafe fn push(&self, l: *mut ffi::lua_State) -> c_int {
-        // SAFETY: as `Deferred::push` promises: `l` runs, its frame is empty (LUA_MINSTACK
-        // free slots, checked again per table), and a raise unwinds to its own handler
-        // through frames that hold nothing to drop.
+        // SAFETY: as `Deferred::push` promises: `l` runs with LUA_MINSTACK free slots
+        // (checked again per table), and a raise unwinds to its own handler through frames
+        // that hold nothing to drop.
         unsafe {
             let scratch = open_scratch(l, &self.keep);
             match self.roots.as_slice() {

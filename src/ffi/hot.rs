@@ -18,7 +18,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 use mlua::{Function, Lua, Value, ffi};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -153,6 +153,10 @@ pub enum Out {
     /// Return a received event and `true`: its table built on the Lua stack
     /// ([`super::event::push_ready`]), no protected call, no mlua handle.
     Event(super::event::Ready),
+    /// Return values built on the Lua stack from what the fast binding took (a received
+    /// message's tables): no protected call, no mlua handle, and a memory error raised
+    /// while building is the caller's own.
+    Take(Box<dyn super::resume::Deferred>),
     /// Return `nil` and the message.
     Fail(String),
     /// Raise the message at the caller (with its position, as `error(msg, 2)` would).
@@ -203,6 +207,9 @@ struct Hot {
 thread_local! {
     /// The message being raised: it lives here, not in a frame that `lua_error` skips.
     static MESSAGE: RefCell<String> = const { RefCell::new(String::new()) };
+    /// What an [`Out::Take`] builds from, while it builds: here, not in the frame, so a
+    /// memory error raised meanwhile leaks nothing (the next take drops it).
+    static TAKEN: Cell<Option<Box<dyn super::resume::Deferred>>> = const { Cell::new(None) };
 }
 
 /// The C function of every hot binding.
@@ -289,8 +296,9 @@ unsafe fn read_arg<'a>(l: *mut ffi::lua_State, idx: c_int) -> Arg<'a> {
 unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
     // SAFETY: a C function has LUA_MINSTACK free slots; pushing two values fits. The values
     // are dropped before returning; `raise` and `block` own nothing of this frame, nor
-    // does an event's build (`Out::Event` holds plain bytes and numbers), which may raise a
-    // memory error: `l` is the coroutine that called this C function from Lua.
+    // does an event's build (`Out::Event` holds plain bytes and numbers) or a take's (its
+    // box waits in TAKEN), which may raise a memory error: `l` is the coroutine that called
+    // this C function from Lua.
     unsafe {
         match out {
             Out::One(v) => {
@@ -325,6 +333,14 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
                 super::event::push_ready(l, &e);
                 ffi::lua_pushboolean(l, 1);
                 2
+            }
+            Out::Take(d) => {
+                let p: *const dyn super::resume::Deferred = &*d;
+                TAKEN.set(Some(d));
+                // The box lives in TAKEN until the values are built, then goes.
+                let n = (*p).push(l);
+                TAKEN.set(None);
+                n
             }
             Out::Fail(msg) => {
                 ffi::lua_pushnil(l);

@@ -54,8 +54,9 @@ pub trait Deferred: std::fmt::Debug {
     /// Pushes the values on `l` and returns how many.
     ///
     /// # Safety
-    /// `l` is the running coroutine, in the continuation of the hot binding it blocked in,
-    /// with its frame empty; a raise there (out of memory) unwinds to the coroutine's own
+    /// `l` is the running coroutine, inside a hot binding's C function or the continuation
+    /// of its block, with LUA_MINSTACK free slots; the values pushed on top are the
+    /// binding's results. A raise there (out of memory) unwinds to the coroutine's own
     /// handler, so the implementation keeps nothing to drop in its frames.
     unsafe fn push(&self, l: *mut ffi::lua_State) -> c_int;
 }

@@ -4,7 +4,7 @@
 //! binding's mlua function by returning [`Out::Slow`].
 
 use super::args::record_block;
-use super::object::{chan_from_bits, plain_values, ready_event};
+use super::object::{builds_itself, chan_from_bits, handoff, plain_values, ready_event};
 use super::process::{Mode, deliver_to, spawn_in};
 use crate::core::{Core, RecvSelect, SendResult};
 use crate::ffi::hot::{Arg, Call, Out};
@@ -59,6 +59,10 @@ pub fn recv(lua: &Lua, call: &Call<'_>) -> Out {
             Some(r) => Out::Event(r),
             None => received(lua, &mut c, Done::Received(Item::Event(e), kind)),
         },
+        // A raw-mode message with a table: built on the receiver's stack too.
+        Some(Done::Received(Item::Msg(m), kind)) if builds_itself(&m, kind) => {
+            Out::Take(handoff(&mut c, m))
+        }
         Some(done) => received(lua, &mut c, done),
         None => block_on(&mut c, call, "channel.receive", Request::Recv(ch)),
     }

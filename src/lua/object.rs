@@ -8,7 +8,7 @@ use crate::ffi;
 use crate::ffi::build::Handoff;
 use crate::ffi::resume::Push;
 use crate::ids::ChanId;
-use crate::message::{ChanKind, Event, EventKind, Exit, Item};
+use crate::message::{ChanKind, Event, EventKind, Exit, Item, Message};
 use crate::payload::Payload;
 use crate::request::{Done, Outcome};
 use mlua::{AnyUserData, Lua, MultiValue, Table, Value};
@@ -216,19 +216,14 @@ pub fn plain_pushes(
         Done::Sent | Done::Slept => Ok((Push::Bool(true), None)),
         Done::Received(Item::Lua(v), _) => Ok((Push::from(v), ok)),
         Done::Received(
-            Item::Msg(mut m),
+            Item::Msg(m),
             kind @ (ChanKind::Listen { message: false } | ChanKind::Reply),
         ) => match scalar(&m.payloads) {
             Some(p) => {
                 core.recycle(m);
                 Ok((p, ok))
             }
-            None if in_c => {
-                let roots = std::mem::take(&mut m.payloads);
-                let keep = Payload::referenced(&roots);
-                core.recycle(m);
-                Ok((Push::Take(Box::new(Handoff { roots, keep })), None))
-            }
+            None if in_c => Ok((Push::Take(handoff(core, m)), None)),
             None => {
                 let (a, b) = plain_values(lua, core, Done::Received(Item::Msg(m), kind))?;
                 Ok((Push::from(a), b.map(Push::from)))
@@ -239,6 +234,22 @@ pub fn plain_pushes(
             Ok((Push::from(a), b.map(Push::from)))
         }
     }
+}
+
+/// The payloads of a raw-mode message, for the receive to build on its own stack
+/// (`value, true`); the record goes back to the pool.
+pub fn handoff(core: &mut Core, mut m: Box<Message>) -> Box<Handoff<Payload>> {
+    let roots = std::mem::take(&mut m.payloads);
+    let keep = Payload::referenced(&roots);
+    core.recycle(m);
+    Box::new(Handoff { roots, keep })
+}
+
+/// Whether `m` is a raw-mode message holding a table (not one scalar): what a receive
+/// builds itself ([`handoff`]).
+pub fn builds_itself(m: &Message, kind: ChanKind) -> bool {
+    matches!(kind, ChanKind::Listen { message: false } | ChanKind::Reply)
+        && scalar(&m.payloads).is_none()
 }
 
 /// The one scalar payload of a raw-mode message, if that is what it holds.

@@ -1,5 +1,6 @@
 -- SPEC §5: a message received while the receiver was blocked (the scheduler hands it to the
--- blocked receive, which builds it on its own stack) is the same copy as one found queued:
+-- blocked receive, which builds it on its own stack, as it builds one found waiting) is the
+-- same copy as ever:
 -- shapes, shared tables, cycles, several payloads, and a rebuild that does not fit the
 -- receiver's memory raising where the receive was called.
 local assert = require("assert")
@@ -90,6 +91,31 @@ function M.a_rebuild_over_memory_is_caught_at_the_receive()
   assert.eq(r.ok, false)
   assert.eq(r.err, "not enough memory")
   util.returned(pid, 3, "10s")
+  return true
+end
+
+-- The same for a message found waiting in the channel.
+function M.a_queued_rebuild_over_memory_is_caught_at_the_receive()
+  local ready, caught = process.listen("ready"), process.listen("caught")
+  local pid = util.spawn("blocked_over_memory", "app:small_memory", process.pid(), true, true)
+  util.recv(ready, "the worker's ready")
+  assert.eq(process.send(pid, "big", BIG), true)
+  assert.eq(process.send(pid, "go", true), true)
+  local r = util.recv(caught, "what the worker caught", "10s")
+  assert.eq(r.ok, false)
+  assert.eq(r.err, "not enough memory")
+  util.returned(pid, 3, "10s")
+  return true
+end
+
+-- Tables found waiting (sent to ourselves) keep their shape as well.
+function M.tables_found_waiting_keep_their_shape()
+  local ch, got = process.listen("self"), {}
+  for i, v in ipairs(shapes()) do
+    assert.eq(process.send(process.pid(), "self", v[1]), true)
+    got[i] = util.recv(ch, "self-sent table " .. i)
+  end
+  check_shapes(got)
   return true
 end
 

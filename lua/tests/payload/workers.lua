@@ -90,12 +90,16 @@ function M.blocked_echo_in_coroutine(parent, n)
 end
 
 -- On a host with 8 MiB: holds ~6 MiB, then blocks in a receive (under pcall when
--- `catch`) of a message whose rebuild does not fit; reports what pcall caught.
-function M.blocked_over_memory(parent, catch)
+-- `catch`) of a message whose rebuild does not fit; reports what pcall caught. With
+-- `queued`, it first waits for "go" (sent after the message), so the message is found
+-- waiting instead.
+function M.blocked_over_memory(parent, catch, queued)
   local ch = process.listen("big")
+  local go = process.listen("go")
   local hold = {}
   for i = 1, 6 do hold[i] = string.rep(tostring(i), 1 << 20) end
   process.send(parent, "ready", true)
+  if queued then go:receive() end
   if not catch then
     ch:receive()
     return "received"

@@ -82,6 +82,11 @@ impl<K: Key, T> TimerHeap<K, T> {
         self.armed.get(key).map(|a| (a.deadline, &a.data))
     }
 
+    /// The data of an armed timer, to change in place.
+    pub fn data_mut(&mut self, key: K) -> Option<&mut T> {
+        self.armed.get_mut(key).map(|a| &mut a.data)
+    }
+
     /// The earliest live deadline, dropping stale heap heads on the way.
     pub fn next_deadline(&mut self) -> Option<u64> {
         while let Some(Reverse((deadline, _, key))) = self.heap.peek().copied() {

@@ -103,7 +103,8 @@ pub struct Process {
     pub kill: Option<String>,
     /// Channels created in this process's world; freed at exit (their buffers may hold
     /// references that would keep them alive forever). Added by `new_chan`, removed when a
-    /// channel is freed before (sweep, a call's reply); each record stores its position.
+    /// channel is freed before (sweep, a call's reply, an upgrade's private channels); each
+    /// record stores its position.
     pub chans: Owned<ChanId>,
     /// Armed timers owned by this process; cancelled at exit. Added by `arm`, removed when
     /// a timer fires or is disarmed; each timer's task stores its position.

@@ -343,3 +343,52 @@ return { main = main, child = child }
         "{out:?}"
     );
 }
+
+/// Issue 9 (timers): a process's channels and timers are lists with a position stored in
+/// each record (no B-tree), and a timer's channel object is made on demand. A child that
+/// ends with thousands of armed timers, tickers and afters and thousands of channels (some
+/// stopped or freed in between, and some timers whose channel object was made) leaves no
+/// channel or timer record behind, and neither do collected timers of a living process.
+#[test]
+fn issue_9_timers_and_channels_die_with_their_process() {
+    let dir = app_dir(&[
+        ("_index.yaml", ROOT_AND_CHILD),
+        (
+            "root.lua",
+            r#"
+local function child(n)
+  local keep = {}
+  for i = 1, n do
+    local t = time.timer("1h")
+    keep[#keep + 1] = t
+    if i % 2 == 0 then t:channel() end
+    if i % 3 == 0 then t:stop() end
+    keep[#keep + 1] = channel.new(1)
+    keep[#keep + 1] = time.after("1h")
+    if i % 10 == 0 then keep[#keep + 1] = time.ticker("1h") end
+  end
+  for i = 1, n do time.timer("1h") end -- dropped: freed by the collector
+  collectgarbage()
+  collectgarbage()
+  return #keep
+end
+local function main()
+  for _ = 1, 3 do
+    local pid = process.spawn_monitored("r:child", "app:processes", 3000)
+    local ev = process.events():receive()
+    if ev.from ~= pid or ev.result.value ~= 9300 then return false end
+  end
+  return true
+end
+return { main = main, child = child }
+"#,
+        ),
+    ]);
+    let (rt, out) = run_root(&dir);
+    assert!(
+        matches!(exit_of(&out), Exit::Normal(Payload::Bool(true))),
+        "{out:?}"
+    );
+    let s = rt.stats();
+    assert_eq!((s.channels, s.timers), (0, 0), "{s:?}");
+}

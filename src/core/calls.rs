@@ -101,9 +101,7 @@ impl Core {
         self.calls.retain(|c| c.reply != reply);
         if let Some(mut c) = self.chans.remove(reply) {
             self.uncount_chan(&mut c);
-            if let Some(p) = self.procs.get_mut(c.owner) {
-                p.chans.remove(&reply);
-            }
+            self.unlist_chan(c.owner, reply, c.pos);
         }
     }
 

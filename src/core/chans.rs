@@ -31,11 +31,25 @@ impl Core {
             kind,
             q: Channel::new(cap),
             timer: None,
+            pos: 0,
         });
         if let Some(p) = self.procs.get_mut(owner) {
-            p.chans.insert(id);
+            self.chans[id].pos = p.chans.insert(id);
         }
         id
+    }
+
+    /// Takes channel `id`, at `pos` in its owner's list, off that list (it is being freed).
+    pub(super) fn unlist_chan(&mut self, owner: ProcId, id: ChanId, pos: u32) {
+        let moved = self
+            .procs
+            .get_mut(owner)
+            .and_then(|p| p.chans.remove(id, pos));
+        if let Some((m, at)) = moved
+            && let Some(c) = self.chans.get_mut(m)
+        {
+            c.pos = at;
+        }
     }
 
     /// What the channel is for; `None` once it is freed.
@@ -224,16 +238,14 @@ impl Core {
                 if attached {
                     continue;
                 }
-                let (timer, owner) = (c.timer, c.owner);
+                let (timer, owner, pos) = (c.timer, c.owner, c.pos);
                 if let Some(t) = timer {
                     self.disarm(t);
-                }
-                if let Some(p) = self.procs.get_mut(owner) {
-                    p.chans.remove(&id);
                 }
                 if let Some(mut c) = self.chans.remove(id) {
                     self.uncount_chan(&mut c);
                 }
+                self.unlist_chan(owner, id, pos);
             }
         }
     }

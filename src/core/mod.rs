@@ -22,6 +22,7 @@ mod faults;
 mod hosted;
 mod introspect;
 mod mailbox;
+mod owned;
 mod processes;
 mod quota;
 mod records;

@@ -15,6 +15,8 @@ use smallvec::SmallVec;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
+use super::owned::Owned;
+
 /// What a task is resumed with next.
 #[derive(Debug, Default)]
 pub enum Resume {
@@ -103,10 +105,13 @@ pub struct Process {
     /// scheduling point.
     pub kill: Option<String>,
     /// Channels created in this process's world; freed at exit (their buffers may hold
-    /// references that would keep them alive forever).
-    pub chans: BTreeSet<ChanId>,
-    /// Armed timers owned by this process; cancelled at exit.
-    pub timers: BTreeSet<TimerId>,
+    /// references that would keep them alive forever). Added by `new_chan`, removed when a
+    /// channel is freed before (sweep, a call's reply, an upgrade's private channels); each
+    /// record stores its position.
+    pub chans: Owned<ChanId>,
+    /// Armed timers owned by this process; cancelled at exit. Added by `arm`, removed when
+    /// a timer fires or is disarmed; each timer's task stores its position.
+    pub timers: Owned<TimerId>,
     /// Arrival counter for messages.
     pub msg_seq: u64,
     /// Messages waiting in its channels' buffers (checked against the mailbox limit).
@@ -181,6 +186,8 @@ pub struct Chan {
     pub q: Channel<Item, Waiter>,
     /// The timer feeding it, if any.
     pub timer: Option<TimerId>,
+    /// Its position in its owner's `chans`.
+    pub pos: u32,
 }
 
 /// What an armed timer does when it fires.
@@ -217,6 +224,8 @@ pub struct TimerTask {
     pub owner: ProcId,
     /// What firing does.
     pub fire: Fire,
+    /// Its position in its owner's `timers`.
+    pub pos: u32,
 }
 
 /// A place processes run.

@@ -10,12 +10,18 @@ impl Core {
     /// Arms a timer owned by `owner`.
     pub fn arm(&mut self, owner: ProcId, deadline: u64, fire: Fire) -> TimerId {
         let late = self.jitter(owner, &fire);
-        let task = TimerTask { owner, fire };
+        let task = TimerTask {
+            owner,
+            fire,
+            pos: 0,
+        };
         let deadline = deadline.saturating_add(late);
         let t = self.timers.insert(deadline, task);
         self.note_late(t, late);
-        if let Some(p) = self.procs.get_mut(owner) {
-            p.timers.insert(t);
+        if let Some(p) = self.procs.get_mut(owner)
+            && let Some(task) = self.timers.data_mut(t)
+        {
+            task.pos = p.timers.insert(t);
         }
         t
     }
@@ -24,12 +30,23 @@ impl Core {
     pub fn disarm(&mut self, t: TimerId) -> bool {
         match self.timers.cancel(t) {
             Some(task) => {
-                if let Some(p) = self.procs.get_mut(task.owner) {
-                    p.timers.remove(&t);
-                }
+                self.unlist_timer(t, task);
                 true
             }
             None => false,
+        }
+    }
+
+    /// Takes timer `t`, just taken out of the heap, off its owner's list.
+    fn unlist_timer(&mut self, t: TimerId, task: TimerTask) {
+        let moved = self
+            .procs
+            .get_mut(task.owner)
+            .and_then(|p| p.timers.remove(t, task.pos));
+        if let Some((m, at)) = moved
+            && let Some(task) = self.timers.data_mut(m)
+        {
+            task.pos = at;
         }
     }
 
@@ -48,11 +65,10 @@ impl Core {
         let mut n = 0;
         while let Some((id, deadline, task)) = self.timers.pop_due(now) {
             n += 1;
-            if let Some(p) = self.procs.get_mut(task.owner) {
-                p.timers.remove(&id);
-            } else {
+            if !self.procs.contains_key(task.owner) {
                 continue;
             }
+            self.unlist_timer(id, task);
             let nominal = self.nominal(id, deadline);
             self.fire(nominal, task);
         }
@@ -89,7 +105,7 @@ impl Core {
             let id = ties.get(i).copied().unwrap_or(first);
             let (deadline, _) = self.timers.peek(id).expect("a due tie");
             let task = self.timers.cancel(id).expect("a due tie");
-            self.procs[task.owner].timers.remove(&id);
+            self.unlist_timer(id, task);
             if i > 0 {
                 self.trace_with("pick", |c| {
                     let pid = c.pid_string_of(task.owner);
@@ -139,7 +155,7 @@ impl Core {
             let Some(id) = found else { break };
             let (deadline, _) = self.timers.peek(id).expect("found armed");
             let task = self.timers.cancel(id).expect("found armed");
-            self.procs[owner].timers.remove(&id);
+            self.unlist_timer(id, task);
             let nominal = self.nominal(id, deadline);
             self.fire(nominal, task);
             n += 1;

@@ -9,6 +9,7 @@
 //! The process record (PID, mailbox, names, links, monitors, subscriptions, options,
 //! counters) stays. Nothing here runs for a process that never upgrades.
 
+use super::owned::Owned;
 use super::{Core, Resume, Task};
 use crate::ids::{ProcId, TaskId};
 use crate::message::{Event, EventKind};
@@ -134,7 +135,12 @@ impl Core {
         let (keep, drop): (Vec<_>, Vec<_>) = std::mem::take(&mut p.chans)
             .into_iter()
             .partition(|c| kept(*c));
-        p.chans = keep.into_iter().collect();
+        let chans = &mut self.chans;
+        self.procs[proc].chans = Owned::from_keys(keep, |c, pos| {
+            if let Some(c) = chans.get_mut(c) {
+                c.pos = pos;
+            }
+        });
         for c in drop {
             self.chans.remove(c);
         }

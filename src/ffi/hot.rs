@@ -146,8 +146,9 @@ pub enum Out {
     Str(String),
     /// Return a new object (built on the Lua stack, no mlua handle).
     Made(super::timerobj::Made),
-    /// Return the first user value of argument 1 (a timer's or ticker's channel).
-    UserValue,
+    /// Return the channel object of argument 1, a timer or ticker over the channel of these
+    /// id bits (made on the first call, the same object after).
+    ClockChannel(u64),
     /// Return a new boxed value of the kind (`ffi::boxed`), built on the Lua stack.
     Boxed(super::boxed::Kind, Box<dyn std::any::Any>),
     /// Return a received event and `true`: its table built on the Lua stack
@@ -319,8 +320,8 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
                 super::timerobj::push(l, m);
                 1
             }
-            Out::UserValue => {
-                ffi::lua_getiuservalue(l, 1, 1);
+            Out::ClockChannel(bits) => {
+                super::timerobj::push_channel(l, 1, bits);
                 1
             }
             Out::Boxed(kind, value) => {

@@ -30,7 +30,8 @@ pub fn chan_from_bits(bits: u64) -> ChanId {
     ChanId::from(KeyData::from_ffi(bits))
 }
 
-fn bury(lua: &Lua, bits: u64) {
+/// Hands the id of a collected channel (or of a collected timer's channel) to the graveyard.
+pub fn bury(lua: &Lua, bits: u64) {
     if let Some(g) = lua.try_app_data_ref::<Graveyard>().ok().flatten()
         && let Ok(mut g) = g.0.try_borrow_mut()
     {

@@ -3,8 +3,9 @@
 //! The three constructors and the objects' methods are hot C functions (`ffi::hot`): the
 //! common case (a numeric or string duration, room under the quotas, a right `self`) runs
 //! as a plain Rust function here and its object is built on the Lua stack (`ffi::timerobj`:
-//! a plain userdata whose user value is the channel object; no mlua handle, so any number of
-//! them costs Lua heap only). Everything else goes to the mlua function, which gives the
+//! a plain userdata whose user value is the channel object, made on the first `:channel()`;
+//! no mlua handle, so any number of them costs Lua heap only). The channel record is made
+//! and armed at once, so a value that fires before `:channel()` waits in its buffer. Everything else goes to the mlua function, which gives the
 //! error texts and, at a quota, the prelude's collect-and-retry.
 
 use super::args::{Ret, arg, core, raise, ret};
@@ -85,6 +86,7 @@ pub fn register(lua: &Lua, timer: Table, ticker: Table) -> mlua::Result<()> {
         lua,
         (timer, tostring("timer")?),
         (ticker, tostring("ticker")?),
+        super::object::bury,
     )
 }
 
@@ -241,14 +243,14 @@ fn clock_arg(call: &Call<'_>, ticker: bool) -> Option<Clock> {
 
 fn fast_timer_channel(_: &Lua, call: &Call<'_>) -> Out {
     match clock_arg(call, false) {
-        Some(_) => Out::UserValue,
+        Some(c) => Out::ClockChannel(c.chan),
         None => Out::Slow,
     }
 }
 
 fn fast_ticker_channel(_: &Lua, call: &Call<'_>) -> Out {
     match clock_arg(call, true) {
-        Some(_) => Out::UserValue,
+        Some(c) => Out::ClockChannel(c.chan),
         None => Out::Slow,
     }
 }

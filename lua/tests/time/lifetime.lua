@@ -43,4 +43,28 @@ function M.timers_die_with_returning_process()
   return true
 end
 
+-- A process that ends with thousands of armed timers, tickers and afters and thousands of
+-- channels (some stopped or closed in between, from the middle, head and tail of what it
+-- made) frees them all; its own count stays right all along.
+function M.thousands_of_timers_and_channels_die_with_their_process()
+  local counts = process.listen("counts")
+  for round = 1, 3 do
+    local pid = assert(process.spawn_monitored("test.time:workers:many_armed", HOST,
+      process.pid(), 3000))
+    local got = counts:receive()
+    assert.same(got, { armed = 4500, after_stops = 3002, alive = 3502 }, "round " .. round)
+    local ev = process.events():receive()
+    assert.eq(ev.kind, "pid.exit")
+    assert.eq(ev.from, pid)
+    assert.eq(ev.result.value, "armed")
+    assert.eq(select(2, process.info(pid)), "process not found")
+  end
+  -- nothing of theirs fires here, and our own timers work as before
+  local r = channel.select {
+    process.inbox():case_receive(), counts:case_receive(), time.after("20ms"):case_receive(),
+  }
+  assert.eq(type(r.value), "userdata", "something other than our timer arrived")
+  return true
+end
+
 return M

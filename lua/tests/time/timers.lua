@@ -297,4 +297,108 @@ function M.constructors_refuse_bad_durations()
   return true
 end
 
+-- A timer's or ticker's channel object is made on the first :channel() (one userdata per
+-- timer until then); every later call returns that same object.
+function M.channel_is_one_object_made_on_demand()
+  local t, k = time.timer("1h"), time.ticker("1h")
+  local a, b = t:channel(), t:channel()
+  assert.truthy(rawequal(a, b), "a second timer:channel() made another object")
+  assert.truthy(rawequal(k:channel(), k:channel()), "a second ticker:channel() made another")
+  assert.truthy(not rawequal(a, k:channel()))
+  assert.truthy(tostring(a):match("^channel: "), tostring(a))
+  -- the slow binding (called through the method table) returns the same object
+  assert.truthy(rawequal(getmetatable(a) == false and t.channel(t), a))
+  t:stop()
+  k:stop()
+  return true
+end
+
+-- The channel record exists from arming on: a value that fires before anyone asked for the
+-- channel waits in its buffer and is delivered by the object made later.
+function M.a_fire_before_channel_is_asked_still_arrives()
+  local t0 = time.now()
+  local t = time.timer("5ms")
+  local tk = time.ticker("5ms")
+  time.sleep("40ms")
+  assert.eq(t:stop(), false, "the timer had not fired")
+  local ch = t:channel()
+  local v, ok = ch:receive()
+  assert.eq(ok, true, "the fire before channel() was lost")
+  assert.eq(math.type(v:unix_nano()), "integer")
+  assert.falsy(v:before(t0))
+  v, ok = ch:receive()
+  assert.eq(v, nil)
+  assert.eq(ok, false, "a fired timer's channel is closed")
+  local _, tick = tk:channel():receive()
+  assert.eq(tick, true, "the ticks before channel() were lost")
+  tk:stop()
+  return true
+end
+
+-- stop() works the same whether the channel object was made before or after it.
+function M.stop_before_and_after_the_channel_is_made()
+  local before = time.timer("30ms")
+  local ch = before:channel()
+  assert.eq(before:stop(), true)
+  assert.eq(before:stop(), false)
+  assert.truthy(rawequal(before:channel(), ch))
+  local after = time.timer("30ms")
+  assert.eq(after:stop(), true)
+  local ch2 = after:channel()
+  assert.truthy(quiet_for(ch, "60ms"), "a timer stopped after channel() fired")
+  assert.truthy(quiet_for(ch2, "1ms"), "a timer stopped before channel() fired")
+  after:reset("5ms")
+  assert.truthy(rawequal(after:channel(), ch2), "reset changed the channel object")
+  assert.eq(select(2, ch2:receive()), true, "reset after a lazy stop did not re-arm")
+  local tk = time.ticker("1h")
+  assert.eq(tk:stop(), true)
+  assert.eq(select(2, tk:channel():receive()), false, "a stopped ticker's channel is closed")
+  return true
+end
+
+-- A timer dropped before its channel was made is freed when Lua collects it (its own
+-- finalizer frees the channel record and disarms it); one whose channel object is kept
+-- still fires into it.
+function M.dropped_timers_are_freed_with_or_without_their_channel()
+  local me = process.pid()
+  local base = process.info(me).timers
+  for _ = 1, 500 do time.timer("1h") end
+  for _ = 1, 500 do time.ticker("1h") end
+  local kept = time.timer("5ms"):channel()
+  assert.eq(process.info(me).timers, base + 1001)
+  collectgarbage()
+  collectgarbage()
+  time.sleep("1ms") -- the next turn frees collected records
+  assert.eq(process.info(me).timers, base + 1, "collected timers are still armed")
+  local v, ok = kept:receive()
+  assert.eq(ok, true, "the timer of a kept channel was freed")
+  assert.eq(type(v), "userdata")
+  return true
+end
+
+-- Until :channel() a timer is one small userdata (80 bytes of Lua heap: block and user
+-- value slot); the channel object (48 more) comes with the first :channel(). Two userdata
+-- from the start took 128.
+function M.a_timer_is_one_userdata_until_its_channel_is_asked_for()
+  local n = 2000
+  local keep = {}
+  for i = 1, n do keep[i] = false end
+  collectgarbage()
+  collectgarbage()
+  local base = collectgarbage("count")
+  for i = 1, n do keep[i] = time.timer("1h") end
+  collectgarbage()
+  collectgarbage()
+  local per_timer = (collectgarbage("count") - base) * 1024 / n
+  for i = 1, n do keep[i]:channel() end
+  collectgarbage()
+  collectgarbage()
+  local with_channel = (collectgarbage("count") - base) * 1024 / n
+  assert.truthy(per_timer <= 96, "a timer takes " .. per_timer .. " bytes before channel()")
+  assert.truthy(with_channel - per_timer >= 32,
+    "channel() added only " .. (with_channel - per_timer) .. " bytes per timer")
+  for i = 1, n do keep[i]:stop() end
+  return true
+end
+
 return M

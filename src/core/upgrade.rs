@@ -141,8 +141,11 @@ impl Core {
                 c.pos = pos;
             }
         });
+        // As at a process's end: their waiting values leave the quotas with them.
         for c in drop {
-            self.chans.remove(c);
+            if let Some(mut c) = self.chans.remove(c) {
+                self.uncount_chan(&mut c);
+            }
         }
     }
 

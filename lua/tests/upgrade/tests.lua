@@ -155,4 +155,21 @@ function M.reload_event_names_its_kind()
   assert.eq(process.event.RELOAD, "pid.reload")
 end
 
+-- A private channel the upgrade drops takes its waiting values out of the process's quota
+-- (they used to stay counted, so the upgraded code could buffer nothing).
+function M.values_waiting_in_dropped_channels_leave_the_quota()
+  local pid = assert(process.spawn(W .. "buffer_filler", "app:small_memory", process.pid()))
+  local first = recv("filled", "the first fill")
+  assert.eq(first.round, 0)
+  assert.eq(first.n, 16384)
+  assert.eq(first.err,
+    "channel.send: too many values waiting in this process's channels (at most 16384)")
+  local second = recv("filled", "the fill after the upgrade")
+  assert.eq(second.round, 1)
+  assert.eq(second.err, nil)
+  assert.eq(second.n, 100)
+  process.terminate(pid)
+  return true
+end
+
 return M

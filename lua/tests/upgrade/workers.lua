@@ -104,4 +104,21 @@ function M.reloader(tester)
   process.upgrade(nil, tester, ev)
 end
 
+-- Fills a private channel's buffer up to the process's quota of waiting values, reports how
+-- many fit, then upgrades in place; after the upgrade (round 1) the dropped channel's values
+-- must no longer count, so a new channel takes 100 more.
+function M.buffer_filler(tester, round)
+  local ch = channel.new(1 << 20)
+  local n, err = 0, nil
+  local limit = round == 1 and 100 or math.huge
+  while n < limit do
+    local ok, e = ch:send(true)
+    if not ok then err = e break end
+    n = n + 1
+  end
+  process.send(tester, "filled", { round = round or 0, n = n, err = err })
+  if not round then process.upgrade(nil, tester, 1) end
+  process.inbox():receive()
+end
+
 return M

@@ -44,7 +44,7 @@ impl Default for DestCache {
 impl DestCache {
     /// The process and PID `dest` resolved to when it was remembered, if these are its
     /// bytes exactly. The caller checks that the process still lives with that PID.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, dest: &[u8]) -> Option<(ProcId, PidRef)> {
         let len = usize::from(self.len);
         (len != 0 && dest.len() == len && self.bytes[..len] == *dest)

@@ -39,6 +39,7 @@ impl Core {
     ///
     /// # Errors
     /// As [`Core::deliver`].
+    #[inline(never)]
     pub fn deliver_sized(
         &mut self,
         to: ProcId,
@@ -147,6 +148,7 @@ impl Core {
 
     /// Where a held message to `to` on `topic` goes when it is released: its listener, the
     /// inbox, or the host mailbox (`None`). It was accepted already, so no limit applies.
+    #[inline(always)]
     pub(super) fn release_route(&mut self, to: ProcId, topic: &str) -> Option<ChanId> {
         if self.is_mailbox(to) {
             return None;

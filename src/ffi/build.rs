@@ -107,6 +107,23 @@ impl<S: Source + std::fmt::Debug> super::resume::Deferred for Handoff<S> {
     }
 }
 
+/// Pushes `v` built (a table kept under its id when `keep` lists it) on `l`.
+///
+/// # Safety
+/// As [`super::resume::Deferred::push`]: `l` runs with a free slot, and a raise unwinds to
+/// its own handler through frames that hold nothing to drop.
+pub(super) unsafe fn push_value<S: Source>(l: *mut ffi::lua_State, v: &S, keep: &[u32]) {
+    // SAFETY: as the caller promises; the scratch table (when some tables are kept) sits
+    // under the value until it is removed.
+    unsafe {
+        let scratch = open_scratch(l, keep);
+        push(l, v, scratch, keep);
+        if scratch != 0 {
+            ffi::lua_remove(l, scratch);
+        }
+    }
+}
+
 /// What [`run`] builds.
 struct Job<'a, S> {
     roots: &'a [S],

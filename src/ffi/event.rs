@@ -2,7 +2,8 @@
 //! handful of field stores instead of a call into a Lua constructor through mlua. The field
 //! names and the event kinds are Lua strings made once (a registry table of them), so a
 //! store is a raw set with a ready key, not a `lua_setfield` that looks its C string up.
-//! A normal EXIT with a scalar value that the hot receive finds queued ([`Ready`]) is built
+//! An event a receive takes (found waiting, or handed to it while it was blocked: [`Ready`]
+//! for a normal EXIT with a scalar value, [`Owned`] for the others but a reload) is built
 //! the same way straight on the receiving coroutine's stack, without the protected call.
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -104,8 +105,7 @@ pub fn table(lua: &Lua, e: &Event<'_>, value: Value) -> mlua::Result<Value> {
 }
 
 /// The protected body: builds the event table from the `Event` at index 1 with the exit's
-/// value at index 2, and returns it alone. The fields are stored in the order (and into a
-/// table of the size) they always were, so `pairs` visits them in the same order.
+/// value at index 2, and returns it alone.
 unsafe extern "C-unwind" fn build(s: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by `table` through `pcall::call`, index 1 a light userdata pointing to
     // a live `Event`, index 2 the value; the strings table goes to index 3 and the event to
@@ -114,52 +114,137 @@ unsafe extern "C-unwind" fn build(s: *mut ffi::lua_State) -> c_int {
     unsafe {
         let e = &*(ffi::lua_touserdata(s, 1) as *const Event<'_>);
         ffi::lua_rawgetp(s, ffi::LUA_REGISTRYINDEX, strings_key());
-        ffi::lua_createtable(s, 0, 5);
-        ffi::lua_rawgeti(s, 3, KIND);
-        match kind_index(e.kind) {
-            Some(i) => _ = ffi::lua_rawgeti(s, 3, i),
-            None => push_str(s, e.kind),
-        }
-        ffi::lua_rawset(s, 4);
-        set_str(s, FROM, e.from);
-        ffi::lua_rawgeti(s, 3, AT);
-        ffi::lua_pushinteger(s, e.at);
-        ffi::lua_rawset(s, 4);
-        match e.exit {
-            Some(err) => {
-                if let Some(err) = err {
-                    set_str(s, ERROR, err);
-                }
-                ffi::lua_rawgeti(s, 3, RESULT);
-                ffi::lua_createtable(s, 0, 2);
-                ffi::lua_rawgeti(s, 3, VALUE);
-                ffi::lua_pushvalue(s, 2);
-                ffi::lua_rawset(s, -3);
-                if let Some(err) = err {
-                    ffi::lua_rawgeti(s, 3, ERROR);
-                    push_str(s, err);
-                    ffi::lua_rawset(s, -3);
-                }
-                ffi::lua_rawgeti(s, 3, RESULT_MT);
-                ffi::lua_setmetatable(s, -2);
-                ffi::lua_rawset(s, 4);
-            }
-            None => set_str(s, REASON, e.reason),
-        }
+        fill(s, 3, e, |s| ffi::lua_pushvalue(s, 2));
         1
     }
 }
 
-/// `event[STRINGS[name]] = text` for the event at index 4 of `s`.
+/// Pushes the table of event `e` above the strings table at absolute index `t` of `s`,
+/// `push_value` pushing an exit's value where the `result` table needs it. The fields are
+/// stored in the order (and into a table of the size) they always were, so `pairs` visits
+/// them in the same order.
 ///
 /// # Safety
-/// Inside `build`, two free slots.
-unsafe fn set_str(s: *mut ffi::lua_State, name: ffi::lua_Integer, text: &str) {
+/// `s` runs (inside a protected call, or a coroutine where a raise is its own), the
+/// strings table at `t` and the top, 4 free slots plus what `push_value` needs, and
+/// nothing to drop in the frames up to where a raise lands.
+unsafe fn fill(
+    s: *mut ffi::lua_State,
+    t: c_int,
+    e: &Event<'_>,
+    push_value: impl FnOnce(*mut ffi::lua_State),
+) {
+    // SAFETY: as the caller promises; the event sits at `t + 1` while its fields are set.
+    unsafe {
+        let ev = t + 1;
+        ffi::lua_createtable(s, 0, 5);
+        ffi::lua_rawgeti(s, t, KIND);
+        match kind_index(e.kind) {
+            Some(i) => _ = ffi::lua_rawgeti(s, t, i),
+            None => push_str(s, e.kind),
+        }
+        ffi::lua_rawset(s, ev);
+        set_str(s, t, ev, FROM, e.from);
+        ffi::lua_rawgeti(s, t, AT);
+        ffi::lua_pushinteger(s, e.at);
+        ffi::lua_rawset(s, ev);
+        match e.exit {
+            Some(err) => {
+                if let Some(err) = err {
+                    set_str(s, t, ev, ERROR, err);
+                }
+                ffi::lua_rawgeti(s, t, RESULT);
+                ffi::lua_createtable(s, 0, 2);
+                ffi::lua_rawgeti(s, t, VALUE);
+                push_value(s);
+                ffi::lua_rawset(s, -3);
+                if let Some(err) = err {
+                    ffi::lua_rawgeti(s, t, ERROR);
+                    push_str(s, err);
+                    ffi::lua_rawset(s, -3);
+                }
+                ffi::lua_rawgeti(s, t, RESULT_MT);
+                ffi::lua_setmetatable(s, -2);
+                ffi::lua_rawset(s, ev);
+            }
+            None => set_str(s, t, ev, REASON, e.reason),
+        }
+    }
+}
+
+/// An event (not a reload) made of owned parts, built on the stack of the task it is handed
+/// to with `true` after it (a receive's `value, ok`): the same table [`table`] makes, without
+/// a protected call or an mlua handle; a normal exit's value is built there too.
+#[derive(Debug)]
+pub struct Owned<S> {
+    /// `kind`.
+    pub kind: &'static str,
+    /// `from`: the PID string.
+    pub from: String,
+    /// `at`: seconds.
+    pub at: i64,
+    /// For an exit: whether it has one, and its error message (`None` for a normal exit).
+    pub exit: Option<Option<String>>,
+    /// `reason` of a non-exit event.
+    pub reason: Box<str>,
+    /// A normal exit's value.
+    pub value: Option<S>,
+    /// Ids of the value's tables that references point to, sorted.
+    pub keep: smallvec::SmallVec<[u32; 8]>,
+}
+
+impl<S: super::build::Source + std::fmt::Debug> super::resume::Deferred for Owned<S> {
+    unsafe fn push(&self, l: *mut ffi::lua_State) -> c_int {
+        let e = Event {
+            kind: self.kind,
+            from: &self.from,
+            at: self.at,
+            exit: self.exit.as_ref().map(|m| m.as_deref()),
+            reason: &self.reason,
+        };
+        // SAFETY: as `Deferred::push` promises; room is checked for the strings table, the
+        // event, the result table, a key, the value and its scratch table (the value's
+        // build checks its own), and the strings table is removed from under the event at
+        // the end.
+        unsafe {
+            if ffi::lua_checkstack(l, 8) == 0 {
+                ffi::luaL_error(l, c"stack overflow".as_ptr());
+            }
+            ffi::lua_rawgetp(l, ffi::LUA_REGISTRYINDEX, strings_key());
+            let t = ffi::lua_gettop(l);
+            fill(l, t, &e, |l| match &self.value {
+                Some(v) => super::build::push_value(l, v, &self.keep),
+                None => ffi::lua_pushnil(l),
+            });
+            ffi::lua_remove(l, t);
+            ffi::lua_pushboolean(l, 1);
+            2
+        }
+    }
+}
+
+impl super::resume::Deferred for Ready {
+    unsafe fn push(&self, l: *mut ffi::lua_State) -> c_int {
+        // SAFETY: as `Deferred::push` promises, which is what `push_ready` needs (`self`
+        // lives in the resume's arguments, which no Lua code can reach).
+        unsafe {
+            push_ready(l, self);
+            ffi::lua_pushboolean(l, 1);
+            2
+        }
+    }
+}
+
+/// `event[STRINGS[name]] = text` for the event at `ev`, the strings table at `t`.
+///
+/// # Safety
+/// Inside `fill`, two free slots.
+unsafe fn set_str(s: *mut ffi::lua_State, t: c_int, ev: c_int, name: ffi::lua_Integer, text: &str) {
     // SAFETY: as the caller promises; the string is copied by Lua.
     unsafe {
-        ffi::lua_rawgeti(s, 3, name);
+        ffi::lua_rawgeti(s, t, name);
         push_str(s, text);
-        ffi::lua_rawset(s, 4);
+        ffi::lua_rawset(s, ev);
     }
 }
 

@@ -4,7 +4,9 @@
 //! binding's mlua function by returning [`Out::Slow`].
 
 use super::args::record_block;
-use super::object::{builds_itself, chan_from_bits, handoff, plain_values, ready_event};
+use super::object::{
+    builds_itself, chan_from_bits, event_handoff, handoff, plain_values, ready_event,
+};
 use super::process::{Mode, deliver_to, spawn_in};
 use crate::core::{Core, RecvSelect, SendResult};
 use crate::ffi::hot::{Arg, Call, Out};
@@ -54,10 +56,14 @@ pub fn recv(lua: &Lua, call: &Call<'_>) -> Out {
         return Out::Slow;
     };
     match c.try_recv(ch) {
-        // A normal EXIT with a scalar value: its table is built on the receiver's stack.
+        // An event: its table is built on the receiver's stack (a normal EXIT with a scalar
+        // value without an allocation).
         Some(Done::Received(Item::Event(e), kind)) => match ready_event(&c, &e) {
             Some(r) => Out::Event(r),
-            None => received(lua, &mut c, Done::Received(Item::Event(e), kind)),
+            None => match event_handoff(&c, e) {
+                Ok(d) => Out::Take(d),
+                Err(e) => received(lua, &mut c, Done::Received(Item::Event(e), kind)),
+            },
         },
         // A raw-mode message with a table: built on the receiver's stack too.
         Some(Done::Received(Item::Msg(m), kind)) if builds_itself(&m, kind) => {

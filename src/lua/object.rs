@@ -6,7 +6,7 @@ use super::time::TimeObj;
 use crate::core::Core;
 use crate::ffi;
 use crate::ffi::build::Handoff;
-use crate::ffi::resume::Push;
+use crate::ffi::resume::{Deferred, Push};
 use crate::ids::ChanId;
 use crate::message::{ChanKind, Event, EventKind, Exit, Item, Message};
 use crate::payload::Payload;
@@ -230,6 +230,13 @@ pub fn plain_pushes(
                 Ok((Push::from(a), b.map(Push::from)))
             }
         },
+        Done::Received(Item::Event(e), kind) if in_c => match event_handoff(core, e) {
+            Ok(d) => Ok((Push::Take(d), None)),
+            Err(e) => {
+                let (a, b) = plain_values(lua, core, Done::Received(Item::Event(e), kind))?;
+                Ok((Push::from(a), b.map(Push::from)))
+            }
+        },
         done => {
             let (a, b) = plain_values(lua, core, done)?;
             Ok((Push::from(a), b.map(Push::from)))
@@ -244,6 +251,37 @@ pub fn handoff(core: &mut Core, mut m: Box<Message>) -> Box<Handoff<Payload>> {
     let keep = Payload::referenced(&roots);
     core.recycle(m);
     Box::new(Handoff { roots, keep })
+}
+
+/// Event `e` for the receive to build on its own stack (`event, true`): `ffi::event::Ready`
+/// for a normal EXIT with a scalar value, else its owned parts; a reload event (rare, built
+/// with mlua calls) comes back as it was.
+pub fn event_handoff(core: &Core, e: Box<Event>) -> Result<Box<dyn Deferred>, Box<Event>> {
+    if e.kind == EventKind::Reload {
+        return Err(e);
+    }
+    if let Some(r) = ready_event(core, &e) {
+        return Ok(Box::new(r));
+    }
+    let e = *e;
+    let (exit, value) = match e.exit {
+        Some(Exit::Normal(v)) => (Some(None), Some(v)),
+        Some(Exit::Error(msg)) => (Some(Some(msg)), None),
+        None => (None, None),
+    };
+    let keep = value
+        .as_ref()
+        .map(|v| Payload::referenced(std::slice::from_ref(v)))
+        .unwrap_or_default();
+    Ok(Box::new(ffi::event::Owned {
+        kind: e.kind.name(),
+        from: core.pid_string(e.from),
+        at: e.at_ns.div_euclid(1_000_000_000),
+        exit,
+        reason: e.reason,
+        value,
+        keep,
+    }))
 }
 
 /// Whether `m` is a raw-mode message holding a table (not one scalar): what a receive

@@ -119,6 +119,20 @@ function M.tables_found_waiting_keep_their_shape()
   return true
 end
 
+-- An EXIT whose value does not fit is the same memory error at the events receive, found
+-- waiting or received while blocked.
+function M.an_exit_value_over_memory_is_caught_at_the_receive()
+  local caught = process.listen("caught")
+  for _, queued in ipairs { true, false } do
+    local pid = util.spawn("event_over_memory", "app:small_memory", process.pid(), queued)
+    local r = util.recv(caught, "what the worker caught", "10s")
+    assert.eq(r.ok, false, "queued = " .. tostring(queued))
+    assert.eq(r.err, "not enough memory", "queued = " .. tostring(queued))
+    util.returned(pid, 3, "10s")
+  end
+  return true
+end
+
 -- Uncaught, it ends the process with the memory limit's error.
 function M.a_rebuild_over_memory_ends_the_receiver()
   local ready = process.listen("ready")

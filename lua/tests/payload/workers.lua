@@ -110,4 +110,26 @@ function M.blocked_over_memory(parent, catch, queued)
   return #tostring(hold)
 end
 
+-- Ends with a value whose rebuild takes ~4 MiB.
+function M.exit_with_big()
+  local big = {}
+  for i = 1, 4000 do big[i] = string.rep("b", 1024) end
+  return big
+end
+
+-- On a host with 8 MiB: holds ~6 MiB, monitors a child that ends with exit_with_big's value
+-- and receives its EXIT under pcall (found waiting when `queued`, else while blocked);
+-- reports what pcall caught.
+function M.event_over_memory(parent, queued)
+  local events = process.events()
+  local hold = {}
+  for i = 1, 6 do hold[i] = string.rep(tostring(i), 1 << 20) end
+  assert(process.spawn_monitored("test.payload:workers:exit_with_big", "app:processes"))
+  if queued then time.sleep("50ms") end
+  local ok, err = pcall(events.receive, events)
+  hold = nil
+  process.send(parent, "caught", { ok = ok, err = tostring(err) })
+  return #tostring(hold)
+end
+
 return M

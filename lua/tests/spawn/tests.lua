@@ -448,4 +448,69 @@ function T.queued_exit_events_have_the_same_shape()
   return true
 end
 
+-- Every kind of event is the same table whichever way the receive got it: found waiting,
+-- handed to a receive that was blocked (both built on the receiver's stack), or through
+-- select (built by the runtime): fields, their order, values, the `result` metatable.
+function T.events_have_the_same_shape_on_every_route()
+  assert.eq(process.set_options({ trap_links = true }), true)
+  local me, events = process.pid(), process.events()
+  local function keys(t)
+    local ks = {}
+    for k in pairs(t) do ks[#ks + 1] = tostring(k) end
+    return table.concat(ks, ",")
+  end
+  local starts = {
+    function() return assert(process.spawn_monitored(W .. "echo", HOST, { n = 1, s = { 2 } })) end,
+    function() return assert(process.spawn_monitored(W .. "instant_fail", HOST)) end,
+    function() return assert(process.spawn_linked(W .. "instant_fail", HOST)) end,
+    function() return assert(process.spawn(W .. "canceller", HOST, me, "why")) end,
+  }
+  local mt
+  local function describe(ev, pid)
+    assert.eq(ev.from, pid)
+    assert.eq(math.type(ev.at), "integer")
+    local d = ev.kind .. "|" .. keys(ev) .. "|" .. tostring(ev.error) .. "|" .. tostring(ev.reason)
+    if ev.result ~= nil then
+      mt = mt or getmetatable(ev.result)
+      assert.eq(getmetatable(ev.result), mt)
+      local v = ev.result.value
+      d = d .. "|" .. keys(ev.result) .. "|" .. tostring(ev.result.error) .. "|"
+        .. (type(v) == "table" and (keys(v) .. "/" .. v.n .. "/" .. v.s[1]) or tostring(v))
+    end
+    return d
+  end
+  local queued, blocked, selected = {}, {}, {}
+  local pids = {}
+  for i, start in ipairs(starts) do pids[i] = start() end
+  time.sleep("20ms")
+  for i = 1, #starts do
+    local ev, ok = events:receive()
+    assert.eq(ok, true)
+    for j, pid in ipairs(pids) do
+      if ev.from == pid then queued[j] = describe(ev, pid) end
+    end
+    assert.truthy(ev.from, "event " .. i)
+  end
+  for i, start in ipairs(starts) do
+    local pid = start()
+    local ev, ok = events:receive()
+    assert.eq(ok, true)
+    blocked[i] = describe(ev, pid)
+  end
+  local kinds = { "pid.exit", "pid.exit", "pid.link.down", "pid.cancel" }
+  for i, start in ipairs(starts) do
+    local pid = start()
+    selected[i] = describe(wait_event(kinds[i], pid), pid)
+  end
+  for i = 1, #starts do
+    assert.eq(queued[i], selected[i], "found waiting, event " .. i)
+    assert.eq(blocked[i], selected[i], "received while blocked, event " .. i)
+  end
+  assert.truthy(selected[1]:find("|value|nil|", 1, true), selected[1])
+  assert.truthy(selected[1]:find("/1/2", 1, true), selected[1])
+  assert.truthy(selected[2]:find("instant failure", 1, true), selected[2])
+  assert.truthy(selected[4]:find("pid.cancel|", 1, true) == 1, selected[4])
+  return true
+end
+
 return T

@@ -64,4 +64,9 @@ function M.linked_parent()
   return "not killed"
 end
 
+-- Asks `target` to cancel, with `reason`.
+function M.canceller(target, reason)
+  return process.cancel(target, reason)
+end
+
 return M

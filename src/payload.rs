@@ -154,13 +154,7 @@ impl Payload {
     /// # Errors
     /// Only Lua allocation failures.
     pub fn to_lua_many(lua: &Lua, all: &[Payload]) -> mlua::Result<Vec<Value>> {
-        build::many(lua, all, &copy::referenced(all))
-    }
-
-    /// The ids of the tables that references in `all` point to, sorted: the tables a
-    /// rebuild of `all` (as one graph) must keep.
-    pub fn referenced(all: &[Payload]) -> SmallVec<[u32; 8]> {
-        copy::referenced(all)
+        build::many(lua, all)
     }
 
     /// Payload `idx` of a message on its own: tables it shares with the other payloads are
@@ -213,7 +207,7 @@ impl Payload {
             Payload::Int(i) => Ok(Value::Integer(*i)),
             Payload::Num(n) => Ok(Value::Number(*n)),
             Payload::Str(s) => Ok(Value::String(lua.create_string(s)?)),
-            _ => build::one(lua, self, &copy::referenced(std::slice::from_ref(self))),
+            _ => build::one(lua, self),
         }
     }
 

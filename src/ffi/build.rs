@@ -3,11 +3,14 @@
 //! rebuild, tables made with `lua_createtable` pre-sized from the copy, integer keys stored
 //! with `lua_rawseti`, no mlua handle but one per result.
 //!
-//! Tables a reference points back to (shared ones and cycles) are kept, by id, in a scratch
-//! table on the stack while the rebuild runs, and only those: a reference to a table not
-//! kept, or not built yet, is `nil`. The frames here hold nothing with a destructor, so an
-//! error the C API raises (out of memory, a nil or NaN key in a hand-made payload) unwinds
-//! to the protected call and comes back as an `Err`.
+//! A build first assumes the graph has no references (shared tables, cycles: the common
+//! message has none) and keeps nothing; at the first reference it meets, the rest of that
+//! try is placeholders (`false`, a valid key) and then dropped, and the build starts again
+//! keeping every table, by id, in a scratch table on the stack, so no pass over the graph
+//! looks for references beforehand. A reference to a table not
+//! built yet is `nil`. The frames here hold nothing with a destructor, so an error the C API
+//! raises (out of memory, a nil or NaN key in a hand-made payload) unwinds to the protected
+//! call (or the receiving coroutine's handler) and comes back as an `Err`.
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -47,13 +50,13 @@ pub trait Source: Sized {
     fn shape(&self) -> Shape<'_, Self>;
 }
 
-/// Builds `root`; `keep` (sorted) lists the ids of tables that references point to.
+/// Builds `root`.
 ///
 /// # Errors
 /// Lua allocation failures; a nil or NaN key.
-pub fn one<S: Source>(lua: &Lua, root: &S, keep: &[u32]) -> mlua::Result<Value> {
+pub fn one<S: Source>(lua: &Lua, root: &S) -> mlua::Result<Value> {
     let mut out = Value::Nil;
-    protected(lua, std::slice::from_ref(root), keep, |v| out = v)?;
+    protected(lua, std::slice::from_ref(root), |v| out = v)?;
     Ok(out)
 }
 
@@ -61,9 +64,9 @@ pub fn one<S: Source>(lua: &Lua, root: &S, keep: &[u32]) -> mlua::Result<Value> 
 ///
 /// # Errors
 /// As [`one`].
-pub fn many<S: Source>(lua: &Lua, roots: &[S], keep: &[u32]) -> mlua::Result<Vec<Value>> {
+pub fn many<S: Source>(lua: &Lua, roots: &[S]) -> mlua::Result<Vec<Value>> {
     let mut out = Vec::with_capacity(roots.len());
-    protected(lua, roots, keep, |v| out.push(v))?;
+    protected(lua, roots, |v| out.push(v))?;
     Ok(out)
 }
 
@@ -74,8 +77,6 @@ pub fn many<S: Source>(lua: &Lua, roots: &[S], keep: &[u32]) -> mlua::Result<Vec
 pub struct Handoff<S> {
     /// The values: one root is the value itself, several are put in an array.
     pub roots: smallvec::SmallVec<[S; 1]>,
-    /// Ids of the tables references point to, sorted.
-    pub keep: smallvec::SmallVec<[u32; 8]>,
 }
 
 impl<S: Source + std::fmt::Debug> super::resume::Deferred for Handoff<S> {
@@ -84,22 +85,10 @@ impl<S: Source + std::fmt::Debug> super::resume::Deferred for Handoff<S> {
         // (checked again per table), and a raise unwinds to its own handler through frames
         // that hold nothing to drop.
         unsafe {
-            let scratch = open_scratch(l, &self.keep);
             match self.roots.as_slice() {
                 [] => ffi::lua_pushnil(l),
-                [one] => push(l, one, scratch, &self.keep),
-                many => {
-                    let n = many.len().min(c_int::MAX as usize) as c_int;
-                    ffi::lua_createtable(l, n, 0);
-                    let t = ffi::lua_gettop(l);
-                    for (i, r) in many.iter().enumerate() {
-                        push(l, r, scratch, &self.keep);
-                        ffi::lua_rawseti(l, t, i as ffi::lua_Integer + 1);
-                    }
-                }
-            }
-            if scratch != 0 {
-                ffi::lua_remove(l, scratch);
+                [one] => graph(l, std::slice::from_ref(one), Layout::One),
+                many => graph(l, many, Layout::Array),
             }
             ffi::lua_pushboolean(l, 1);
             2
@@ -107,90 +96,132 @@ impl<S: Source + std::fmt::Debug> super::resume::Deferred for Handoff<S> {
     }
 }
 
-/// Pushes `v` built (a table kept under its id when `keep` lists it) on `l`.
+/// Pushes `v` built on `l`.
 ///
 /// # Safety
-/// As [`super::resume::Deferred::push`]: `l` runs with a free slot, and a raise unwinds to
+/// As [`super::resume::Deferred::push`]: `l` runs with free slots, and a raise unwinds to
 /// its own handler through frames that hold nothing to drop.
-pub(super) unsafe fn push_value<S: Source>(l: *mut ffi::lua_State, v: &S, keep: &[u32]) {
-    // SAFETY: as the caller promises; the scratch table (when some tables are kept) sits
-    // under the value until it is removed.
+pub(super) unsafe fn push_value<S: Source>(l: *mut ffi::lua_State, v: &S) {
+    // SAFETY: as the caller promises.
+    unsafe { graph(l, std::slice::from_ref(v), Layout::One) }
+}
+
+/// How [`graph`] leaves its roots on the stack.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// The first root alone (there is one).
+    One,
+    /// Each root in turn.
+    Each,
+    /// One array of them.
+    Array,
+}
+
+/// The state of one build: the scratch table keeping every table by id (0: none, on the
+/// first try), and whether a reference was met without it.
+struct Ctx {
+    scratch: c_int,
+    missed: bool,
+}
+
+/// Pushes `roots` built as one graph, laid out as `layout` says: first without keeping any
+/// table, again keeping all of them if that met a reference.
+///
+/// # Safety
+/// `s` runs inside a protected call or is the running coroutine in a C function (a raise is
+/// its own), with free slots; the frames up to where a raise lands hold nothing to drop.
+unsafe fn graph<S: Source>(s: *mut ffi::lua_State, roots: &[S], layout: Layout) {
+    // SAFETY: as the caller promises; what the first try pushed is dropped (lua_settop to
+    // the base) before the second; the scratch table sits under the results until removed.
     unsafe {
-        let scratch = open_scratch(l, keep);
-        push(l, v, scratch, keep);
-        if scratch != 0 {
-            ffi::lua_remove(l, scratch);
+        let base = ffi::lua_gettop(s);
+        let mut ctx = Ctx {
+            scratch: 0,
+            missed: false,
+        };
+        lay_out(s, roots, layout, &mut ctx);
+        if !ctx.missed {
+            return;
+        }
+        ffi::lua_settop(s, base);
+        ffi::luaL_checkstack(s, 1, c"payload nested too deeply".as_ptr());
+        ffi::lua_createtable(s, 0, 0);
+        ctx = Ctx {
+            scratch: ffi::lua_gettop(s),
+            missed: false,
+        };
+        lay_out(s, roots, layout, &mut ctx);
+        ffi::lua_remove(s, ctx.scratch);
+    }
+}
+
+/// One try of [`graph`].
+///
+/// # Safety
+/// As [`graph`].
+unsafe fn lay_out<S: Source>(s: *mut ffi::lua_State, roots: &[S], layout: Layout, ctx: &mut Ctx) {
+    // SAFETY: as the caller promises; the array (for `Array`) stays at `t` while its roots
+    // are pushed above it and stored.
+    unsafe {
+        match layout {
+            Layout::One => push(s, &roots[0], ctx),
+            Layout::Each => {
+                for r in roots {
+                    ffi::luaL_checkstack(s, 2, c"payload has too many values".as_ptr());
+                    push(s, r, ctx);
+                }
+            }
+            Layout::Array => {
+                let n = roots.len().min(c_int::MAX as usize) as c_int;
+                ffi::luaL_checkstack(s, 2, c"payload has too many values".as_ptr());
+                ffi::lua_createtable(s, n, 0);
+                let t = ffi::lua_gettop(s);
+                for (i, r) in roots.iter().enumerate() {
+                    push(s, r, ctx);
+                    ffi::lua_rawseti(s, t, i as ffi::lua_Integer + 1);
+                }
+            }
         }
     }
 }
 
-/// What [`run`] builds.
-struct Job<'a, S> {
-    roots: &'a [S],
-    keep: &'a [u32],
-}
-
 /// Runs [`run`] in a protected call on mlua's current state and hands its results, in
 /// order, to `take` as handles.
-fn protected<S: Source>(
-    lua: &Lua,
-    roots: &[S],
-    keep: &[u32],
-    take: impl FnMut(Value),
-) -> mlua::Result<()> {
-    let job = Job { roots, keep };
-    let job = &job as *const Job<'_, S> as *mut c_void;
-    // SAFETY: `run::<S>` reads its light userdata as the `Job<S>` passed here, which lives
+fn protected<S: Source>(lua: &Lua, roots: &[S], take: impl FnMut(Value)) -> mlua::Result<()> {
+    let job = &roots as *const &[S] as *mut c_void;
+    // SAFETY: `run::<S>` reads its light userdata as the `&[S]` passed here, which lives
     // on this frame past the call, and raises only with nothing of its own to drop.
     unsafe { super::pcall::call(lua, run::<S>, job, &Value::Nil, "building a payload", take) }
 }
 
 /// The protected body: builds the job's roots and returns them.
 unsafe extern "C-unwind" fn run<S: Source>(s: *mut ffi::lua_State) -> c_int {
-    // SAFETY: called by `protected` through `pcall::call` with the job as its first argument
-    // (a light userdata pointing to a live `Job<S>`); a raise from here unwinds to that pcall,
-    // and these frames hold nothing with a destructor. The argument is removed from under
-    // the results before returning them.
+    // SAFETY: called by `protected` through `pcall::call` with the roots as its first
+    // argument (a light userdata pointing to a live `&[S]`); a raise from here unwinds to
+    // that pcall, and these frames hold nothing with a destructor. The argument is removed
+    // from under the results before returning them.
     unsafe {
-        let job = &*(ffi::lua_touserdata(s, 1) as *const Job<'_, S>);
-        let scratch = open_scratch(s, job.keep);
-        for r in job.roots {
-            ffi::luaL_checkstack(s, 2, c"payload has too many values".as_ptr());
-            push(s, r, scratch, job.keep);
-        }
-        if scratch != 0 {
-            ffi::lua_remove(s, scratch);
-        }
+        let roots = *(ffi::lua_touserdata(s, 1) as *const &[S]);
+        graph(s, roots, Layout::Each);
         // The job and the unused second argument go from under the results.
         ffi::lua_remove(s, 1);
         ffi::lua_remove(s, 1);
-        job.roots.len() as c_int
-    }
-}
-
-/// Pushes the scratch table when some tables are to be kept; its index, or 0.
-///
-/// # Safety
-/// Inside a protected call on `s`, with a free slot.
-unsafe fn open_scratch(s: *mut ffi::lua_State, keep: &[u32]) -> c_int {
-    if keep.is_empty() {
-        return 0;
-    }
-    // SAFETY: as the caller promises.
-    unsafe {
-        ffi::lua_createtable(s, keep.len().min(c_int::MAX as usize) as c_int, 0);
-        ffi::lua_gettop(s)
+        roots.len() as c_int
     }
 }
 
 /// Pushes `v`, built.
 ///
 /// # Safety
-/// Inside a protected call on `s`, with a free slot; `scratch` is 0 or the scratch table's
-/// absolute index.
-unsafe fn push<S: Source>(s: *mut ffi::lua_State, v: &S, scratch: c_int, keep: &[u32]) {
+/// As [`graph`], with a free slot.
+unsafe fn push<S: Source>(s: *mut ffi::lua_State, v: &S, ctx: &mut Ctx) {
     // SAFETY: as the caller promises; the string is copied by Lua.
     unsafe {
+        if ctx.missed {
+            // The try is lost: the rest is a placeholder, a valid key and value.
+            ffi::lua_pushboolean(s, 0);
+            return;
+        }
         match v.shape() {
             Shape::Nil => ffi::lua_pushnil(s),
             Shape::Bool(b) => ffi::lua_pushboolean(s, c_int::from(b)),
@@ -199,16 +230,19 @@ unsafe fn push<S: Source>(s: *mut ffi::lua_State, v: &S, scratch: c_int, keep: &
             Shape::Str(b) => {
                 ffi::lua_pushlstring(s, b.as_ptr() as *const _, b.len());
             }
-            Shape::Ref(id) if scratch != 0 => {
-                ffi::lua_rawgeti(s, scratch, ffi::lua_Integer::from(id) + 1);
+            Shape::Ref(id) if ctx.scratch != 0 => {
+                ffi::lua_rawgeti(s, ctx.scratch, ffi::lua_Integer::from(id) + 1);
             }
-            Shape::Ref(_) => ffi::lua_pushnil(s),
-            Shape::Table { id, narr, entries } => table(s, id, narr, entries, scratch, keep),
+            Shape::Ref(_) => {
+                ctx.missed = true;
+                ffi::lua_pushboolean(s, 0);
+            }
+            Shape::Table { id, narr, entries } => table(s, id, narr, entries, ctx),
         }
     }
 }
 
-/// Pushes a new table holding `entries`, kept under `id` when `keep` lists it.
+/// Pushes a new table holding `entries`, kept under `id` when the build keeps tables.
 ///
 /// # Safety
 /// As [`push`].
@@ -217,8 +251,7 @@ unsafe fn table<S: Source>(
     id: u32,
     narr: u32,
     entries: &[(S, S)],
-    scratch: c_int,
-    keep: &[u32],
+    ctx: &mut Ctx,
 ) {
     let narr = (narr as usize).min(entries.len());
     let nrec = entries.len() - narr;
@@ -230,17 +263,17 @@ unsafe fn table<S: Source>(
         ffi::luaL_checkstack(s, 3, c"payload nested too deeply".as_ptr());
         ffi::lua_createtable(s, size(narr), size(nrec));
         let t = ffi::lua_gettop(s);
-        if scratch != 0 && keep.binary_search(&id).is_ok() {
+        if ctx.scratch != 0 {
             ffi::lua_pushvalue(s, t);
-            ffi::lua_rawseti(s, scratch, ffi::lua_Integer::from(id) + 1);
+            ffi::lua_rawseti(s, ctx.scratch, ffi::lua_Integer::from(id) + 1);
         }
         for (k, v) in entries {
             if let Shape::Int(i) = k.shape() {
-                push(s, v, scratch, keep);
+                push(s, v, ctx);
                 ffi::lua_rawseti(s, t, i);
             } else {
-                push(s, k, scratch, keep);
-                push(s, v, scratch, keep);
+                push(s, k, ctx);
+                push(s, v, ctx);
                 ffi::lua_rawset(s, t);
             }
         }

@@ -189,8 +189,6 @@ pub struct Owned<S> {
     pub reason: Box<str>,
     /// A normal exit's value.
     pub value: Option<S>,
-    /// Ids of the value's tables that references point to, sorted.
-    pub keep: smallvec::SmallVec<[u32; 8]>,
 }
 
 impl<S: super::build::Source + std::fmt::Debug> super::resume::Deferred for Owned<S> {
@@ -213,7 +211,7 @@ impl<S: super::build::Source + std::fmt::Debug> super::resume::Deferred for Owne
             ffi::lua_rawgetp(l, ffi::LUA_REGISTRYINDEX, strings_key());
             let t = ffi::lua_gettop(l);
             fill(l, t, &e, |l| match &self.value {
-                Some(v) => super::build::push_value(l, v, &self.keep),
+                Some(v) => super::build::push_value(l, v),
                 None => ffi::lua_pushnil(l),
             });
             ffi::lua_remove(l, t);

@@ -248,9 +248,8 @@ pub fn plain_pushes(
 /// (`value, true`); the record goes back to the pool.
 pub fn handoff(core: &mut Core, mut m: Box<Message>) -> Box<Handoff<Payload>> {
     let roots = std::mem::take(&mut m.payloads);
-    let keep = Payload::referenced(&roots);
     core.recycle(m);
-    Box::new(Handoff { roots, keep })
+    Box::new(Handoff { roots })
 }
 
 /// Event `e` for the receive to build on its own stack (`event, true`): `ffi::event::Ready`
@@ -269,10 +268,6 @@ pub fn event_handoff(core: &Core, e: Box<Event>) -> Result<Box<dyn Deferred>, Bo
         Some(Exit::Error(msg)) => (Some(Some(msg)), None),
         None => (None, None),
     };
-    let keep = value
-        .as_ref()
-        .map(|v| Payload::referenced(std::slice::from_ref(v)))
-        .unwrap_or_default();
     Ok(Box::new(ffi::event::Owned {
         kind: e.kind.name(),
         from: core.pid_string(e.from),
@@ -280,7 +275,6 @@ pub fn event_handoff(core: &Core, e: Box<Event>) -> Result<Box<dyn Deferred>, Bo
         exit,
         reason: e.reason,
         value,
-        keep,
     }))
 }
 

@@ -229,6 +229,7 @@ impl Source for Payload {
 
 /// The arguments of a hot call as payloads when all of them are scalars or strings (the
 /// common message), without a copier; `None` when one is not.
+#[inline(always)]
 pub(super) fn leaves(
     args: &[Arg<'_>],
     max_bytes: usize,
@@ -253,29 +254,6 @@ pub(super) fn leaves(
         return Some(Err(CopyError::TooLarge(max_bytes)));
     }
     Some(Ok((out, bytes)))
-}
-
-/// The ids references in `all` point to, sorted: the tables a rebuild must keep.
-pub(super) fn referenced(all: &[Payload]) -> SmallVec<[u32; 8]> {
-    fn collect(p: &Payload, out: &mut SmallVec<[u32; 8]>) {
-        match p {
-            Payload::Ref(id) => out.push(*id),
-            Payload::Table(t) => {
-                for (k, v) in &t.entries {
-                    collect(k, out);
-                    collect(v, out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = SmallVec::new();
-    for p in all {
-        collect(p, &mut out);
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 #[cfg(test)]

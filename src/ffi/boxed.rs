@@ -76,7 +76,7 @@ pub fn register(
 /// Pushes a new boxed `value` of `kind` on `state`.
 ///
 /// # Safety
-/// `state` is a running coroutine (or mlua's state inside `exec_raw`) with two free stack
+/// `state` is a running coroutine (or mlua's state inside `exec_raw`) with three free stack
 /// slots. The allocation may raise a memory error (a `longjmp`): `value` then leaks, and the
 /// caller's frame must hold nothing to drop.
 pub(super) unsafe fn push(state: *mut ffi::lua_State, kind: Kind, value: Box<dyn Any>) {
@@ -89,11 +89,17 @@ pub(super) unsafe fn push(state: *mut ffi::lua_State, kind: Kind, value: Box<dyn
         let block = ffi::lua_newuserdatauv(state, SIZE, 0) as *mut u64;
         block.write(TAG);
         (block.add(1) as *mut Box<dyn Any>).write(std::mem::ManuallyDrop::into_inner(value));
-        if ffi::lua_rawgetp(state, ffi::LUA_REGISTRYINDEX, key(kind)) == ffi::LUA_TTABLE {
-            ffi::lua_setmetatable(state, -2);
-        } else {
+        if ffi::lua_rawgetp(state, ffi::LUA_REGISTRYINDEX, key(kind)) != ffi::LUA_TTABLE {
+            // Not registered (a Lua without moonhost's bindings, as `PayloadBox::into_lua`
+            // may be given): a metatable with only the `__gc`, so the box is still dropped.
             ffi::lua_pop(state, 1);
+            ffi::lua_createtable(state, 0, 1);
+            ffi::lua_pushcfunction(state, collect);
+            ffi::lua_setfield(state, -2, c"__gc".as_ptr());
+            ffi::lua_pushvalue(state, -1);
+            ffi::lua_rawsetp(state, ffi::LUA_REGISTRYINDEX, key(kind));
         }
+        ffi::lua_setmetatable(state, -2);
     }
 }
 
@@ -173,6 +179,22 @@ mod tests {
         let tostring = lua.create_function(|_, ()| Ok("boxed")).unwrap();
         register(&lua, &KIND, "thing", lua.create_table().unwrap(), tostring).unwrap();
         lua
+    }
+
+    /// Fuzz finding 9: on a Lua where the kind was never registered the block had no
+    /// metatable, so collecting it leaked the box.
+    #[test]
+    fn a_boxed_value_of_an_unregistered_kind_is_dropped_when_collected() {
+        static OTHER: u8 = 0;
+        let lua = Lua::new();
+        let drops = Rc::new(Cell::new(0));
+        for i in 0..3 {
+            let v = new(&lua, &OTHER, Box::new(Counted(drops.clone(), i))).unwrap();
+            assert_eq!(with(&lua, &v, |c: &Counted| c.1), Some(i));
+        }
+        lua.gc_collect().unwrap();
+        lua.gc_collect().unwrap();
+        assert_eq!(drops.get(), 3);
     }
 
     #[test]

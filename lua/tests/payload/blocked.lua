@@ -82,11 +82,12 @@ for i = 1, 4000 do BIG[i] = string.rep("b", 1024) end
 
 -- The rebuild runs in the receiving process: not fitting its memory is a memory error raised
 -- at the receive, which pcall catches like any other (the message is lost).
-function M.a_rebuild_over_memory_is_caught_at_the_receive()
+local function caught_at_the_receive(queued)
   local ready, caught = process.listen("ready"), process.listen("caught")
-  local pid = util.spawn("blocked_over_memory", "app:small_memory", process.pid(), true)
+  local pid = util.spawn("blocked_over_memory", "app:small_memory", process.pid(), true, queued)
   util.recv(ready, "the worker's ready")
   assert.eq(process.send(pid, "big", BIG), true)
+  if queued then assert.eq(process.send(pid, "go", true), true) end
   local r = util.recv(caught, "what the worker caught", "10s")
   assert.eq(r.ok, false)
   assert.eq(r.err, "not enough memory")
@@ -94,18 +95,13 @@ function M.a_rebuild_over_memory_is_caught_at_the_receive()
   return true
 end
 
+function M.a_rebuild_over_memory_is_caught_at_the_receive()
+  return caught_at_the_receive(false)
+end
+
 -- The same for a message found waiting in the channel.
 function M.a_queued_rebuild_over_memory_is_caught_at_the_receive()
-  local ready, caught = process.listen("ready"), process.listen("caught")
-  local pid = util.spawn("blocked_over_memory", "app:small_memory", process.pid(), true, true)
-  util.recv(ready, "the worker's ready")
-  assert.eq(process.send(pid, "big", BIG), true)
-  assert.eq(process.send(pid, "go", true), true)
-  local r = util.recv(caught, "what the worker caught", "10s")
-  assert.eq(r.ok, false)
-  assert.eq(r.err, "not enough memory")
-  util.returned(pid, 3, "10s")
-  return true
+  return caught_at_the_receive(true)
 end
 
 -- Tables found waiting (sent to ourselves) keep their shape as well.

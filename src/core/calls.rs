@@ -90,7 +90,7 @@ impl Core {
             return false;
         };
         let call = self.calls.swap_remove(i);
-        let bytes = payloads.iter().map(|p| p.measure().0).sum();
+        let bytes = Payload::size_of_all(&payloads);
         let from = self.procs.get(call.target).map(|p| p.pid);
         let msg = self.message(0, from, CALL_TOPIC, payloads, bytes);
         self.offer(call.reply, Item::Msg(msg))
@@ -99,10 +99,7 @@ impl Core {
     /// Frees a reply channel once its call is over (answered or abandoned).
     pub fn free_reply(&mut self, reply: ChanId) {
         self.calls.retain(|c| c.reply != reply);
-        if let Some(mut c) = self.chans.remove(reply) {
-            self.uncount_chan(&mut c);
-            self.unlist_chan(c.owner, reply, c.pos);
-        }
+        self.free_chan(reply);
     }
 
     /// Whether `c` is a call's reply channel (a task waiting on it is in a call).

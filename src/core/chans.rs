@@ -39,8 +39,17 @@ impl Core {
         id
     }
 
+    /// Frees channel `id`: its record, its waiting values' share of the quotas, and its
+    /// place in its owner's list (when the owner still has one).
+    pub(super) fn free_chan(&mut self, id: ChanId) {
+        if let Some(mut c) = self.chans.remove(id) {
+            self.uncount_chan(&mut c);
+            self.unlist_chan(c.owner, id, c.pos);
+        }
+    }
+
     /// Takes channel `id`, at `pos` in its owner's list, off that list (it is being freed).
-    pub(super) fn unlist_chan(&mut self, owner: ProcId, id: ChanId, pos: u32) {
+    fn unlist_chan(&mut self, owner: ProcId, id: ChanId, pos: u32) {
         let moved = self
             .procs
             .get_mut(owner)
@@ -230,22 +239,17 @@ impl Core {
         let dead = std::mem::take(&mut *self.graveyard.borrow_mut());
         for id in dead {
             if let Some(c) = self.chans.get(id) {
-                let attached = self.procs.get(c.owner).is_some_and(|p| {
-                    p.inbox == Some(id)
-                        || p.events == Some(id)
-                        || p.listeners.iter().any(|l| l.chan == id)
-                });
+                let attached = self
+                    .procs
+                    .get(c.owner)
+                    .is_some_and(|p| p.is_process_chan(id));
                 if attached {
                     continue;
                 }
-                let (timer, owner, pos) = (c.timer, c.owner, c.pos);
-                if let Some(t) = timer {
+                if let Some(t) = c.timer {
                     self.disarm(t);
                 }
-                if let Some(mut c) = self.chans.remove(id) {
-                    self.uncount_chan(&mut c);
-                }
-                self.unlist_chan(owner, id, pos);
+                self.free_chan(id);
             }
         }
     }

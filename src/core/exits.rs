@@ -126,9 +126,7 @@ impl Core {
         // Every channel of its world goes, buffers included: a buffer holding the channel's
         // own object would otherwise keep it alive forever.
         for c in p.chans {
-            if let Some(mut c) = self.chans.remove(c) {
-                self.uncount_chan(&mut c);
-            }
+            self.free_chan(c);
         }
         if let Some(h) = self.hosts.get_mut(p.pid.host as usize) {
             h.live = h.live.saturating_sub(1);

@@ -54,16 +54,6 @@ impl<K: Copy + PartialEq> Owned<K> {
     pub fn iter(&self) -> impl Iterator<Item = &K> + '_ {
         self.keys.iter()
     }
-
-    /// Builds a list from `keys`, calling `place(key, pos)` with each one's position.
-    pub fn from_keys(keys: impl IntoIterator<Item = K>, mut place: impl FnMut(K, u32)) -> Self {
-        let mut list = Owned::default();
-        for k in keys {
-            let pos = list.insert(k);
-            place(k, pos);
-        }
-        list
-    }
 }
 
 impl<K> IntoIterator for Owned<K> {
@@ -199,13 +189,5 @@ mod tests {
         }
         assert_eq!(list.remove(7, 0), None);
         assert_eq!(list.len(), 0);
-    }
-
-    #[test]
-    fn from_keys_places_every_key() {
-        let mut placed = Vec::new();
-        let list = Owned::from_keys([5u32, 9, 2], |k, p| placed.push((k, p)));
-        assert_eq!(placed, [(5, 0), (9, 1), (2, 2)]);
-        assert_eq!(list.into_iter().collect::<Vec<_>>(), [5, 9, 2]);
     }
 }

@@ -53,7 +53,8 @@ pub struct Task {
     /// outcome); false after a preemption or a bare `coroutine.yield`.
     pub blocked: bool,
     /// Whether that blocking yield came from a hot binding's own block, whose continuation
-    /// can build a received value on the task's stack (`ffi::hot`'s TAKE).
+    /// can build a received value on the task's stack (`ffi::hot`'s TAKE); never without
+    /// `blocked`.
     pub in_c: bool,
     /// What the next resume delivers; set on wake.
     pub resume: Resume,
@@ -188,6 +189,17 @@ pub struct Chan {
     pub timer: Option<TimerId>,
     /// Its position in its owner's `chans`.
     pub pos: u32,
+}
+
+impl Process {
+    /// Whether `c` is one of the channels the process itself reads from: its inbox, its
+    /// events channel or a `listen` channel (kept while the process lives, whatever
+    /// becomes of their Lua objects, and across an upgrade).
+    pub fn is_process_chan(&self, c: ChanId) -> bool {
+        self.inbox == Some(c)
+            || self.events == Some(c)
+            || self.listeners.iter().any(|l| l.chan == c)
+    }
 }
 
 /// What an armed timer does when it fires.

@@ -105,7 +105,7 @@ impl Core {
         if !task.blocked && matches!(task.resume, Resume::Outcome(_)) {
             return (Resume::Nothing, false);
         }
-        (std::mem::take(&mut task.resume), task.blocked && task.in_c)
+        (std::mem::take(&mut task.resume), task.in_c)
     }
 
     /// Records the resume in the trace; true when a replay diverged there.

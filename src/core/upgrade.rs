@@ -9,7 +9,6 @@
 //! The process record (PID, mailbox, names, links, monitors, subscriptions, options,
 //! counters) stays. Nothing here runs for a process that never upgrades.
 
-use super::owned::Owned;
 use super::{Core, Resume, Task};
 use crate::ids::{ProcId, TaskId};
 use crate::message::{Event, EventKind};
@@ -128,24 +127,16 @@ impl Core {
         for tm in std::mem::take(&mut self.procs[proc].timers) {
             self.timers.cancel(tm);
         }
-        let p = &mut self.procs[proc];
-        let kept = |c| {
-            p.inbox == Some(c) || p.events == Some(c) || p.listeners.iter().any(|l| l.chan == c)
-        };
-        let (keep, drop): (Vec<_>, Vec<_>) = std::mem::take(&mut p.chans)
-            .into_iter()
-            .partition(|c| kept(*c));
-        let chans = &mut self.chans;
-        self.procs[proc].chans = Owned::from_keys(keep, |c, pos| {
-            if let Some(c) = chans.get_mut(c) {
-                c.pos = pos;
-            }
-        });
+        let p = &self.procs[proc];
+        let drop: Vec<_> = p
+            .chans
+            .iter()
+            .copied()
+            .filter(|c| !p.is_process_chan(*c))
+            .collect();
         // As at a process's end: their waiting values leave the quotas with them.
         for c in drop {
-            if let Some(mut c) = self.chans.remove(c) {
-                self.uncount_chan(&mut c);
-            }
+            self.free_chan(c);
         }
     }
 

@@ -232,6 +232,11 @@ impl Payload {
         }
     }
 
+    /// The size of several payloads (one message's) as [`Payload::measure`] counts it.
+    pub fn size_of_all(all: &[Payload]) -> usize {
+        all.iter().map(|p| p.measure().0).sum()
+    }
+
     /// Whether this is `nil`.
     pub fn is_nil(&self) -> bool {
         matches!(self, Payload::Nil)

@@ -30,7 +30,7 @@ impl Core {
         topic: &str,
         payloads: SmallVec<[Payload; 1]>,
     ) -> Result<(), DeliverError> {
-        let bytes = payloads.iter().map(|p| p.measure().0).sum();
+        let bytes = Payload::size_of_all(&payloads);
         self.deliver_sized(to, from, topic, payloads, bytes)
     }
 
@@ -48,7 +48,7 @@ impl Core {
         mut payloads: SmallVec<[Payload; 1]>,
         bytes: usize,
     ) -> Result<(), DeliverError> {
-        debug_assert_eq!(bytes, payloads.iter().map(|p| p.measure().0).sum::<usize>());
+        debug_assert_eq!(bytes, Payload::size_of_all(&payloads));
         let chan = if self.is_mailbox(to) {
             None
         } else {

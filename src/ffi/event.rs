@@ -57,8 +57,8 @@ pub fn kind_index(kind: &str) -> Option<ffi::lua_Integer> {
 pub struct Event<'a> {
     /// `kind`.
     pub kind: &'a str,
-    /// `from`: the PID string.
-    pub from: &'a str,
+    /// `from`: the PID string's bytes.
+    pub from: &'a [u8],
     /// `at`: seconds.
     pub at: i64,
     /// For an exit: whether it has one, and its error message (`nil` for a normal exit).
@@ -141,7 +141,7 @@ unsafe fn fill(
         ffi::lua_rawgeti(s, t, KIND);
         match kind_index(e.kind) {
             Some(i) => _ = ffi::lua_rawgeti(s, t, i),
-            None => push_str(s, e.kind),
+            None => push_str(s, e.kind.as_bytes()),
         }
         ffi::lua_rawset(s, ev);
         set_str(s, t, ev, FROM, e.from);
@@ -151,7 +151,7 @@ unsafe fn fill(
         match e.exit {
             Some(err) => {
                 if let Some(err) = err {
-                    set_str(s, t, ev, ERROR, err);
+                    set_str(s, t, ev, ERROR, err.as_bytes());
                 }
                 ffi::lua_rawgeti(s, t, RESULT);
                 ffi::lua_createtable(s, 0, 2);
@@ -160,14 +160,14 @@ unsafe fn fill(
                 ffi::lua_rawset(s, -3);
                 if let Some(err) = err {
                     ffi::lua_rawgeti(s, t, ERROR);
-                    push_str(s, err);
+                    push_str(s, err.as_bytes());
                     ffi::lua_rawset(s, -3);
                 }
                 ffi::lua_rawgeti(s, t, RESULT_MT);
                 ffi::lua_setmetatable(s, -2);
                 ffi::lua_rawset(s, ev);
             }
-            None => set_str(s, t, ev, REASON, e.reason),
+            None => set_str(s, t, ev, REASON, e.reason.as_bytes()),
         }
     }
 }
@@ -195,26 +195,19 @@ impl<S: super::build::Source + std::fmt::Debug> super::resume::Deferred for Owne
     unsafe fn push(&self, l: *mut ffi::lua_State) -> c_int {
         let e = Event {
             kind: self.kind,
-            from: &self.from,
+            from: self.from.as_bytes(),
             at: self.at,
             exit: self.exit.as_ref().map(|m| m.as_deref()),
             reason: &self.reason,
         };
-        // SAFETY: as `Deferred::push` promises; room is checked for the strings table, the
-        // event, the result table, a key, the value and its scratch table (the value's
-        // build checks its own), and the strings table is removed from under the event at
-        // the end.
+        // SAFETY: as `Deferred::push` promises, which is what `on_stack` needs (`self` lives
+        // in the resume's arguments or the hot binding's thread-local, which no Lua code can
+        // reach).
         unsafe {
-            if ffi::lua_checkstack(l, 8) == 0 {
-                ffi::luaL_error(l, c"stack overflow".as_ptr());
-            }
-            ffi::lua_rawgetp(l, ffi::LUA_REGISTRYINDEX, strings_key());
-            let t = ffi::lua_gettop(l);
-            fill(l, t, &e, |l| match &self.value {
+            on_stack(l, &e, |l| match &self.value {
                 Some(v) => super::build::push_value(l, v),
                 None => ffi::lua_pushnil(l),
             });
-            ffi::lua_remove(l, t);
             ffi::lua_pushboolean(l, 1);
             2
         }
@@ -233,11 +226,47 @@ impl super::resume::Deferred for Ready {
     }
 }
 
+/// Pushes the table of event `e` on `l` (the strings table fetched for it and removed
+/// again), `push_value` pushing an exit's value.
+///
+/// # Safety
+/// `l` is the running coroutine inside a C function called from Lua (an allocation failure
+/// raises a memory error from here, as any allocation of the coroutine's code does), and
+/// neither this frame nor the callers up to that C function hold anything that needs
+/// dropping. `e` must not live in memory that Lua code may change (a finalizer may run at
+/// any allocation).
+unsafe fn on_stack(
+    l: *mut ffi::lua_State,
+    e: &Event<'_>,
+    push_value: impl FnOnce(*mut ffi::lua_State),
+) {
+    // SAFETY: as the caller promises. lua_checkstack gives room for the strings table, the
+    // event, the result table, a key, the value and a build's scratch table (no raise: it
+    // only reports failure, in which case a stack overflow is raised as Lua's own checks
+    // do; a value's build checks its own room); the strings table sits at `t` until it is
+    // removed from under the event.
+    unsafe {
+        if ffi::lua_checkstack(l, 8) == 0 {
+            ffi::luaL_error(l, c"stack overflow".as_ptr());
+        }
+        ffi::lua_rawgetp(l, ffi::LUA_REGISTRYINDEX, strings_key());
+        let t = ffi::lua_gettop(l);
+        fill(l, t, e, push_value);
+        ffi::lua_remove(l, t);
+    }
+}
+
 /// `event[STRINGS[name]] = text` for the event at `ev`, the strings table at `t`.
 ///
 /// # Safety
 /// Inside `fill`, two free slots.
-unsafe fn set_str(s: *mut ffi::lua_State, t: c_int, ev: c_int, name: ffi::lua_Integer, text: &str) {
+unsafe fn set_str(
+    s: *mut ffi::lua_State,
+    t: c_int,
+    ev: c_int,
+    name: ffi::lua_Integer,
+    text: &[u8],
+) {
     // SAFETY: as the caller promises; the string is copied by Lua.
     unsafe {
         ffi::lua_rawgeti(s, t, name);
@@ -250,7 +279,7 @@ unsafe fn set_str(s: *mut ffi::lua_State, t: c_int, ev: c_int, name: ffi::lua_In
 ///
 /// # Safety
 /// Inside a protected call, a free slot.
-unsafe fn push_str(s: *mut ffi::lua_State, text: &str) {
+unsafe fn push_str(s: *mut ffi::lua_State, text: &[u8]) {
     // SAFETY: as the caller promises; the string is copied by Lua.
     unsafe {
         ffi::lua_pushlstring(s, text.as_ptr() as *const _, text.len());
@@ -311,51 +340,24 @@ impl Ready {
 /// metatable), and returns 1.
 ///
 /// # Safety
-/// `l` is the running coroutine inside a C function called from Lua (an allocation
-/// failure raises a memory error from here, as any allocation of the coroutine's code
-/// does, through this function's frame and its caller's), and neither this frame nor the
-/// callers up to that C function hold anything that needs dropping. `e` must not live in
-/// memory that Lua code may change (a finalizer may run at any allocation).
+/// As `on_stack`.
 pub unsafe fn push_ready(l: *mut ffi::lua_State, e: &Ready) -> c_int {
-    // SAFETY: as the caller promises. lua_checkstack gives room for the strings table, the
-    // event, the result table and a key and value (no raise: it only reports failure, in
-    // which case a stack overflow is raised as Lua's own checks do). The strings table sits
-    // at `t` and the event at `t + 1` until the end, where the strings table is removed
-    // from under the event; the PID's bytes are copied by lua_pushlstring.
+    let ev = Event {
+        kind: STRINGS[KINDS],
+        from: &e.from[..usize::from(e.from_len)],
+        at: e.at,
+        exit: Some(None),
+        reason: "",
+    };
+    // SAFETY: as the caller promises; a nil value's raw set into the new `result` table
+    // inserts nothing, as the protected build's does.
     unsafe {
-        if ffi::lua_checkstack(l, 6) == 0 {
-            ffi::luaL_error(l, c"stack overflow".as_ptr());
-        }
-        ffi::lua_rawgetp(l, ffi::LUA_REGISTRYINDEX, strings_key());
-        let t = ffi::lua_gettop(l);
-        let ev = t + 1;
-        ffi::lua_createtable(l, 0, 5);
-        ffi::lua_rawgeti(l, t, KIND);
-        ffi::lua_rawgeti(l, t, KINDS as ffi::lua_Integer + 1);
-        ffi::lua_rawset(l, ev);
-        ffi::lua_rawgeti(l, t, FROM);
-        ffi::lua_pushlstring(l, e.from.as_ptr() as *const _, usize::from(e.from_len));
-        ffi::lua_rawset(l, ev);
-        ffi::lua_rawgeti(l, t, AT);
-        ffi::lua_pushinteger(l, e.at);
-        ffi::lua_rawset(l, ev);
-        ffi::lua_rawgeti(l, t, RESULT);
-        ffi::lua_createtable(l, 0, 2);
-        // A nil value is not stored: a raw set of nil into a new key inserts nothing.
-        if e.value != Scalar::Nil {
-            ffi::lua_rawgeti(l, t, VALUE);
-            match e.value {
-                Scalar::Nil => ffi::lua_pushnil(l),
-                Scalar::Bool(b) => ffi::lua_pushboolean(l, c_int::from(b)),
-                Scalar::Int(i) => ffi::lua_pushinteger(l, i),
-                Scalar::Num(n) => ffi::lua_pushnumber(l, n),
-            }
-            ffi::lua_rawset(l, -3);
-        }
-        ffi::lua_rawgeti(l, t, RESULT_MT);
-        ffi::lua_setmetatable(l, -2);
-        ffi::lua_rawset(l, ev);
-        ffi::lua_remove(l, t);
-        1
+        on_stack(l, &ev, |l| match e.value {
+            Scalar::Nil => ffi::lua_pushnil(l),
+            Scalar::Bool(b) => ffi::lua_pushboolean(l, c_int::from(b)),
+            Scalar::Int(i) => ffi::lua_pushinteger(l, i),
+            Scalar::Num(n) => ffi::lua_pushnumber(l, n),
+        });
     }
+    1
 }

@@ -5,7 +5,7 @@
 
 use super::args::record_block;
 use super::object::{
-    builds_itself, chan_from_bits, event_handoff, handoff, plain_values, ready_event,
+    builds_itself, chan_from_bits, handoff, owned_event, plain_values, ready_event,
 };
 use super::process::{Mode, deliver_to, spawn_in};
 use crate::core::{Core, RecvSelect, SendResult};
@@ -60,7 +60,7 @@ pub fn recv(lua: &Lua, call: &Call<'_>) -> Out {
         // value without an allocation).
         Some(Done::Received(Item::Event(e), kind)) => match ready_event(&c, &e) {
             Some(r) => Out::Event(r),
-            None => match event_handoff(&c, e) {
+            None => match owned_event(&c, e) {
                 Ok(d) => Out::Take(d),
                 Err(e) => received(lua, &mut c, Done::Received(Item::Event(e), kind)),
             },

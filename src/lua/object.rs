@@ -82,7 +82,7 @@ fn event_table(lua: &Lua, core: &Core, e: &Event) -> mlua::Result<Value> {
     let from = core.pid_string(e.from);
     let mut ev = ffi::event::Event {
         kind: e.kind.name(),
-        from: &from,
+        from: from.as_bytes(),
         at: e.at_ns.div_euclid(1_000_000_000),
         exit: None,
         reason: &e.reason,
@@ -253,14 +253,20 @@ pub fn handoff(core: &mut Core, mut m: Box<Message>) -> Box<Handoff<Payload>> {
 }
 
 /// Event `e` for the receive to build on its own stack (`event, true`): `ffi::event::Ready`
-/// for a normal EXIT with a scalar value, else its owned parts; a reload event (rare, built
-/// with mlua calls) comes back as it was.
+/// for a normal EXIT with a scalar value, else its owned parts ([`owned_event`]).
 pub fn event_handoff(core: &Core, e: Box<Event>) -> Result<Box<dyn Deferred>, Box<Event>> {
+    match ready_event(core, &e) {
+        Some(r) => Ok(Box::new(r)),
+        None => owned_event(core, e),
+    }
+}
+
+/// Event `e` as owned parts for the receive to build on its own stack (`event, true`),
+/// for an event [`ready_event`] did not take; a reload event (rare, built with mlua calls)
+/// comes back as it was.
+pub fn owned_event(core: &Core, e: Box<Event>) -> Result<Box<dyn Deferred>, Box<Event>> {
     if e.kind == EventKind::Reload {
         return Err(e);
-    }
-    if let Some(r) = ready_event(core, &e) {
-        return Ok(Box::new(r));
     }
     let e = *e;
     let (exit, value) = match e.exit {

@@ -233,7 +233,7 @@ fn send(lua: &Lua, args: MultiValue) -> Ret {
         return fail(lua, bad_arg("send", 1, "string", &dest));
     };
     let me = c.current_proc();
-    let size = payloads.iter().map(|p| p.measure().0).sum();
+    let size = Payload::size_of_all(&payloads);
     match deliver_to(&mut c, me, &bytes, &topic, (payloads, size)) {
         Ok(()) => ret(lua, true),
         Err(e) => fail(lua, e),

@@ -18,6 +18,9 @@ use std::fmt;
 mod codec;
 mod copy;
 mod display;
+mod scalar;
+
+pub use scalar::{SCALAR_KIND, SHORT, Scalar, ScalarBox};
 
 /// The payloads of one message and their size as [`Payload::measure`] counts it.
 pub type Copied = (SmallVec<[Payload; 1]>, usize);

@@ -144,6 +144,9 @@ pub enum Out {
     Two(Value, Value),
     /// Return one string, pushed by the C function (no mlua handle made for it).
     Str(String),
+    /// Return the string [`text`] copied into the thread-local buffer (no allocation once
+    /// the buffer has grown to it).
+    Stashed,
     /// Return a new object (built on the Lua stack, no mlua handle).
     Made(super::timerobj::Made),
     /// Return the channel object of argument 1, a timer or ticker over the channel of these
@@ -207,7 +210,8 @@ struct Hot {
 
 thread_local! {
     /// The message being raised: it lives here, not in a frame that `lua_error` skips.
-    static MESSAGE: RefCell<String> = const { RefCell::new(String::new()) };
+    /// A string returned by [`Out::Stashed`] waits here too.
+    static MESSAGE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// What an [`Out::Take`] builds from, while it builds: here, not in the frame, so a
     /// memory error raised meanwhile leaks nothing (the next take drops it).
     static TAKEN: Cell<Option<Box<dyn super::resume::Deferred>>> = const { Cell::new(None) };
@@ -316,6 +320,10 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
                 push_stashed(l);
                 1
             }
+            Out::Stashed => {
+                push_stashed(l);
+                1
+            }
             Out::Made(m) => {
                 super::timerobj::push(l, m);
                 1
@@ -393,8 +401,19 @@ pub(super) unsafe fn push(l: *mut ffi::lua_State, lua: &Lua, v: Value) {
     }
 }
 
+/// Returns the string `bytes` from a fast binding: copied into the buffer a raised message
+/// uses, reused from call to call (a message object's topic or sender, with no allocation).
+pub fn text(bytes: &[u8]) -> Out {
+    MESSAGE.with(|m| {
+        let mut m = m.borrow_mut();
+        m.clear();
+        m.extend_from_slice(bytes);
+    });
+    Out::Stashed
+}
+
 fn stash(msg: String) {
-    MESSAGE.with(|m| *m.borrow_mut() = msg);
+    MESSAGE.with(|m| *m.borrow_mut() = msg.into_bytes());
 }
 
 /// Raises `msg` at the caller's position (it waits in the thread-local buffer, not here).

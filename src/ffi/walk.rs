@@ -83,6 +83,18 @@ pub trait Sink {
     /// # Errors
     /// Stops the walk (a value that cannot be copied).
     fn userdata(&mut self, v: &Value, depth: usize) -> Result<Self::Node, Self::Error>;
+    /// A boxed or flat value (`super::boxed`, a payload object say) with identity `ptr`
+    /// (its block's address), nested `depth` levels below the roots, read in place: its
+    /// node, or `None` to be handed it as an mlua value ([`Sink::userdata`]) instead.
+    fn boxed(
+        &mut self,
+        b: super::boxed::Boxed<'_>,
+        ptr: usize,
+        depth: usize,
+    ) -> Option<Result<Self::Node, Self::Error>> {
+        let _ = (b, ptr, depth);
+        None
+    }
     /// The error for a value of type `what` that cannot be copied: `"function"`,
     /// `"thread"`, `"userdata"` (light userdata, or one mlua cannot hand over), or `"table"`
     /// (no stack room to walk it).
@@ -261,10 +273,17 @@ unsafe fn userdata<S: Sink>(
     depth: usize,
     sink: &mut S,
 ) -> Result<S::Node, S::Error> {
-    // SAFETY: as the caller promises. The value is pushed on
+    // SAFETY: as the caller promises: the value at `idx` stays there while the sink reads
+    // the boxed value in it. Otherwise the value is pushed on
     // `l` and moved to mlua's current state, a thread of the same Lua, where pop_value takes
     // it into a handle (room checked on both for the value and pop_value's metatable look).
     unsafe {
+        if let Some(b) = super::boxed::read_at(l, idx) {
+            let ptr = ffi::lua_topointer(l, idx) as usize;
+            if let Some(r) = sink.boxed(b, ptr, depth) {
+                return r;
+            }
+        }
         let v = lua.exec_raw_lua(|raw| {
             let s = raw.state();
             // One slot for the value and one for pop_value's own look at its metatable.

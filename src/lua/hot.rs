@@ -5,7 +5,8 @@
 
 use super::args::record_block;
 use super::object::{
-    builds_itself, chan_from_bits, handoff, owned_event, plain_values, ready_event,
+    builds_itself, chan_from_bits, gets_msg_objects, handoff, msg_take, owned_event, plain_values,
+    ready_event,
 };
 use super::process::{Mode, deliver_to, spawn_in};
 use crate::core::{Core, RecvSelect, SendResult};
@@ -68,6 +69,9 @@ pub fn recv(lua: &Lua, call: &Call<'_>) -> Out {
         // A raw-mode message with a table: built on the receiver's stack too.
         Some(Done::Received(Item::Msg(m), kind)) if builds_itself(&m, kind) => {
             Out::Take(handoff(&mut c, m))
+        }
+        Some(Done::Received(Item::Msg(m), kind)) if gets_msg_objects(kind) => {
+            Out::Take(msg_take(&mut c, m))
         }
         Some(done) => received(lua, &mut c, done),
         None => block_on(&mut c, call, "channel.receive", Request::Recv(ch)),

@@ -2,6 +2,7 @@
 //! values and event tables, and the conversion of what the core hands out (items and
 //! outcomes) into Lua values inside the receiving task.
 
+use super::msgobj::{FlatMsg, MsgObj, PidText};
 use super::time::TimeObj;
 use crate::core::Core;
 use crate::ffi;
@@ -68,13 +69,46 @@ pub fn item_value(lua: &Lua, core: &mut Core, item: Item, kind: ChanKind) -> mlu
                 core.recycle(m);
                 v
             }
-            _ => {
-                let from = m.from.map(|p| core.pid_string(p)).unwrap_or_default();
-                super::msgobj::new(lua, super::msgobj::MsgObj { msg: m, from })
-            }
+            _ => match msg_obj(core, m) {
+                Ok(flat) => super::msgobj::new_flat(lua, flat),
+                Err(obj) => super::msgobj::new(lua, obj),
+            },
         },
         Item::Event(e) => event_table(lua, core, &e),
     }
+}
+
+/// The message object of `msg` (for a receiver that gets message objects): flat when it
+/// fits one, its record then going back to the pool.
+pub fn msg_obj(core: &mut Core, msg: Box<Message>) -> Result<FlatMsg, MsgObj> {
+    let mut from = PidText::new();
+    if let Some(pid) = msg.from {
+        let mut buf = [0u8; 40];
+        match core.write_pid(pid, &mut buf) {
+            Some(n) => from.extend_from_slice(&buf[..n]),
+            None => from.extend_from_slice(core.pid_string(pid).as_bytes()),
+        }
+    }
+    match FlatMsg::of(&msg, &from) {
+        Some(flat) => {
+            core.recycle(msg);
+            Ok(flat)
+        }
+        None => Err(MsgObj { msg, from }),
+    }
+}
+
+/// Message `m` as a message object for the receive to build on its own stack (`msg, true`).
+pub fn msg_take(core: &mut Core, m: Box<Message>) -> Box<dyn Deferred> {
+    match msg_obj(core, m) {
+        Ok(flat) => Box::new(super::msgobj::flat_take(flat)),
+        Err(obj) => Box::new(ffi::boxed::Take::new(super::msgobj::kind(), Box::new(obj))),
+    }
+}
+
+/// Whether a receiver of `kind` gets message objects for messages.
+pub fn gets_msg_objects(kind: ChanKind) -> bool {
+    !matches!(kind, ChanKind::Listen { message: false } | ChanKind::Reply)
 }
 
 /// Builds an event table (SPEC §2.3).
@@ -230,6 +264,9 @@ pub fn plain_pushes(
                 Ok((Push::from(a), b.map(Push::from)))
             }
         },
+        Done::Received(Item::Msg(m), kind) if in_c && gets_msg_objects(kind) => {
+            Ok((Push::Take(msg_take(core, m)), None))
+        }
         Done::Received(Item::Event(e), kind) if in_c => match event_handoff(core, e) {
             Ok(d) => Ok((Push::Take(d), None)),
             Err(e) => {

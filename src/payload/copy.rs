@@ -6,7 +6,9 @@
 //! order they are first met, and identity (a table's or userdata's address) is looked up in
 //! a short inline list, spilling to a hash map only for payloads with many tables.
 
-use super::{CopyError, PTable, Payload, PayloadBox, VALUE_COST_BYTES, index_tables, renumber};
+use super::{
+    CopyError, PTable, Payload, PayloadBox, ScalarBox, VALUE_COST_BYTES, index_tables, renumber,
+};
 use crate::ffi::build::{Shape, Source};
 use crate::ffi::hot::Arg;
 use crate::ffi::walk::{Leaf, Open, Sink};
@@ -85,22 +87,17 @@ impl Copier {
     }
 
     /// A payload object met `depth` levels down: its value, renumbered into this copy.
-    fn payload_box(
-        &mut self,
-        b: &PayloadBox,
-        ptr: usize,
-        depth: usize,
-    ) -> Result<Payload, CopyError> {
+    fn payload_box(&mut self, b: &Payload, ptr: usize, depth: usize) -> Result<Payload, CopyError> {
         // Forwarding a received payload is sending it: the same limits apply.
-        let (bytes, nesting) = b.0.measure();
+        let (bytes, nesting) = b.measure();
         if depth + nesting > self.max_depth {
             return Err(CopyError::TooDeep(self.max_depth));
         }
         self.charge(bytes.saturating_sub(VALUE_COST_BYTES))?;
         // Its tables join this payload's numbering, in the order `build` makes them.
         let mut index = HashMap::new();
-        index_tables(&b.0, &mut index);
-        let p = renumber(&b.0, &index, &mut HashMap::new(), &mut self.next_id);
+        index_tables(b, &mut index);
+        let p = renumber(b, &index, &mut HashMap::new(), &mut self.next_id);
         if let Payload::Table(t) = &p {
             self.seen.insert(ptr, t.id);
         }
@@ -168,6 +165,23 @@ impl Sink for Copier {
         Payload::Table(Box::new(t))
     }
 
+    fn boxed(
+        &mut self,
+        b: crate::ffi::boxed::Boxed<'_>,
+        ptr: usize,
+        depth: usize,
+    ) -> Option<Result<Payload, CopyError>> {
+        if let Some(ScalarBox(s)) = b.get::<ScalarBox>() {
+            return Some(self.payload_box(&s.payload(), ptr, depth));
+        }
+        let pb = b.get::<PayloadBox>()?;
+        if let Some(id) = self.seen.get(ptr) {
+            // As in `userdata`: the same payload object twice is one shared table.
+            return Some(Ok(Payload::Ref(id)));
+        }
+        Some(self.payload_box(&pb.0, ptr, depth))
+    }
+
     fn userdata(&mut self, v: &Value, depth: usize) -> Result<Payload, CopyError> {
         let Value::UserData(ud) = v else {
             return Err(CopyError::Unsupported("userdata"));
@@ -180,9 +194,12 @@ impl Sink for Copier {
         }
         let lua = ud.weak_lua().upgrade();
         if let Some(r) =
-            crate::ffi::boxed::with(&lua, v, |b: &PayloadBox| self.payload_box(b, ptr, depth))
+            crate::ffi::boxed::with(&lua, v, |b: &PayloadBox| self.payload_box(&b.0, ptr, depth))
         {
             return r;
+        }
+        if let Some(s) = crate::ffi::boxed::with(&lua, v, |b: &ScalarBox| b.0) {
+            return self.payload_box(&s.payload(), ptr, depth);
         }
         if crate::ffi::chan::is_channel(v) {
             return Err(CopyError::Unsupported("channel"));

@@ -73,4 +73,13 @@ function M.co_fail_later()
   return "main was not stopped"
 end
 
+-- Waits for one inbox message {topic, n, v1, ..., vn} and sends those values on that topic
+-- to `parent`, which is blocked in a receive by then (it sent the message and went on to
+-- receive without yielding in between).
+function M.send_on_cue(parent)
+  local cue = process.inbox():receive():payload():data()
+  process.send(parent, cue[1], table.unpack(cue, 3, cue[2] + 2))
+  return true
+end
+
 return M

@@ -1,7 +1,10 @@
 //! The C walk and build against the mlua-based copy they replaced (kept here as the
 //! oracle): same payloads (ids, order, sizing hints), same first error, same limits.
 
-use super::super::{CopyError, MAX_DEPTH, PTable, Payload, PayloadBox, VALUE_COST_BYTES};
+use super::super::{
+    CopyError, MAX_DEPTH, PTable, Payload, PayloadBox, SCALAR_KIND, Scalar, ScalarBox,
+    VALUE_COST_BYTES,
+};
 use mlua::{Function, Lua, Table, Value};
 use std::collections::HashMap;
 
@@ -359,4 +362,31 @@ fn payload_object(lua: &Lua, s: &str) -> Value {
     PayloadBox(Payload::from(s))
         .into_lua(lua)
         .expect("payload object")
+}
+
+#[test]
+fn payload_objects_met_in_a_table_copy_in_place_as_their_values() {
+    // The walk reads boxed and flat payload objects in place (no mlua handle): the same
+    // object twice is still one shared table, and a flat one is its scalar.
+    let lua = Lua::new();
+    let inner: Value = lua.load("return {k = 'v'}").eval().expect("table");
+    let boxed = PayloadBox(Payload::copy(&inner).expect("copies"))
+        .into_lua(&lua)
+        .expect("payload object");
+    let scalar = Scalar::of(&Payload::from("short")).expect("a scalar");
+    let flat = crate::ffi::boxed::new_flat(&lua, &SCALAR_KIND, ScalarBox(scalar))
+        .expect("flat payload object");
+    let holder: Value = lua
+        .load("local a, b = ... return {a, a, {b}, b}")
+        .call((boxed, flat))
+        .expect("holder");
+    let out = Payload::copy(&holder)
+        .expect("copies")
+        .to_lua(&lua)
+        .expect("rebuilds");
+    let f: Function = lua
+        .load("return function(t) return t[1] == t[2] and t[1].k == 'v' and t[3][1] == 'short' and t[4] == 'short' end")
+        .eval()
+        .expect("valid");
+    assert!(f.call::<bool>(out).expect("runs"));
 }

@@ -89,10 +89,9 @@ impl Core {
     }
 
     fn resolve_and_remember(&mut self, me: ProcId, dest: &[u8]) -> Result<ProcId, ResolveError> {
-        let to = self.resolve(dest)?;
-        // Only a PID string: a registered name may change hands.
-        if let Some(pid) = self.parse_pid(dest)
-            && self.procs.get(to).is_some_and(|p| p.pid == pid)
+        // Parsed once; only a PID string is remembered (a registered name may change hands).
+        let (to, pid) = self.resolve_parsed(dest)?;
+        if let Some(pid) = pid
             && let Some(m) = self.procs.get_mut(me)
         {
             m.dest.put(dest, to, pid);

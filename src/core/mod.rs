@@ -311,14 +311,26 @@ impl Core {
     /// [`ResolveError::Unknown`] for a malformed PID or unknown name;
     /// [`ResolveError::Ended`] for a PID whose process has ended.
     pub fn resolve(&self, dest: &[u8]) -> Result<ProcId, ResolveError> {
+        self.resolve_parsed(dest).map(|(p, _)| p)
+    }
+
+    /// [`Core::resolve`], with the PID `dest` parsed as when it is a PID string (not a
+    /// name).
+    ///
+    /// # Errors
+    /// As [`Core::resolve`].
+    pub fn resolve_parsed(&self, dest: &[u8]) -> Result<(ProcId, Option<PidRef>), ResolveError> {
         if let Some(pid) = self.parse_pid(dest) {
             return self
-                .pids
-                .get(&pid.num)
-                .copied()
-                .filter(|p| self.procs.get(*p).is_some_and(|pr| pr.pid == pid))
+                .proc_by_pid(pid)
+                .map(|p| (p, Some(pid)))
                 .ok_or(ResolveError::Ended);
         }
+        self.resolve_name(dest).map(|p| (p, None))
+    }
+
+    /// Resolves registered name `dest`.
+    fn resolve_name(&self, dest: &[u8]) -> Result<ProcId, ResolveError> {
         if let Ok(name) = std::str::from_utf8(dest)
             && let Some(p) = self.names.lookup(name)
         {

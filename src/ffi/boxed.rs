@@ -283,16 +283,28 @@ pub fn new(lua: &Lua, kind: Kind, value: Box<dyn Any>) -> mlua::Result<Value> {
 /// # Safety
 /// `idx` is a valid index of `state`, and the value stays there for `'a`.
 pub(super) unsafe fn read_at<'a>(state: *mut ffi::lua_State, idx: c_int) -> Option<Boxed<'a>> {
-    // SAFETY: the block is read only when it is a full userdata of exactly SIZE bytes with
-    // the tag, which only `push` writes (and `collect` clears before dropping the box), or
-    // of more with the flat tag, which only `push_flat` writes (a pointer to the value in
-    // the block, where a box would be).
+    // SAFETY: a full userdata's block and length, as `decode` needs them.
     unsafe {
         if ffi::lua_type(state, idx) != ffi::LUA_TUSERDATA {
             return None;
         }
-        let len = ffi::lua_rawlen(state, idx);
-        let block = ffi::lua_touserdata(state, idx) as *const u64;
+        decode(
+            ffi::lua_touserdata(state, idx) as *const u64,
+            ffi::lua_rawlen(state, idx),
+        )
+    }
+}
+
+/// The boxed or flat value in full userdata block `block` of `len` bytes, if it holds one.
+///
+/// # Safety
+/// `block` is the start of a full userdata's block of `len` bytes, alive for `'a`.
+pub(super) unsafe fn decode<'a>(block: *const u64, len: usize) -> Option<Boxed<'a>> {
+    // SAFETY: the block is read only when it is exactly SIZE bytes with the tag, which
+    // only `push` writes (and `collect` clears before dropping the box), or longer with the
+    // flat tag, which only `push_flat` writes (a pointer to the value in the block, where a
+    // box would be).
+    unsafe {
         let tag = if len >= SIZE { block.read() } else { 0 };
         if tag == TAG && len == SIZE {
             let b = &*(block.add(1) as *const Box<dyn Any>);

@@ -95,11 +95,22 @@ pub(super) unsafe fn id_at(state: *mut ffi::lua_State, idx: c_int) -> Option<u64
     unsafe {
         // lua_touserdata is null for anything but userdata; a light userdata has length 0.
         let block = ffi::lua_touserdata(state, idx) as *const u64;
-        if block.is_null() || ffi::lua_rawlen(state, idx) != SIZE {
+        if block.is_null() {
             return None;
         }
-        (block.read() == TAG).then(|| block.add(1).read())
+        decode(block, ffi::lua_rawlen(state, idx))
     }
+}
+
+/// The channel id in full userdata block `block` of `len` bytes, if it is a channel
+/// object's.
+///
+/// # Safety
+/// `block` is the start of a full userdata's block of `len` bytes.
+pub(super) unsafe fn decode(block: *const u64, len: usize) -> Option<u64> {
+    // SAFETY: both words are read only when the block is exactly SIZE bytes long; the tag
+    // tells a channel object from other 16-byte userdata.
+    unsafe { (len == SIZE && block.read() == TAG).then(|| block.add(1).read()) }
 }
 
 /// The id inside `v`, if it is a channel object.

@@ -282,13 +282,18 @@ unsafe fn read_arg<'a>(l: *mut ffi::lua_State, idx: c_int) -> Arg<'a> {
                 let p = ffi::lua_tolstring(l, idx, &mut len);
                 Arg::Str(std::slice::from_raw_parts(p as *const u8, len))
             }
-            ffi::LUA_TUSERDATA => match super::chan::id_at(l, idx) {
-                Some(c) => Arg::Chan(c),
-                None => match super::timerobj::read_at(l, idx) {
-                    Some(c) => Arg::Clock(c),
-                    None => super::boxed::read_at(l, idx).map_or(Arg::Other, Arg::Boxed),
-                },
-            },
+            ffi::LUA_TUSERDATA => {
+                // One look at the block for every kind: each decoder checks its length and tag.
+                let block = ffi::lua_touserdata(l, idx) as *const u64;
+                let len = ffi::lua_rawlen(l, idx);
+                if let Some(c) = super::chan::decode(block, len) {
+                    Arg::Chan(c)
+                } else if let Some(c) = super::timerobj::decode(block, len) {
+                    Arg::Clock(c)
+                } else {
+                    super::boxed::decode(block, len).map_or(Arg::Other, Arg::Boxed)
+                }
+            }
             _ => Arg::Other,
         }
     }

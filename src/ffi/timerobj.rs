@@ -171,13 +171,30 @@ pub fn new(lua: &Lua, made: Made) -> mlua::Result<Value> {
 /// # Safety
 /// `idx` is a valid index of `state`.
 pub(super) unsafe fn read_at(state: *mut ffi::lua_State, idx: c_int) -> Option<Clock> {
-    // SAFETY: the block is read only when it is a full userdata of exactly SIZE bytes, so
-    // the three words are in bounds; the tag tells a clock from other 24-byte userdata.
+    // SAFETY: a full userdata's block and length, as `decode` needs them.
     unsafe {
-        if ffi::lua_type(state, idx) != ffi::LUA_TUSERDATA || ffi::lua_rawlen(state, idx) != SIZE {
+        if ffi::lua_type(state, idx) != ffi::LUA_TUSERDATA {
             return None;
         }
-        let block = ffi::lua_touserdata(state, idx) as *const u64;
+        decode(
+            ffi::lua_touserdata(state, idx) as *const u64,
+            ffi::lua_rawlen(state, idx),
+        )
+    }
+}
+
+/// The clock in full userdata block `block` of `len` bytes, if it is a timer or ticker
+/// object's.
+///
+/// # Safety
+/// `block` is the start of a full userdata's block of `len` bytes.
+pub(super) unsafe fn decode(block: *const u64, len: usize) -> Option<Clock> {
+    // SAFETY: the three words are read only when the block is exactly SIZE bytes long; the
+    // tag tells a clock from other 24-byte userdata.
+    unsafe {
+        if len != SIZE {
+            return None;
+        }
         let ticker = match block.read() {
             TIMER_TAG => false,
             TICKER_TAG => true,

@@ -7,7 +7,7 @@ use crate::ids::{ChanId, PidRef, ProcId};
 use crate::message::{ChanKind, Event, EventKind, Item, Message};
 use crate::payload::Payload;
 use crate::sim::{FaultKind, payload_hash};
-use mlua::AnyUserData;
+use mlua::{AnyUserData, Value};
 use smallvec::SmallVec;
 
 /// How many received messages the core keeps for reuse.
@@ -98,6 +98,12 @@ impl Core {
                 ("hash", payload_hash(&payloads).into()),
             ]
         });
+        if let Some(chan) = chan
+            && let Some(value) = self.bare_value(chan, &payloads)
+        {
+            self.offer(chan, Item::Lua(value));
+            return;
+        }
         let msg = self.message(seq, from, topic, payloads, bytes);
         match chan {
             Some(chan) => {
@@ -105,6 +111,26 @@ impl Core {
             }
             None => self.deliver_to_host(to, msg),
         }
+    }
+
+    /// The value a receiver parked on raw-mode listener `chan` gets for a message of
+    /// `payloads`, when that is one scalar (or nothing: `nil`): handed over as it is, with
+    /// no message record (the receive would take the value and pool the record at once).
+    /// `None` for anything else, or when nobody waits (a buffered item must stay a message:
+    /// `unlisten` gives those back to the inbox).
+    #[inline(always)]
+    fn bare_value(&self, chan: ChanId, payloads: &[Payload]) -> Option<Value> {
+        let c = self.chans.get(chan)?;
+        if c.kind != (ChanKind::Listen { message: false }) || !c.q.has_receivers() {
+            return None;
+        }
+        Some(match payloads {
+            [] | [Payload::Nil] => Value::Nil,
+            [Payload::Bool(b)] => Value::Boolean(*b),
+            [Payload::Int(i)] => Value::Integer(*i),
+            [Payload::Num(n)] => Value::Number(*n),
+            _ => return None,
+        })
     }
 
     /// A message record, reusing one a receiver gave back (its box and topic buffer) when

@@ -62,46 +62,47 @@ pub fn register(
     methods: Table,
     tostring: Function,
 ) -> mlua::Result<()> {
-    install(lua, kind, (name, methods, tostring), true)
-}
-
-/// Installs the metatable of the flat `kind` ([`new_flat`]): as [`register`]'s, without a
-/// `__gc` (a flat value owns nothing to drop, and an object without a finalizer costs the
-/// collector nothing to free).
-///
-/// # Errors
-/// Only Lua allocation failures.
-pub fn register_flat(
-    lua: &Lua,
-    kind: Kind,
-    name: &str,
-    methods: Table,
-    tostring: Function,
-) -> mlua::Result<()> {
-    install(lua, kind, (name, methods, tostring), false)
-}
-
-fn install(
-    lua: &Lua,
-    kind: Kind,
-    (name, methods, tostring): (&str, Table, Function),
-    gc: bool,
-) -> mlua::Result<()> {
     let mt = lua.create_table()?;
     mt.raw_set("__index", methods)?;
     mt.raw_set("__name", name)?;
     mt.raw_set("__tostring", tostring)?;
     mt.raw_set("__metatable", false)?;
     // SAFETY: exec_raw runs the closure in a protected call with `mt` pushed at index 1: it
-    // stores the `__gc` C function in `mt` (for a boxed kind) and moves `mt` into the
-    // registry under the kind's key, leaving the stack as it found it.
+    // stores the `__gc` C function in `mt` and moves `mt` into the registry under the
+    // kind's key, leaving the stack as it found it.
     unsafe {
         lua.exec_raw::<()>(mt, |state| {
-            if gc {
-                ffi::lua_pushcfunction(state, collect);
-                ffi::lua_setfield(state, -2, c"__gc".as_ptr());
+            ffi::lua_pushcfunction(state, collect);
+            ffi::lua_setfield(state, -2, c"__gc".as_ptr());
+            ffi::lua_rawsetp(state, ffi::LUA_REGISTRYINDEX, key(kind));
+        })
+    }
+}
+
+/// Installs the metatable of the flat `kind` ([`new_flat`]): the fields of registered
+/// kind `like`'s (methods, name, `__tostring`, locked), without its `__gc` (a flat value
+/// owns nothing to drop, and an object without a finalizer costs the collector nothing to
+/// free).
+///
+/// # Errors
+/// Only Lua allocation failures.
+pub fn register_flat(lua: &Lua, kind: Kind, like: Kind) -> mlua::Result<()> {
+    // SAFETY: exec_raw runs the closure in a protected call on mlua's state (room for the
+    // four values it pushes at most): `like`'s metatable (or nil, when it was never
+    // registered: then the copy is empty), the new table, one field in flight; the new
+    // table goes into the registry under `kind`'s key and the stack is left as it was.
+    unsafe {
+        lua.exec_raw::<()>((), |state| {
+            let like_mt = ffi::lua_rawgetp(state, ffi::LUA_REGISTRYINDEX, key(like));
+            ffi::lua_createtable(state, 0, 4);
+            if like_mt == ffi::LUA_TTABLE {
+                for field in [c"__index", c"__name", c"__tostring", c"__metatable"] {
+                    ffi::lua_getfield(state, -2, field.as_ptr());
+                    ffi::lua_setfield(state, -2, field.as_ptr());
+                }
             }
             ffi::lua_rawsetp(state, ffi::LUA_REGISTRYINDEX, key(kind));
+            ffi::lua_pop(state, 1);
         })
     }
 }
@@ -430,8 +431,7 @@ mod tests {
     fn a_flat_value_reads_back_in_place_and_its_kind_has_no_finalizer() {
         static FLAT: u8 = 0;
         let lua = lua_with_kind();
-        let tostring = lua.create_function(|_, ()| Ok("flat")).unwrap();
-        register_flat(&lua, &FLAT, "flat", lua.create_table().unwrap(), tostring).unwrap();
+        register_flat(&lua, &FLAT, &KIND).unwrap();
         assert!(has_gc(&lua, &KIND), "a boxed kind drops its box");
         assert!(!has_gc(&lua, &FLAT), "a flat kind owns nothing to drop");
         let values: Vec<Value> = (0..100u64)
@@ -450,7 +450,11 @@ mod tests {
             .load("local v = ... return tostring(v), getmetatable(v)")
             .call(values[3].clone())
             .unwrap();
-        assert_eq!((name.as_str(), mt), ("flat", false));
+        assert_eq!(
+            (name.as_str(), mt),
+            ("boxed", false),
+            "the fields of the kind it is like"
+        );
         // A flat block is never taken for a boxed one, whose `__gc` would free a box.
         let boxed = new(&lua, &KIND, Box::new(5u64)).unwrap();
         assert_eq!(with(&lua, &boxed, |x: &u64| *x), Some(5));

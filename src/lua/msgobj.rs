@@ -124,19 +124,13 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
             format!("message: {}", String::from_utf8_lossy(m.topic()))
         }))
     })?;
-    boxed::register(lua, &KIND, "message", methods.clone(), tostring.clone())?;
-    boxed::register_flat(lua, &FLAT_KIND, "message", methods, tostring)?;
+    boxed::register(lua, &KIND, "message", methods, tostring)?;
+    boxed::register_flat(lua, &FLAT_KIND, &KIND)?;
     let methods = lua.create_table()?;
     methods.raw_set("data", hot(fast_data, slow_data)?)?;
     let tostring = lua.create_function(|_, ()| Ok("payload"))?;
-    boxed::register(
-        lua,
-        &PAYLOAD_KIND,
-        "payload",
-        methods.clone(),
-        tostring.clone(),
-    )?;
-    boxed::register_flat(lua, &SCALAR_KIND, "payload", methods, tostring)
+    boxed::register(lua, &PAYLOAD_KIND, "payload", methods, tostring)?;
+    boxed::register_flat(lua, &SCALAR_KIND, &PAYLOAD_KIND)
 }
 
 /// A new payload object (flat for a scalar).

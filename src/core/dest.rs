@@ -1,6 +1,7 @@
-//! The destination a process last sent to, remembered so that its next send to the same PID
-//! string skips the parse and the number lookup (a ping-pong or ring process sends to one
-//! peer over and over).
+//! Destinations: a PID string or registered name resolved to a process ([`Core::resolve`]),
+//! and the destination a process last sent to, remembered so that its next send to the
+//! same PID string skips the parse and the number lookup (a ping-pong or ring process sends
+//! to one peer over and over).
 //!
 //! The cache maps the exact bytes of a PID string to the process they resolved to and that
 //! process's PID. It never decides on its own: [`Core::resolve_from`] uses an entry only
@@ -65,6 +66,50 @@ impl DestCache {
 }
 
 impl Core {
+    /// Resolves a destination (PID string or registered name).
+    ///
+    /// # Errors
+    /// [`ResolveError::Unknown`] for a malformed PID or unknown name;
+    /// [`ResolveError::Ended`] for a PID whose process has ended.
+    pub fn resolve(&self, dest: &[u8]) -> Result<ProcId, ResolveError> {
+        self.resolve_parsed(dest).map(|(p, _)| p)
+    }
+
+    /// [`Core::resolve`], with the PID `dest` parsed as when it is a PID string (not a
+    /// name).
+    ///
+    /// # Errors
+    /// As [`Core::resolve`].
+    pub fn resolve_parsed(&self, dest: &[u8]) -> Result<(ProcId, Option<PidRef>), ResolveError> {
+        if let Some(pid) = self.parse_pid(dest) {
+            return self
+                .proc_by_pid(pid)
+                .map(|p| (p, Some(pid)))
+                .ok_or(ResolveError::Ended);
+        }
+        self.resolve_name(dest).map(|p| (p, None))
+    }
+
+    /// Resolves registered name `dest`.
+    fn resolve_name(&self, dest: &[u8]) -> Result<ProcId, ResolveError> {
+        if let Ok(name) = std::str::from_utf8(dest)
+            && let Some(p) = self.names.lookup(name)
+        {
+            return Ok(p);
+        }
+        Err(ResolveError::Unknown(
+            String::from_utf8_lossy(dest).into_owned(),
+        ))
+    }
+
+    /// The live process with PID `pid`.
+    pub fn proc_by_pid(&self, pid: PidRef) -> Option<ProcId> {
+        self.pids
+            .get(&pid.num)
+            .copied()
+            .filter(|p| self.procs.get(*p).is_some_and(|pr| pr.pid == pid))
+    }
+
     /// [`Core::resolve`] for a send by process `me`: a PID string `me` sent to last time
     /// resolves without a parse while its process lives with that PID; any other
     /// destination is resolved as usual (and a PID string remembered for next time).

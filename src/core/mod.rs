@@ -47,7 +47,6 @@ pub use select::{RecvSelect, SelectResult};
 
 use crate::clock::Clock;
 use crate::entry::Entries;
-use crate::error::ResolveError;
 use crate::ids::{
     AddrSet, ChanId, NumMap, PidRef, ProcId, TaskId, TimerId, WaitId, format_pid, parse_pid,
 };
@@ -303,50 +302,6 @@ impl Core {
             host: host as u32,
             num,
         })
-    }
-
-    /// Resolves a destination (PID string or registered name).
-    ///
-    /// # Errors
-    /// [`ResolveError::Unknown`] for a malformed PID or unknown name;
-    /// [`ResolveError::Ended`] for a PID whose process has ended.
-    pub fn resolve(&self, dest: &[u8]) -> Result<ProcId, ResolveError> {
-        self.resolve_parsed(dest).map(|(p, _)| p)
-    }
-
-    /// [`Core::resolve`], with the PID `dest` parsed as when it is a PID string (not a
-    /// name).
-    ///
-    /// # Errors
-    /// As [`Core::resolve`].
-    pub fn resolve_parsed(&self, dest: &[u8]) -> Result<(ProcId, Option<PidRef>), ResolveError> {
-        if let Some(pid) = self.parse_pid(dest) {
-            return self
-                .proc_by_pid(pid)
-                .map(|p| (p, Some(pid)))
-                .ok_or(ResolveError::Ended);
-        }
-        self.resolve_name(dest).map(|p| (p, None))
-    }
-
-    /// Resolves registered name `dest`.
-    fn resolve_name(&self, dest: &[u8]) -> Result<ProcId, ResolveError> {
-        if let Ok(name) = std::str::from_utf8(dest)
-            && let Some(p) = self.names.lookup(name)
-        {
-            return Ok(p);
-        }
-        Err(ResolveError::Unknown(
-            String::from_utf8_lossy(dest).into_owned(),
-        ))
-    }
-
-    /// The live process with PID `pid`.
-    pub fn proc_by_pid(&self, pid: PidRef) -> Option<ProcId> {
-        self.pids
-            .get(&pid.num)
-            .copied()
-            .filter(|p| self.procs.get(*p).is_some_and(|pr| pr.pid == pid))
     }
 
     /// Payload depth and size limits for what `proc` sends (the first host's when none).

@@ -152,7 +152,7 @@ pub fn new_flat<T: Any + Copy>(lua: &Lua, kind: Kind, value: T) -> mlua::Result<
 /// A flat value of a kind for a hot binding or a receive to build on its own stack
 /// ([`super::hot::Out::Take`], [`super::resume::Push::Take`]), followed by `true` when `ok`
 /// (a receive's `value, ok`).
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct FlatTake<T> {
     /// Its kind.
     pub kind: Kind,

@@ -160,7 +160,7 @@ pub enum Out {
     /// Return values built on the Lua stack from what the fast binding took (a received
     /// message's tables): no protected call, no mlua handle, and a memory error raised
     /// while building is the caller's own.
-    Take(Box<dyn super::resume::Deferred>),
+    Take(super::resume::Taken),
     /// Return `nil` and the message.
     Fail(String),
     /// Raise the message at the caller (with its position, as `error(msg, 2)` would).
@@ -348,7 +348,7 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
                 ffi::lua_pushboolean(l, 1);
                 2
             }
-            Out::Take(d) => {
+            Out::Take(super::resume::Taken::Boxed(d)) => {
                 let p: *const dyn super::resume::Deferred = &*d;
                 TAKEN.set(Some(d));
                 // The box lives in TAKEN until the values are built, then goes.
@@ -356,6 +356,11 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
                 TAKEN.set(None);
                 n
             }
+            // Plain bytes in this frame: a raise while building leaves nothing to drop.
+            Out::Take(super::resume::Taken::Inline) => match super::resume::push_inline(l) {
+                Some(n) => n,
+                None => raise_message(l, "moonhost: internal error: nothing handed over".into()),
+            },
             Out::Fail(msg) => {
                 ffi::lua_pushnil(l);
                 stash(msg);
@@ -508,8 +513,12 @@ unsafe extern "C-unwind" fn after_block(
         }
         if first == mark(&TAKE_MARK) {
             ffi::lua_settop(l, 0);
-            return match HANDOFF.get() {
-                Some(d) => (*d).push(l),
+            let pushed = match HANDOFF.get() {
+                Some(d) => Some((*d).push(l)),
+                None => super::resume::push_inline(l),
+            };
+            return match pushed {
+                Some(n) => n,
                 None => raise_message(l, "moonhost: internal error: nothing handed over".into()),
             };
         }

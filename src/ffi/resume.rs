@@ -9,6 +9,7 @@
 
 use super::hot::{BLOCK_MARK, C_BLOCK_MARK, HANDOFF, TAKE_MARK, mark};
 use mlua::{Lua, MultiValue, Thread, Value, ffi};
+use std::cell::Cell;
 use std::ffi::c_int;
 
 /// How one resume ended.
@@ -46,7 +47,103 @@ pub enum Push {
     /// Values the resumed task builds itself, on its own stack, in the hot binding it
     /// blocked in (only for a task whose block was `in_c`, and only as the one argument):
     /// no protected call and no mlua handle, and a memory error is the task's own.
-    Take(Box<dyn Deferred>),
+    Take(Taken),
+}
+
+/// What a receive builds on its own stack ([`Push::Take`], `super::hot::Out::Take`): a
+/// boxed [`Deferred`], or a small `Copy` one waiting in a thread-local slot (no allocation
+/// per message, and `Push` and `Out` stay small: they are moved on every call).
+#[derive(Debug)]
+pub enum Taken {
+    /// Boxed (it owns allocations of its own).
+    Boxed(Box<dyn Deferred>),
+    /// The one made last by [`Taken::inline`], in the thread-local slot.
+    Inline,
+}
+
+thread_local! {
+    /// The value of the last [`Taken::inline`], until its receive takes it. One at a time
+    /// is enough: a hot call's take is built before the call returns, and a resumed task's
+    /// at once in the continuation it resumes in, before any Lua code runs.
+    static INLINE: Cell<Option<Inline>> = const { Cell::new(None) };
+}
+
+impl Taken {
+    /// `value` to be built by the next receive that takes an inline value.
+    pub fn inline<T: Deferred + Copy + 'static>(value: T) -> Taken {
+        INLINE.set(Some(Inline::new(value)));
+        Taken::Inline
+    }
+}
+
+impl From<Box<dyn Deferred>> for Taken {
+    fn from(d: Box<dyn Deferred>) -> Taken {
+        Taken::Boxed(d)
+    }
+}
+
+/// Pushes the value of the last [`Taken::inline`] (a copy of it, so that Lua code a
+/// collection runs meanwhile may make another) and returns how many values; `None` when
+/// there is none.
+///
+/// # Safety
+/// As [`Deferred::push`].
+pub(super) unsafe fn push_inline(l: *mut ffi::lua_State) -> Option<c_int> {
+    let value = INLINE.take()?;
+    // SAFETY: as the caller promises.
+    Some(unsafe { value.push(l) })
+}
+
+/// Words an [`Inline`] holds.
+const INLINE_WORDS: usize = 16;
+
+/// A `Copy` [`Deferred`] of at most 128 bytes, held by value with the function that pushes
+/// it: nothing to allocate, and nothing to drop when a raise unwinds past it.
+#[derive(Clone, Copy)]
+pub struct Inline {
+    /// The value's bytes.
+    buf: std::mem::MaybeUninit<[u64; INLINE_WORDS]>,
+    /// Pushes the value in `buf`, read as the type it was made from.
+    push: unsafe fn(*const u64, *mut ffi::lua_State) -> c_int,
+}
+
+impl Inline {
+    /// `value`, held inline (a type too large or too aligned does not compile).
+    pub fn new<T: Deferred + Copy + 'static>(value: T) -> Inline {
+        const {
+            assert!(std::mem::size_of::<T>() <= INLINE_WORDS * 8);
+            assert!(std::mem::align_of::<T>() <= 8);
+        };
+        let mut buf = std::mem::MaybeUninit::<[u64; INLINE_WORDS]>::uninit();
+        // SAFETY: `buf` is large and aligned enough for a `T` (checked at compile time).
+        unsafe { (buf.as_mut_ptr() as *mut T).write(value) };
+        Inline {
+            buf,
+            push: push_as::<T>,
+        }
+    }
+}
+
+/// Pushes the `T` at `p`.
+///
+/// # Safety
+/// `p` holds a `T` (written by [`Inline::new`]); `l` as [`Deferred::push`] requires.
+unsafe fn push_as<T: Deferred>(p: *const u64, l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: as the caller promises.
+    unsafe { (*(p as *const T)).push(l) }
+}
+
+impl Deferred for Inline {
+    unsafe fn push(&self, l: *mut ffi::lua_State) -> c_int {
+        // SAFETY: `buf` holds the value `push` was made for (`Inline::new` pairs them).
+        unsafe { (self.push)(self.buf.as_ptr() as *const u64, l) }
+    }
+}
+
+impl std::fmt::Debug for Inline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Inline")
+    }
 }
 
 /// Values built on the stack of the task they are handed to ([`Push::Take`]).
@@ -107,7 +204,11 @@ pub fn resume(lua: &Lua, co: &Thread, args: &[Push]) -> Resumed {
                     }
                     Push::Take(d) => {
                         ffi::lua_pushlightuserdata(l, mark(&TAKE_MARK));
-                        HANDOFF.set(Some(&**d as *const dyn Deferred));
+                        // An inline value waits in its slot: nothing to point at.
+                        HANDOFF.set(match d {
+                            Taken::Boxed(b) => Some(&**b as *const dyn Deferred),
+                            Taken::Inline => None,
+                        });
                     }
                 }
             }
@@ -205,5 +306,54 @@ unsafe fn error(lua: &Lua, l: *mut ffi::lua_State, code: c_int) -> mlua::Error {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pushes its number and `true`.
+    #[derive(Debug, Clone, Copy)]
+    struct Two(i64);
+
+    impl Deferred for Two {
+        unsafe fn push(&self, l: *mut ffi::lua_State) -> c_int {
+            // SAFETY: the test's state has room for two values.
+            unsafe {
+                ffi::lua_pushinteger(l, self.0);
+                ffi::lua_pushboolean(l, 1);
+            }
+            2
+        }
+    }
+
+    /// Runs `push_inline` on a fresh stack: what it pushed, or `None` when it had nothing.
+    fn pushed(lua: &Lua) -> Option<(i64, bool)> {
+        // SAFETY: exec_raw gives a protected call on mlua's state with room for the two
+        // values; they are left as the closure's results.
+        let all = unsafe {
+            lua.exec_raw::<MultiValue>((), |state| {
+                let _ = push_inline(state);
+            })
+            .expect("runs")
+        };
+        match all.into_vec().as_slice() {
+            [] => None,
+            [Value::Integer(n), Value::Boolean(b)] => Some((*n, *b)),
+            other => panic!("pushed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_inline_value_is_pushed_once_and_the_last_one_made_wins() {
+        let lua = Lua::new();
+        assert_eq!(pushed(&lua), None, "nothing made yet");
+        assert!(matches!(Taken::inline(Two(7)), Taken::Inline));
+        assert_eq!(pushed(&lua), Some((7, true)));
+        assert_eq!(pushed(&lua), None, "taken once");
+        let _ = Taken::inline(Two(1));
+        let _ = Taken::inline(Two(2));
+        assert_eq!(pushed(&lua), Some((2, true)));
     }
 }

@@ -11,6 +11,7 @@ use super::object::{
 use super::process::{Mode, deliver_to, spawn_in};
 use crate::core::{Core, RecvSelect, SendResult};
 use crate::ffi::hot::{Arg, Call, Out};
+use crate::ffi::resume::Taken;
 use crate::ffi::select::{Picked, Select};
 use crate::message::Item;
 use crate::payload::Payload;
@@ -62,13 +63,13 @@ pub fn recv(lua: &Lua, call: &Call<'_>) -> Out {
         Some(Done::Received(Item::Event(e), kind)) => match ready_event(&c, &e) {
             Some(r) => Out::Event(r),
             None => match owned_event(&c, e) {
-                Ok(d) => Out::Take(d),
+                Ok(d) => Out::Take(Taken::Boxed(d)),
                 Err(e) => received(lua, &mut c, Done::Received(Item::Event(e), kind)),
             },
         },
         // A raw-mode message with a table: built on the receiver's stack too.
         Some(Done::Received(Item::Msg(m), kind)) if builds_itself(&m, kind) => {
-            Out::Take(handoff(&mut c, m))
+            Out::Take(Taken::Boxed(handoff(&mut c, m)))
         }
         Some(Done::Received(Item::Msg(m), kind)) if gets_msg_objects(kind) => {
             Out::Take(msg_take(&mut c, m))

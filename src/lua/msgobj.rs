@@ -11,6 +11,7 @@
 use super::args::{Ret, arg, bad_arg, raise, ret};
 use crate::ffi::boxed::{self, FlatTake};
 use crate::ffi::hot::{Arg, Call, Fast, Out, text};
+use crate::ffi::resume::Taken;
 use crate::message::Message;
 use crate::payload::{PAYLOAD_KIND, Payload, PayloadBox, SCALAR_KIND, Scalar, ScalarBox};
 use mlua::{Lua, MultiValue, Value};
@@ -225,7 +226,7 @@ fn fast_from(_: &Lua, call: &Call<'_>) -> Out {
 
 /// A flat payload object of `s` for a hot call to return.
 fn scalar_out(s: Scalar) -> Out {
-    Out::Take(Box::new(FlatTake {
+    Out::Take(Taken::inline(FlatTake {
         kind: &SCALAR_KIND,
         value: ScalarBox(s),
         ok: false,

@@ -7,7 +7,7 @@ use super::time::TimeObj;
 use crate::core::Core;
 use crate::ffi;
 use crate::ffi::build::Handoff;
-use crate::ffi::resume::{Deferred, Push};
+use crate::ffi::resume::{Deferred, Push, Taken};
 use crate::ids::ChanId;
 use crate::message::{ChanKind, Event, EventKind, Exit, Item, Message};
 use crate::payload::Payload;
@@ -99,10 +99,13 @@ pub fn msg_obj(core: &mut Core, msg: Box<Message>) -> Result<FlatMsg, MsgObj> {
 }
 
 /// Message `m` as a message object for the receive to build on its own stack (`msg, true`).
-pub fn msg_take(core: &mut Core, m: Box<Message>) -> Box<dyn Deferred> {
+pub fn msg_take(core: &mut Core, m: Box<Message>) -> Taken {
     match msg_obj(core, m) {
-        Ok(flat) => Box::new(super::msgobj::flat_take(flat)),
-        Err(obj) => Box::new(ffi::boxed::Take::new(super::msgobj::kind(), Box::new(obj))),
+        Ok(flat) => Taken::inline(super::msgobj::flat_take(flat)),
+        Err(obj) => Taken::Boxed(Box::new(ffi::boxed::Take::new(
+            super::msgobj::kind(),
+            Box::new(obj),
+        ))),
     }
 }
 
@@ -258,7 +261,7 @@ pub fn plain_pushes(
                 core.recycle(m);
                 Ok((p, ok))
             }
-            None if in_c => Ok((Push::Take(handoff(core, m)), None)),
+            None if in_c => Ok((Push::Take(Taken::Boxed(handoff(core, m))), None)),
             None => {
                 let (a, b) = plain_values(lua, core, Done::Received(Item::Msg(m), kind))?;
                 Ok((Push::from(a), b.map(Push::from)))
@@ -291,10 +294,10 @@ pub fn handoff(core: &mut Core, mut m: Box<Message>) -> Box<Handoff<Payload>> {
 
 /// Event `e` for the receive to build on its own stack (`event, true`): `ffi::event::Ready`
 /// for a normal EXIT with a scalar value, else its owned parts ([`owned_event`]).
-pub fn event_handoff(core: &Core, e: Box<Event>) -> Result<Box<dyn Deferred>, Box<Event>> {
+pub fn event_handoff(core: &Core, e: Box<Event>) -> Result<Taken, Box<Event>> {
     match ready_event(core, &e) {
-        Some(r) => Ok(Box::new(r)),
-        None => owned_event(core, e),
+        Some(r) => Ok(Taken::inline(r)),
+        None => owned_event(core, e).map(Taken::Boxed),
     }
 }
 

@@ -18,8 +18,10 @@ use std::fmt;
 mod codec;
 mod copy;
 mod display;
+mod pstr;
 mod scalar;
 
+pub use pstr::PStr;
 pub use scalar::{SCALAR_KIND, SHORT, Scalar, ScalarBox};
 
 /// The payloads of one message and their size as [`Payload::measure`] counts it.
@@ -39,8 +41,8 @@ pub enum Payload {
     Int(i64),
     /// A float.
     Num(f64),
-    /// A string's bytes.
-    Str(Box<[u8]>),
+    /// A string's bytes (short ones inline).
+    Str(PStr),
     /// A table seen for the first time in this payload.
     Table(Box<PTable>),
     /// A table already copied earlier in this payload (shared reference or cycle).

@@ -189,7 +189,7 @@ fn payload_object_inside_a_table_gets_fresh_ids() {
 fn payload_object_counts_against_payload_limits() {
     let lua = Lua::new();
     // Size: a 1000-byte string inside a payload object, in a table, under a 100-byte limit.
-    let big = Payload::Str(vec![b'x'; 1000].into_boxed_slice());
+    let big = Payload::Str(vec![b'x'; 1000].into());
     let t = lua.create_table().expect("table");
     t.raw_set(1, PayloadBox(big).into_lua(&lua).expect("payload object"))
         .expect("set");

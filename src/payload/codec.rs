@@ -106,7 +106,7 @@ impl From<&str> for Payload {
 
 impl From<String> for Payload {
     fn from(s: String) -> Payload {
-        Payload::Str(s.into_bytes().into_boxed_slice())
+        Payload::Str(s.into_bytes().into())
     }
 }
 

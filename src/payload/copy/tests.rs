@@ -47,7 +47,7 @@ impl Oracle {
             Value::String(s) => {
                 let b = s.as_bytes();
                 self.charge(b.len())?;
-                Payload::Str(b.to_vec().into_boxed_slice())
+                Payload::Str(b.to_vec().into())
             }
             Value::Table(t) => return self.copy_table(t, depth),
             Value::UserData(ud) => {

@@ -25,6 +25,7 @@ command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install va
 WORKLOADS=(
   "pingpong||2000|12000|"
   "inbox_echo||2000|12000|"
+  "inbox_table||2000|12000|"
   "pingpong_payload||2000|12000|"
   "payload_queued||2000|12000|"
   "ring|1000|20000|120000|"

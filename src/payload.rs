@@ -81,14 +81,20 @@ impl fmt::Display for CopyError {
     }
 }
 
-/// The userdata a message's payload object wraps; sending it sends the wrapped value.
+/// The userdata a message's payload object wraps; sending it sends the wrapped value. The
+/// value is shared with the message object it came from (`msg:payload()` makes no copy).
 #[derive(Debug, Clone)]
-pub struct PayloadBox(pub Payload);
+pub struct PayloadBox(pub std::rc::Rc<Payload>);
 
 /// The kind key of payload objects (`ffi::boxed`); the Lua bindings install its methods.
 pub static PAYLOAD_KIND: u8 = 0;
 
 impl PayloadBox {
+    /// A payload box holding `p`.
+    pub fn new(p: Payload) -> PayloadBox {
+        PayloadBox(std::rc::Rc::new(p))
+    }
+
     /// The payload object holding this value (`msg:payload()`).
     ///
     /// # Errors

@@ -162,7 +162,7 @@ return { main = main, child = child }
 fn payload_object_inside_a_table_gets_fresh_ids() {
     let lua = Lua::new();
     let inner: Value = lua.load("return {x = {}}").eval().expect("valid");
-    let boxed = PayloadBox(Payload::copy(&inner).expect("copies"))
+    let boxed = PayloadBox::new(Payload::copy(&inner).expect("copies"))
         .into_lua(&lua)
         .expect("payload object");
     let outer = lua.create_table().expect("table");
@@ -191,8 +191,11 @@ fn payload_object_counts_against_payload_limits() {
     // Size: a 1000-byte string inside a payload object, in a table, under a 100-byte limit.
     let big = Payload::Str(vec![b'x'; 1000].into());
     let t = lua.create_table().expect("table");
-    t.raw_set(1, PayloadBox(big).into_lua(&lua).expect("payload object"))
-        .expect("set");
+    t.raw_set(
+        1,
+        PayloadBox::new(big).into_lua(&lua).expect("payload object"),
+    )
+    .expect("set");
     assert_eq!(
         Payload::copy_limited([&Value::Table(t)], MAX_DEPTH, 100).err(),
         Some(CopyError::TooLarge(100))
@@ -202,7 +205,7 @@ fn payload_object_counts_against_payload_limits() {
         .load("local t = {} local c = t for i = 1, 39 do c.x = {} c = c.x end return t")
         .eval()
         .expect("valid");
-    let wrapped = PayloadBox(Payload::copy(&deep).expect("40 levels copy"))
+    let wrapped = PayloadBox::new(Payload::copy(&deep).expect("40 levels copy"))
         .into_lua(&lua)
         .expect("payload object");
     let outer: moonhost::mlua::Function = lua

@@ -96,6 +96,20 @@ impl<S: Source + std::fmt::Debug> super::resume::Deferred for Handoff<S> {
     }
 }
 
+/// A graph shared with its owner (a payload object's value), built on the stack of the task
+/// that asked for it: one value, no protected call, no mlua handle (`p:data()`).
+#[derive(Debug)]
+pub struct Shared<S>(pub std::rc::Rc<S>);
+
+impl<S: Source + std::fmt::Debug> super::resume::Deferred for Shared<S> {
+    unsafe fn push(&self, l: *mut ffi::lua_State) -> c_int {
+        // SAFETY: as `Deferred::push` promises; the graph stays alive through the `Rc` this
+        // value holds while it builds.
+        unsafe { push_value(l, &*self.0) };
+        1
+    }
+}
+
 /// Pushes `v` built on `l`.
 ///
 /// # Safety

@@ -10,19 +10,34 @@
 
 use super::args::{Ret, arg, bad_arg, raise, ret};
 use crate::ffi::boxed::{self, FlatTake};
+use crate::ffi::build::Shared;
 use crate::ffi::hot::{Arg, Call, Fast, Out, text};
 use crate::ffi::resume::Taken;
 use crate::message::Message;
 use crate::payload::{PAYLOAD_KIND, Payload, PayloadBox, SCALAR_KIND, Scalar, ScalarBox};
 use mlua::{Lua, MultiValue, Value};
+use std::rc::Rc;
 
 /// A boxed message object's contents.
 #[derive(Debug)]
 pub struct MsgObj {
-    /// The message.
-    pub msg: Box<Message>,
+    /// The message (its payloads, unless there is exactly one).
+    msg: Box<Message>,
     /// Sender PID string, `""` if none (inline: PID strings are short).
-    pub from: PidText,
+    from: PidText,
+    /// The one payload of a one-payload message, shared with its payload objects.
+    one: Option<Rc<Payload>>,
+}
+
+impl MsgObj {
+    /// The object of `msg`, sent by `from`.
+    pub fn new(mut msg: Box<Message>, from: PidText) -> MsgObj {
+        let one = match msg.payloads.as_slice() {
+            [_] => msg.payloads.pop().map(Rc::new),
+            _ => None,
+        };
+        MsgObj { msg, from, one }
+    }
 }
 
 /// A PID string held inline (heap only past 32 bytes, a very long host name).
@@ -141,7 +156,7 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
 pub fn new_payload(lua: &Lua, p: Payload) -> mlua::Result<Value> {
     match Scalar::of(&p) {
         Some(s) => boxed::new_flat(lua, &SCALAR_KIND, ScalarBox(s)),
-        None => PayloadBox(p).into_lua(lua),
+        None => PayloadBox::new(p).into_lua(lua),
     }
 }
 
@@ -191,6 +206,14 @@ fn with_msg<R>(lua: &Lua, v: &Value, f: impl FnOnce(Msg<'_>) -> R) -> Option<R> 
     }
 }
 
+/// The payload object of a message's one payload (flat for a scalar).
+fn shared_payload(lua: &Lua, one: &Rc<Payload>) -> mlua::Result<Value> {
+    match Scalar::of(one) {
+        Some(s) => boxed::new_flat(lua, &SCALAR_KIND, ScalarBox(s)),
+        None => PayloadBox(one.clone()).into_lua(lua),
+    }
+}
+
 /// The value `msg:payload()` returns: `nil`, one payload object, or a table of them.
 fn payload_value(lua: &Lua, m: Msg<'_>) -> mlua::Result<Value> {
     let all = match m {
@@ -200,7 +223,10 @@ fn payload_value(lua: &Lua, m: Msg<'_>) -> mlua::Result<Value> {
                 Some(s) => boxed::new_flat(lua, &SCALAR_KIND, ScalarBox(s)),
             };
         }
-        Msg::Boxed(m) => m.msg.payloads.as_slice(),
+        Msg::Boxed(m) => match &m.one {
+            Some(one) => return shared_payload(lua, one),
+            None => m.msg.payloads.as_slice(),
+        },
     };
     match all {
         [] => Ok(Value::Nil),
@@ -238,7 +264,7 @@ fn fast_payload(lua: &Lua, call: &Call<'_>) -> Out {
     match m {
         Some(Msg::Flat(f)) => return f.payload.map_or(Out::One(Value::Nil), scalar_out),
         Some(Msg::Boxed(b)) => {
-            if let [one] = b.msg.payloads.as_slice() {
+            if let Some(one) = &b.one {
                 return match Scalar::of(one) {
                     Some(s) => scalar_out(s),
                     None => Out::Boxed(&PAYLOAD_KIND, Box::new(PayloadBox(one.clone()))),
@@ -283,7 +309,7 @@ fn scalar_value(lua: &Lua, s: &Scalar) -> mlua::Result<Value> {
     })
 }
 
-fn fast_data(lua: &Lua, call: &Call<'_>) -> Out {
+fn fast_data(_: &Lua, call: &Call<'_>) -> Out {
     let Arg::Boxed(b) = call.arg(1) else {
         return Out::Slow;
     };
@@ -296,9 +322,9 @@ fn fast_data(lua: &Lua, call: &Call<'_>) -> Out {
             (None, _) => Out::One(Value::Nil),
         };
     }
-    match b.get::<PayloadBox>().map(|p| p.0.to_lua(lua)) {
-        Some(Ok(v)) => Out::One(v),
-        Some(Err(e)) => Out::Raise(e.to_string()),
+    // Built on the caller's own stack from the shared value: no protected call, no copy.
+    match b.get::<PayloadBox>() {
+        Some(p) => Out::Take(Taken::Boxed(Box::new(Shared(p.0.clone())))),
         None => Out::Slow,
     }
 }

@@ -94,7 +94,7 @@ pub fn msg_obj(core: &mut Core, msg: Box<Message>) -> Result<FlatMsg, MsgObj> {
             core.recycle(msg);
             Ok(flat)
         }
-        None => Err(MsgObj { msg, from }),
+        None => Err(MsgObj::new(msg, from)),
     }
 }
 

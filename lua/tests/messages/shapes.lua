@@ -118,6 +118,32 @@ function T.payload_objects_of_every_shape_forward_as_their_values()
   return true
 end
 
+-- A payload object and its message share one copy of the value (`msg:payload()` makes
+-- none), and every `data()` builds a fresh table from it: changing one result changes
+-- neither the next nor what a forward sends.
+function T.every_data_call_gives_a_fresh_table_of_the_shared_value()
+  local inbox = process.inbox()
+  process.send(process.pid(), "t", { k = "v", list = { 1, 2 } })
+  local m = inbox:receive()
+  local p1, p2 = m:payload(), m:payload()
+  local a = p1:data()
+  a.k, a.list[1], a.extra = "changed", 99, true
+  for _, p in ipairs({ p1, p2, m:payload() }) do
+    local b = p:data()
+    assert.ne(b, a)
+    assert.same(b, { k = "v", list = { 1, 2 } })
+  end
+  process.send(process.pid(), "fwd", p1)
+  assert.same(inbox:receive():payload():data(), { k = "v", list = { 1, 2 } })
+  -- The payload object outlives its message object.
+  local p = m:payload()
+  m, p1, p2 = nil, nil, nil
+  collectgarbage()
+  collectgarbage()
+  assert.same(p:data(), { k = "v", list = { 1, 2 } })
+  return true
+end
+
 -- The methods of one object refuse an object of the other kind or shape, naming the method.
 function T.methods_refuse_objects_of_another_kind_in_either_shape()
   local inbox = process.inbox()

@@ -129,6 +129,20 @@ function M.an_exit_value_over_memory_is_caught_at_the_receive()
   return true
 end
 
+-- A payload object's data() builds on the calling process's own stack too: the same
+-- catchable memory error as a receive's.
+function M.a_data_build_over_memory_is_caught_at_the_call()
+  local ready, caught = process.listen("ready"), process.listen("caught")
+  local pid = util.spawn("data_over_memory", "app:small_memory", process.pid())
+  util.recv(ready, "the worker's ready")
+  assert.eq(process.send(pid, "big", BIG), true)
+  local r = util.recv(caught, "what the worker caught", "10s")
+  assert.eq(r.ok, false)
+  assert.eq(r.err, "not enough memory")
+  util.returned(pid, 3, "10s")
+  return true
+end
+
 -- Uncaught, it ends the process with the memory limit's error.
 function M.a_rebuild_over_memory_ends_the_receiver()
   local ready = process.listen("ready")

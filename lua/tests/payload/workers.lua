@@ -110,6 +110,20 @@ function M.blocked_over_memory(parent, catch, queued)
   return #tostring(hold)
 end
 
+-- On a host with 8 MiB: holds ~6 MiB, receives one inbox message (its payload stays a
+-- copy outside the heap) and calls its payload object's data() under pcall, whose rebuild
+-- does not fit; reports what pcall caught.
+function M.data_over_memory(parent)
+  local hold = {}
+  for i = 1, 6 do hold[i] = string.rep(tostring(i), 1 << 20) end
+  process.send(parent, "ready", true)
+  local p = process.inbox():receive():payload()
+  local ok, err = pcall(p.data, p)
+  hold = nil
+  process.send(parent, "caught", { ok = ok, err = tostring(err) })
+  return #tostring(hold)
+end
+
 -- Ends with a value whose rebuild takes ~4 MiB.
 function M.exit_with_big()
   local big = {}

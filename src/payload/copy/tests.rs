@@ -359,7 +359,7 @@ fn copying_payload_objects_leaves_the_collector_pace_alone() {
 
 /// A payload object (`msg:payload()`) holding the string `s`.
 fn payload_object(lua: &Lua, s: &str) -> Value {
-    PayloadBox(Payload::from(s))
+    PayloadBox::new(Payload::from(s))
         .into_lua(lua)
         .expect("payload object")
 }
@@ -370,7 +370,7 @@ fn payload_objects_met_in_a_table_copy_in_place_as_their_values() {
     // object twice is still one shared table, and a flat one is its scalar.
     let lua = Lua::new();
     let inner: Value = lua.load("return {k = 'v'}").eval().expect("table");
-    let boxed = PayloadBox(Payload::copy(&inner).expect("copies"))
+    let boxed = PayloadBox::new(Payload::copy(&inner).expect("copies"))
         .into_lua(&lua)
         .expect("payload object");
     let scalar = Scalar::of(&Payload::from("short")).expect("a scalar");

@@ -215,6 +215,11 @@ thread_local! {
     /// What an [`Out::Take`] builds from, while it builds: here, not in the frame, so a
     /// memory error raised meanwhile leaks nothing (the next take drops it).
     static TAKEN: Cell<Option<Box<dyn super::resume::Deferred>>> = const { Cell::new(None) };
+    /// Takes a nested take found in TAKEN: a finalizer run by the collector inside a build
+    /// may call a hot binding that takes too, while the outer build still reads its box, so
+    /// the box is kept here, not dropped, until [`clear_takes`] (no build is running then).
+    static TAKEN_BEFORE: RefCell<Vec<Box<dyn super::resume::Deferred>>> =
+        const { RefCell::new(Vec::new()) };
 }
 
 /// The C function of every hot binding.
@@ -350,10 +355,13 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
             }
             Out::Take(super::resume::Taken::Boxed(d)) => {
                 let p: *const dyn super::resume::Deferred = &*d;
-                TAKEN.set(Some(d));
-                // The box lives in TAKEN until the values are built, then goes.
+                // The box lives in TAKEN until the values are built, then goes; one found
+                // there is an outer build's (still reading it) or one a raise left.
+                if let Some(before) = TAKEN.replace(Some(d)) {
+                    TAKEN_BEFORE.with(|b| b.borrow_mut().push(before));
+                }
                 let n = (*p).push(l);
-                TAKEN.set(None);
+                drop(TAKEN.take());
                 n
             }
             // Plain bytes in this frame: a raise while building leaves nothing to drop.
@@ -409,6 +417,14 @@ pub(super) unsafe fn push(l: *mut ffi::lua_State, lua: &Lua, v: Value) {
             }
         }
     }
+}
+
+/// Drops what builds left behind ([`Out::Take`]'s boxes a raise or a nested take left):
+/// called between resumes, where no build runs.
+pub(super) fn clear_takes() {
+    drop(TAKEN.take());
+    let before = TAKEN_BEFORE.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    drop(before);
 }
 
 /// Returns the string `bytes` from a fast binding: copied into the buffer a raised message
@@ -572,3 +588,6 @@ unsafe extern "C-unwind" fn slow_done(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -222,6 +222,7 @@ pub fn resume(lua: &Lua, co: &Thread, args: &[Push]) -> Resumed {
         let mut nres: c_int = 0;
         let status = ffi::lua_resume(l, main, n, &mut nres);
         HANDOFF.set(None);
+        super::hot::clear_takes();
         match status {
             ffi::LUA_YIELD => {
                 let first = if nres > 0 {

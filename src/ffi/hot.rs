@@ -220,6 +220,10 @@ thread_local! {
     /// the box is kept here, not dropped, until [`clear_takes`] (no build is running then).
     static TAKEN_BEFORE: RefCell<Vec<Box<dyn super::resume::Deferred>>> =
         const { RefCell::new(Vec::new()) };
+    /// Whether TAKEN or TAKEN_BEFORE may hold a box: [`clear_takes`] runs after every
+    /// resume, and a plain flag is the cheap look (the two above have destructors, so each
+    /// access checks their registration).
+    static TAKES_LEFT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The C function of every hot binding.
@@ -357,11 +361,14 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
                 let p: *const dyn super::resume::Deferred = &*d;
                 // The box lives in TAKEN until the values are built, then goes; one found
                 // there is an outer build's (still reading it) or one a raise left.
+                TAKES_LEFT.set(true);
                 if let Some(before) = TAKEN.replace(Some(d)) {
                     TAKEN_BEFORE.with(|b| b.borrow_mut().push(before));
                 }
                 let n = (*p).push(l);
                 drop(TAKEN.take());
+                // A raise skips this: the flag stays up for `clear_takes`.
+                TAKES_LEFT.set(TAKEN_BEFORE.with(|b| !b.borrow().is_empty()));
                 n
             }
             // Plain bytes in this frame: a raise while building leaves nothing to drop.
@@ -422,6 +429,9 @@ pub(super) unsafe fn push(l: *mut ffi::lua_State, lua: &Lua, v: Value) {
 /// Drops what builds left behind ([`Out::Take`]'s boxes a raise or a nested take left):
 /// called between resumes, where no build runs.
 pub(super) fn clear_takes() {
+    if !TAKES_LEFT.replace(false) {
+        return;
+    }
     drop(TAKEN.take());
     let before = TAKEN_BEFORE.with(|b| std::mem::take(&mut *b.borrow_mut()));
     drop(before);

@@ -18,7 +18,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 use mlua::{Function, Lua, Value, ffi};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -212,18 +212,6 @@ thread_local! {
     /// The message being raised: it lives here, not in a frame that `lua_error` skips.
     /// A string returned by [`Out::Stashed`] waits here too.
     static MESSAGE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    /// What an [`Out::Take`] builds from, while it builds: here, not in the frame, so a
-    /// memory error raised meanwhile leaks nothing (the next take drops it).
-    static TAKEN: Cell<Option<Box<dyn super::resume::Deferred>>> = const { Cell::new(None) };
-    /// Takes a nested take found in TAKEN: a finalizer run by the collector inside a build
-    /// may call a hot binding that takes too, while the outer build still reads its box, so
-    /// the box is kept here, not dropped, until [`clear_takes`] (no build is running then).
-    static TAKEN_BEFORE: RefCell<Vec<Box<dyn super::resume::Deferred>>> =
-        const { RefCell::new(Vec::new()) };
-    /// Whether TAKEN or TAKEN_BEFORE may hold a box: [`clear_takes`] runs after every
-    /// resume, and a plain flag is the cheap look (the two above have destructors, so each
-    /// access checks their registration).
-    static TAKES_LEFT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The C function of every hot binding.
@@ -357,20 +345,7 @@ unsafe fn finish(l: *mut ffi::lua_State, lua: &Lua, out: Out) -> c_int {
                 ffi::lua_pushboolean(l, 1);
                 2
             }
-            Out::Take(super::resume::Taken::Boxed(d)) => {
-                let p: *const dyn super::resume::Deferred = &*d;
-                // The box lives in TAKEN until the values are built, then goes; one found
-                // there is an outer build's (still reading it) or one a raise left.
-                TAKES_LEFT.set(true);
-                if let Some(before) = TAKEN.replace(Some(d)) {
-                    TAKEN_BEFORE.with(|b| b.borrow_mut().push(before));
-                }
-                let n = (*p).push(l);
-                drop(TAKEN.take());
-                // A raise skips this: the flag stays up for `clear_takes`.
-                TAKES_LEFT.set(TAKEN_BEFORE.with(|b| !b.borrow().is_empty()));
-                n
-            }
+            Out::Take(super::resume::Taken::Boxed(d)) => super::resume::push_boxed(l, d),
             // Plain bytes in this frame: a raise while building leaves nothing to drop.
             Out::Take(super::resume::Taken::Inline) => match super::resume::push_inline(l) {
                 Some(n) => n,
@@ -424,17 +399,6 @@ pub(super) unsafe fn push(l: *mut ffi::lua_State, lua: &Lua, v: Value) {
             }
         }
     }
-}
-
-/// Drops what builds left behind ([`Out::Take`]'s boxes a raise or a nested take left):
-/// called between resumes, where no build runs.
-pub(super) fn clear_takes() {
-    if !TAKES_LEFT.replace(false) {
-        return;
-    }
-    drop(TAKEN.take());
-    let before = TAKEN_BEFORE.with(|b| std::mem::take(&mut *b.borrow_mut()));
-    drop(before);
 }
 
 /// Returns the string `bytes` from a fast binding: copied into the buffer a raised message

@@ -9,7 +9,7 @@
 
 use super::hot::{BLOCK_MARK, C_BLOCK_MARK, HANDOFF, TAKE_MARK, mark};
 use mlua::{Lua, MultiValue, Thread, Value, ffi};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::c_int;
 
 /// How one resume ended.
@@ -80,6 +80,50 @@ impl From<Box<dyn Deferred>> for Taken {
     fn from(d: Box<dyn Deferred>) -> Taken {
         Taken::Boxed(d)
     }
+}
+
+thread_local! {
+    /// What a boxed take builds from, while it builds: here, not in a frame a memory error
+    /// would skip (what a raise leaves is dropped by [`clear_takes`]).
+    static TAKEN: Cell<Option<Box<dyn Deferred>>> = const { Cell::new(None) };
+    /// Boxes found in TAKEN by a take: a finalizer run by the collector inside a build may
+    /// call a hot binding that takes too, while the outer build still reads its box, so the
+    /// box is kept here, not dropped, until [`clear_takes`] (no build runs then).
+    static TAKEN_BEFORE: RefCell<Vec<Box<dyn Deferred>>> = const { RefCell::new(Vec::new()) };
+    /// Whether TAKEN or TAKEN_BEFORE may hold a box: [`clear_takes`] runs after every
+    /// resume, and a plain flag is the cheap look (the two above have destructors, so each
+    /// access checks their registration).
+    static TAKES_LEFT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Builds boxed take `d` on `l` and returns how many values it pushed.
+///
+/// # Safety
+/// As [`Deferred::push`].
+pub(super) unsafe fn push_boxed(l: *mut ffi::lua_State, d: Box<dyn Deferred>) -> c_int {
+    let p: *const dyn Deferred = &*d;
+    TAKES_LEFT.set(true);
+    if let Some(before) = TAKEN.replace(Some(d)) {
+        TAKEN_BEFORE.with(|b| b.borrow_mut().push(before));
+    }
+    // SAFETY: `p` points into the box now in TAKEN, which nothing drops until this build
+    // is over (a nested take moves it to TAKEN_BEFORE); as the caller promises for `l`.
+    let n = unsafe { (*p).push(l) };
+    drop(TAKEN.take());
+    // A raise skips this: the flag stays up for `clear_takes`.
+    TAKES_LEFT.set(TAKEN_BEFORE.with(|b| !b.borrow().is_empty()));
+    n
+}
+
+/// Drops what builds left behind (boxes a raise or a nested take left): called between
+/// resumes, where no build runs.
+pub(super) fn clear_takes() {
+    if !TAKES_LEFT.replace(false) {
+        return;
+    }
+    drop(TAKEN.take());
+    let before = TAKEN_BEFORE.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    drop(before);
 }
 
 /// Pushes the value of the last [`Taken::inline`] (a copy of it, so that Lua code a
@@ -222,7 +266,7 @@ pub fn resume(lua: &Lua, co: &Thread, args: &[Push]) -> Resumed {
         let mut nres: c_int = 0;
         let status = ffi::lua_resume(l, main, n, &mut nres);
         HANDOFF.set(None);
-        super::hot::clear_takes();
+        clear_takes();
         match status {
             ffi::LUA_YIELD => {
                 let first = if nres > 0 {

@@ -1,7 +1,8 @@
 //! Takes made while another builds.
 
 use super::*;
-use crate::ffi::resume::{Deferred, Taken};
+use crate::ffi::resume::{Deferred, Taken, clear_takes};
+use std::cell::Cell;
 use std::rc::Rc;
 
 /// Pushes one `true`; `inner`, if any, is taken (as a nested `Out::Take`) while it

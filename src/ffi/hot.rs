@@ -564,4 +564,5 @@ unsafe extern "C-unwind" fn slow_done(
 }
 
 #[cfg(test)]
+#[path = "hot_tests.rs"]
 mod tests;

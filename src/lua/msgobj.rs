@@ -6,7 +6,9 @@
 //! A message with a short topic and sender and at most one scalar payload (most of them) is
 //! a flat [`FlatMsg`] kept inside its userdata, and its payload a flat
 //! [`ScalarBox`]: neither owns an allocation, so neither needs a finalizer. Any other is a
-//! boxed [`MsgObj`] over the message itself, its payload a boxed [`PayloadBox`].
+//! boxed [`MsgObj`] over the message itself, its payload object a boxed [`PayloadBox`]
+//! sharing the message's copy of the value (`Rc`): `msg:payload()` copies nothing, and
+//! `p:data()` builds a fresh value from it on the caller's own stack.
 
 use super::args::{Ret, arg, bad_arg, raise, ret};
 use crate::ffi::boxed::{self, FlatTake};

@@ -99,6 +99,21 @@ function T.messages_picked_by_a_select_answer_alike()
   return true
 end
 
+-- A sender whose PID is longer than a flat object keeps makes a boxed message object, with
+-- the same answers.
+function T.a_sender_with_a_long_pid_makes_a_boxed_object_that_answers_alike()
+  local host = "app:a_host_with_a_name_long_enough_to_make_long_pids"
+  local inbox = process.inbox()
+  for i, c in ipairs(cases()) do
+    local pid = assert(process.spawn(W .. "send_on_cue", host, process.pid()))
+    assert.truthy(#pid > 40, pid)
+    local cue = { c[1], c[2].n, table.unpack(c[2], 1, c[2].n) }
+    assert.eq(process.send(pid, "cue", cue), true)
+    check(inbox:receive(), c[1], c[2], pid, "case " .. i)
+  end
+  return true
+end
+
 -- A payload object forwarded alone or inside a table travels as the value it holds.
 function T.payload_objects_of_every_shape_forward_as_their_values()
   local inbox = process.inbox()

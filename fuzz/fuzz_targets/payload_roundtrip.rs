@@ -156,7 +156,7 @@ impl Builder<'_> {
         let Some(stands_for) = rebuild(self.lua, &p) else {
             return Value::Nil;
         };
-        let v = PayloadBox(p).into_lua(self.lua).expect("payload object");
+        let v = PayloadBox::new(p).into_lua(self.lua).expect("payload object");
         self.boxes.insert(v.to_pointer() as usize, stands_for);
         v
     }

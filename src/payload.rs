@@ -212,13 +212,35 @@ impl Payload {
     /// # Errors
     /// Only Lua allocation failures.
     pub fn to_lua(&self, lua: &Lua) -> mlua::Result<Value> {
+        if let Some(v) = self.plain() {
+            return Ok(v);
+        }
         match self {
-            Payload::Nil => Ok(Value::Nil),
-            Payload::Bool(b) => Ok(Value::Boolean(*b)),
-            Payload::Int(i) => Ok(Value::Integer(*i)),
-            Payload::Num(n) => Ok(Value::Number(*n)),
             Payload::Str(s) => Ok(Value::String(lua.create_string(s)?)),
             _ => build::one(lua, self),
+        }
+    }
+
+    /// This value as a Lua value that needs no Lua state (`nil`, a boolean, a number).
+    #[inline]
+    pub fn plain(&self) -> Option<Value> {
+        Some(match self {
+            Payload::Nil => Value::Nil,
+            Payload::Bool(b) => Value::Boolean(*b),
+            Payload::Int(i) => Value::Integer(*i),
+            Payload::Num(n) => Value::Number(*n),
+            _ => return None,
+        })
+    }
+
+    /// What a raw-mode receive gets for one message's payloads when that needs no Lua
+    /// state: `nil` for none, the value of one [`Payload::plain`] payload.
+    #[inline]
+    pub fn lone_plain(all: &[Payload]) -> Option<Value> {
+        match all {
+            [] => Some(Value::Nil),
+            [one] => one.plain(),
+            _ => None,
         }
     }
 

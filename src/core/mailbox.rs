@@ -124,13 +124,7 @@ impl Core {
         if c.kind != (ChanKind::Listen { message: false }) || !c.q.has_receivers() {
             return None;
         }
-        Some(match payloads {
-            [] | [Payload::Nil] => Value::Nil,
-            [Payload::Bool(b)] => Value::Boolean(*b),
-            [Payload::Int(i)] => Value::Integer(*i),
-            [Payload::Num(n)] => Value::Number(*n),
-            _ => return None,
-        })
+        Payload::lone_plain(payloads)
     }
 
     /// A message record, reusing one a receiver gave back (its box and topic buffer) when

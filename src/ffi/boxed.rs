@@ -321,10 +321,15 @@ pub(super) unsafe fn decode<'a>(block: *const u64, len: usize) -> Option<Boxed<'
 
 /// Calls `f` with the boxed `T` inside `v`, if `v` is one.
 pub fn with<T: Any, R>(lua: &Lua, v: &Value, f: impl FnOnce(&T) -> R) -> Option<R> {
+    with_any(lua, v, |b| b.get::<T>().map(f)).flatten()
+}
+
+/// Calls `f` with the boxed or flat value inside `v`, whatever its type, if `v` holds one.
+pub fn with_any<R>(lua: &Lua, v: &Value, f: impl FnOnce(Boxed<'_>) -> R) -> Option<R> {
     // SAFETY: `read_at` only reads the pushed value, which stays on the stack (so alive)
     // while `f` reads the box; `f` may call Lua, which leaves the stack as it found it, and
     // `v` itself is held by the caller.
-    unsafe { super::with_userdata_at(lua, v, |s| read_at(s, -1).and_then(|b| b.get::<T>()).map(f)) }
+    unsafe { super::with_userdata_at(lua, v, |s| read_at(s, -1).map(f)) }
 }
 
 /// `__gc` of boxed values: clears the tag (a resurrected object is no boxed value any

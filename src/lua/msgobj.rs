@@ -157,7 +157,7 @@ pub fn register(lua: &Lua) -> mlua::Result<()> {
 /// Lua allocation failures.
 pub fn new_payload(lua: &Lua, p: Payload) -> mlua::Result<Value> {
     match Scalar::of(&p) {
-        Some(s) => boxed::new_flat(lua, &SCALAR_KIND, ScalarBox(s)),
+        Some(s) => scalar_object(lua, s),
         None => PayloadBox::new(p).into_lua(lua),
     }
 }
@@ -211,28 +211,28 @@ fn with_msg<R>(lua: &Lua, v: &Value, f: impl FnOnce(Msg<'_>) -> R) -> Option<R> 
 /// The payload object of a message's one payload (flat for a scalar).
 fn shared_payload(lua: &Lua, one: &Rc<Payload>) -> mlua::Result<Value> {
     match Scalar::of(one) {
-        Some(s) => boxed::new_flat(lua, &SCALAR_KIND, ScalarBox(s)),
+        Some(s) => scalar_object(lua, s),
         None => PayloadBox(one.clone()).into_lua(lua),
     }
+}
+
+/// A flat payload object holding `s`.
+fn scalar_object(lua: &Lua, s: Scalar) -> mlua::Result<Value> {
+    boxed::new_flat(lua, &SCALAR_KIND, ScalarBox(s))
 }
 
 /// The value `msg:payload()` returns: `nil`, one payload object, or a table of them.
 fn payload_value(lua: &Lua, m: Msg<'_>) -> mlua::Result<Value> {
     let all = match m {
-        Msg::Flat(f) => {
-            return match f.payload {
-                None => Ok(Value::Nil),
-                Some(s) => boxed::new_flat(lua, &SCALAR_KIND, ScalarBox(s)),
-            };
-        }
+        Msg::Flat(f) => return f.payload.map_or(Ok(Value::Nil), |s| scalar_object(lua, s)),
         Msg::Boxed(m) => match &m.one {
             Some(one) => return shared_payload(lua, one),
+            // None, or several: a message's one payload is always in `one`.
             None => m.msg.payloads.as_slice(),
         },
     };
     match all {
         [] => Ok(Value::Nil),
-        [one] => new_payload(lua, one.clone()),
         many => {
             let t = lua.create_table_with_capacity(many.len(), 0)?;
             for i in 0..many.len() {
@@ -302,13 +302,10 @@ fn data_of(lua: &Lua, v: &Value) -> Option<mlua::Result<Value>> {
 
 /// The Lua value of `s`.
 fn scalar_value(lua: &Lua, s: &Scalar) -> mlua::Result<Value> {
-    Ok(match *s {
-        Scalar::Nil => Value::Nil,
-        Scalar::Bool(b) => Value::Boolean(b),
-        Scalar::Int(i) => Value::Integer(i),
-        Scalar::Num(n) => Value::Number(n),
-        Scalar::Str { .. } => Value::String(lua.create_string(s.str_bytes().unwrap_or(b""))?),
-    })
+    match (s.plain(), s.str_bytes()) {
+        (Some(v), _) => Ok(v),
+        (None, bytes) => Ok(Value::String(lua.create_string(bytes.unwrap_or(b""))?)),
+    }
 }
 
 fn fast_data(_: &Lua, call: &Call<'_>) -> Out {
@@ -316,12 +313,9 @@ fn fast_data(_: &Lua, call: &Call<'_>) -> Out {
         return Out::Slow;
     };
     if let Some(ScalarBox(s)) = b.get::<ScalarBox>() {
-        return match (s.str_bytes(), *s) {
-            (Some(bytes), _) => text(bytes),
-            (None, Scalar::Bool(v)) => Out::One(Value::Boolean(v)),
-            (None, Scalar::Int(v)) => Out::One(Value::Integer(v)),
-            (None, Scalar::Num(v)) => Out::One(Value::Number(v)),
-            (None, _) => Out::One(Value::Nil),
+        return match (s.plain(), s.str_bytes()) {
+            (Some(v), _) => Out::One(v),
+            (None, bytes) => text(bytes.unwrap_or(b"")),
         };
     }
     // Built on the caller's own stack from the shared value: no protected call, no copy.

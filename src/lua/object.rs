@@ -333,12 +333,5 @@ pub fn builds_itself(m: &Message, kind: ChanKind) -> bool {
 
 /// The one scalar payload of a raw-mode message, if that is what it holds.
 fn scalar(payloads: &[Payload]) -> Option<Push> {
-    match payloads {
-        [] => Some(Push::Nil),
-        [Payload::Nil] => Some(Push::Nil),
-        [Payload::Bool(b)] => Some(Push::Bool(*b)),
-        [Payload::Int(i)] => Some(Push::Int(*i)),
-        [Payload::Num(n)] => Some(Push::Num(*n)),
-        _ => None,
-    }
+    Payload::lone_plain(payloads).map(Push::from)
 }

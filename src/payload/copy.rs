@@ -176,7 +176,8 @@ impl Sink for Copier {
         }
         let pb = b.get::<PayloadBox>()?;
         if let Some(id) = self.seen.get(ptr) {
-            // As in `userdata`: the same payload object twice is one shared table.
+            // The same payload object twice in one message is one shared table, not two
+            // copies (copies would double with every level of wrapping).
             return Some(Ok(Payload::Ref(id)));
         }
         Some(self.payload_box(&pb.0, ptr, depth))
@@ -186,20 +187,13 @@ impl Sink for Copier {
         let Value::UserData(ud) = v else {
             return Err(CopyError::Unsupported("userdata"));
         };
+        // A payload object handed over as a handle: read as the walk reads one in place.
         let ptr = ud.to_pointer() as usize;
-        if let Some(id) = self.seen.get(ptr) {
-            // The same payload object twice in one message is one shared table, not two
-            // copies (copies would double with every level of wrapping).
-            return Ok(Payload::Ref(id));
-        }
         let lua = ud.weak_lua().upgrade();
         if let Some(r) =
-            crate::ffi::boxed::with(&lua, v, |b: &PayloadBox| self.payload_box(&b.0, ptr, depth))
+            crate::ffi::boxed::with_any(&lua, v, |b| self.boxed(b, ptr, depth)).flatten()
         {
             return r;
-        }
-        if let Some(s) = crate::ffi::boxed::with(&lua, v, |b: &ScalarBox| b.0) {
-            return self.payload_box(&s.payload(), ptr, depth);
         }
         if crate::ffi::chan::is_channel(v) {
             return Err(CopyError::Unsupported("channel"));

@@ -47,6 +47,17 @@ impl Scalar {
         })
     }
 
+    /// This value as a Lua value that needs no Lua state: all but a string.
+    pub fn plain(&self) -> Option<mlua::Value> {
+        Some(match *self {
+            Scalar::Nil => mlua::Value::Nil,
+            Scalar::Bool(b) => mlua::Value::Boolean(b),
+            Scalar::Int(i) => mlua::Value::Integer(i),
+            Scalar::Num(n) => mlua::Value::Number(n),
+            Scalar::Str { .. } => return None,
+        })
+    }
+
     /// The string's bytes, if it is a string.
     pub fn str_bytes(&self) -> Option<&[u8]> {
         match self {

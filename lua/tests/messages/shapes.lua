@@ -74,16 +74,22 @@ function T.messages_found_waiting_answer_alike()
   return true
 end
 
--- Each case handed by the scheduler to a receive blocked on the inbox.
-function T.messages_handed_to_a_blocked_receive_answer_alike()
+-- Each case sent by a worker on `host` to a receive blocked on the inbox (the scheduler
+-- hands it over); `pid_check(pid)` looks at each worker's PID first.
+local function sent_to_a_blocked_receive(host, pid_check)
   local inbox = process.inbox()
   for i, c in ipairs(cases()) do
-    local pid = assert(process.spawn(W .. "send_on_cue", HOST, process.pid()))
+    local pid = assert(process.spawn(W .. "send_on_cue", host, process.pid()))
+    pid_check(pid)
     local cue = { c[1], c[2].n, table.unpack(c[2], 1, c[2].n) }
     assert.eq(process.send(pid, "cue", cue), true)
     check(inbox:receive(), c[1], c[2], pid, "case " .. i)
   end
   return true
+end
+
+function T.messages_handed_to_a_blocked_receive_answer_alike()
+  return sent_to_a_blocked_receive(HOST, function() end)
 end
 
 -- Each case picked by a select on a message-mode listener.
@@ -102,16 +108,8 @@ end
 -- A sender whose PID is longer than a flat object keeps makes a boxed message object, with
 -- the same answers.
 function T.a_sender_with_a_long_pid_makes_a_boxed_object_that_answers_alike()
-  local host = "app:a_host_with_a_name_long_enough_to_make_long_pids"
-  local inbox = process.inbox()
-  for i, c in ipairs(cases()) do
-    local pid = assert(process.spawn(W .. "send_on_cue", host, process.pid()))
-    assert.truthy(#pid > 40, pid)
-    local cue = { c[1], c[2].n, table.unpack(c[2], 1, c[2].n) }
-    assert.eq(process.send(pid, "cue", cue), true)
-    check(inbox:receive(), c[1], c[2], pid, "case " .. i)
-  end
-  return true
+  return sent_to_a_blocked_receive("app:a_host_with_a_name_long_enough_to_make_long_pids",
+    function(pid) assert.truthy(#pid > 40, pid) end)
 end
 
 -- A payload object forwarded alone or inside a table travels as the value it holds.

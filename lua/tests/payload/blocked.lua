@@ -80,11 +80,11 @@ end
 local BIG = {}
 for i = 1, 4000 do BIG[i] = string.rep("b", 1024) end
 
--- The rebuild runs in the receiving process: not fitting its memory is a memory error raised
--- at the receive, which pcall catches like any other (the message is lost).
-local function caught_at_the_receive(queued)
+-- Sends BIG to `worker` on the small host (spawned with our PID and `...`; told to go on
+-- when `queued`) and checks it caught Lua's memory error and ended normally.
+local function caught_over_memory(worker, queued, ...)
   local ready, caught = process.listen("ready"), process.listen("caught")
-  local pid = util.spawn("blocked_over_memory", "app:small_memory", process.pid(), true, queued)
+  local pid = util.spawn(worker, "app:small_memory", process.pid(), ...)
   util.recv(ready, "the worker's ready")
   assert.eq(process.send(pid, "big", BIG), true)
   if queued then assert.eq(process.send(pid, "go", true), true) end
@@ -93,6 +93,12 @@ local function caught_at_the_receive(queued)
   assert.eq(r.err, "not enough memory")
   util.returned(pid, 3, "10s")
   return true
+end
+
+-- The rebuild runs in the receiving process: not fitting its memory is a memory error raised
+-- at the receive, which pcall catches like any other (the message is lost).
+local function caught_at_the_receive(queued)
+  return caught_over_memory("blocked_over_memory", queued, true, queued)
 end
 
 function M.a_rebuild_over_memory_is_caught_at_the_receive()
@@ -132,15 +138,7 @@ end
 -- A payload object's data() builds on the calling process's own stack too: the same
 -- catchable memory error as a receive's.
 function M.a_data_build_over_memory_is_caught_at_the_call()
-  local ready, caught = process.listen("ready"), process.listen("caught")
-  local pid = util.spawn("data_over_memory", "app:small_memory", process.pid())
-  util.recv(ready, "the worker's ready")
-  assert.eq(process.send(pid, "big", BIG), true)
-  local r = util.recv(caught, "what the worker caught", "10s")
-  assert.eq(r.ok, false)
-  assert.eq(r.err, "not enough memory")
-  util.returned(pid, 3, "10s")
-  return true
+  return caught_over_memory("data_over_memory", false)
 end
 
 -- Uncaught, it ends the process with the memory limit's error.

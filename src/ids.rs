@@ -20,13 +20,49 @@ new_key_type! {
     pub struct TimerId;
 }
 
-/// The user-visible identity of a process: host index and a number never reused in a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The user-visible identity of a process: host index and a number never reused in a run,
+/// with the arena slot the process lives in, so that finding a process from its PID
+/// (a message's sender, an event's origin) is one slot lookup, not a hash lookup.
+///
+/// Two PIDs are equal when host and number are: the slot is where the process was found
+/// (`ProcId::default()`, which names no slot, for a PID parsed from a string of an ended
+/// process), not part of its identity.
+#[derive(Debug, Clone, Copy)]
 pub struct PidRef {
-    /// Index of the host in the core's host table.
-    pub host: u32,
     /// Sequence number, unique within the run.
     pub num: u64,
+    /// The arena slot of the process (stale once it has ended).
+    pub proc: ProcId,
+    /// Index of the host in the core's host table.
+    pub host: u32,
+}
+
+impl PartialEq for PidRef {
+    fn eq(&self, other: &PidRef) -> bool {
+        self.num == other.num && self.host == other.host
+    }
+}
+
+impl Eq for PidRef {}
+
+impl std::hash::Hash for PidRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.num.hash(state);
+        self.host.hash(state);
+    }
+}
+
+/// A PID string, made once per process (`Process::pid_text`): inline up to 32 bytes
+/// (`{app:processes|123456789}` is 25), on the heap past that.
+pub type PidText = smallvec::SmallVec<[u8; 32]>;
+
+/// The PID string of `{host|num}` as a [`PidText`].
+pub fn pid_text(host: &str, num: u64) -> PidText {
+    let mut buf = [0u8; 32];
+    match write_pid(host, num, &mut buf) {
+        Some(n) => PidText::from_slice(&buf[..n]),
+        None => PidText::from_vec(format_pid(host, num).into_bytes()),
+    }
 }
 
 /// Hashes the PID numbers the core maps to processes: they are assigned in sequence, so

@@ -1,7 +1,7 @@
 //! What travels between processes: messages, lifecycle events, exits, and the items a
 //! channel buffers until a receiver takes them.
 
-use crate::ids::PidRef;
+use crate::ids::{PidRef, PidText};
 use crate::payload::Payload;
 use mlua::Value;
 use smallvec::SmallVec;
@@ -54,6 +54,9 @@ pub struct Event {
     pub kind: EventKind,
     /// The process it concerns (the one that ended, or the one that asked to cancel).
     pub from: PidRef,
+    /// Its PID string (copied from the one made at its spawn: the process may have ended
+    /// by the time the event is read).
+    pub from_text: PidText,
     /// How the process ended (EXIT and LINK_DOWN).
     pub exit: Option<Exit>,
     /// CANCEL's reason.
@@ -63,11 +66,12 @@ pub struct Event {
 }
 
 impl Event {
-    /// An EXIT or LINK_DOWN event about `from`, which ended with `exit`.
-    pub fn ended(kind: EventKind, from: PidRef, exit: &Exit, at_ns: i64) -> Event {
+    /// An EXIT or LINK_DOWN event about `from` (PID string `text`), which ended with `exit`.
+    pub fn ended(kind: EventKind, from: PidRef, text: &[u8], exit: &Exit, at_ns: i64) -> Event {
         Event {
             kind,
             from,
+            from_text: PidText::from_slice(text),
             exit: Some(exit.clone()),
             reason: "".into(),
             at_ns,

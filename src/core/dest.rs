@@ -1,67 +1,66 @@
-//! Destinations: a PID string or registered name resolved to a process ([`Core::resolve`]),
-//! and the destination a process last sent to, remembered so that its next send to the
-//! same PID string skips the parse and the number lookup (a ping-pong or ring process sends
-//! to one peer over and over).
+//! Destinations: a PID string or registered name resolved to a process ([`Core::resolve`]).
 //!
-//! The cache maps the exact bytes of a PID string to the process they resolved to and that
-//! process's PID. It never decides on its own: [`Core::resolve_from`] uses an entry only
-//! when the process it names is alive with that very PID (PID numbers are never reused in a
-//! run, so a slot taken over by another process, or an ended one, fails the check and the
-//! destination is resolved afresh, with its errors). Registered names are never cached:
-//! a name may move to another process at any time.
+//! A PID string is recognised without a parse: [`Pids`] remembers, for the addresses of the
+//! PID strings sends were given lately, the slot each one resolved to, and a send whose
+//! destination sits at a remembered address is checked against the string the process in
+//! that slot was given at its spawn (`Process::pid_text`). Lua's short strings are interned,
+//! so every copy of one PID string a script holds is one string at one address: a process
+//! that sends to a peer, a server that answers many clients, each finds its destination
+//! with one array read and one comparison of ~25 bytes. The address only picks the entry:
+//! the comparison decides (a string freed and another made at its address compares
+//! unequal, and PID strings are never reused within a run, so equal bytes name the live
+//! process itself). Anything else — a first send, a name, an ended PID — is resolved by
+//! parsing, with its errors, and a PID string remembered for next time. Registered names
+//! are never remembered: a name may move to another process at any time.
 
 use super::Core;
 use crate::error::ResolveError;
-use crate::ids::{PidRef, ProcId};
+use crate::ids::{NumMap, PidRef, ProcId};
 
-/// Longest PID string kept (`{app:processes|123456789}` is 25 bytes); longer ones are
-/// resolved every time.
-pub const DEST_CACHE_BYTES: usize = 40;
+/// Entries of the address cache (a power of two): 4 KiB.
+const RECENT: usize = 256;
 
-/// One remembered destination (see the module's documentation).
-#[derive(Debug, Clone, Copy)]
-pub struct DestCache {
-    /// Length of the PID string in `bytes` (0: nothing remembered).
-    len: u8,
-    /// The PID string.
-    bytes: [u8; DEST_CACHE_BYTES],
-    /// The process it resolved to.
-    proc: ProcId,
-    /// That process's PID when it did.
-    pid: PidRef,
+/// The live processes by PID number, and the cache of destination addresses (see the
+/// module's documentation).
+#[derive(Debug)]
+pub struct Pids {
+    /// PID number -> process, for live processes only.
+    by_num: NumMap<ProcId>,
+    /// Address of a PID string's bytes -> the slot it resolved to.
+    recent: Box<[(usize, ProcId); RECENT]>,
 }
 
-impl Default for DestCache {
+impl Default for Pids {
     fn default() -> Self {
-        DestCache {
-            len: 0,
-            bytes: [0; DEST_CACHE_BYTES],
-            proc: ProcId::default(),
-            pid: PidRef { host: 0, num: 0 },
+        Pids {
+            by_num: NumMap::default(),
+            recent: Box::new([(0, ProcId::default()); RECENT]),
         }
     }
 }
 
-impl DestCache {
-    /// The process and PID `dest` resolved to when it was remembered, if these are its
-    /// bytes exactly. The caller checks that the process still lives with that PID.
-    #[inline(always)]
-    pub fn get(&self, dest: &[u8]) -> Option<(ProcId, PidRef)> {
-        let len = usize::from(self.len);
-        (len != 0 && dest.len() == len && self.bytes[..len] == *dest)
-            .then_some((self.proc, self.pid))
+impl Pids {
+    /// Notes that live process `proc` has PID number `num`.
+    pub fn insert(&mut self, num: u64, proc: ProcId) {
+        self.by_num.insert(num, proc);
     }
 
-    /// Remembers that PID string `dest` resolved to `proc`, whose PID is `pid` (nothing
-    /// when the string is empty or longer than [`DEST_CACHE_BYTES`]).
-    pub fn put(&mut self, dest: &[u8], proc: ProcId, pid: PidRef) {
-        if dest.is_empty() || dest.len() > DEST_CACHE_BYTES {
-            return;
-        }
-        self.bytes[..dest.len()].copy_from_slice(dest);
-        self.len = dest.len() as u8;
-        self.proc = proc;
-        self.pid = pid;
+    /// Forgets PID number `num` (its process ended).
+    pub fn remove(&mut self, num: u64) {
+        self.by_num.remove(&num);
+    }
+
+    /// The live process with PID number `num`.
+    pub fn get(&self, num: u64) -> Option<ProcId> {
+        self.by_num.get(&num).copied()
+    }
+
+    /// The entry for a string whose bytes start at `addr`.
+    #[inline(always)]
+    fn entry(addr: usize) -> usize {
+        // Fibonacci hashing of the address without its alignment bits.
+        ((addr as u64 >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECENT.trailing_zeros()))
+            as usize
     }
 }
 
@@ -102,89 +101,173 @@ impl Core {
         ))
     }
 
-    /// The live process with PID `pid`.
+    /// The live process with PID `pid`: its slot, checked to hold that very PID.
+    #[inline]
     pub fn proc_by_pid(&self, pid: PidRef) -> Option<ProcId> {
-        self.pids
-            .get(&pid.num)
-            .copied()
-            .filter(|p| self.procs.get(*p).is_some_and(|pr| pr.pid == pid))
+        self.procs
+            .get(pid.proc)
+            .filter(|pr| pr.pid == pid)
+            .map(|_| pid.proc)
     }
 
-    /// [`Core::resolve`] for a send by process `me`: a PID string `me` sent to last time
-    /// resolves without a parse while its process lives with that PID; any other
-    /// destination is resolved as usual (and a PID string remembered for next time).
+    /// The live process with PID number `num` on host `host`.
+    pub fn proc_by_num(&self, host: u32, num: u64) -> Option<ProcId> {
+        self.pids
+            .get(num)
+            .filter(|p| self.procs.get(*p).is_some_and(|pr| pr.pid.host == host))
+    }
+
+    /// [`Core::resolve`] for a send by `me`: a PID string whose bytes sit where `me`'s
+    /// last destination's did, or where one a send resolved lately did, resolves with one
+    /// comparison while its process lives; any other destination is resolved as usual
+    /// (and a PID string remembered for next time).
     ///
     /// # Errors
     /// As [`Core::resolve`].
     #[inline(always)]
-    pub fn resolve_from(
+    pub fn resolve_send(
         &mut self,
         me: Option<ProcId>,
         dest: &[u8],
     ) -> Result<ProcId, ResolveError> {
-        let Some(me) = me else {
-            return self.resolve(dest);
-        };
-        if let Some((p, pid)) = self.procs.get(me).and_then(|m| m.dest.get(dest))
-            && self.procs.get(p).is_some_and(|pr| pr.pid == pid)
+        let addr = dest.as_ptr() as usize;
+        // The sender's own last destination first: a ring or a ping-pong process sends to
+        // one peer, and a thousand of them would crowd the shared entries out.
+        if let Some((at, p)) = me.and_then(|m| self.procs.get(m)).map(|m| m.last_dest)
+            && at == addr
+            && self.names_itself(p, dest)
         {
             return Ok(p);
         }
-        self.resolve_and_remember(me, dest)
-    }
-
-    fn resolve_and_remember(&mut self, me: ProcId, dest: &[u8]) -> Result<ProcId, ResolveError> {
-        // Parsed once; only a PID string is remembered (a registered name may change hands).
+        let i = Pids::entry(addr);
+        let (at, p) = self.pids.recent[i];
+        if at == addr && self.names_itself(p, dest) {
+            self.remember(me, i, addr, p);
+            return Ok(p);
+        }
         let (to, pid) = self.resolve_parsed(dest)?;
-        if let Some(pid) = pid
-            && let Some(m) = self.procs.get_mut(me)
-        {
-            m.dest.put(dest, to, pid);
+        if pid.is_some() {
+            self.remember(me, i, addr, to);
         }
         Ok(to)
+    }
+
+    /// Whether `dest` is the PID string of live process `p`.
+    #[inline(always)]
+    fn names_itself(&self, p: ProcId, dest: &[u8]) -> bool {
+        self.procs.get(p).is_some_and(|pr| pr.pid_text[..] == *dest)
+    }
+
+    /// Remembers that the PID string at `addr` (shared entry `i`) names `to`, as `me`'s
+    /// last destination too.
+    #[inline(always)]
+    fn remember(&mut self, me: Option<ProcId>, i: usize, addr: usize, to: ProcId) {
+        self.pids.recent[i] = (addr, to);
+        if let Some(m) = me.and_then(|m| self.procs.get_mut(m)) {
+            m.last_dest = (addr, to);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slotmap::SlotMap;
+    use crate::core::CoreConfig;
 
-    fn ids() -> (ProcId, ProcId) {
-        let mut m: SlotMap<ProcId, ()> = SlotMap::with_key();
-        (m.insert(()), m.insert(()))
+    fn core() -> Core {
+        Core::new(CoreConfig {
+            clock: crate::clock::Clock::real(),
+            entries: Default::default(),
+            hosts: vec![("app".into(), Default::default())],
+            memory_ceiling: usize::MAX,
+            tracer: Default::default(),
+            seed: 0,
+            virtual_work: false,
+            sim: Default::default(),
+        })
+    }
+
+    /// A process (a host mailbox: no coroutine needed) and its PID string.
+    fn open(c: &mut Core, name: &str) -> (ProcId, Vec<u8>) {
+        let (p, _queue) = c.open_mailbox(name).expect("name free");
+        let text = c.pid_string_of(p).into_bytes();
+        (p, text)
     }
 
     #[test]
-    fn an_entry_answers_only_its_exact_bytes() {
-        let (a, _) = ids();
-        let pid = PidRef { host: 0, num: 7 };
-        let mut c = DestCache::default();
-        assert_eq!(c.get(b""), None, "an empty cache answers nothing");
-        c.put(b"{app|7}", a, pid);
-        assert_eq!(c.get(b"{app|7}"), Some((a, pid)));
-        assert_eq!(c.get(b"{app|70}"), None);
-        assert_eq!(c.get(b"{app|"), None);
-        assert_eq!(c.get(b"{app|8}"), None);
+    fn a_pid_string_resolves_at_any_address_and_again_from_the_cache() {
+        let mut c = core();
+        let (a, text) = open(&mut c, "a");
+        assert_eq!(c.resolve_send(None, &text), Ok(a), "first send: parsed");
+        assert_eq!(c.resolve_send(None, &text), Ok(a), "again: remembered");
+        let copy = text.clone();
+        assert_eq!(
+            c.resolve_send(None, &copy),
+            Ok(a),
+            "another copy of the string"
+        );
+        assert_eq!(c.resolve_send(None, b"a"), Ok(a), "the registered name");
     }
 
     #[test]
-    fn a_new_entry_replaces_the_old_one() {
-        let (a, b) = ids();
-        let mut c = DestCache::default();
-        c.put(b"{app|7}", a, PidRef { host: 0, num: 7 });
-        c.put(b"{app|9}", b, PidRef { host: 0, num: 9 });
-        assert_eq!(c.get(b"{app|7}"), None);
-        assert_eq!(c.get(b"{app|9}"), Some((b, PidRef { host: 0, num: 9 })));
+    fn a_remembered_address_with_other_bytes_resolves_afresh() {
+        let mut c = core();
+        let (a, text_a) = open(&mut c, "a");
+        let (b, text_b) = open(&mut c, "b");
+        assert_eq!(text_a.len(), text_b.len());
+        let mut buf = text_a.clone();
+        assert_eq!(c.resolve_send(None, &buf), Ok(a));
+        // Another string at the same address (a string freed, another made in its place).
+        buf.copy_from_slice(&text_b);
+        assert_eq!(c.resolve_send(None, &buf), Ok(b));
+        buf[1] = b'?';
+        assert!(matches!(
+            c.resolve_send(None, &buf),
+            Err(ResolveError::Unknown(_))
+        ));
+        buf.copy_from_slice(&text_a);
+        assert_eq!(c.resolve_send(None, &buf), Ok(a));
     }
 
     #[test]
-    fn long_destinations_are_not_kept() {
-        let (a, _) = ids();
-        let long = vec![b'x'; DEST_CACHE_BYTES + 1];
-        let mut c = DestCache::default();
-        c.put(&long, a, PidRef { host: 0, num: 1 });
-        assert_eq!(c.get(&long), None);
-        assert_eq!(c.get(&long[..DEST_CACHE_BYTES]), None);
+    fn an_ended_pid_does_not_reach_the_next_process_in_its_slot() {
+        let mut c = core();
+        let (a, text_a) = open(&mut c, "a");
+        assert_eq!(c.resolve_send(None, &text_a), Ok(a));
+        c.close_mailbox(a);
+        assert_eq!(c.resolve_send(None, &text_a), Err(ResolveError::Ended));
+        // The slot is reused: the old PID string still names the ended process.
+        let (b, text_b) = open(&mut c, "b");
+        use slotmap::Key;
+        let slot = |p: ProcId| p.data().as_ffi() as u32;
+        assert_eq!(slot(a), slot(b), "the slot is reused");
+        let a_pid = c.parse_pid(&text_a).expect("well formed");
+        assert_ne!(text_a, text_b);
+        assert_eq!(c.proc_by_pid(a_pid), None);
+        assert_eq!(c.resolve_send(None, &text_a), Err(ResolveError::Ended));
+        assert_eq!(c.resolve_send(None, &text_b), Ok(b));
+    }
+
+    #[test]
+    fn live_pids_give_their_own_string_and_ended_ones_a_formatted_one() {
+        let mut c = core();
+        let (a, text) = open(&mut c, "a");
+        let pid = c.pid_of(a).expect("live");
+        assert_eq!(c.live_pid_text(pid), Some(&text[..]));
+        assert_eq!(c.pid_string(pid).as_bytes(), &text[..]);
+        c.close_mailbox(a);
+        assert_eq!(c.live_pid_text(pid), None);
+        assert_eq!(c.pid_string(pid).as_bytes(), &text[..]);
+        let mut out = [0u8; 40];
+        let n = c.write_pid(pid, &mut out).expect("fits");
+        assert_eq!(&out[..n], &text[..]);
+        assert_eq!(&c.pid_text(pid)[..], &text[..]);
+    }
+
+    #[test]
+    fn entries_stay_in_range() {
+        for addr in [0usize, 8, 16, 0x7fff_ffff_fff8, usize::MAX] {
+            assert!(Pids::entry(addr) < RECENT);
+        }
     }
 }

@@ -52,15 +52,16 @@ impl Core {
                 ("value", value.into()),
             ]
         });
-        self.pids.remove(&pid.num);
+        self.pids.remove(pid.num);
         self.release_names(proc);
         let at_ns = self.clock.wall_ns();
         let watchers = std::mem::take(&mut self.procs[proc].watchers);
+        let text = self.procs[proc].pid_text.clone();
         for w in watchers {
             if let Some(wp) = self.procs.get_mut(w) {
                 wp.monitoring.remove(&proc);
             }
-            let ev = Event::ended(EventKind::Exit, pid, &exit, at_ns);
+            let ev = Event::ended(EventKind::Exit, pid, &text, &exit, at_ns);
             self.push_event(w, ev);
         }
         let links = std::mem::take(&mut self.procs[proc].links);
@@ -73,7 +74,7 @@ impl Core {
                 continue;
             }
             if lp.trap_links {
-                let ev = Event::ended(EventKind::LinkDown, pid, &exit, at_ns);
+                let ev = Event::ended(EventKind::LinkDown, pid, &text, &exit, at_ns);
                 self.push_event(l, ev);
             } else {
                 self.kill(l, "linked process failed");
@@ -92,7 +93,7 @@ impl Core {
     /// Removes a process and everything it owns without any notification (shutdown).
     pub fn discard_process(&mut self, proc: ProcId) {
         if let Some(p) = self.procs.get(proc) {
-            self.pids.remove(&p.pid.num);
+            self.pids.remove(p.pid.num);
             self.release_names(proc);
             self.drop_process(proc);
         }

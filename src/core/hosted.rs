@@ -42,10 +42,7 @@ impl Core {
     /// The live process with host-visible PID `pid`.
     pub fn proc_by_public(&self, pid: &Pid) -> Option<ProcId> {
         let host = self.hosts.iter().position(|h| h.name == pid.host())?;
-        self.proc_by_pid(PidRef {
-            host: host as u32,
-            num: pid.number(),
-        })
+        self.proc_by_num(host as u32, pid.number())
     }
 
     /// Opens a host mailbox registered as `name`: its process and the queue it fills.
@@ -69,15 +66,21 @@ impl Core {
             }
         };
         self.hosts[host].live += 1;
-        let pid = PidRef {
-            host: host as u32,
-            num: self.next_pid,
-        };
+        let num = self.next_pid;
         self.next_pid += 1;
+        let text = crate::ids::pid_text(&self.hosts[host].name, num);
         let queue = Rc::new(HostQueue::default());
-        let mut record = new_process(pid, 0, None);
-        record.sink = Some(queue.clone());
-        let proc = self.procs.insert(record);
+        let proc = self.procs.insert_with_key(|proc| {
+            let pid = PidRef {
+                num,
+                proc,
+                host: host as u32,
+            };
+            let mut record = new_process(pid, text, 0, None);
+            record.sink = Some(queue.clone());
+            record
+        });
+        let pid = self.procs[proc].pid;
         self.pids.insert(pid.num, proc);
         self.register_name(name, proc)?;
         self.mailboxes.push(proc);

@@ -47,9 +47,7 @@ pub use select::{RecvSelect, SelectResult};
 
 use crate::clock::Clock;
 use crate::entry::Entries;
-use crate::ids::{
-    AddrSet, ChanId, NumMap, PidRef, ProcId, TaskId, TimerId, WaitId, format_pid, parse_pid,
-};
+use crate::ids::{AddrSet, ChanId, PidRef, ProcId, TaskId, TimerId, WaitId, format_pid, parse_pid};
 use crate::limits::Limits;
 use crate::message::{Exit, Message};
 use crate::registry::Registry;
@@ -100,8 +98,8 @@ pub struct Core {
     timers: TimerHeap<TimerId, TimerTask>,
     /// Tasks ready to run, FIFO; a task is in it at most once (`Task::queued`).
     run_queue: VecDeque<TaskId>,
-    /// PID number -> process, for live processes only.
-    pids: NumMap<ProcId>,
+    /// Live processes by PID number, and where sends found them lately (`dest.rs`).
+    pids: dest::Pids,
     /// Received messages kept for reuse ([`Core::recycle`]).
     // Boxed on purpose: the boxes themselves are what `Item::Msg` reuses.
     #[allow(clippy::vec_box)]
@@ -199,7 +197,7 @@ impl Core {
             waits: SlotMap::with_key(),
             timers: TimerHeap::default(),
             run_queue: VecDeque::with_capacity(1024),
-            pids: NumMap::default(),
+            pids: dest::Pids::default(),
             msg_pool: Vec::new(),
             names: Registry::default(),
             hosts: cfg
@@ -263,8 +261,9 @@ impl Core {
 
     /// The PID string of live process `p` (`""` when it has ended).
     pub fn pid_string_of(&self, p: ProcId) -> String {
-        self.pid_of(p)
-            .map(|pid| self.pid_string(pid))
+        self.procs
+            .get(p)
+            .map(|pr| String::from_utf8_lossy(&pr.pid_text).into_owned())
             .unwrap_or_default()
     }
 
@@ -283,24 +282,54 @@ impl Core {
             .map_or("?", |h| h.name.as_str())
     }
 
-    /// Formats a PID as `{host|num}`.
+    /// The PID string of `pid` made at its spawn, while its process lives.
+    #[inline]
+    pub fn live_pid_text(&self, pid: PidRef) -> Option<&[u8]> {
+        self.procs
+            .get(pid.proc)
+            .filter(|pr| pr.pid.num == pid.num)
+            .map(|pr| &pr.pid_text[..])
+    }
+
+    /// Formats a PID as `{host|num}` (the live process's own string when it lives).
     pub fn pid_string(&self, pid: PidRef) -> String {
-        format_pid(self.pid_host(pid), pid.num)
+        match self.live_pid_text(pid) {
+            Some(t) => String::from_utf8_lossy(t).into_owned(),
+            None => format_pid(self.pid_host(pid), pid.num),
+        }
     }
 
-    /// Writes the PID string of `pid` at the start of `out` ([`crate::ids::write_pid`]);
-    /// its length, or `None` when it does not fit.
+    /// Writes the PID string of `pid` at the start of `out` (copied from the live
+    /// process's own, else formatted: [`crate::ids::write_pid`]); its length, or `None`
+    /// when it does not fit.
     pub fn write_pid(&self, pid: PidRef, out: &mut [u8]) -> Option<usize> {
-        crate::ids::write_pid(self.pid_host(pid), pid.num, out)
+        match self.live_pid_text(pid) {
+            Some(t) => {
+                out.get_mut(..t.len())?.copy_from_slice(t);
+                Some(t.len())
+            }
+            None => crate::ids::write_pid(self.pid_host(pid), pid.num, out),
+        }
     }
 
-    /// Parses `{host|num}`; `None` when malformed or the host is unknown.
+    /// The PID string of `pid` as a [`crate::ids::PidText`].
+    pub fn pid_text(&self, pid: PidRef) -> crate::ids::PidText {
+        match self.live_pid_text(pid) {
+            Some(t) => crate::ids::PidText::from_slice(t),
+            None => crate::ids::pid_text(self.pid_host(pid), pid.num),
+        }
+    }
+
+    /// Parses `{host|num}`; `None` when malformed or the host is unknown. The slot is the
+    /// live process's, `ProcId::default()` (no slot) when none has that number.
     pub fn parse_pid(&self, s: &[u8]) -> Option<PidRef> {
         let (host, num) = parse_pid(s)?;
         let host = self.hosts.iter().position(|h| h.name.as_bytes() == host)?;
+        let proc = self.pids.get(num).unwrap_or_default();
         Some(PidRef {
-            host: host as u32,
             num,
+            proc,
+            host: host as u32,
         })
     }
 

@@ -3,7 +3,7 @@
 use super::{Core, Process, Resume, Task};
 use crate::context::SpawnContext;
 use crate::error::SpawnError;
-use crate::ids::{KeySet, PidRef, ProcId};
+use crate::ids::{KeySet, PidRef, PidText, ProcId};
 use crate::payload::Payload;
 use mlua::Thread;
 use smallvec::SmallVec;
@@ -59,18 +59,22 @@ impl Core {
         h.live += 1;
         let instructions_left = h.limits.max_instructions;
         self.task_threads.insert(thread.to_pointer() as usize);
-        let pid = PidRef {
-            host,
-            num: self.next_pid,
-        };
+        let num = self.next_pid;
         self.next_pid += 1;
-        let mut record = new_process(pid, entry, instructions_left);
-        record.parent = parent
+        let text = crate::ids::pid_text(&self.hosts[host as usize].name, num);
+        let parent_pid = parent
             .and_then(|par| self.procs.get(par.proc))
             .map(|p| p.pid);
-        record.started_at = self.clock.wall_ns();
-        record.context = context.filter(|c| !c.is_empty());
-        let proc = self.procs.insert(record);
+        let started_at = self.clock.wall_ns();
+        let proc = self.procs.insert_with_key(|proc| {
+            let mut record =
+                new_process(PidRef { num, proc, host }, text, entry, instructions_left);
+            record.parent = parent_pid;
+            record.started_at = started_at;
+            record.context = context.filter(|c| !c.is_empty());
+            record
+        });
+        let pid = self.procs[proc].pid;
         let task = self.tasks.insert(Task {
             proc,
             thread: Some(thread),
@@ -191,9 +195,16 @@ impl Core {
     }
 }
 
-pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64>) -> Process {
+pub(super) fn new_process(
+    pid: PidRef,
+    pid_text: PidText,
+    entry: u32,
+    instructions_left: Option<u64>,
+) -> Process {
     Process {
         pid,
+        pid_text,
+        last_dest: Default::default(),
         entry,
         main: Default::default(),
         tasks: SmallVec::new(),
@@ -225,6 +236,5 @@ pub(super) fn new_process(pid: PidRef, entry: u32, instructions_left: Option<u64
         sink: None,
         env: None,
         loaded: None,
-        dest: Default::default(),
     }
 }

@@ -5,7 +5,7 @@
 use crate::channel::Channel;
 use crate::context::SpawnContext;
 use crate::hostbox::HostQueue;
-use crate::ids::{ChanId, KeySet, PidRef, ProcId, TaskId, TimerId, WaitId};
+use crate::ids::{ChanId, KeySet, PidRef, PidText, ProcId, TaskId, TimerId, WaitId};
 use crate::limits::Limits;
 use crate::message::{ChanKind, Item};
 use crate::payload::Payload;
@@ -76,6 +76,11 @@ pub struct Listener {
 pub struct Process {
     /// User-visible identity.
     pub pid: PidRef,
+    /// Its PID string, made once at spawn: every PID string of a live process is this
+    /// one, and a send to it is recognised by comparing with it (`dest.rs`).
+    pub pid_text: PidText,
+    /// Where the PID string it last sent to sits, and the process it named (`dest.rs`).
+    pub last_dest: (usize, ProcId),
     /// Entry index it runs.
     pub entry: u32,
     /// The task whose return ends the process.
@@ -149,9 +154,6 @@ pub struct Process {
     pub env: Option<Table>,
     /// Its `require` cache, made on the first `require` of a module.
     pub loaded: Option<Table>,
-    /// The PID string it last sent to and what it resolved to (`dest.rs`); replaced by
-    /// its next send to another PID.
-    pub dest: super::dest::DestCache,
 }
 
 /// A parked operation's place in a channel's wait list.

@@ -147,8 +147,8 @@ impl Core {
             };
             let owner = self
                 .parse_pid(pid.as_bytes())
-                .and_then(|p| self.pids.get(&p.num));
-            let Some(&owner) = owner else { break };
+                .and_then(|p| self.proc_by_pid(p));
+            let Some(owner) = owner else { break };
             let found = self
                 .recorded_tie(owner, &kind, pick.map(|p| p.0 as usize))
                 .or_else(|| self.earliest_of(owner, &kind));

@@ -156,6 +156,7 @@ impl Core {
             let ev = Event {
                 kind: EventKind::Reload,
                 from: self.procs[proc].pid,
+                from_text: self.procs[proc].pid_text.clone(),
                 exit: None,
                 reason: id.clone(),
                 at_ns,

@@ -60,9 +60,9 @@ pub fn recv(lua: &Lua, call: &Call<'_>) -> Out {
     match c.try_recv(ch) {
         // An event: its table is built on the receiver's stack (a normal EXIT with a scalar
         // value without an allocation).
-        Some(Done::Received(Item::Event(e), kind)) => match ready_event(&c, &e) {
+        Some(Done::Received(Item::Event(e), kind)) => match ready_event(&e) {
             Some(r) => Out::Event(r),
-            None => match owned_event(&c, e) {
+            None => match owned_event(e) {
                 Ok(d) => Out::Take(Taken::Boxed(d)),
                 Err(e) => received(lua, &mut c, Done::Received(Item::Event(e), kind)),
             },
@@ -154,9 +154,27 @@ pub fn spawn<const MODE: i64>(lua: &Lua, call: &Call<'_>) -> Out {
     };
     let mode = Mode::of(MODE);
     match spawn_in(lua, &mut c, entry, host, args, mode, None) {
-        Ok(Ok(pid)) => Out::Str(pid),
+        // The string made at its spawn, copied to the buffer: no allocation.
+        Ok(Ok(pid)) => match c.live_pid_text(pid) {
+            Some(t) => crate::ffi::hot::text(t),
+            None => Out::Str(c.pid_string(pid)),
+        },
         Ok(Err(e)) => Out::Fail(e.to_string()),
         Err(e) => Out::Raise(e.to_string()),
+    }
+}
+
+/// `process.pid()` in a process: its PID string, the one made at its spawn.
+pub fn pid(_: &Lua, call: &Call<'_>) -> Out {
+    let Ok(c) = call.held::<Core>() else {
+        return Out::Slow;
+    };
+    match c.current_proc().and_then(|p| c.pid_of(p)) {
+        Some(pid) if call.count() == 0 => match c.live_pid_text(pid) {
+            Some(t) => crate::ffi::hot::text(t),
+            None => Out::Slow,
+        },
+        _ => Out::Slow,
     }
 }
 

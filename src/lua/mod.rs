@@ -13,6 +13,7 @@ mod hot;
 pub mod introspect;
 mod misc;
 mod msgobj;
+mod names;
 pub mod object;
 pub mod process;
 pub mod security;

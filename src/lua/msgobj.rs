@@ -43,7 +43,7 @@ impl MsgObj {
 }
 
 /// A PID string held inline (heap only past 32 bytes, a very long host name).
-pub type PidText = smallvec::SmallVec<[u8; 32]>;
+pub use crate::ids::PidText;
 
 /// Longest topic and sender PID string a [`FlatMsg`] holds.
 pub const FLAT_TEXT: usize = 32;

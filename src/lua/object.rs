@@ -2,7 +2,7 @@
 //! values and event tables, and the conversion of what the core hands out (items and
 //! outcomes) into Lua values inside the receiving task.
 
-use super::msgobj::{FlatMsg, MsgObj, PidText};
+use super::msgobj::{FlatMsg, MsgObj};
 use super::time::TimeObj;
 use crate::core::Core;
 use crate::ffi;
@@ -74,21 +74,14 @@ pub fn item_value(lua: &Lua, core: &mut Core, item: Item, kind: ChanKind) -> mlu
                 Err(obj) => super::msgobj::new(lua, obj),
             },
         },
-        Item::Event(e) => event_table(lua, core, &e),
+        Item::Event(e) => event_table(lua, &e),
     }
 }
 
 /// The message object of `msg` (for a receiver that gets message objects): flat when it
 /// fits one, its record then going back to the pool.
 pub fn msg_obj(core: &mut Core, msg: Box<Message>) -> Result<FlatMsg, MsgObj> {
-    let mut from = PidText::new();
-    if let Some(pid) = msg.from {
-        let mut buf = [0u8; 40];
-        match core.write_pid(pid, &mut buf) {
-            Some(n) => from.extend_from_slice(&buf[..n]),
-            None => from.extend_from_slice(core.pid_string(pid).as_bytes()),
-        }
-    }
+    let from = msg.from.map(|pid| core.pid_text(pid)).unwrap_or_default();
     match FlatMsg::of(&msg, &from) {
         Some(flat) => {
             core.recycle(msg);
@@ -115,11 +108,10 @@ pub fn gets_msg_objects(kind: ChanKind) -> bool {
 }
 
 /// Builds an event table (SPEC §2.3).
-fn event_table(lua: &Lua, core: &Core, e: &Event) -> mlua::Result<Value> {
-    let from = core.pid_string(e.from);
+fn event_table(lua: &Lua, e: &Event) -> mlua::Result<Value> {
     let mut ev = ffi::event::Event {
         kind: e.kind.name(),
-        from: from.as_bytes(),
+        from: &e.from_text,
         at: e.at_ns.div_euclid(1_000_000_000),
         exit: None,
         reason: &e.reason,
@@ -143,7 +135,7 @@ fn event_table(lua: &Lua, core: &Core, e: &Event) -> mlua::Result<Value> {
 
 /// Event `e` as a `ffi::event::Ready` when it is a normal EXIT with a scalar value and a
 /// PID string that fits: the hot receive builds its table on the receiver's stack.
-pub fn ready_event(core: &Core, e: &Event) -> Option<ffi::event::Ready> {
+pub fn ready_event(e: &Event) -> Option<ffi::event::Ready> {
     use ffi::event::Scalar;
     let (EventKind::Exit, Some(Exit::Normal(v))) = (e.kind, &e.exit) else {
         return None;
@@ -156,7 +148,11 @@ pub fn ready_event(core: &Core, e: &Event) -> Option<ffi::event::Ready> {
         _ => return None,
     };
     ffi::event::Ready::exit(
-        |out| core.write_pid(e.from, out),
+        |out| {
+            let t = &e.from_text;
+            out.get_mut(..t.len())?.copy_from_slice(t);
+            Some(t.len())
+        },
         e.at_ns.div_euclid(1_000_000_000),
         value,
     )
@@ -270,7 +266,7 @@ pub fn plain_pushes(
         Done::Received(Item::Msg(m), kind) if in_c && gets_msg_objects(kind) => {
             Ok((Push::Take(msg_take(core, m)), None))
         }
-        Done::Received(Item::Event(e), kind) if in_c => match event_handoff(core, e) {
+        Done::Received(Item::Event(e), kind) if in_c => match event_handoff(e) {
             Ok(d) => Ok((Push::Take(d), None)),
             Err(e) => {
                 let (a, b) = plain_values(lua, core, Done::Received(Item::Event(e), kind))?;
@@ -294,17 +290,17 @@ pub fn handoff(core: &mut Core, mut m: Box<Message>) -> Box<Handoff<Payload>> {
 
 /// Event `e` for the receive to build on its own stack (`event, true`): `ffi::event::Ready`
 /// for a normal EXIT with a scalar value, else its owned parts ([`owned_event`]).
-pub fn event_handoff(core: &Core, e: Box<Event>) -> Result<Taken, Box<Event>> {
-    match ready_event(core, &e) {
+pub fn event_handoff(e: Box<Event>) -> Result<Taken, Box<Event>> {
+    match ready_event(&e) {
         Some(r) => Ok(Taken::inline(r)),
-        None => owned_event(core, e).map(Taken::Boxed),
+        None => owned_event(e).map(Taken::Boxed),
     }
 }
 
 /// Event `e` as owned parts for the receive to build on its own stack (`event, true`),
 /// for an event [`ready_event`] did not take; a reload event (rare, built with mlua calls)
 /// comes back as it was.
-pub fn owned_event(core: &Core, e: Box<Event>) -> Result<Box<dyn Deferred>, Box<Event>> {
+pub fn owned_event(e: Box<Event>) -> Result<Box<dyn Deferred>, Box<Event>> {
     if e.kind == EventKind::Reload {
         return Err(e);
     }
@@ -316,7 +312,7 @@ pub fn owned_event(core: &Core, e: Box<Event>) -> Result<Box<dyn Deferred>, Box<
     };
     Ok(Box::new(ffi::event::Owned {
         kind: e.kind.name(),
-        from: core.pid_string(e.from),
+        from: String::from_utf8_lossy(&e.from_text).into_owned(),
         at: e.at_ns.div_euclid(1_000_000_000),
         exit,
         reason: e.reason,

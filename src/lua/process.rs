@@ -1,5 +1,5 @@
 //! The `process` Lua module: spawning, identity, messages, subscriptions, events, monitors,
-//! links, options, cancel/terminate and the name registry (SPEC §2).
+//! links, options, cancel/terminate (SPEC §2); the name registry is in `names.rs`.
 //!
 //! Every function here is a raw binding the prelude wraps; they validate their arguments,
 //! describe what must happen to the core, and never resume anything themselves.
@@ -7,9 +7,9 @@
 use super::args::{Ret, arg, bad_arg, block_on, core, fail, raise, ret};
 use super::object::{chan_id, chan_object};
 use crate::context::SpawnContext;
-use crate::core::{Core, MAX_NAME_BYTES, MAX_REASON_BYTES, Parent};
+use crate::core::{Core, MAX_REASON_BYTES, Parent};
 use crate::error::{ResolveError, SpawnError};
-use crate::ids::ProcId;
+use crate::ids::{PidRef, ProcId};
 use crate::message::{ChanKind, Event, EventKind};
 use crate::payload::Payload;
 use crate::request::Request;
@@ -30,12 +30,17 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
         })?;
         raw.set(name, crate::ffi::hot::function(lua, fast, slow)?)?;
     }
-    raw.set("pid", lua.create_function(pid)?)?;
+    for (name, fast, slow) in [
+        (
+            "pid",
+            super::hot::pid as crate::ffi::hot::Fast,
+            pid as Plain,
+        ),
+        ("send", super::hot::send, send),
+    ] {
+        raw.set(name, hot(lua, fast, slow)?)?;
+    }
     raw.set("id", lua.create_function(id)?)?;
-    raw.set(
-        "send",
-        crate::ffi::hot::function(lua, super::hot::send, lua.create_function(send)?)?,
-    )?;
     raw.set("listen", lua.create_function(listen)?)?;
     raw.set("unlisten", lua.create_function(unlisten)?)?;
     raw.set("inbox", lua.create_function(inbox)?)?;
@@ -48,14 +53,20 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set("get_options", lua.create_function(get_options)?)?;
     raw.set("cancel", lua.create_function(cancel)?)?;
     raw.set("terminate", lua.create_function(terminate)?)?;
-    raw.set("register", lua.create_function(register)?)?;
-    raw.set("lookup", lua.create_function(lookup)?)?;
-    raw.set("unregister", lua.create_function(unregister)?)?;
+    super::names::open(lua, raw)?;
     raw.set("spawn_task", lua.create_function(spawn_task)?)?;
     Ok(())
 }
 
-fn me(lua: &Lua, c: &Core, func: &str) -> Result<ProcId, Ret> {
+/// A binding's mlua function.
+type Plain = fn(&Lua, MultiValue) -> Ret;
+
+/// The hot binding over `fast` and `slow` (`ffi::hot`).
+fn hot(lua: &Lua, fast: crate::ffi::hot::Fast, slow: Plain) -> mlua::Result<mlua::Function> {
+    crate::ffi::hot::function(lua, fast, lua.create_function(slow)?)
+}
+
+pub(super) fn me(lua: &Lua, c: &Core, func: &str) -> Result<ProcId, Ret> {
     c.current_proc()
         .ok_or_else(|| raise(lua, format!("{func}: must be called from a process")))
 }
@@ -69,7 +80,7 @@ macro_rules! me {
     };
 }
 
-fn dest_bytes(v: &Value) -> Option<Vec<u8>> {
+pub(super) fn dest_bytes(v: &Value) -> Option<Vec<u8>> {
     match v {
         Value::String(s) => Some(s.as_bytes().to_vec()),
         Value::Integer(i) => Some(i.to_string().into_bytes()),
@@ -157,7 +168,8 @@ pub(super) fn spawn_child(
     context: Option<Rc<SpawnContext>>,
 ) -> mlua::Result<Result<String, SpawnError>> {
     let mut c = core(lua)?;
-    spawn_in(lua, &mut c, entry, host, args, mode, context)
+    let spawned = spawn_in(lua, &mut c, entry, host, args, mode, context)?;
+    Ok(spawned.map(|pid| c.pid_string(pid)))
 }
 
 /// [`spawn_child`] in a borrow of the core the caller holds.
@@ -169,7 +181,7 @@ pub(super) fn spawn_in(
     args: Vec<Payload>,
     mode: Mode,
     context: Option<Rc<SpawnContext>>,
-) -> mlua::Result<Result<String, SpawnError>> {
+) -> mlua::Result<Result<PidRef, SpawnError>> {
     let Some(h) = c.find_host(host) else {
         return Ok(Err(SpawnError::HostNotFound(host.into())));
     };
@@ -186,8 +198,7 @@ pub(super) fn spawn_in(
         monitor: mode.monitor,
     });
     let context = context.or_else(|| c.current_proc().and_then(|p| c.spawn_context(p)));
-    Ok(c.spawn(thread, e, h, args, parent, context)
-        .map(|pid| c.pid_string(pid)))
+    Ok(c.spawn(thread, e, h, args, parent, context))
 }
 
 /// `process.pid()` -> the caller's PID.
@@ -252,7 +263,7 @@ pub(super) fn deliver_to(
     (payloads, size): crate::payload::Copied,
 ) -> Result<(), String> {
     c.note_name_lookup(dest);
-    let to = c.resolve_from(me, dest).map_err(|e| e.to_string())?;
+    let to = c.resolve_send(me, dest).map_err(|e| e.to_string())?;
     let from = me.and_then(|p| c.pid_of(p));
     c.deliver_sized(to, from, topic, payloads, size)
         .map_err(|e| e.to_string())
@@ -496,6 +507,7 @@ fn cancel(lua: &Lua, args: MultiValue) -> Ret {
     let ev = Event {
         kind: EventKind::Cancel,
         from,
+        from_text: c.pid_text(from),
         exit: None,
         reason: reason.into(),
         at_ns: c.clock().wall_ns(),
@@ -516,68 +528,6 @@ fn terminate(lua: &Lua, args: MultiValue) -> Ret {
         return block_on(lua, &mut c, "process.terminate", Request::Exit);
     }
     ret(lua, true)
-}
-
-/// `process.registry.register(name [, pid])` -> `true`, or `nil, err`.
-fn register(lua: &Lua, args: MultiValue) -> Ret {
-    let name = match arg(&args, 1) {
-        Value::String(s) if !s.as_bytes().is_empty() => s.to_string_lossy(),
-        Value::String(_) => return fail(lua, "name cannot be empty"),
-        other => return fail(lua, bad_arg("register", 1, "string", &other)),
-    };
-    if name.len() > MAX_NAME_BYTES {
-        return fail(
-            lua,
-            format!("register: name too long (at most {MAX_NAME_BYTES} bytes)"),
-        );
-    }
-    let mut c = core(lua)?;
-    let who = match arg(&args, 2) {
-        Value::Nil => me!(lua, c, "process.registry.register"),
-        other => {
-            let Some(bytes) = dest_bytes(&other) else {
-                return fail(lua, bad_arg("register", 2, "string", &other));
-            };
-            match c.resolve(&bytes) {
-                Ok(p) => p,
-                Err(e) => return fail(lua, e.to_string()),
-            }
-        }
-    };
-    if c.lookup_name(&name).is_none()
-        && let Err(q) = c.name_room(who)
-    {
-        return fail(lua, format!("register: {q}"));
-    }
-    match c.register_name(&name, who) {
-        Ok(_) => ret(lua, true),
-        Err(e) => fail(lua, e.to_string()),
-    }
-}
-
-/// `process.registry.lookup(name)` -> PID, or `nil, "name not registered"`.
-fn lookup(lua: &Lua, args: MultiValue) -> Ret {
-    let mut c = core(lua)?;
-    let found = match arg(&args, 1) {
-        Value::String(s) => {
-            c.note_name_lookup(s.as_bytes().as_ref());
-            c.lookup_name(&s.to_string_lossy())
-        }
-        _ => None,
-    };
-    match found {
-        Some(pid) => ret(lua, c.pid_string(pid)),
-        None => fail(lua, "name not registered"),
-    }
-}
-
-/// `process.registry.unregister(name)` -> whether a mapping was removed.
-fn unregister(lua: &Lua, args: MultiValue) -> Ret {
-    let mut c = core(lua)?;
-    let Value::String(s) = arg(&args, 1) else {
-        return ret(lua, false);
-    };
-    ret(lua, c.unregister_name(&s.to_string_lossy()))
 }
 
 /// `coroutine.spawn(fn)`: runs `fn` as an extra task of the calling process.

@@ -1,7 +1,10 @@
--- process.send to a destination the sender sent to before. The core remembers each
--- process's last PID string (src/core/dest.rs); a remembered destination must never route
--- to a process that ended, nor to the one that took its place, and a registered name must
--- follow its holder.
+-- process.send to a destination a send reached before. The core remembers where the PID
+-- strings of recent sends sit and the process each one reached, and checks a remembered one
+-- against the string that process was given at its spawn (src/core/dest.rs): a remembered
+-- destination must never route to a process that ended, nor to the one that took its place,
+-- a registered name must follow its holder, and a server answering many clients (more than
+-- the core remembers) must reach each one. Every PID string of a process (spawn's result,
+-- process.pid(), msg:from(), an event's from) is the same string.
 local assert = require("assert")
 local helpers = require("helpers")
 
@@ -76,6 +79,68 @@ function M.a_topic_that_is_not_ascii_routes_and_arrives_as_sent()
   local msg = helpers.recv(process.inbox(), "the inbox message")
   assert.eq(msg:topic(), "na\u{ef}ve")
   assert.eq(msg:payload():data(), 2)
+end
+
+-- 300 clients, more than the 256 destinations the core remembers: every answer goes to
+-- msg:from() of its question, and reaches the client that asked.
+function M.a_server_answers_each_of_many_clients_at_its_own_pid()
+  local me = process.pid()
+  local clients = {}
+  for i = 1, 300 do
+    clients[i] = assert(process.spawn(W .. "ask_who", HOST, me))
+  end
+  local inbox, told = process.inbox(), process.listen("told")
+  for _ = 1, #clients do
+    local msg = helpers.recv(inbox, "a question")
+    assert.eq(msg:topic(), "ask")
+    assert.eq(process.send(msg:from(), "answer", msg:from()), true)
+  end
+  for _ = 1, #clients do
+    assert.eq(helpers.recv(told, "a client's report"), true)
+  end
+end
+
+-- Many destinations remembered at once, all ended, their slots taken by new processes: none
+-- of the old PID strings reaches anyone.
+function M.remembered_pids_of_ended_processes_reach_no_newcomer()
+  local old = {}
+  for i = 1, 40 do
+    old[i] = assert(process.spawn_monitored(W .. "waiter", HOST))
+  end
+  for i = 1, #old do
+    assert.eq(process.send(old[i], "wake"), true)
+  end
+  for _ = 1, #old do
+    helpers.wait_event("pid.exit")
+  end
+  local new = {}
+  for i = 1, #old do
+    new[i] = assert(process.spawn_monitored(W .. "waiter", HOST))
+  end
+  for i = 1, #old do
+    helpers.refused("process not found", process.send(old[i], "wake"))
+  end
+  for i = 1, #new do
+    assert.eq(process.send(new[i], "wake"), true)
+  end
+  for _ = 1, #new do
+    helpers.wait_event("pid.exit")
+  end
+end
+
+function M.every_pid_string_of_a_process_is_the_same()
+  local me = process.pid()
+  assert.eq(process.pid(), me)
+  local child = assert(process.spawn_monitored(W .. "tell_pid", HOST, me))
+  local msg = helpers.recv(process.inbox(), "the child's message")
+  assert.eq(msg:topic(), "mine")
+  assert.eq(msg:from(), child)
+  assert.eq(msg:payload():data(), child)
+  local ev = helpers.exit_from(child)
+  assert.eq(ev.result.value, child)
+  -- Read after the child ended: its PID string is still the same.
+  assert.eq(msg:from(), child)
+  assert.eq(ev.from, child)
 end
 
 return M

@@ -82,4 +82,21 @@ function M.send_on_cue(parent)
   return true
 end
 
+-- Asks `server` for its own PID on topic "ask" (a message object, so the server answers
+-- msg:from()), then reports to `server` on "told" whether the answer was its PID.
+function M.ask_who(server)
+  local answers = process.listen("answer")
+  process.send(server, "ask")
+  local told = answers:receive()
+  process.send(server, "told", told == process.pid())
+end
+
+-- Sends its own PID to `parent` on "mine" (a message object: msg:from() is the PID too),
+-- then returns it.
+function M.tell_pid(parent)
+  local me = process.pid()
+  process.send(parent, "mine", me)
+  return me
+end
+
 return M

@@ -7,6 +7,7 @@ pub mod alloc;
 pub mod allocator;
 pub mod boxed;
 pub mod build;
+pub mod cases;
 pub mod cell;
 pub mod chan;
 pub mod event;

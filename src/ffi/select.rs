@@ -129,7 +129,9 @@ enum Read {
 unsafe fn read(l: *mut ffi::lua_State, ids: &mut [u64; MAX_CASES]) -> Read {
     // SAFETY: index 1 is checked to exist; a C function has LUA_MINSTACK free slots and at
     // most three values are pushed at a time (all popped again). The raw gets neither call
-    // metamethods nor allocate; `lua_getmetatable` pushes only when it returns true.
+    // metamethods nor allocate; `lua_getmetatable` pushes only when it returns true. The
+    // list is a table at index 1 (alive while there) when it is read in place, which
+    // `ffi::cases` does only where its layout check held.
     unsafe {
         if ffi::lua_gettop(l) < 1 || ffi::lua_type(l, 1) != ffi::LUA_TTABLE {
             return Read::Slow;
@@ -149,8 +151,20 @@ unsafe fn read(l: *mut ffi::lua_State, ids: &mut [u64; MAX_CASES]) -> Read {
             return Read::NoCases;
         }
         let top = ffi::lua_gettop(l);
+        let list = ffi::lua_topointer(l, 1);
+        let in_place = super::cases::layout_ok();
         for (k, id) in ids.iter_mut().enumerate().take(n) {
-            match receive_case(l, k as ffi::lua_Integer + 1, top) {
+            let case = if in_place {
+                super::cases::receive_case(list, k + 1)
+            } else {
+                super::cases::Case::Unknown
+            };
+            let found = match case {
+                super::cases::Case::Receive(c) => Some(c),
+                super::cases::Case::Other => None,
+                super::cases::Case::Unknown => receive_case(l, k as ffi::lua_Integer + 1, top),
+            };
+            match found {
                 Some(c) => *id = c,
                 None => return Read::Slow,
             }

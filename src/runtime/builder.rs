@@ -197,6 +197,8 @@ impl RuntimeBuilder {
         crate::softcap::install(&lua, fuel.clone());
         // The scheduler's looks at the heap around each resume then skip mlua's lock.
         crate::ffi::heap::verify(&lua);
+        // `channel.select` reads its cases in place where the layout holds.
+        crate::ffi::cases::check(&lua);
         let tracer = match (&self.replay, &self.trace) {
             (Some(path), _) => Tracer::replay(path).map_err(Error::Io)?,
             (None, Some(path)) => {

@@ -166,4 +166,50 @@ function M.only_default_true_counts_as_a_default()
   return true
 end
 
+-- The C path reads a case list in place where Lua keeps it in an array part
+-- (src/ffi/cases.rs), through the C API elsewhere: every shape of list picks the ready case.
+function M.every_shape_of_case_list_picks_the_ready_case()
+  local idle, ready = channel.new(1), channel.new(1)
+  local shapes = {
+    function() return { idle:case_receive(), ready:case_receive() } end,
+    function()
+      local t = {}
+      t[1] = idle:case_receive()
+      t[2] = ready:case_receive()
+      return t
+    end,
+    function() -- filled backwards: the entries start in the hash part
+      local t = {}
+      t[2] = ready:case_receive()
+      t[1] = idle:case_receive()
+      return t
+    end,
+    function()
+      local t = { x = 1, y = 2, z = 3 }
+      t[2] = ready:case_receive()
+      t[1] = idle:case_receive()
+      return t
+    end,
+    function()
+      local t = {}
+      for k = 1, 7 do t[k] = idle:case_receive() end
+      t[8] = ready:case_receive()
+      return t
+    end,
+    function() return { { idle, false }, { ready } } end, -- cases written by hand
+  }
+  for i, make in ipairs(shapes) do
+    ready:send(i)
+    local r = channel.select(make())
+    assert.truthy(rawequal(r.channel, ready), "shape " .. i)
+    assert.eq(r.value, i, "shape " .. i)
+    assert.eq(r.ok, true, "shape " .. i)
+  end
+  -- A send case, or something else, among receive cases: still the ready one.
+  ready:send("last")
+  local r = channel.select { idle:case_receive(), ready:case_receive(), channel.new():case_send(1) }
+  assert.eq(r.value, "last")
+  return true
+end
+
 return M

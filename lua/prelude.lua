@@ -709,10 +709,10 @@ local function proc_main(chunk, method, e, h, ...)
   if method == SUPERVISOR_METHOD then return SUPERVISOR_MAIN(...) end
   local env = new_env(h)
   local mod = chunk(env)
-  local f
-  if type(mod) == "function" then
+  local f, kind = nil, type(mod)
+  if kind == "function" then
     f = mod
-  elseif type(mod) == "table" then
+  elseif kind == "table" then
     f = mod[method or "main"]
   end
   if type(f) ~= "function" then

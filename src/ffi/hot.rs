@@ -114,6 +114,38 @@ impl<'a> Call<'a> {
         &self.args[(i - 1).min(self.n)..self.n]
     }
 
+    /// Argument `i` (1-based) as an mlua handle, if it is a table (a handle costs a
+    /// reference slot, as mlua's own callbacks pay for a table argument).
+    pub fn table(&self, lua: &Lua, i: usize) -> Option<mlua::Table> {
+        if !(1..=self.n).contains(&i) {
+            return None;
+        }
+        let idx = i as c_int;
+        // SAFETY: `idx` is an argument of the running frame; a C function has LUA_MINSTACK
+        // free slots, so pushing one copy fits. The copy moves to mlua's current state (of
+        // the same Lua; room checked), where pop_value takes it into a handle: neither
+        // runs Lua code.
+        unsafe {
+            if ffi::lua_type(self.state, idx) != ffi::LUA_TTABLE {
+                return None;
+            }
+            lua.exec_raw_lua(|raw| {
+                let to = raw.state();
+                if ffi::lua_checkstack(to, 1) == 0 {
+                    return None;
+                }
+                ffi::lua_pushvalue(self.state, idx);
+                if to != self.state {
+                    ffi::lua_xmove(self.state, to, 1);
+                }
+                match raw.pop_value() {
+                    Value::Table(t) => Some(t),
+                    _ => None,
+                }
+            })
+        }
+    }
+
     /// Borrows the runtime's shared state (`ffi::cell`) through this closure's own slot.
     ///
     /// # Errors

@@ -10,7 +10,11 @@ use mlua::{Lua, MultiValue, Table};
 /// `raw` table.
 pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
     raw.set("copy_globals", crate::ffi::globals::function(lua)?)?;
-    raw.set("bind_env", lua.create_function(bind_env)?)?;
+    let slow = lua.create_function(bind_env)?;
+    raw.set(
+        "bind_env",
+        crate::ffi::hot::function(lua, fast_bind_env, slow)?,
+    )?;
     raw.set("process_env", lua.create_function(process_env)?)?;
     raw.set("process_loaded", lua.create_function(process_loaded)?)
 }
@@ -19,6 +23,21 @@ pub fn open(lua: &Lua, raw: &Table) -> mlua::Result<()> {
 fn bind_env(lua: &Lua, env: Table) -> mlua::Result<()> {
     core(lua)?.bind_env(env);
     Ok(())
+}
+
+/// [`bind_env`] as a hot binding: once per spawn, without mlua's callback machinery.
+fn fast_bind_env(lua: &Lua, call: &crate::ffi::hot::Call<'_>) -> crate::ffi::hot::Out {
+    use crate::ffi::hot::Out;
+    let (1, Some(env)) = (call.count(), call.table(lua, 1)) else {
+        return Out::Slow;
+    };
+    match call.held::<crate::core::Core>() {
+        Ok(mut c) => {
+            c.bind_env(env);
+            Out::One(mlua::Value::Nil)
+        }
+        Err(_) => Out::Slow,
+    }
 }
 
 /// `raw.process_env(func)` -> globals, entry index, host index of the running process;

@@ -32,6 +32,20 @@ pub struct Select<'a> {
     pub default: bool,
     /// Whether the calling coroutine may yield here.
     pub can_yield: bool,
+    /// The state's slot (`ffi::cell`), held by the closure as an upvalue.
+    slot: *const super::cell::Slot,
+}
+
+impl Select<'_> {
+    /// Borrows the runtime's shared state through the closure's slot (no registry lookup).
+    ///
+    /// # Errors
+    /// As [`super::cell::held`].
+    pub fn held<T: 'static>(&self) -> Result<super::cell::Held<T>, super::cell::CellError> {
+        // SAFETY: `slot` is the state's slot, which lives in the registry as long as the
+        // state (`function` read it when it made the closure).
+        unsafe { &*self.slot }.held()
+    }
 }
 
 /// What the fast binding did.
@@ -59,6 +73,7 @@ const UP_DEFAULT: c_int = 4;
 const UP_CHANNEL: c_int = 5;
 const UP_VALUE: c_int = 6;
 const UP_OK: c_int = 7;
+const UP_SLOT: c_int = 8;
 
 /// Makes `channel.select` over `fast` and `slow` (see the module's documentation).
 ///
@@ -66,9 +81,11 @@ const UP_OK: c_int = 7;
 /// Only Lua allocation failures.
 pub fn function(lua: &Lua, fast: Fast, slow: Function) -> mlua::Result<Function> {
     // SAFETY: exec_raw runs the closure inside a protected call with `slow` pushed on the
-    // stack; it pushes the fast binding and the `Lua` (light userdata) and the four key
-    // strings, and pops all seven into the upvalues of one new C closure, which exec_raw
-    // returns. The `Lua` lives in the state's extra data, as long as the closure.
+    // stack; it pushes the fast binding and the `Lua` (light userdata), the four key
+    // strings and the state's slot's address (its userdata popped: it stays in the
+    // registry), and pops all eight into the upvalues of one new C closure, which exec_raw
+    // returns. The `Lua` lives in the state's extra data and the slot in the registry, as
+    // long as the closure.
     unsafe {
         lua.exec_raw::<Function>(slow, |state| {
             ffi::lua_pushlightuserdata(state, fast as *mut c_void);
@@ -77,7 +94,10 @@ pub fn function(lua: &Lua, fast: Fast, slow: Function) -> mlua::Result<Function>
             for key in ["default", "channel", "value", "ok"] {
                 ffi::lua_pushlstring(state, key.as_ptr() as *const _, key.len());
             }
-            ffi::lua_pushcclosure(state, select, 7);
+            let slot = super::cell::push_slot(state);
+            ffi::lua_pop(state, 1);
+            ffi::lua_pushlightuserdata(state, slot as *mut c_void);
+            ffi::lua_pushcclosure(state, select, 8);
         })
     }
 }
@@ -203,15 +223,18 @@ unsafe fn receive_case(l: *mut ffi::lua_State, k: ffi::lua_Integer, top: c_int) 
 /// # Safety
 /// `l` is the running coroutine inside `select`.
 unsafe fn run_fast(l: *mut ffi::lua_State, ids: &[u64], default: bool) -> Picked {
-    // SAFETY: upvalues 2 and 3 were stored by `function` from a `Fast` and a `&Lua`.
+    // SAFETY: upvalues 2, 3 and 8 were stored by `function` from a `Fast`, a `&Lua` and
+    // the state's slot.
     unsafe {
         let lua = &*(ffi::lua_touserdata(l, ffi::lua_upvalueindex(UP_LUA)) as *const Lua);
+        let slot = ffi::lua_touserdata(l, ffi::lua_upvalueindex(UP_SLOT)) as *const _;
         let f = ffi::lua_touserdata(l, ffi::lua_upvalueindex(UP_FAST));
         let fast = std::mem::transmute::<*mut c_void, Fast>(f);
         let sel = Select {
             chans: ids,
             default,
             can_yield: super::is_yieldable(l),
+            slot,
         };
         catch_unwind(AssertUnwindSafe(|| fast(lua, &sel)))
             .unwrap_or_else(|_| Picked::Raise("moonhost: internal error in a binding".into()))

@@ -181,7 +181,7 @@ pub fn pid(_: &Lua, call: &Call<'_>) -> Out {
 /// `channel.select` when every case receives (`ffi::select` read the list): the first
 /// ready case, the default, or the request recorded and BLOCK.
 pub fn select(lua: &Lua, sel: &Select<'_>) -> Picked {
-    let Ok(mut c) = crate::ffi::cell::held::<Core>(lua) else {
+    let Ok(mut c) = sel.held::<Core>() else {
         return Picked::Slow;
     };
     let chans = sel.chans.iter().map(|b| chan_from_bits(*b));

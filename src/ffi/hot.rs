@@ -114,8 +114,7 @@ impl<'a> Call<'a> {
         &self.args[(i - 1).min(self.n)..self.n]
     }
 
-    /// Argument `i` (1-based) as an mlua handle, if it is a table (a handle costs a
-    /// reference slot, as mlua's own callbacks pay for a table argument).
+    /// Argument `i` (1-based) as an mlua handle (a reference slot), if it is a table.
     pub fn table(&self, lua: &Lua, i: usize) -> Option<mlua::Table> {
         if !(1..=self.n).contains(&i) {
             return None;

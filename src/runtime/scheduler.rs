@@ -423,11 +423,17 @@ fn resume_args(
             vals.push(method.map_or(Push::Nil, |m| Push::Value(Value::String(m))));
             vals.push(Push::Int(i64::from(entry)));
             vals.push(Push::Int(i64::from(host)));
-            vals.extend(
-                Payload::to_lua_many(lua, &args)?
-                    .into_iter()
-                    .map(Push::from),
-            );
+            // Plain arguments (none, numbers, booleans, nil) go as they are: the build of a
+            // graph is a protected call (~650 instructions for a spawn without arguments).
+            if let Some(plain) = args.iter().map(Payload::plain).collect::<Option<Vec<_>>>() {
+                vals.extend(plain.into_iter().map(Push::from));
+            } else {
+                vals.extend(
+                    Payload::to_lua_many(lua, &args)?
+                        .into_iter()
+                        .map(Push::from),
+                );
+            }
         }
     }
     Ok(())

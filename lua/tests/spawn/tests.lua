@@ -283,6 +283,26 @@ function T.extra_spawn_arguments_become_main_positional_arguments()
   return true
 end
 
+-- Arguments that are all numbers, booleans and nils reach main without a table build
+-- (src/runtime/scheduler.rs): the same values, types and count.
+function T.plain_spawn_arguments_keep_their_values_types_and_count()
+  local pid = assert(process.spawn_monitored(W .. "return_args", HOST,
+    nil, math.mininteger, false, 0.5, nil, math.huge, 3, nil))
+  local r = wait_event("pid.exit", pid).result.value
+  assert.eq(r.n, 8)
+  assert.eq(r.args[1], nil)
+  assert.eq(r.args[2], math.mininteger)
+  assert.eq(math.type(r.args[2]), "integer")
+  assert.eq(r.args[3], false)
+  assert.eq(r.args[4], 0.5)
+  assert.eq(r.args[5], nil)
+  assert.eq(r.args[6], math.huge)
+  assert.eq(r.args[7], 3)
+  assert.eq(math.type(r.args[7]), "integer")
+  assert.eq(r.args[8], nil)
+  return true
+end
+
 function T.spawn_keeps_trailing_nil_arguments()
   local pid = assert(process.spawn_monitored(W .. "return_args", HOST, 1, nil))
   local ev = wait_event("pid.exit", pid)

@@ -139,7 +139,9 @@ pub fn spawn<const MODE: i64>(lua: &Lua, call: &Call<'_>) -> Out {
     let (Arg::Str(entry), Arg::Str(host)) = (call.arg(1), call.arg(2)) else {
         return Out::Slow;
     };
-    let (Ok(entry), Ok(host)) = (std::str::from_utf8(entry), std::str::from_utf8(host)) else {
+    // Entry ids and host names are nearly always ASCII: checked as such first, as topics are.
+    let text = |b| crate::ffi::ascii_str(b).or_else(|| std::str::from_utf8(b).ok());
+    let (Some(entry), Some(host)) = (text(entry), text(host)) else {
         return Out::Slow;
     };
     // One borrow of the core for the whole spawn: the copy runs no Lua code (`ffi::walk`),

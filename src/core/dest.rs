@@ -258,9 +258,6 @@ mod tests {
         c.close_mailbox(a);
         assert_eq!(c.live_pid_text(pid), None);
         assert_eq!(c.pid_string(pid).as_bytes(), &text[..]);
-        let mut out = [0u8; 40];
-        let n = c.write_pid(pid, &mut out).expect("fits");
-        assert_eq!(&out[..n], &text[..]);
         assert_eq!(&c.pid_text(pid)[..], &text[..]);
     }
 

@@ -299,19 +299,6 @@ impl Core {
         }
     }
 
-    /// Writes the PID string of `pid` at the start of `out` (copied from the live
-    /// process's own, else formatted: [`crate::ids::write_pid`]); its length, or `None`
-    /// when it does not fit.
-    pub fn write_pid(&self, pid: PidRef, out: &mut [u8]) -> Option<usize> {
-        match self.live_pid_text(pid) {
-            Some(t) => {
-                out.get_mut(..t.len())?.copy_from_slice(t);
-                Some(t.len())
-            }
-            None => crate::ids::write_pid(self.pid_host(pid), pid.num, out),
-        }
-    }
-
     /// The PID string of `pid` as a [`crate::ids::PidText`].
     pub fn pid_text(&self, pid: PidRef) -> crate::ids::PidText {
         match self.live_pid_text(pid) {

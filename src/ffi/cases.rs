@@ -5,8 +5,8 @@
 //! ~2,200 for the benchmark's nine).
 //!
 //! The reads rely on the layout of Lua 5.4's `Table`, `TValue` and `Udata` (lobject.h of the
-//! vendored Lua). [`layout_ok`] checks it once against what the C API answers for tables
-//! and userdata it makes; where it does not hold, or a value is not where an array part
+//! vendored Lua; the `Table` struct is `ffi::globals`'). [`check`] checks it once against
+//! what the C API answers for tables and userdata it makes; where it does not hold, or a value is not where an array part
 //! keeps it (a list or case table whose entries sit in its hash part), [`receive_case`]
 //! says so and `ffi::select` reads that case through the C API as before.
 #![allow(unsafe_code)]
@@ -16,17 +16,7 @@ use mlua::ffi;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// Lua 5.4's `Table` (lobject.h), as `ffi::globals` reads it.
-#[repr(C)]
-struct Table {
-    next: *mut c_void,
-    tt: u8,
-    marked: u8,
-    flags: u8,
-    lsizenode: u8,
-    alimit: u32,
-    array: *const TValue,
-}
+use super::globals::{Table, VTABLE};
 
 /// Lua 5.4's `TValue`: the value (a pointer for collectable values) and its tag.
 #[repr(C)]
@@ -56,7 +46,7 @@ fn block_offset(nuvalue: u16) -> usize {
 }
 
 /// Value tags (lobject.h, `ctb` for collectable ones): a table, a full userdata, `false`.
-/// An object's own header holds its tag without the collectable bit (0x40).
+/// An object's own header holds its tag without the collectable bit (0x40): `VTABLE`.
 const TAG_TABLE: u8 = 0x45;
 const TAG_USERDATA: u8 = 0x47;
 const TAG_FALSE: u8 = 0x01;
@@ -117,7 +107,8 @@ unsafe fn entry<'a>(t: *const Table, k: usize) -> Option<&'a TValue> {
     // SAFETY: as the caller promises; `k - 1 < alimit` keeps the read in the array part.
     unsafe {
         let len = (*t).alimit as usize;
-        (k >= 1 && k <= len && !(*t).array.is_null()).then(|| &*(*t).array.add(k - 1))
+        let array = (*t).array as *const TValue;
+        (k >= 1 && k <= len && !array.is_null()).then(|| &*array.add(k - 1))
     }
 }
 
@@ -132,10 +123,9 @@ pub fn layout_ok() -> bool {
 pub fn check(lua: &mlua::Lua) -> bool {
     if LAYOUT.load(Ordering::Relaxed) == 0 {
         // SAFETY: exec_raw runs the closure inside a protected call on a state with
-        // LUA_MINSTACK free slots; `check_on` leaves the stack as it found it.
-        let ok = unsafe { lua.exec_raw::<()>((), |l| check_on(l)) }.is_ok()
-            && LAYOUT.load(Ordering::Relaxed) == 1;
-        return ok;
+        // LUA_MINSTACK free slots; `check_on` leaves the stack as it found it. An
+        // allocation failure leaves the layout unchecked: not read in place.
+        let _ = unsafe { lua.exec_raw::<()>((), |l| check_on(l)) };
     }
     layout_ok()
 }
@@ -172,7 +162,7 @@ unsafe fn check_on(l: *mut ffi::lua_State) {
         ffi::lua_pushvalue(l, -1);
         ffi::lua_rawseti(l, -2, 3);
         let t = ffi::lua_topointer(l, -1) as *const Table;
-        ok &= (*t).tt == TAG_TABLE & 0x3F
+        ok &= (*t).tt == VTABLE
             && (*t).alimit == 3
             && entry(t, 2).is_some_and(|v| v.tt == TAG_FALSE)
             && entry(t, 3).is_some_and(|v| v.tt == TAG_TABLE && std::ptr::eq(v.value, t as _))

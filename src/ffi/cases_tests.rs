@@ -10,6 +10,15 @@ fn read(lua: &Lua, list: &LuaTable, k: usize) -> Case {
     unsafe { receive_case(list.to_pointer(), k) }
 }
 
+/// The table Lua function `src` (of one argument) returns for `ch`.
+fn written(lua: &Lua, src: &str, ch: &Value) -> LuaTable {
+    lua.load(src)
+        .eval::<mlua::Function>()
+        .unwrap()
+        .call(ch.clone())
+        .unwrap()
+}
+
 fn chan_id(lua: &Lua, v: &Value) -> u64 {
     super::super::chan::id_of(lua, v).expect("a channel object")
 }
@@ -24,19 +33,9 @@ fn receive_cases_give_their_channel_ids() {
         .create_sequence_from([ch.clone(), Value::Boolean(false)])
         .unwrap();
     list.raw_set(1, made).unwrap();
-    let written: LuaTable = lua
-        .load("return function(c) return { c, false } end")
-        .eval::<mlua::Function>()
-        .unwrap()
-        .call(ch.clone())
-        .unwrap();
-    list.raw_set(2, written).unwrap();
-    let nil_dir: LuaTable = lua
-        .load("return function(c) return { c } end")
-        .eval::<mlua::Function>()
-        .unwrap()
-        .call(ch.clone())
-        .unwrap();
+    let by_hand = written(&lua, "return function(c) return { c, false } end", &ch);
+    list.raw_set(2, by_hand).unwrap();
+    let nil_dir = written(&lua, "return function(c) return { c } end", &ch);
     list.raw_set(3, nil_dir).unwrap();
     let want = chan_id(&lua, &ch);
     for k in 1..=2 {

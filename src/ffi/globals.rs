@@ -13,16 +13,18 @@ use mlua::{Function, Lua, ffi};
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// Lua 5.4's `Table` (lobject.h): `CommonHeader` (`next`, `tt`, `marked`), then its fields.
+/// Lua 5.4's `Table` (lobject.h): `CommonHeader` (`next`, `tt`, `marked`), then its fields
+/// (`ffi::cases` reads the array part through it too).
 #[repr(C)]
-struct Table {
+pub(super) struct Table {
     next: *mut c_void,
-    tt: u8,
+    pub(super) tt: u8,
     marked: u8,
     flags: u8,
     lsizenode: u8,
-    alimit: u32,
-    array: *mut c_void,
+    pub(super) alimit: u32,
+    /// The array part: `alimit` (at most its real size) `TValue`s.
+    pub(super) array: *mut c_void,
     node: *mut u8,
     lastfree: *mut u8,
     metatable: *mut c_void,
@@ -34,7 +36,7 @@ struct Table {
 const NODE_SIZE: usize = 24;
 
 /// Lua's tag of a table value (`LUA_VTABLE`: type 5, variant 0).
-const VTABLE: u8 = 5;
+pub(super) const VTABLE: u8 = 5;
 
 /// 0: not checked yet, 1: the layout holds, 2: it does not.
 static LAYOUT: AtomicU8 = AtomicU8::new(0);

@@ -102,30 +102,32 @@ end
 
 -- Many destinations remembered at once, all ended, their slots taken by new processes: none
 -- of the old PID strings reaches anyone.
-function M.remembered_pids_of_ended_processes_reach_no_newcomer()
-  local old = {}
-  for i = 1, 40 do
-    old[i] = assert(process.spawn_monitored(W .. "waiter", HOST))
+local function spawn_waiters(n)
+  local pids = {}
+  for i = 1, n do
+    pids[i] = assert(process.spawn_monitored(W .. "waiter", HOST))
   end
-  for i = 1, #old do
-    assert.eq(process.send(old[i], "wake"), true)
+  return pids
+end
+
+-- Wakes every waiter of `pids` with a send (each one remembered) and waits for their EXITs.
+local function wake_all(pids)
+  for i = 1, #pids do
+    assert.eq(process.send(pids[i], "wake"), true)
   end
-  for _ = 1, #old do
+  for _ = 1, #pids do
     helpers.wait_event("pid.exit")
   end
-  local new = {}
-  for i = 1, #old do
-    new[i] = assert(process.spawn_monitored(W .. "waiter", HOST))
-  end
+end
+
+function M.remembered_pids_of_ended_processes_reach_no_newcomer()
+  local old = spawn_waiters(40)
+  wake_all(old)
+  local new = spawn_waiters(#old)
   for i = 1, #old do
     helpers.refused("process not found", process.send(old[i], "wake"))
   end
-  for i = 1, #new do
-    assert.eq(process.send(new[i], "wake"), true)
-  end
-  for _ = 1, #new do
-    helpers.wait_event("pid.exit")
-  end
+  wake_all(new)
 end
 
 function M.every_pid_string_of_a_process_is_the_same()
